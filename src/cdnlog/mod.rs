@@ -1,0 +1,8 @@
+//! The CDN access log: reading files, parsing lines, the code tables and the channel tag,
+//! and the columns a parsed line becomes. `crate::ingest` puts these together.
+
+pub mod channel;
+pub mod codes;
+pub mod columns;
+pub mod line;
+pub mod reader;

@@ -1,0 +1,232 @@
+//! Streams the lines of a log file, gzip or plain, in bounded memory.
+//!
+//! Shaped after ripgrep's line buffer: one reusable buffer per file, line ends found with
+//! `memchr`, the partial last line rolled to the front before the next read. Lines are
+//! handed out as borrowed slices; nothing is allocated per line. A line longer than the
+//! cap is handed out as its first `max_line` bytes and flagged, and the rest is skipped,
+//! so one runaway line can't take the process's memory.
+//!
+//! Gzip is recognised by its magic bytes, not the file name, and concatenated gzip members
+//! are read as one stream (the format allows it and some rotators write it).
+
+use std::fs::File;
+use std::io::{self, BufReader, Read};
+use std::path::Path;
+
+use flate2::bufread::MultiGzDecoder;
+
+const READ_CHUNK: usize = 256 * 1024;
+/// Default cap on one line; real lines are a few hundred bytes.
+pub const DEFAULT_MAX_LINE: usize = 1024 * 1024;
+
+/// One line as read: its bytes without the `\n`, and whether it was cut at the cap.
+pub struct Line<'a> {
+    pub number: u64,
+    pub bytes: &'a [u8],
+    /// Full length when the line was longer than the cap (only the first `max_line`
+    /// bytes are in `bytes`).
+    pub truncated_from: Option<u64>,
+}
+
+pub struct LineReader {
+    inner: Box<dyn Read + Send>,
+    buf: Vec<u8>,
+    start: usize,
+    end: usize,
+    eof: bool,
+    max_line: usize,
+    line_no: u64,
+    text_bytes: u64,
+    pub is_gzip: bool,
+}
+
+impl LineReader {
+    /// Opens `path`, sniffing gzip by its magic bytes.
+    pub fn open(path: &Path) -> io::Result<Self> {
+        let mut file = BufReader::with_capacity(READ_CHUNK, File::open(path)?);
+        let is_gzip = io::BufRead::fill_buf(&mut file)?.starts_with(&[0x1f, 0x8b]);
+        let inner: Box<dyn Read + Send> = if is_gzip {
+            Box::new(MultiGzDecoder::new(file))
+        } else {
+            Box::new(file)
+        };
+        Ok(Self::new(inner, is_gzip, DEFAULT_MAX_LINE))
+    }
+
+    pub fn new(inner: Box<dyn Read + Send>, is_gzip: bool, max_line: usize) -> Self {
+        LineReader {
+            inner,
+            buf: vec![0; READ_CHUNK],
+            start: 0,
+            end: 0,
+            eof: false,
+            max_line,
+            line_no: 0,
+            text_bytes: 0,
+            is_gzip,
+        }
+    }
+
+    /// Uncompressed bytes read so far, line ends included.
+    pub fn text_bytes(&self) -> u64 {
+        self.text_bytes
+    }
+
+    /// The next line, `None` at the end of the input. A read error (a corrupt or
+    /// truncated gzip stream) is returned as is; the lines before it were handed out.
+    pub fn next_line(&mut self) -> io::Result<Option<Line<'_>>> {
+        loop {
+            if let Some(pos) = memchr::memchr(b'\n', &self.buf[self.start..self.end]) {
+                let line_start = self.start;
+                self.start += pos + 1;
+                return Ok(Some(self.emit(line_start, line_start + pos, None)));
+            }
+            if self.eof {
+                if self.start == self.end {
+                    return Ok(None);
+                }
+                // A last line without a newline.
+                let (line_start, line_end) = (self.start, self.end);
+                self.start = self.end;
+                return Ok(Some(self.emit(line_start, line_end, None)));
+            }
+            if self.end - self.start >= self.max_line {
+                return self.skip_long_line().map(Some);
+            }
+            self.fill()?;
+        }
+    }
+
+    fn emit(&mut self, start: usize, end: usize, truncated_from: Option<u64>) -> Line<'_> {
+        self.line_no += 1;
+        Line {
+            number: self.line_no,
+            bytes: &self.buf[start..end],
+            truncated_from,
+        }
+    }
+
+    /// Reads more input behind the unconsumed bytes, rolling them to the front (and
+    /// growing the buffer, up to the line cap, when one line fills it).
+    fn fill(&mut self) -> io::Result<()> {
+        if self.start > 0 {
+            self.buf.copy_within(self.start..self.end, 0);
+            self.end -= self.start;
+            self.start = 0;
+        }
+        if self.end == self.buf.len() {
+            // Only reached while the line is shorter than the cap, so this grows.
+            let grown = (self.buf.len() * 2).min(self.max_line);
+            self.buf.resize(grown, 0);
+        }
+        if self.read_more()? == 0 {
+            self.eof = true;
+        }
+        Ok(())
+    }
+
+    /// The buffer holds `max_line` bytes and no newline: hand out that prefix as a cut
+    /// line, then discard input up to and including the next newline.
+    fn skip_long_line(&mut self) -> io::Result<Line<'_>> {
+        let prefix_end = self.start + self.max_line;
+        let mut discarded = 0u64;
+        loop {
+            if let Some(pos) = memchr::memchr(b'\n', &self.buf[prefix_end..self.end]) {
+                let length = self.max_line as u64 + discarded + pos as u64;
+                // Bytes after the newline belong to the next line: keep them behind the prefix.
+                let after = prefix_end + pos + 1;
+                self.buf.copy_within(after..self.end, prefix_end);
+                self.end = prefix_end + (self.end - after);
+                return Ok(self.emit_cut(prefix_end, length));
+            }
+            discarded += (self.end - prefix_end) as u64;
+            self.end = prefix_end;
+            if self.buf.len() < prefix_end + READ_CHUNK {
+                self.buf.resize(prefix_end + READ_CHUNK, 0);
+            }
+            let n = self.read_more()?;
+            if n == 0 {
+                self.eof = true;
+                return Ok(self.emit_cut(prefix_end, self.max_line as u64 + discarded));
+            }
+        }
+    }
+
+    fn emit_cut(&mut self, prefix_end: usize, length: u64) -> Line<'_> {
+        let line_start = self.start;
+        self.start = prefix_end;
+        self.emit(line_start, prefix_end, Some(length))
+    }
+
+    /// One read into the free tail of the buffer; 0 at the end of the input.
+    fn read_more(&mut self) -> io::Result<usize> {
+        loop {
+            match self.inner.read(&mut self.buf[self.end..]) {
+                Ok(n) => {
+                    self.end += n;
+                    self.text_bytes += n as u64;
+                    return Ok(n);
+                }
+                Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
+                Err(e) => return Err(e),
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn lines_of(data: &[u8], max_line: usize) -> Vec<(u64, Vec<u8>, Option<u64>)> {
+        let mut reader = LineReader::new(Box::new(io::Cursor::new(data.to_vec())), false, max_line);
+        let mut out = Vec::new();
+        while let Some(line) = reader.next_line().unwrap() {
+            out.push((line.number, line.bytes.to_vec(), line.truncated_from));
+        }
+        assert_eq!(reader.text_bytes(), data.len() as u64);
+        out
+    }
+
+    #[test]
+    fn splits_lines_with_and_without_final_newline() {
+        let got = lines_of(b"a\nbb\n\nccc", 1 << 20);
+        let texts: Vec<&[u8]> = got.iter().map(|l| l.1.as_slice()).collect();
+        assert_eq!(texts, vec![&b"a"[..], b"bb", b"", b"ccc"]);
+        assert_eq!(got.last().unwrap().0, 4);
+        assert!(lines_of(b"", 1 << 20).is_empty());
+        assert_eq!(lines_of(b"x\n", 1 << 20).len(), 1);
+    }
+
+    #[test]
+    fn lines_across_many_buffer_refills() {
+        let mut data = Vec::new();
+        for i in 0..100_000 {
+            data.extend_from_slice(format!("line number {i} with some padding text\n").as_bytes());
+        }
+        let got = lines_of(&data, 1 << 20);
+        assert_eq!(got.len(), 100_000);
+        assert_eq!(got[99_999].1, b"line number 99999 with some padding text");
+    }
+
+    #[test]
+    fn overlong_line_is_cut_and_the_next_line_survives() {
+        let mut data = b"short\n".to_vec();
+        data.extend(std::iter::repeat_n(b'x', 700_000));
+        data.extend_from_slice(b"\nafter\n");
+        let got = lines_of(&data, 1000);
+        assert_eq!(got.len(), 3);
+        assert_eq!(got[1].1.len(), 1000);
+        assert_eq!(got[1].2, Some(700_000));
+        assert_eq!(got[2].1, b"after");
+        assert_eq!(got[2].0, 3);
+    }
+
+    #[test]
+    fn overlong_last_line_without_newline() {
+        let data = vec![b'y'; 5000];
+        let got = lines_of(&data, 1000);
+        assert_eq!(got.len(), 1);
+        assert_eq!(got[0].2, Some(5000));
+    }
+}

@@ -1,0 +1,161 @@
+//! China time: every day and hour in cdncost is a day or hour in Asia/Shanghai.
+//!
+//! China has used a fixed UTC+8 offset without daylight saving since 1991, so a fixed
+//! offset gives exactly the Asia/Shanghai wall clock for any date this tool will meet,
+//! without a time-zone database on the hot path. The `ts` column is still tagged
+//! `Asia/Shanghai` so readers (DuckDB, pandas, polars) show China wall-clock time.
+
+use chrono::{DateTime, Datelike, FixedOffset, NaiveDate, TimeZone, Utc};
+
+/// The IANA name written into timestamp columns.
+pub const CHINA_TZ: &str = "Asia/Shanghai";
+/// UTC+8 in seconds.
+pub const OFFSET_SECS: i64 = 8 * 3600;
+const MS_PER_HOUR: i64 = 3_600_000;
+
+pub fn offset() -> FixedOffset {
+    FixedOffset::east_opt(OFFSET_SECS as i32).expect("UTC+8 is a valid offset")
+}
+
+/// Days since 1970-01-01 for a proleptic Gregorian date (Howard Hinnant's algorithm):
+/// allocation-free and branch-light, used for every log line.
+pub const fn days_from_civil(year: i64, month: u32, day: u32) -> i64 {
+    let y = if month <= 2 { year - 1 } else { year };
+    let era = if y >= 0 { y } else { y - 399 } / 400;
+    let yoe = y - era * 400;
+    let m = month as i64;
+    let doy = (153 * (if m > 2 { m - 3 } else { m + 9 }) + 2) / 5 + day as i64 - 1;
+    let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
+    era * 146_097 + doe - 719_468
+}
+
+pub const fn days_in_month(year: i64, month: u32) -> u32 {
+    match month {
+        1 | 3 | 5 | 7 | 8 | 10 | 12 => 31,
+        4 | 6 | 9 | 11 => 30,
+        2 if (year % 4 == 0 && year % 100 != 0) || year % 400 == 0 => 29,
+        2 => 28,
+        _ => 0,
+    }
+}
+
+/// A China-time wall clock reading to unix milliseconds, or `None` when a part is out of range.
+pub fn china_civil_to_unix_ms(y: i64, mo: u32, d: u32, h: u32, mi: u32, s: u32) -> Option<i64> {
+    if !(1..=12).contains(&mo) || d == 0 || d > days_in_month(y, mo) || h > 23 || mi > 59 || s > 60
+    {
+        return None;
+    }
+    let secs = days_from_civil(y, mo, d) * 86_400 + (h * 3600 + mi * 60 + s) as i64 - OFFSET_SECS;
+    Some(secs * 1000)
+}
+
+/// The China day (days since epoch) and hour of a unix-millisecond instant.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct ChinaHour {
+    pub day: i32,
+    pub hour: u8,
+}
+
+impl ChinaHour {
+    #[inline]
+    pub fn of_unix_ms(ts_ms: i64) -> Self {
+        let local_hours = (ts_ms + OFFSET_SECS * 1000).div_euclid(MS_PER_HOUR);
+        ChinaHour {
+            day: local_hours.div_euclid(24) as i32,
+            hour: local_hours.rem_euclid(24) as u8,
+        }
+    }
+
+    pub fn date(self) -> NaiveDate {
+        date_of_day_number(self.day)
+    }
+}
+
+pub fn date_of_day_number(day: i32) -> NaiveDate {
+    NaiveDate::from_ymd_opt(1970, 1, 1).unwrap() + chrono::TimeDelta::days(day as i64)
+}
+
+pub fn day_number(date: NaiveDate) -> i32 {
+    days_from_civil(date.year() as i64, date.month(), date.day()) as i32
+}
+
+/// Unix seconds of 00:00 China time on `date`.
+pub fn day_start_unix(date: NaiveDate) -> i64 {
+    day_number(date) as i64 * 86_400 - OFFSET_SECS
+}
+
+/// Today's date in China, whatever the host's zone.
+pub fn today() -> NaiveDate {
+    Utc::now().with_timezone(&offset()).date_naive()
+}
+
+/// The China wall-clock time of unix seconds, for messages.
+pub fn to_china(unix_secs: i64) -> DateTime<FixedOffset> {
+    offset()
+        .timestamp_opt(unix_secs, 0)
+        .single()
+        .unwrap_or_else(|| offset().timestamp_opt(0, 0).unwrap())
+}
+
+/// Parses `YYYY-MM-DD` (the form used on the command line and in partition names).
+pub fn parse_date(s: &str) -> Result<NaiveDate, String> {
+    NaiveDate::parse_from_str(s, "%Y-%m-%d")
+        .map_err(|_| format!("'{s}' is not a date of the form YYYY-MM-DD"))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn civil_matches_chrono_for_many_days() {
+        let mut d = NaiveDate::from_ymd_opt(1999, 12, 25).unwrap();
+        for _ in 0..20_000 {
+            assert_eq!(
+                day_number(d) as i64,
+                d.signed_duration_since(NaiveDate::from_ymd_opt(1970, 1, 1).unwrap())
+                    .num_days()
+            );
+            assert_eq!(date_of_day_number(day_number(d)), d);
+            d = d.succ_opt().unwrap();
+        }
+    }
+
+    #[test]
+    fn domain_example_hour_is_beijing_time() {
+        // DOMAIN.md: name 2024032819-… has start_time 1711623600 = 2024-03-28 19:00 +08:00.
+        let ms = china_civil_to_unix_ms(2024, 3, 28, 19, 0, 0).unwrap();
+        assert_eq!(ms, 1_711_623_600_000);
+        let h = ChinaHour::of_unix_ms(ms);
+        assert_eq!(
+            (h.date().to_string(), h.hour),
+            ("2024-03-28".to_string(), 19)
+        );
+        // One millisecond earlier is the previous China hour.
+        assert_eq!(ChinaHour::of_unix_ms(ms - 1).hour, 18);
+        // 16:00 UTC is midnight of the next China day.
+        let midnight = ChinaHour::of_unix_ms(1_711_641_600_000);
+        assert_eq!(
+            (midnight.date().to_string(), midnight.hour),
+            ("2024-03-29".to_string(), 0)
+        );
+    }
+
+    #[test]
+    fn rejects_impossible_dates() {
+        assert!(china_civil_to_unix_ms(2026, 2, 29, 0, 0, 0).is_none());
+        assert!(china_civil_to_unix_ms(2024, 2, 29, 0, 0, 0).is_some());
+        assert!(china_civil_to_unix_ms(2026, 13, 1, 0, 0, 0).is_none());
+        assert!(china_civil_to_unix_ms(2026, 4, 31, 0, 0, 0).is_none());
+        assert!(china_civil_to_unix_ms(2026, 4, 30, 24, 0, 0).is_none());
+    }
+
+    #[test]
+    fn day_start_is_midnight_china() {
+        let d = NaiveDate::from_ymd_opt(2026, 11, 20).unwrap();
+        assert_eq!(
+            to_china(day_start_unix(d)).to_rfc3339(),
+            "2026-11-20T00:00:00+08:00"
+        );
+    }
+}

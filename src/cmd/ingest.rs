@@ -1,0 +1,183 @@
+//! `cdncost ingest`: log files → the lake.
+
+use std::path::{Path, PathBuf};
+use std::time::Instant;
+
+use anyhow::{bail, Context as _, Result};
+
+use cdncost::exit::Exit;
+use cdncost::ingest::{ingest_files, FileRecord, IngestError, IngestOptions, Observed};
+use cdncost::lake::ParquetOptions;
+use cdncost::table::thousands;
+
+use super::{all_cores, Context};
+
+/// Parse CDN access-log files (gzip or plain) into the Parquet lake.
+///
+/// Each file becomes LAKE/cdn_requests/date=YYYY-MM-DD/hour=HH/<file>.parquet (China time
+/// of each request); lines that do not parse go to LAKE/rejects/<file>.parquet with their
+/// line number, the reason and the raw bytes. Ingesting a file again replaces its rows.
+/// A file that fails (say, a truncated gzip) publishes nothing; the others still complete
+/// and the exit status is 3.
+#[derive(clap::Args, Debug)]
+pub struct Args {
+    /// Log files, or directories searched recursively for *.gz and *.log files
+    #[arg(required = true, value_name = "PATH")]
+    pub paths: Vec<PathBuf>,
+    /// Files parsed at once [default: all cores]
+    #[arg(short, long, value_name = "N")]
+    pub jobs: Option<usize>,
+}
+
+pub fn run(ctx: &Context, args: Args) -> Result<Exit> {
+    let files = collect_log_files(&args.paths)?;
+    if files.is_empty() {
+        bail!("no *.gz or *.log files under {}", display_list(&args.paths));
+    }
+    let swept = ctx.lake.sweep_temporaries();
+    if swept > 0 {
+        tracing::info!("removed {swept} temporary files left by an interrupted run");
+    }
+    let settings = &ctx.config.ingest;
+    let defaults = IngestOptions::default();
+    let options = IngestOptions {
+        parquet: ParquetOptions {
+            row_group_rows: settings
+                .row_group_rows
+                .unwrap_or(defaults.parquet.row_group_rows)
+                .max(1),
+            zstd_level: settings.zstd_level.unwrap_or(defaults.parquet.zstd_level),
+        },
+        max_line: settings
+            .max_line_bytes
+            .unwrap_or(defaults.max_line)
+            .max(1024),
+    };
+    let jobs = args.jobs.or(settings.jobs).unwrap_or_else(all_cores).max(1);
+    tracing::info!(
+        "ingesting {} files into {} with {jobs} jobs",
+        files.len(),
+        ctx.lake.root().display()
+    );
+
+    let started = Instant::now();
+    let results = ingest_files(&ctx.lake, &files, jobs, &options, &|file, result| {
+        log_file(file, result)
+    });
+    let elapsed = started.elapsed().as_secs_f64();
+    Ok(print_totals(&results, elapsed))
+}
+
+fn log_file(file: &Path, result: &Result<FileRecord, IngestError>) {
+    match result {
+        Ok(r) => tracing::info!(
+            "{}: {} lines = {} parsed + {} rejected, {:.1} MB text in {:.2}s",
+            file.display(),
+            r.lines_read,
+            r.lines_parsed,
+            r.lines_rejected,
+            r.text_bytes as f64 / 1e6,
+            r.elapsed_ms as f64 / 1e3
+        ),
+        Err(e) => tracing::error!("{e}"),
+    }
+}
+
+/// The run's accounting on stdout; the exit status says whether anything failed.
+fn print_totals(results: &[Result<FileRecord, IngestError>], elapsed: f64) -> Exit {
+    let done: Vec<&FileRecord> = results.iter().filter_map(|r| r.as_ref().ok()).collect();
+    let failed: Vec<&IngestError> = results.iter().filter_map(|r| r.as_ref().err()).collect();
+    let sum = |f: fn(&FileRecord) -> u64| done.iter().map(|r| f(r)).sum::<u64>();
+    let (read, parsed, rejected) = (
+        sum(|r| r.lines_read),
+        sum(|r| r.lines_parsed),
+        sum(|r| r.lines_rejected),
+    );
+    let text = sum(|r| r.text_bytes) as f64;
+    let mut observed = Observed::default();
+    done.iter().for_each(|r| observed.add(&r.observed));
+
+    println!(
+        "ingested {} of {} files: {} lines read = {} parsed + {} rejected",
+        done.len(),
+        results.len(),
+        thousands(read as i128),
+        thousands(parsed as i128),
+        thousands(rejected as i128)
+    );
+    println!(
+        "log bytes {:.3} GB; text {:.1} MB in {elapsed:.2}s ({:.1} MB/s)",
+        sum(|r| r.log_bytes) as f64 / 1e9,
+        text / 1e6,
+        text / 1e6 / elapsed.max(1e-9)
+    );
+    println!(
+        "seen: {} untagged requests, {} unknown province codes, {} unknown ISP codes, {} lines with 15 fields, {} with 16, {} unix-time lines, {} non-UTF-8 lines repaired",
+        observed.untagged_requests,
+        observed.unknown_province_codes,
+        observed.unknown_isp_codes,
+        observed.lines_15_fields,
+        observed.lines_16_fields,
+        observed.time_unix_seconds,
+        observed.non_utf8_lines_repaired
+    );
+    if rejected > 0 {
+        println!(
+            "rejected lines are in the lake's rejects/ table (file, line number, reason, raw line)"
+        );
+    }
+    if failed.is_empty() {
+        return Exit::Ok;
+    }
+    println!(
+        "FAILED: {} files (nothing of them was published):",
+        failed.len()
+    );
+    for e in failed {
+        println!("  {e}");
+    }
+    Exit::Incomplete
+}
+
+/// Explicit files are taken whatever their name; directories are searched recursively
+/// for `*.gz` and `*.log`, skipping hidden entries. Sorted, so runs are reproducible.
+pub fn collect_log_files(paths: &[PathBuf]) -> Result<Vec<PathBuf>> {
+    let mut files = Vec::new();
+    for path in paths {
+        let meta = std::fs::metadata(path).with_context(|| format!("{}", path.display()))?;
+        if meta.is_dir() {
+            walk(path, &mut files).with_context(|| format!("listing {}", path.display()))?;
+        } else {
+            files.push(path.clone());
+        }
+    }
+    files.sort();
+    files.dedup();
+    Ok(files)
+}
+
+fn walk(dir: &Path, files: &mut Vec<PathBuf>) -> std::io::Result<()> {
+    for entry in std::fs::read_dir(dir)? {
+        let entry = entry?;
+        let name = entry.file_name();
+        let name = name.to_string_lossy();
+        if name.starts_with('.') {
+            continue;
+        }
+        let kind = entry.file_type()?;
+        if kind.is_dir() {
+            walk(&entry.path(), files)?;
+        } else if kind.is_file() && (name.ends_with(".gz") || name.ends_with(".log")) {
+            files.push(entry.path());
+        }
+    }
+    Ok(())
+}
+
+fn display_list(paths: &[PathBuf]) -> String {
+    paths
+        .iter()
+        .map(|p| p.display().to_string())
+        .collect::<Vec<_>>()
+        .join(", ")
+}

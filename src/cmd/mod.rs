@@ -1,0 +1,133 @@
+//! One module per command (xsv-style): each holds its clap arguments, its help text and a
+//! thin `run` over the library. This file holds what they share.
+
+use std::path::PathBuf;
+use std::sync::OnceLock;
+
+use anyhow::Result;
+use clap::{Args, Parser, Subcommand};
+
+use cdncost::config::Config;
+use cdncost::exit::{Exit, EXIT_STATUS_HELP};
+use cdncost::lake::Lake;
+
+pub mod generate;
+pub mod ingest;
+pub mod summary;
+
+const ABOUT: &str = "Per-channel CDN traffic and cost for mini-drama studios";
+const LONG_ABOUT: &str = "\
+Per-channel CDN traffic and cost for mini-drama studios.
+
+cdncost turns the hourly CDN access logs of the WeChat mini-drama media service into a
+partitioned Parquet lake (one row per request, with its `us` channel, province and ISP),
+and from there into per-channel traffic and cost figures finance can use.
+
+Typical first steps:
+  cdncost generate --out sample      # make realistic logs (or use sample_data/)
+  cdncost ingest sample_data/cdn_logs
+  cdncost summary                    # requests and bytes per day and channel
+
+Days are China days (Asia/Shanghai) everywhere, whatever the host's time zone.";
+
+#[derive(Parser, Debug)]
+#[command(name = "cdncost", version, about = ABOUT, long_about = LONG_ABOUT, after_help = EXIT_STATUS_HELP)]
+pub struct Cli {
+    #[command(flatten)]
+    pub global: GlobalArgs,
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+/// Flags accepted before or after the command name.
+#[derive(Args, Debug, Clone)]
+pub struct GlobalArgs {
+    /// Settings file [default: ./cdncost.toml when it exists]
+    #[arg(long, global = true, value_name = "FILE")]
+    pub config: Option<PathBuf>,
+    /// The Parquet lake directory [default: lake setting in the config, else ./lake]
+    #[arg(long, global = true, value_name = "DIR")]
+    pub lake: Option<PathBuf>,
+    /// Log as JSON lines on stderr (for log collectors)
+    #[arg(long, global = true)]
+    pub json_logs: bool,
+    /// Only warnings and errors on stderr
+    #[arg(short, long, global = true)]
+    pub quiet: bool,
+    /// More detail on stderr (-v debug, -vv trace)
+    #[arg(short, long, global = true, action = clap::ArgAction::Count)]
+    pub verbose: u8,
+}
+
+#[derive(Subcommand, Debug)]
+pub enum Command {
+    Ingest(ingest::Args),
+    Summary(summary::Args),
+    Generate(generate::Args),
+}
+
+/// What every command gets: the loaded settings and the lake.
+pub struct Context {
+    pub config: Config,
+    pub lake: Lake,
+}
+
+impl Context {
+    fn new(global: &GlobalArgs) -> Result<Context> {
+        let config = Config::load(global.config.as_deref())?;
+        let root = global
+            .lake
+            .clone()
+            .or_else(|| config.lake.clone())
+            .unwrap_or_else(|| PathBuf::from("lake"));
+        Ok(Context {
+            config,
+            lake: Lake::new(root),
+        })
+    }
+}
+
+pub fn dispatch(cli: Cli) -> Result<Exit> {
+    let ctx = Context::new(&cli.global)?;
+    match cli.command {
+        Command::Ingest(args) => ingest::run(&ctx, args),
+        Command::Summary(args) => summary::run(&ctx, args),
+        Command::Generate(args) => generate::run(&ctx, args),
+    }
+}
+
+static JSON_LOGS: OnceLock<bool> = OnceLock::new();
+
+pub fn logs_are_json() -> bool {
+    JSON_LOGS.get().copied().unwrap_or(false)
+}
+
+/// Logs go to stderr (stdout is for results): human lines, or JSON with `--json-logs`.
+/// `RUST_LOG` overrides the level chosen by -q/-v.
+pub fn init_logging(global: &GlobalArgs) {
+    use tracing_subscriber::EnvFilter;
+    let level = match (global.quiet, global.verbose) {
+        (true, _) => "warn",
+        (false, 0) => "info",
+        (false, 1) => "debug",
+        (false, _) => "trace",
+    };
+    let filter = EnvFilter::try_from_default_env()
+        .unwrap_or_else(|_| EnvFilter::new(format!("cdncost={level},warn")));
+    let builder = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr);
+    let _ = JSON_LOGS.set(global.json_logs);
+    if global.json_logs {
+        builder.json().with_current_span(false).init();
+    } else {
+        builder.with_target(false).init();
+    }
+}
+
+/// Default parallelism: every core.
+pub fn all_cores() -> usize {
+    std::thread::available_parallelism()
+        .map(|n| n.get())
+        .unwrap_or(1)
+}

@@ -1,0 +1,48 @@
+//! `cdncost.toml`: settings that outlive one command line.
+//!
+//! Read from `--config FILE`, or `./cdncost.toml` when it exists. Unknown keys are an
+//! error, so a typo never silently falls back to a default. Command-line flags and
+//! environment variables win over the file.
+
+use std::path::{Path, PathBuf};
+
+use anyhow::{Context, Result};
+use serde::Deserialize;
+
+pub const DEFAULT_CONFIG: &str = "cdncost.toml";
+
+#[derive(Debug, Default, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Config {
+    /// Lake directory (default `./lake`).
+    pub lake: Option<PathBuf>,
+    #[serde(default)]
+    pub ingest: IngestConfig,
+}
+
+#[derive(Debug, Default, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct IngestConfig {
+    /// Files parsed at once (default: all cores).
+    pub jobs: Option<usize>,
+    /// Rows per Parquet row group (default 65536).
+    pub row_group_rows: Option<usize>,
+    /// zstd level for Parquet pages (default 3).
+    pub zstd_level: Option<i32>,
+    /// Lines longer than this are rejected, their first bytes kept (default 1 MiB).
+    pub max_line_bytes: Option<usize>,
+}
+
+impl Config {
+    /// The file named by `--config`, else `./cdncost.toml` if present, else defaults.
+    pub fn load(explicit: Option<&Path>) -> Result<Config> {
+        let path = match explicit {
+            Some(path) => path.to_path_buf(),
+            None if Path::new(DEFAULT_CONFIG).exists() => PathBuf::from(DEFAULT_CONFIG),
+            None => return Ok(Config::default()),
+        };
+        let text = std::fs::read_to_string(&path)
+            .with_context(|| format!("reading config {}", path.display()))?;
+        toml::from_str(&text).with_context(|| format!("config {}", path.display()))
+    }
+}

@@ -1,0 +1,553 @@
+//! Realistic synthetic CDN logs, with their ground truth.
+//!
+//! One generator makes the bundled `sample_data/`, the test fixtures and the benchmark's
+//! gigabytes, so all three exercise the same shapes: hourly gzip files per domain, a
+//! diurnal load curve, weighted channels (one of them Chinese and percent-encoded),
+//! untagged traffic, IPv6, quoted and unquoted agents with spaces, 15- and 16-field
+//! lines, two time formats, mixed-case cache flags and a few malformed lines.
+//!
+//! Beside the logs it writes what it generated, counted independently of the parser:
+//! `expected_totals.csv` (requests and bytes per China day × channel) and
+//! `expected_files.csv` (lines and malformed lines per file). Tests compare the lake
+//! against these. Output is a pure function of the spec and seed.
+
+use std::collections::BTreeMap;
+use std::fmt::Write as _;
+use std::fs;
+use std::io::Write;
+use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::Mutex;
+
+use anyhow::{Context, Result};
+use chrono::NaiveDate;
+use flate2::write::GzEncoder;
+use flate2::Compression;
+
+use crate::china_time;
+
+/// The label used for traffic without a channel, in expected totals and reports.
+pub const UNTAGGED: &str = "(untagged)";
+
+#[derive(Debug, Clone)]
+pub struct LogSpec {
+    pub start: NaiveDate,
+    pub days: u32,
+    pub domains: usize,
+    /// Requests in the busiest hour of one domain; other hours follow a diurnal curve.
+    pub peak_requests_per_hour: u64,
+    /// Malformed lines in all, spread evenly over the files.
+    pub malformed_lines: u32,
+    pub seed: u64,
+    pub gzip_level: u32,
+}
+
+pub const DOMAINS: &[&str] = &[
+    "1500020822.vod2.myqcloud.com",
+    "1500020822.vod-qcloud.com",
+    "wxvod-cdn.example-drama.cn",
+    "1500020822.vod2.cdn-cn-2.myqcloud.com",
+];
+
+/// (developer tag as it appears in the URL, decoded channel, weight)
+const CHANNELS: &[(&str, &str, u32)] = &[
+    ("wxad", "wxad", 30),
+    ("baidu-feed", "baidu-feed", 16),
+    ("douyin", "douyin", 14),
+    ("kuaishou", "kuaishou", 9),
+    ("toutiao-cpc", "toutiao-cpc", 7),
+    ("%E5%B0%8F%E7%BA%A2%E4%B9%A6", "小红书", 4),
+    ("oppo-store", "oppo-store", 3),
+    ("weibo", "weibo", 2),
+];
+/// Share of requests with no `us` at all, and with a platform-only `us` (no `-`), in %.
+const UNTAGGED_PCT: u64 = 12;
+const PLATFORM_ONLY_PCT: u64 = 3;
+
+/// Load per China hour of day, relative to the peak (mini-drama viewing peaks at night).
+const DIURNAL: [u32; 24] = [
+    55, 38, 24, 15, 10, 9, 12, 22, 35, 42, 46, 50, 58, 54, 50, 52, 58, 64, 74, 86, 95, 100, 92, 76,
+];
+
+const PROVINCES: &[(i32, u32)] = &[
+    (4, 14),
+    (1068, 7),
+    (122, 7),
+    (182, 7),
+    (120, 7),
+    (1442, 6),
+    (1135, 5),
+    (1466, 5),
+    (1069, 5),
+    (2, 4),
+    (173, 4),
+    (121, 4),
+    (1051, 3),
+    (153, 3),
+    (1465, 3),
+    (152, 3),
+    (118, 3),
+    (22, 3),
+    (1050, 3),
+    (1464, 2),
+    (146, 2),
+    (1177, 1),
+    (86, 1),
+    (145, 1),
+    (1445, 1),
+    (1208, 1),
+    (1441, 1),
+    (119, 1),
+    (1467, 1),
+    (1468, 1),
+    (1155, 1),
+    (0, 1),
+    (1, 1),
+    (-1, 1),
+];
+const UNKNOWN_PROVINCE: i32 = 9001;
+const ISPS: &[(i32, u32)] = &[
+    (1046, 42),
+    (2, 30),
+    (26, 22),
+    (38, 2),
+    (43, 1),
+    (3947, 1),
+    (0, 1),
+    (-1, 1),
+];
+
+const AGENTS: &[&str] = &[
+    "AppleCoreMedia/1.0.0.21E236 (iPhone; U; CPU OS 17_4 like Mac OS X; zh_cn)",
+    "\"Mozilla/5.0 (Linux; Android 14; V2307A Build/UP1A.231005.007; wv) AppleWebKit/537.36 (KHTML, like Gecko) Version/4.0 Chrome/116.0.0.0 Mobile Safari/537.36 XWEB/1160065 MMWEBSDK/20231202 MicroMessenger/8.0.49.2600(0x28003133) WeChat/arm64 Weixin NetType/WIFI Language/zh_CN ABI/arm64 MiniProgramEnv/android\"",
+    "Mozilla/5.0 (iPhone; CPU iPhone OS 17_1 like Mac OS X) AppleWebKit/605.1.15 (KHTML, like Gecko) Mobile/15E148 MicroMessenger/8.0.47(0x18002f2c) NetType/4G Language/zh_CN",
+    "\"Lavf/60.3.100\"",
+    "okhttp/4.9.2",
+    "-",
+];
+
+/// A small, fast, deterministic PRNG (SplitMix64): the generator must give the same
+/// bytes for the same seed on every machine, and pulls no crate in for that.
+struct Rng(u64);
+
+impl Rng {
+    fn next(&mut self) -> u64 {
+        self.0 = self.0.wrapping_add(0x9E37_79B9_7F4A_7C15);
+        let mut z = self.0;
+        z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
+        z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
+        z ^ (z >> 31)
+    }
+
+    fn below(&mut self, n: u64) -> u64 {
+        ((self.next() >> 32) * n) >> 32
+    }
+
+    fn pct(&mut self, p: u64) -> bool {
+        self.below(100) < p
+    }
+
+    fn weighted<T: Copy>(&mut self, table: &[(T, u32)]) -> T {
+        let total: u32 = table.iter().map(|e| e.1).sum();
+        let mut pick = self.below(total as u64) as u32;
+        for &(value, weight) in table {
+            if pick < weight {
+                return value;
+            }
+            pick -= weight;
+        }
+        table[table.len() - 1].0
+    }
+}
+
+/// One hourly file to generate.
+#[derive(Debug, Clone)]
+struct HourFile {
+    date: NaiveDate,
+    hour: u32,
+    domain_index: usize,
+}
+
+impl HourFile {
+    fn name(&self) -> String {
+        format!(
+            "{}{:02}-{}-mainland.gz",
+            self.date.format("%Y%m%d"),
+            self.hour,
+            DOMAINS[self.domain_index % DOMAINS.len()]
+        )
+    }
+}
+
+#[derive(Default)]
+struct Truth {
+    /// (date, channel) → (requests, bytes)
+    totals: BTreeMap<(String, String), (u64, u64)>,
+    /// file name → (lines, malformed lines)
+    files: BTreeMap<String, (u64, u64)>,
+}
+
+/// Generates the logs of `spec` under `out/cdn_logs/date=YYYY-MM-DD/`, with the expected
+/// totals beside them. Uses `jobs` threads. Returns the paths of the log files.
+pub fn generate_logs(spec: &LogSpec, out: &Path, jobs: usize) -> Result<Vec<PathBuf>> {
+    let mut work = Vec::new();
+    for d in 0..spec.days {
+        let date = spec.start + chrono::Days::new(d as u64);
+        for hour in 0..24 {
+            for domain_index in 0..spec.domains {
+                work.push(HourFile {
+                    date,
+                    hour,
+                    domain_index,
+                });
+            }
+        }
+    }
+    let truth = Mutex::new(Truth::default());
+    let paths = Mutex::new(Vec::new());
+    let next = AtomicUsize::new(0);
+    let failure = Mutex::new(None);
+    std::thread::scope(|scope| {
+        for _ in 0..jobs.max(1) {
+            scope.spawn(|| loop {
+                let i = next.fetch_add(1, Ordering::Relaxed);
+                let Some(file) = work.get(i) else { break };
+                let n = work.len() as u64;
+                let m = spec.malformed_lines as u64;
+                let malformed = ((i as u64 + 1) * m / n - i as u64 * m / n) as u32;
+                match write_hour_file(spec, file, out, i as u64, malformed) {
+                    Ok((path, local)) => {
+                        merge(&mut truth.lock().unwrap(), local);
+                        paths.lock().unwrap().push(path);
+                    }
+                    Err(e) => {
+                        *failure.lock().unwrap() = Some(e);
+                        break;
+                    }
+                }
+            });
+        }
+    });
+    if let Some(e) = failure.into_inner().unwrap() {
+        return Err(e);
+    }
+    write_truth(&truth.into_inner().unwrap(), out)?;
+    let mut paths = paths.into_inner().unwrap();
+    paths.sort();
+    Ok(paths)
+}
+
+fn merge(into: &mut Truth, local: Truth) {
+    for (key, (r, b)) in local.totals {
+        let entry = into.totals.entry(key).or_default();
+        entry.0 += r;
+        entry.1 += b;
+    }
+    into.files.extend(local.files);
+}
+
+fn write_truth(truth: &Truth, out: &Path) -> Result<()> {
+    let mut totals = String::from("date,channel,requests,bytes\n");
+    for ((date, channel), (requests, bytes)) in &truth.totals {
+        writeln!(totals, "{date},{channel},{requests},{bytes}").unwrap();
+    }
+    fs::write(out.join("expected_totals.csv"), totals)?;
+    let mut files = String::from("file,lines,malformed\n");
+    for (name, (lines, malformed)) in &truth.files {
+        writeln!(files, "{name},{lines},{malformed}").unwrap();
+    }
+    fs::write(out.join("expected_files.csv"), files)?;
+    Ok(())
+}
+
+fn write_hour_file(
+    spec: &LogSpec,
+    file: &HourFile,
+    out: &Path,
+    index: u64,
+    malformed_count: u32,
+) -> Result<(PathBuf, Truth)> {
+    let dir = out.join("cdn_logs").join(format!("date={}", file.date));
+    fs::create_dir_all(&dir).with_context(|| format!("creating {}", dir.display()))?;
+    let name = file.name();
+    let path = dir.join(&name);
+    let mut rng = Rng(spec.seed ^ index.wrapping_mul(0x2545_F491_4F6C_DD1D) ^ 0x5EED);
+
+    let domain_weight = [100, 60, 35, 20][file.domain_index % 4] as u64;
+    let requests =
+        spec.peak_requests_per_hour * DIURNAL[file.hour as usize] as u64 * domain_weight / 10_000;
+    let hour_start_ms = (china_time::day_start_unix(file.date) + file.hour as i64 * 3600) * 1000;
+    let mut offsets: Vec<u32> = (0..requests).map(|_| rng.below(3_600_000) as u32).collect();
+    offsets.sort_unstable();
+
+    let style = FileStyle::of(file.domain_index);
+    let mut malformed_at: Vec<u64> = (0..malformed_count)
+        .map(|_| rng.below(requests + 1))
+        .collect();
+    malformed_at.sort_unstable();
+
+    let mut truth = Truth::default();
+    let encoder = GzEncoder::new(fs::File::create(&path)?, Compression::new(spec.gzip_level));
+    let mut gz = std::io::BufWriter::with_capacity(1 << 20, encoder);
+    let mut line = String::with_capacity(1024);
+    let mut malformed = malformed_at.iter().peekable();
+    let mut lines = 0u64;
+    let date = file.date.to_string();
+    for (i, offset) in offsets.iter().enumerate() {
+        while malformed.next_if(|at| **at == i as u64).is_some() {
+            line.clear();
+            malformed_line(&mut rng, &mut line, &mut gz)?;
+            lines += 1;
+        }
+        line.clear();
+        let (channel, bytes) = request_line(
+            &mut rng,
+            &mut line,
+            &style,
+            file,
+            hour_start_ms + *offset as i64,
+        );
+        gz.write_all(line.as_bytes())?;
+        lines += 1;
+        let entry = truth
+            .totals
+            .entry((date.clone(), channel.to_string()))
+            .or_default();
+        entry.0 += 1;
+        entry.1 += bytes;
+    }
+    for _ in malformed {
+        line.clear();
+        malformed_line(&mut rng, &mut line, &mut gz)?;
+        lines += 1;
+    }
+    gz.into_inner()
+        .map_err(|e| e.into_error())?
+        .finish()?
+        .sync_all()?;
+    truth.files.insert(name, (lines, malformed_count as u64));
+    Ok((path, truth))
+}
+
+/// Per-domain habits, so one run exercises every variant the parser accepts.
+struct FileStyle {
+    unix_seconds: bool,
+    with_port: bool,
+    crlf: bool,
+}
+
+impl FileStyle {
+    fn of(domain_index: usize) -> Self {
+        FileStyle {
+            unix_seconds: domain_index % 4 == 2,
+            with_port: domain_index % 2 == 0,
+            crlf: domain_index % 4 == 3,
+        }
+    }
+}
+
+/// Appends one request line; returns its channel label and bytes.
+fn request_line(
+    rng: &mut Rng,
+    out: &mut String,
+    style: &FileStyle,
+    file: &HourFile,
+    ts_ms: i64,
+) -> (&'static str, u64) {
+    if style.unix_seconds {
+        write!(out, "{}", ts_ms / 1000).unwrap();
+    } else {
+        let t = china_time::to_china(ts_ms / 1000);
+        write!(out, "{}", t.format("%Y%m%d%H%M%S")).unwrap();
+    }
+    out.push(' ');
+    if rng.pct(18) {
+        write!(
+            out,
+            "240e:{:x}:{:x}::{:x}",
+            rng.below(0xfff),
+            rng.below(0xffff),
+            rng.below(0xffff)
+        )
+        .unwrap();
+    } else {
+        let first = [36, 101, 112, 117, 183, 223, 39, 120][rng.below(8) as usize];
+        write!(
+            out,
+            "{first}.{}.{}.{}",
+            rng.below(256),
+            rng.below(256),
+            1 + rng.below(254)
+        )
+        .unwrap();
+    }
+    write!(out, " {} ", DOMAINS[file.domain_index % DOMAINS.len()]).unwrap();
+
+    // The drama, episode and rendition.
+    let drama = rng.below(40);
+    let segment = rng.pct(55);
+    write!(
+        out,
+        "/a1b2c3d4vodtranscq1500020822/{:019}/",
+        1_144_961_661_379_299_507u64.wrapping_add(drama * 7919 + rng.below(60))
+    )
+    .unwrap();
+    if segment {
+        write!(out, "v.f1419-{}.ts", rng.below(180)).unwrap();
+    } else {
+        write!(
+            out,
+            "v.f{}.mp4",
+            [100030, 100830, 100040][rng.below(3) as usize]
+        )
+        .unwrap();
+    }
+
+    let tag = pick_channel(rng);
+    let t = format!("t={:08x}", 0x6aff_0000u64 + rng.below(0xffff));
+    let sign = format!("sign={:016x}{:016x}", rng.next(), rng.next());
+    let us = match tag {
+        ChannelPick::Tagged(url_tag, _) => Some(format!(
+            "us={url_tag}-{:012x}{:012x}",
+            rng.next() >> 16,
+            rng.next() >> 16
+        )),
+        ChannelPick::PlatformOnly => Some(format!(
+            "us={:012x}{:012x}",
+            rng.next() >> 16,
+            rng.next() >> 16
+        )),
+        ChannelPick::NoUs => None,
+    };
+    out.push('?');
+    let mut params: Vec<String> = vec![t, sign];
+    if let Some(us) = us {
+        let at = rng.below(3) as usize;
+        params.insert(at.min(params.len()), us);
+    }
+    if rng.pct(10) {
+        params.push("exper=0".into());
+    }
+    if rng.pct(5) {
+        params.push("rlimit=2048".into());
+    }
+    out.push_str(&params.join("&"));
+
+    let status = [(200, 58), (206, 34), (304, 4), (404, 2), (403, 1), (502, 1)];
+    let status = rng.weighted(&status);
+    let bytes = match status {
+        200 if segment => 150_000 + rng.below(1_400_000),
+        200 => 400_000 + rng.below(4_600_000),
+        206 => 65_536 + rng.below(2_000_000),
+        304 => 280 + rng.below(60),
+        _ => 400 + rng.below(300),
+    };
+    let province = if rng.below(1000) == 0 {
+        UNKNOWN_PROVINCE
+    } else {
+        rng.weighted(PROVINCES)
+    };
+    write!(out, " {bytes} {province} {} {status} ", rng.weighted(ISPS)).unwrap();
+    if rng.pct(70) {
+        write!(
+            out,
+            "https://servicewechat.com/wx{:016x}/{}/page-frame.html",
+            rng.next(),
+            1 + rng.below(40)
+        )
+        .unwrap();
+    } else {
+        out.push('-');
+    }
+    write!(
+        out,
+        " {} {} ",
+        1 + rng.below(2500),
+        AGENTS[rng.below(AGENTS.len() as u64) as usize]
+    )
+    .unwrap();
+    if status == 206 {
+        let from = rng.below(4_000_000);
+        write!(out, "bytes={from}-{}", from + bytes - 1).unwrap();
+    } else {
+        out.push('-');
+    }
+    let method = if rng.below(200) == 0 { "HEAD" } else { "GET" };
+    let protocol = ["HTTP/1.1", "HTTP/2.0", "HTTP/3"][rng.below(3) as usize];
+    let cache = ["hit", "HIT", "miss", "MISS", "Hit"]
+        [rng.weighted(&[(0usize, 40), (1, 30), (2, 15), (3, 10), (4, 5)])];
+    write!(out, " {method} {protocol} {cache}").unwrap();
+    if style.with_port {
+        if rng.pct(8) {
+            out.push_str(" -");
+        } else {
+            write!(out, " {}", 1024 + rng.below(64_000)).unwrap();
+        }
+    }
+    out.push_str(if style.crlf { "\r\n" } else { "\n" });
+    let label = match tag {
+        ChannelPick::Tagged(_, channel) => channel,
+        _ => UNTAGGED,
+    };
+    (label, bytes)
+}
+
+#[derive(Clone, Copy)]
+enum ChannelPick {
+    Tagged(&'static str, &'static str),
+    PlatformOnly,
+    NoUs,
+}
+
+fn pick_channel(rng: &mut Rng) -> ChannelPick {
+    let roll = rng.below(100);
+    if roll < UNTAGGED_PCT {
+        return ChannelPick::NoUs;
+    }
+    if roll < UNTAGGED_PCT + PLATFORM_ONLY_PCT {
+        return ChannelPick::PlatformOnly;
+    }
+    let weights: Vec<(usize, u32)> = CHANNELS.iter().enumerate().map(|(i, c)| (i, c.2)).collect();
+    let (url_tag, channel, _) = CHANNELS[rng.weighted(&weights)];
+    ChannelPick::Tagged(url_tag, channel)
+}
+
+/// Writes one malformed line: the kinds of damage a real log shows.
+fn malformed_line(rng: &mut Rng, line: &mut String, out: &mut impl Write) -> Result<()> {
+    match rng.below(5) {
+        0 => out.write_all(b"\n")?,
+        1 => out.write_all(
+            b"20261120000242 36.45.133.22 1500020822.vod2.myqcloud.com /cut/off/mid-wri\n",
+        )?,
+        2 => out.write_all(b"\x00\x9f\x92\x96\xff binary \xfe\xfd garbage\n")?,
+        3 => {
+            line.push_str("20261120000242 36.45.133.22 1500020822.vod2.myqcloud.com /v.mp4?us=wxad-1 12x3 4 2 200 - 9 ua - GET HTTP/1.1 hit\n");
+            out.write_all(line.as_bytes())?;
+        }
+        _ => out.write_all(
+            b"2026-11-20T00:02:42+08:00 36.45.133.22 d /p 1 4 2 200 - 1 ua - GET HTTP/1.1 hit\n",
+        )?,
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn rng_is_uniform_enough_and_deterministic() {
+        let mut a = Rng(7);
+        let mut b = Rng(7);
+        let mut counts = [0u32; 10];
+        for _ in 0..100_000 {
+            let x = a.below(10);
+            assert_eq!(x, b.below(10));
+            counts[x as usize] += 1;
+        }
+        assert!(
+            counts.iter().all(|c| (9_000..11_000).contains(c)),
+            "{counts:?}"
+        );
+    }
+}

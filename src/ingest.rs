@@ -1,0 +1,548 @@
+//! One CDN log file → the lake: read, parse, partition by China hour, write, publish.
+//!
+//! Every line read ends in exactly one place: a row of `cdn_requests` or a row of
+//! `rejects` (with file, line number, reason and the raw bytes). The per-file record
+//! proves it (`lines_read = lines_parsed + lines_rejected`) and is kept as the source's
+//! manifest, beside counts of every format variant seen, because the log format is only
+//! partly documented and the variants are how we learn it.
+//!
+//! A file is published whole or not at all: outputs are staged under temporary names and
+//! renamed only after the last line was read and every footer written. A corrupt gzip
+//! stops that file (its temporaries are dropped) and leaves the lake as it was.
+
+use std::borrow::Cow;
+use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::Mutex;
+use std::time::Instant;
+
+use serde::{Deserialize, Serialize};
+
+use crate::cdnlog::channel::{channel_of, percent_decode_into, query_param};
+use crate::cdnlog::codes::{isp_name, province_name, UNKNOWN};
+use crate::cdnlog::columns::{RejectColumns, RequestColumns, Tag};
+use crate::cdnlog::line::{parse_line, LogLine, Reject, TimeFormat};
+use crate::cdnlog::reader::{LineReader, DEFAULT_MAX_LINE};
+use crate::china_time::{self, ChinaHour};
+use crate::lake::{Lake, LakeError, ParquetOptions, ParquetSink, SafeName, StagedFile};
+
+const MANIFEST_KIND: &str = "ingest";
+
+#[derive(Debug, Clone, Copy)]
+pub struct IngestOptions {
+    pub parquet: ParquetOptions,
+    pub max_line: usize,
+}
+
+impl Default for IngestOptions {
+    fn default() -> Self {
+        IngestOptions {
+            parquet: ParquetOptions::default(),
+            max_line: DEFAULT_MAX_LINE,
+        }
+    }
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum IngestError {
+    #[error("{file}: cannot open: {source}")]
+    Open {
+        file: PathBuf,
+        source: std::io::Error,
+    },
+    #[error("{file}: {what} after line {line}: {source}; nothing of this file was published")]
+    Read {
+        file: PathBuf,
+        line: u64,
+        what: &'static str,
+        source: std::io::Error,
+    },
+    #[error("{file}: building row group: {source}")]
+    Frame {
+        file: PathBuf,
+        source: polars::prelude::PolarsError,
+    },
+    #[error("{file}: {source}")]
+    Lake { file: PathBuf, source: LakeError },
+    #[error("{file}: has the same source name '{stem}' as {other}; ingest them in separate runs or rename one")]
+    DuplicateSource {
+        file: PathBuf,
+        other: PathBuf,
+        stem: String,
+    },
+}
+
+/// Counts of the format variants seen in a file (DOMAIN.md marks the format partly unknown).
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Observed {
+    pub time_yyyymmddhhmmss: u64,
+    pub time_unix_seconds: u64,
+    pub lines_15_fields: u64,
+    pub lines_16_fields: u64,
+    pub quoted_user_agents: u64,
+    pub unknown_province_codes: u64,
+    pub unknown_isp_codes: u64,
+    pub untagged_requests: u64,
+    pub non_utf8_lines_repaired: u64,
+}
+
+impl Observed {
+    fn count(&mut self, line: &LogLine<'_>) {
+        match line.time_format {
+            TimeFormat::Compact14 => self.time_yyyymmddhhmmss += 1,
+            TimeFormat::UnixSeconds => self.time_unix_seconds += 1,
+        }
+        if line.field_count == 15 {
+            self.lines_15_fields += 1;
+        } else {
+            self.lines_16_fields += 1;
+        }
+        self.quoted_user_agents += line.user_agent_quoted as u64;
+    }
+
+    pub fn add(&mut self, other: &Observed) {
+        self.time_yyyymmddhhmmss += other.time_yyyymmddhhmmss;
+        self.time_unix_seconds += other.time_unix_seconds;
+        self.lines_15_fields += other.lines_15_fields;
+        self.lines_16_fields += other.lines_16_fields;
+        self.quoted_user_agents += other.quoted_user_agents;
+        self.unknown_province_codes += other.unknown_province_codes;
+        self.unknown_isp_codes += other.unknown_isp_codes;
+        self.untagged_requests += other.untagged_requests;
+        self.non_utf8_lines_repaired += other.non_utf8_lines_repaired;
+    }
+}
+
+/// What ingesting one file did; also its manifest record in the lake.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct FileRecord {
+    pub source: String,
+    pub source_path: String,
+    pub source_size: u64,
+    pub gzip: bool,
+    pub lines_read: u64,
+    pub lines_parsed: u64,
+    pub lines_rejected: u64,
+    /// Uncompressed text read, line ends included.
+    pub text_bytes: u64,
+    /// Sum of the `bytes` field of the parsed lines.
+    pub log_bytes: u64,
+    /// China hours (`YYYY-MM-DD HH`) the file's requests fall in.
+    pub hours: Vec<String>,
+    pub outputs: Vec<String>,
+    pub observed: Observed,
+    pub ingested_at: String,
+    pub elapsed_ms: u64,
+}
+
+/// The source name of a log file: its file name without `.gz` and `.log`, made path-safe.
+pub fn source_name(path: &Path) -> SafeName {
+    let name = path
+        .file_name()
+        .map(|n| n.to_string_lossy())
+        .unwrap_or_default();
+    let name = name.strip_suffix(".gz").unwrap_or(&name);
+    let name = name.strip_suffix(".log").unwrap_or(name);
+    SafeName::sanitize(name)
+}
+
+/// The lake's record of a source, if it was ingested before.
+pub fn previous_record(lake: &Lake, stem: &SafeName) -> Result<Option<FileRecord>, LakeError> {
+    lake.read_manifest(&lake.manifest_file(MANIFEST_KIND, stem))
+}
+
+/// Ingests one file and publishes its outputs, replacing any earlier ingest of it.
+pub fn ingest_file(
+    lake: &Lake,
+    path: &Path,
+    options: &IngestOptions,
+) -> Result<FileRecord, IngestError> {
+    let started = Instant::now();
+    let stem = source_name(path);
+    let lake_err = |source| IngestError::Lake {
+        file: path.to_path_buf(),
+        source,
+    };
+    let open_err = |source| IngestError::Open {
+        file: path.to_path_buf(),
+        source,
+    };
+    let source_size = std::fs::metadata(path).map_err(open_err)?.len();
+    let mut reader = LineReader::open(path).map_err(open_err)?;
+
+    let mut pass = FilePass::new(lake, path, &stem, options);
+    loop {
+        let line = match reader.next_line() {
+            Ok(Some(line)) => line,
+            Ok(None) => break,
+            Err(source) => {
+                let what = if reader.is_gzip {
+                    "corrupt or truncated gzip"
+                } else {
+                    "read error"
+                };
+                return Err(IngestError::Read {
+                    file: path.to_path_buf(),
+                    line: pass.lines_read,
+                    what,
+                    source,
+                });
+            }
+        };
+        pass.line(line.number, line.bytes, line.truncated_from)?;
+    }
+    let text_bytes = reader.text_bytes();
+    let (staged, mut record) = pass.finish()?;
+
+    let manifest = lake.manifest_file(MANIFEST_KIND, &stem);
+    let previous: Option<FileRecord> = lake.read_manifest(&manifest).map_err(lake_err)?;
+    record.outputs = staged
+        .iter()
+        .map(|s| lake.relative(s.final_path()))
+        .collect();
+    record.source_path = path.display().to_string();
+    record.source_size = source_size;
+    record.gzip = reader.is_gzip;
+    record.text_bytes = text_bytes;
+    record.ingested_at = china_time::to_china(chrono::Utc::now().timestamp()).to_rfc3339();
+    record.elapsed_ms = started.elapsed().as_millis() as u64;
+    let previous_outputs = previous.map(|p| p.outputs).unwrap_or_default();
+    lake.publish(staged, &previous_outputs, &manifest, &record)
+        .map_err(lake_err)?;
+    Ok(record)
+}
+
+/// The `us` parameter of a query, percent-decoded (into `scratch`) when it needs to be
+/// and decodes to UTF-8; otherwise as written.
+fn decoded_us<'a>(query: Option<&'a str>, scratch: &'a mut Vec<u8>) -> Option<&'a str> {
+    let raw = query.and_then(|q| query_param(q, "us"))?;
+    if raw.contains('%') && percent_decode_into(raw, scratch) {
+        return std::str::from_utf8(scratch).ok();
+    }
+    Some(raw)
+}
+
+/// The state of one pass over one file.
+struct FilePass<'a> {
+    lake: &'a Lake,
+    file: &'a Path,
+    stem: &'a SafeName,
+    source_file: String,
+    options: &'a IngestOptions,
+    partitions: Vec<Partition>,
+    /// Index of the partition the last line went to: lines come in time order, so this
+    /// is almost always the one.
+    last_partition: usize,
+    buffered_rows: usize,
+    rejects: RejectColumns,
+    reject_sink: Option<ParquetSink>,
+    us_scratch: Vec<u8>,
+    lines_read: u64,
+    lines_parsed: u64,
+    lines_rejected: u64,
+    log_bytes: u64,
+    observed: Observed,
+}
+
+struct Partition {
+    hour: ChinaHour,
+    columns: RequestColumns,
+    sink: Option<ParquetSink>,
+}
+
+impl<'a> FilePass<'a> {
+    fn new(lake: &'a Lake, file: &'a Path, stem: &'a SafeName, options: &'a IngestOptions) -> Self {
+        let source_file = file
+            .file_name()
+            .map(|n| n.to_string_lossy().into_owned())
+            .unwrap_or_default();
+        FilePass {
+            lake,
+            file,
+            stem,
+            source_file,
+            options,
+            partitions: Vec::new(),
+            last_partition: 0,
+            buffered_rows: 0,
+            rejects: RejectColumns::new(1024),
+            reject_sink: None,
+            us_scratch: Vec::with_capacity(128),
+            lines_read: 0,
+            lines_parsed: 0,
+            lines_rejected: 0,
+            log_bytes: 0,
+            observed: Observed::default(),
+        }
+    }
+
+    fn line(
+        &mut self,
+        line_no: u64,
+        bytes: &[u8],
+        truncated_from: Option<u64>,
+    ) -> Result<(), IngestError> {
+        self.lines_read += 1;
+        if let Some(length) = truncated_from {
+            return self.reject(line_no, Reject::TooLong, bytes, length);
+        }
+        let text = match std::str::from_utf8(bytes) {
+            Ok(text) => Cow::Borrowed(text),
+            Err(_) => Cow::Owned(String::from_utf8_lossy(bytes).into_owned()),
+        };
+        match parse_line(&text) {
+            Ok(parsed) => {
+                if matches!(text, Cow::Owned(_)) {
+                    self.observed.non_utf8_lines_repaired += 1;
+                }
+                self.accept(&parsed, line_no)
+            }
+            Err(reason) => self.reject(line_no, reason, bytes, bytes.len() as u64),
+        }
+    }
+
+    fn accept(&mut self, line: &LogLine<'_>, line_no: u64) -> Result<(), IngestError> {
+        self.lines_parsed += 1;
+        self.log_bytes += line.bytes as u64;
+        self.observed.count(line);
+        let province = province_name(line.province_code).unwrap_or_else(|| {
+            self.observed.unknown_province_codes += 1;
+            UNKNOWN
+        });
+        let isp = isp_name(line.isp_code).unwrap_or_else(|| {
+            self.observed.unknown_isp_codes += 1;
+            UNKNOWN
+        });
+        let hour = ChinaHour::of_unix_ms(line.ts_ms);
+        let index = self.partition_index(hour);
+        let us = decoded_us(line.query, &mut self.us_scratch);
+        let channel = us.and_then(channel_of);
+        self.observed.untagged_requests += channel.is_none() as u64;
+        self.partitions[index]
+            .columns
+            .push(line, &Tag { us, channel }, province, isp, line_no);
+        self.buffered_rows += 1;
+        self.flush_if_full(index)
+    }
+
+    fn partition_index(&mut self, hour: ChinaHour) -> usize {
+        if self
+            .partitions
+            .get(self.last_partition)
+            .is_some_and(|p| p.hour == hour)
+        {
+            return self.last_partition;
+        }
+        let index = match self.partitions.iter().position(|p| p.hour == hour) {
+            Some(i) => i,
+            None => {
+                let capacity = self.options.parquet.row_group_rows.min(8192);
+                self.partitions.push(Partition {
+                    hour,
+                    columns: RequestColumns::new(capacity),
+                    sink: None,
+                });
+                self.partitions.len() - 1
+            }
+        };
+        self.last_partition = index;
+        index
+    }
+
+    /// Memory stays bounded: a partition is written out when it holds a row group, and
+    /// when the rows held over all partitions (a file spanning many hours) pass two row
+    /// groups, the largest one is written out early.
+    fn flush_if_full(&mut self, index: usize) -> Result<(), IngestError> {
+        let row_group = self.options.parquet.row_group_rows;
+        if self.partitions[index].columns.len() >= row_group {
+            self.flush_partition(index)?;
+        }
+        while self.buffered_rows >= 2 * row_group {
+            let largest = (0..self.partitions.len())
+                .max_by_key(|i| self.partitions[*i].columns.len())
+                .expect("rows are buffered, so a partition exists");
+            self.flush_partition(largest)?;
+        }
+        Ok(())
+    }
+
+    fn flush_partition(&mut self, index: usize) -> Result<(), IngestError> {
+        let partition = &mut self.partitions[index];
+        if partition.columns.is_empty() {
+            return Ok(());
+        }
+        self.buffered_rows -= partition.columns.len();
+        let frame = partition
+            .columns
+            .take(&self.source_file)
+            .map_err(|source| IngestError::Frame {
+                file: self.file.to_path_buf(),
+                source,
+            })?;
+        let lake_err = |source| IngestError::Lake {
+            file: self.file.to_path_buf(),
+            source,
+        };
+        if partition.sink.is_none() {
+            let path = self.lake.request_file(partition.hour, self.stem);
+            partition.sink = Some(
+                ParquetSink::create(&path, frame.schema(), self.options.parquet)
+                    .map_err(lake_err)?,
+            );
+        }
+        partition
+            .sink
+            .as_mut()
+            .expect("just created")
+            .write(&frame)
+            .map_err(lake_err)
+    }
+
+    fn reject(
+        &mut self,
+        line_no: u64,
+        reason: Reject,
+        raw: &[u8],
+        length: u64,
+    ) -> Result<(), IngestError> {
+        self.lines_rejected += 1;
+        self.rejects.push(line_no, &reason.to_string(), raw, length);
+        if self.rejects.len() >= self.options.parquet.row_group_rows {
+            self.flush_rejects()?;
+        }
+        Ok(())
+    }
+
+    fn flush_rejects(&mut self) -> Result<(), IngestError> {
+        if self.rejects.is_empty() {
+            return Ok(());
+        }
+        let frame = self
+            .rejects
+            .take(&self.source_file)
+            .map_err(|source| IngestError::Frame {
+                file: self.file.to_path_buf(),
+                source,
+            })?;
+        let lake_err = |source| IngestError::Lake {
+            file: self.file.to_path_buf(),
+            source,
+        };
+        if self.reject_sink.is_none() {
+            let path = self.lake.reject_file(self.stem);
+            self.reject_sink = Some(
+                ParquetSink::create(&path, frame.schema(), self.options.parquet)
+                    .map_err(lake_err)?,
+            );
+        }
+        self.reject_sink
+            .as_mut()
+            .expect("just created")
+            .write(&frame)
+            .map_err(lake_err)
+    }
+
+    /// Writes what is still buffered and every footer; returns the staged outputs and the
+    /// record (without the fields only the caller knows).
+    fn finish(mut self) -> Result<(Vec<StagedFile>, FileRecord), IngestError> {
+        for index in 0..self.partitions.len() {
+            self.flush_partition(index)?;
+        }
+        self.flush_rejects()?;
+        let lake_err = |source| IngestError::Lake {
+            file: self.file.to_path_buf(),
+            source,
+        };
+        self.partitions.sort_by_key(|p| p.hour);
+        let hours = self
+            .partitions
+            .iter()
+            .map(|p| format!("{} {:02}", p.hour.date(), p.hour.hour))
+            .collect();
+        let mut staged = Vec::with_capacity(self.partitions.len() + 1);
+        for partition in self.partitions.drain(..) {
+            if let Some(sink) = partition.sink {
+                staged.push(sink.finish().map_err(lake_err)?);
+            }
+        }
+        if let Some(sink) = self.reject_sink.take() {
+            staged.push(sink.finish().map_err(lake_err)?);
+        }
+        debug_assert_eq!(self.lines_read, self.lines_parsed + self.lines_rejected);
+        let record = FileRecord {
+            source: self.stem.to_string(),
+            source_path: String::new(),
+            source_size: 0,
+            gzip: false,
+            lines_read: self.lines_read,
+            lines_parsed: self.lines_parsed,
+            lines_rejected: self.lines_rejected,
+            text_bytes: 0,
+            log_bytes: self.log_bytes,
+            hours,
+            outputs: Vec::new(),
+            observed: self.observed,
+            ingested_at: String::new(),
+            elapsed_ms: 0,
+        };
+        Ok((staged, record))
+    }
+}
+
+/// Ingests `files` on `jobs` threads, one file per thread at a time. `on_done` is called
+/// as each file ends (for progress and logs); results come back in input order.
+pub fn ingest_files(
+    lake: &Lake,
+    files: &[PathBuf],
+    jobs: usize,
+    options: &IngestOptions,
+    on_done: &(dyn Fn(&Path, &Result<FileRecord, IngestError>) + Sync),
+) -> Vec<Result<FileRecord, IngestError>> {
+    let first_with_name = first_with_same_name(files);
+    let next = AtomicUsize::new(0);
+    let slots: Vec<Mutex<Option<Result<FileRecord, IngestError>>>> =
+        files.iter().map(|_| Mutex::new(None)).collect();
+    std::thread::scope(|scope| {
+        for _ in 0..jobs.clamp(1, files.len().max(1)) {
+            scope.spawn(|| loop {
+                let i = next.fetch_add(1, Ordering::Relaxed);
+                let Some(file) = files.get(i) else { break };
+                let result = match first_with_name[i] {
+                    Some(other) => Err(IngestError::DuplicateSource {
+                        file: file.clone(),
+                        other: files[other].clone(),
+                        stem: source_name(file).to_string(),
+                    }),
+                    None => ingest_file(lake, file, options),
+                };
+                on_done(file, &result);
+                *slots[i].lock().unwrap_or_else(|e| e.into_inner()) = Some(result);
+            });
+        }
+    });
+    slots
+        .into_iter()
+        .map(|slot| {
+            slot.into_inner()
+                .unwrap_or_else(|e| e.into_inner())
+                .expect("every file was processed")
+        })
+        .collect()
+}
+
+/// For each file, the index of an earlier file with the same source name. Two such
+/// inputs would replace each other's rows, so the later one is refused, by name.
+fn first_with_same_name(files: &[PathBuf]) -> Vec<Option<usize>> {
+    let mut seen = std::collections::HashMap::new();
+    files
+        .iter()
+        .enumerate()
+        .map(|(i, file)| match seen.entry(source_name(file)) {
+            std::collections::hash_map::Entry::Occupied(first) => Some(*first.get()),
+            std::collections::hash_map::Entry::Vacant(slot) => {
+                slot.insert(i);
+                None
+            }
+        })
+        .collect()
+}

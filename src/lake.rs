@@ -1,0 +1,509 @@
+//! The Parquet lake: where every table lives, how files get there, and what was written.
+//!
+//! Layout (hive-style, readable as is by DuckDB, Spark, pandas/pyarrow and polars):
+//!
+//! ```text
+//! LAKE/cdn_requests/date=YYYY-MM-DD/hour=HH/<source stem>.parquet
+//! LAKE/rejects/<source stem>.parquet
+//! LAKE/_manifest/ingest/<source stem>.json
+//! ```
+//!
+//! Writes are staged: a file is written under a hidden temporary name (`.name.<pid>.tmp`,
+//! which readers skip), synced, and renamed into place only when every output of its
+//! source is complete. The manifest of a source lists its outputs, so ingesting the same
+//! source again replaces them and removes the ones it no longer produces: a source's rows
+//! are never in the lake twice. A crash leaves only temporaries, swept by the next run.
+
+use std::fs::{self, File};
+use std::io::{self, BufWriter, Write};
+use std::path::{Path, PathBuf};
+
+use polars::io::parquet::write::{
+    BatchedWriter, ParquetCompression, ParquetWriter, StatisticsOptions,
+};
+use polars::polars_utils::compression::ZstdLevel;
+use polars::prelude::*;
+use serde::{de::DeserializeOwned, Serialize};
+
+use crate::china_time::ChinaHour;
+
+pub const REQUESTS: &str = "cdn_requests";
+pub const REJECTS: &str = "rejects";
+const MANIFEST_DIR: &str = "_manifest";
+
+#[derive(Debug, thiserror::Error)]
+pub enum LakeError {
+    #[error("{path}: {source}")]
+    Io { path: PathBuf, source: io::Error },
+    #[error("writing Parquet {path}: {source}")]
+    Parquet { path: PathBuf, source: PolarsError },
+    #[error("manifest {path}: {source}")]
+    Manifest {
+        path: PathBuf,
+        source: serde_json::Error,
+    },
+    #[error("table {table} has no data in {root}: ingest or fetch first")]
+    EmptyTable { table: String, root: PathBuf },
+    #[error("reading table {table}: {source}")]
+    Query { table: String, source: PolarsError },
+}
+
+pub fn io_err(path: &Path) -> impl FnOnce(io::Error) -> LakeError + '_ {
+    move |source| LakeError::Io {
+        path: path.to_path_buf(),
+        source,
+    }
+}
+
+/// How Parquet is written: on purpose, not by default.
+#[derive(Debug, Clone, Copy)]
+pub struct ParquetOptions {
+    pub row_group_rows: usize,
+    pub zstd_level: i32,
+}
+
+impl Default for ParquetOptions {
+    fn default() -> Self {
+        // 64 Ki rows keeps a row group's builders near 25 MB per open partition while
+        // staying in the range DuckDB and Spark parallelise well over; zstd level 3 is
+        // the library default and is measured in BENCHMARKS.md.
+        ParquetOptions {
+            row_group_rows: 65_536,
+            zstd_level: 3,
+        }
+    }
+}
+
+#[derive(Debug, Clone)]
+pub struct Lake {
+    root: PathBuf,
+}
+
+impl Lake {
+    pub fn new(root: impl Into<PathBuf>) -> Self {
+        Lake { root: root.into() }
+    }
+
+    pub fn root(&self) -> &Path {
+        &self.root
+    }
+
+    pub fn table_dir(&self, table: &str) -> PathBuf {
+        self.root.join(table)
+    }
+
+    /// `cdn_requests/date=…/hour=HH/<stem>.parquet`
+    pub fn request_file(&self, hour: ChinaHour, stem: &SafeName) -> PathBuf {
+        self.table_dir(REQUESTS)
+            .join(format!("date={}", hour.date()))
+            .join(format!("hour={:02}", hour.hour))
+            .join(format!("{}.parquet", stem.as_str()))
+    }
+
+    pub fn reject_file(&self, stem: &SafeName) -> PathBuf {
+        self.table_dir(REJECTS)
+            .join(format!("{}.parquet", stem.as_str()))
+    }
+
+    pub fn manifest_file(&self, kind: &str, stem: &SafeName) -> PathBuf {
+        self.root
+            .join(MANIFEST_DIR)
+            .join(kind)
+            .join(format!("{}.json", stem.as_str()))
+    }
+
+    /// A lazy scan of a table's hive-partitioned Parquet files (partition columns such as
+    /// `date` come back typed). Hidden and temporary files are not read.
+    pub fn scan(&self, table: &str) -> Result<LazyFrame, LakeError> {
+        let dir = self.table_dir(table);
+        if !has_parquet(&dir) {
+            return Err(LakeError::EmptyTable {
+                table: table.into(),
+                root: self.root.clone(),
+            });
+        }
+        let query_err = |source| LakeError::Query {
+            table: table.into(),
+            source,
+        };
+        let pattern = format!("{}/**/*.parquet", dir.display());
+        let args = ScanArgsParquet {
+            hive_options: HiveOptions {
+                enabled: Some(true),
+                hive_start_idx: 0,
+                schema: None,
+                try_parse_dates: true,
+            },
+            ..Default::default()
+        };
+        let path = PlRefPath::new(pattern.as_str());
+        LazyFrame::scan_parquet(path, args).map_err(query_err)
+    }
+
+    /// A path relative to the lake root, as stored in manifests (always `/`-separated).
+    pub fn relative(&self, path: &Path) -> String {
+        let rel = path.strip_prefix(&self.root).unwrap_or(path);
+        rel.components()
+            .map(|c| c.as_os_str().to_string_lossy())
+            .collect::<Vec<_>>()
+            .join("/")
+    }
+
+    /// Reads a manifest record; `None` when there is none yet.
+    pub fn read_manifest<T: DeserializeOwned>(&self, path: &Path) -> Result<Option<T>, LakeError> {
+        match fs::read(path) {
+            Ok(bytes) => {
+                serde_json::from_slice(&bytes)
+                    .map(Some)
+                    .map_err(|source| LakeError::Manifest {
+                        path: path.to_path_buf(),
+                        source,
+                    })
+            }
+            Err(e) if e.kind() == io::ErrorKind::NotFound => Ok(None),
+            Err(e) => Err(io_err(path)(e)),
+        }
+    }
+
+    /// Publishes a source's staged outputs, removes its outputs from an earlier run that
+    /// this run did not produce, then records the new manifest. The manifest is written
+    /// last: until it is, the source counts as not (re)ingested.
+    pub fn publish<T: Serialize>(
+        &self,
+        staged: Vec<StagedFile>,
+        previous_outputs: &[String],
+        manifest_path: &Path,
+        record: &T,
+    ) -> Result<(), LakeError> {
+        let mut published = Vec::with_capacity(staged.len());
+        for file in staged {
+            published.push(self.relative(&file.commit()?));
+        }
+        for old in previous_outputs {
+            if !published.contains(old) && is_safe_relative(old) {
+                let path = self.root.join(old);
+                match fs::remove_file(&path) {
+                    Ok(()) => remove_empty_parents(&path, &self.root),
+                    Err(e) if e.kind() == io::ErrorKind::NotFound => {}
+                    Err(e) => return Err(io_err(&path)(e)),
+                }
+            }
+        }
+        let json = serde_json::to_vec_pretty(record).map_err(|source| LakeError::Manifest {
+            path: manifest_path.to_path_buf(),
+            source,
+        })?;
+        write_atomic(manifest_path, &json)
+    }
+
+    /// Removes temporaries left by runs that died (their process is gone).
+    pub fn sweep_temporaries(&self) -> usize {
+        let mut removed = 0;
+        let mut stack = vec![self.root.clone()];
+        while let Some(dir) = stack.pop() {
+            let Ok(entries) = fs::read_dir(&dir) else {
+                continue;
+            };
+            for entry in entries.flatten() {
+                let path = entry.path();
+                let Ok(kind) = entry.file_type() else {
+                    continue;
+                };
+                if kind.is_dir() {
+                    stack.push(path);
+                } else if let Some(pid) = temp_owner(&entry.file_name().to_string_lossy()) {
+                    if !process_alive(pid) && fs::remove_file(&path).is_ok() {
+                        removed += 1;
+                    }
+                }
+            }
+        }
+        removed
+    }
+}
+
+fn has_parquet(dir: &Path) -> bool {
+    let Ok(entries) = fs::read_dir(dir) else {
+        return false;
+    };
+    entries.flatten().any(|e| {
+        let name = e.file_name();
+        let name = name.to_string_lossy();
+        !name.starts_with('.')
+            && (name.ends_with(".parquet")
+                || (e.file_type().is_ok_and(|t| t.is_dir()) && has_parquet(&e.path())))
+    })
+}
+
+fn remove_empty_parents(path: &Path, root: &Path) {
+    let mut dir = path.parent();
+    while let Some(d) = dir {
+        if d == root || !d.starts_with(root) || fs::remove_dir(d).is_err() {
+            break;
+        }
+        dir = d.parent();
+    }
+}
+
+/// A manifest entry must stay inside the lake, whatever the file says.
+fn is_safe_relative(rel: &str) -> bool {
+    !rel.is_empty()
+        && !rel.starts_with('/')
+        && rel
+            .split('/')
+            .all(|part| !part.is_empty() && part != "." && part != "..")
+}
+
+/// A name that is safe as one path component: `[A-Za-z0-9._-]`, not starting with `.`.
+/// Anything else is replaced with `_`, so a name can never climb out of its directory.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub struct SafeName(String);
+
+impl SafeName {
+    pub fn sanitize(raw: &str) -> SafeName {
+        let mut name: String = raw
+            .chars()
+            .map(|c| {
+                if c.is_ascii_alphanumeric() || matches!(c, '.' | '_' | '-') {
+                    c
+                } else {
+                    '_'
+                }
+            })
+            .collect();
+        if name.starts_with('.') || name.is_empty() {
+            name.insert(0, '_');
+        }
+        name.truncate(200);
+        SafeName(name)
+    }
+
+    /// The name unchanged, or `None` when it would need changing.
+    pub fn exact(raw: &str) -> Option<SafeName> {
+        let safe = SafeName::sanitize(raw);
+        (safe.0 == raw).then_some(safe)
+    }
+
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+impl std::fmt::Display for SafeName {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+/// `.name.<pid>.tmp` beside the final path.
+fn temp_path_for(final_path: &Path) -> PathBuf {
+    let name = final_path
+        .file_name()
+        .map(|n| n.to_string_lossy())
+        .unwrap_or_default();
+    final_path.with_file_name(format!(".{name}.{}.tmp", std::process::id()))
+}
+
+fn temp_owner(file_name: &str) -> Option<u32> {
+    let stem = file_name.strip_prefix('.')?.strip_suffix(".tmp")?;
+    stem.rsplit_once('.')?.1.parse().ok()
+}
+
+fn process_alive(pid: u32) -> bool {
+    if pid == std::process::id() {
+        return true;
+    }
+    let proc_root = Path::new("/proc");
+    // Without /proc (not Linux) nothing is known, so nothing is removed.
+    !proc_root.exists() || proc_root.join(pid.to_string()).exists()
+}
+
+/// A finished file under its temporary name. Dropping it without `commit` deletes it.
+#[derive(Debug)]
+pub struct StagedFile {
+    temp: PathBuf,
+    final_path: PathBuf,
+    committed: bool,
+}
+
+impl StagedFile {
+    pub fn final_path(&self) -> &Path {
+        &self.final_path
+    }
+
+    pub fn commit(mut self) -> Result<PathBuf, LakeError> {
+        fs::rename(&self.temp, &self.final_path).map_err(io_err(&self.final_path))?;
+        self.committed = true;
+        Ok(self.final_path.clone())
+    }
+}
+
+impl Drop for StagedFile {
+    fn drop(&mut self) {
+        if !self.committed {
+            let _ = fs::remove_file(&self.temp);
+        }
+    }
+}
+
+/// Creates the parent directory and a temporary file beside `final_path`.
+fn create_staged(final_path: &Path) -> Result<(File, StagedFile), LakeError> {
+    if let Some(dir) = final_path.parent() {
+        fs::create_dir_all(dir).map_err(io_err(dir))?;
+    }
+    let temp = temp_path_for(final_path);
+    let file = File::create(&temp).map_err(io_err(&temp))?;
+    let staged = StagedFile {
+        temp,
+        final_path: final_path.to_path_buf(),
+        committed: false,
+    };
+    Ok((file, staged))
+}
+
+/// Writes `bytes` to `path` atomically (temp file, fsync, rename).
+pub fn write_atomic(path: &Path, bytes: &[u8]) -> Result<(), LakeError> {
+    let (mut file, staged) = create_staged(path)?;
+    file.write_all(bytes).map_err(io_err(path))?;
+    file.sync_all().map_err(io_err(path))?;
+    staged.commit().map(|_| ())
+}
+
+/// A Parquet file being written row group by row group.
+pub struct ParquetSink {
+    writer: BatchedWriter<BufWriter<File>>,
+    /// A second handle on the same file, to sync it once the footer is flushed.
+    file: File,
+    staged: StagedFile,
+    rows: u64,
+}
+
+impl ParquetSink {
+    pub fn create(
+        final_path: &Path,
+        schema: &Schema,
+        options: ParquetOptions,
+    ) -> Result<Self, LakeError> {
+        let (file, staged) = create_staged(final_path)?;
+        let parquet_err = |source| LakeError::Parquet {
+            path: final_path.to_path_buf(),
+            source,
+        };
+        let level = ZstdLevel::try_new(options.zstd_level).map_err(parquet_err)?;
+        let sync_handle = file.try_clone().map_err(io_err(final_path))?;
+        let writer = ParquetWriter::new(BufWriter::with_capacity(1 << 20, file))
+            .with_compression(ParquetCompression::Zstd(Some(level)))
+            .with_statistics(StatisticsOptions::full())
+            .with_row_group_size(Some(options.row_group_rows))
+            // Parallelism comes from ingesting several files at once (--jobs); a second
+            // layer of threads inside one file would fight it for the same cores.
+            .set_parallel(false)
+            .batched(schema)
+            .map_err(parquet_err)?;
+        Ok(ParquetSink {
+            writer,
+            file: sync_handle,
+            staged,
+            rows: 0,
+        })
+    }
+
+    pub fn write(&mut self, frame: &DataFrame) -> Result<(), LakeError> {
+        self.rows += frame.height() as u64;
+        self.writer
+            .write_batch(frame)
+            .map_err(|source| self.error(source))
+    }
+
+    pub fn rows(&self) -> u64 {
+        self.rows
+    }
+
+    /// Writes the footer and syncs; the file is complete but not yet published.
+    pub fn finish(self) -> Result<StagedFile, LakeError> {
+        // Writing the footer flushes the buffered writer down to the file.
+        self.writer.finish().map_err(|source| self.error(source))?;
+        self.file
+            .sync_all()
+            .map_err(io_err(self.staged.final_path()))?;
+        Ok(self.staged)
+    }
+
+    fn error(&self, source: PolarsError) -> LakeError {
+        LakeError::Parquet {
+            path: self.staged.final_path.clone(),
+            source,
+        }
+    }
+}
+
+/// Writes a whole frame as one staged Parquet file (for small tables).
+pub fn stage_frame(
+    final_path: &Path,
+    frame: &DataFrame,
+    options: ParquetOptions,
+) -> Result<StagedFile, LakeError> {
+    let mut sink = ParquetSink::create(final_path, frame.schema(), options)?;
+    sink.write(frame)?;
+    sink.finish()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn safe_names_cannot_escape() {
+        assert_eq!(
+            SafeName::sanitize("2024032819-1500020822.vod2.myqcloud.com-mainland").as_str(),
+            "2024032819-1500020822.vod2.myqcloud.com-mainland"
+        );
+        assert_eq!(
+            SafeName::sanitize("../../etc/passwd").as_str(),
+            "_.._.._etc_passwd"
+        );
+        assert_eq!(SafeName::sanitize("..").as_str(), "_..");
+        assert_eq!(SafeName::sanitize("a\0b/c").as_str(), "a_b_c");
+        assert_eq!(SafeName::sanitize("").as_str(), "_");
+        assert!(SafeName::exact("a/b").is_none());
+        assert!(SafeName::exact("ok-name_1.gz").is_some());
+    }
+
+    #[test]
+    fn manifest_paths_must_stay_inside() {
+        assert!(is_safe_relative(
+            "cdn_requests/date=2026-11-20/hour=00/x.parquet"
+        ));
+        assert!(!is_safe_relative("../x"));
+        assert!(!is_safe_relative("/etc/passwd"));
+        assert!(!is_safe_relative("a//b"));
+    }
+
+    #[test]
+    fn temp_names_carry_their_owner() {
+        let t = temp_path_for(Path::new("/l/x.parquet"));
+        let name = t.file_name().unwrap().to_string_lossy().to_string();
+        assert_eq!(temp_owner(&name), Some(std::process::id()));
+        assert_eq!(temp_owner("x.parquet"), None);
+    }
+
+    #[test]
+    fn staged_file_vanishes_unless_committed() {
+        let dir = tempfile::tempdir().unwrap();
+        let target = dir.path().join("a/b.txt");
+        {
+            let (_f, staged) = create_staged(&target).unwrap();
+            assert!(staged.temp.exists());
+            let temp = staged.temp.clone();
+            drop(staged);
+            assert!(!temp.exists());
+        }
+        write_atomic(&target, b"hello").unwrap();
+        assert_eq!(fs::read(&target).unwrap(), b"hello");
+        assert_eq!(
+            fs::read_dir(target.parent().unwrap()).unwrap().count(),
+            1,
+            "no temp left"
+        );
+    }
+}

@@ -1,0 +1,485 @@
+//! End-to-end tests of `cdncost ingest` on real gzip files, read back with polars.
+
+mod common;
+
+use common::*;
+use polars::prelude::*;
+
+/// A small generated data set: 1 day, 3 domains (72 files), 2 malformed lines in each.
+fn generated(w: &Workdir) -> std::path::PathBuf {
+    w.generate(
+        "gen",
+        &[
+            "--from",
+            "2026-11-18",
+            "--days",
+            "1",
+            "--domains",
+            "3",
+            "--peak-requests-per-hour",
+            "300",
+            "--malformed",
+            "144",
+        ],
+    )
+}
+
+#[test]
+fn lake_totals_equal_the_generators_totals() {
+    let w = Workdir::new();
+    let gen = generated(&w);
+    let run = w.run(&["ingest", "gen/cdn_logs"]).ok();
+
+    // Per (date, channel) bytes and requests from an independent reader equal the truth.
+    let want = expected_totals(&gen);
+    assert!(want.len() >= 9, "several channels plus untagged: {want:?}");
+    assert!(want.contains_key(&("2026-11-18".into(), "小红书".into())));
+    assert!(want.contains_key(&("2026-11-18".into(), "(untagged)".into())));
+    assert_eq!(lake_totals(&w.path("lake")), want);
+
+    // The accounting identity, per file and in total.
+    let files = expected_files(&gen);
+    let (lines, malformed): (u64, u64) = files.values().fold((0, 0), |a, v| (a.0 + v.0, a.1 + v.1));
+    let stdout = run.stdout();
+    let expect = format!(
+        "ingested 72 of 72 files: {} lines read = {} parsed + {} rejected",
+        cdncost::table::thousands(lines as i128),
+        cdncost::table::thousands((lines - malformed) as i128),
+        malformed
+    );
+    assert!(stdout.contains(&expect), "want {expect:?} in\n{stdout}");
+    for (name, (lines, malformed)) in &files {
+        let stem = name.trim_end_matches(".gz");
+        let record: serde_json::Value = serde_json::from_slice(
+            &std::fs::read(w.path(&format!("lake/_manifest/ingest/{stem}.json"))).unwrap(),
+        )
+        .unwrap();
+        assert_eq!(record["lines_read"], *lines, "{name}");
+        assert_eq!(record["lines_rejected"], *malformed, "{name}");
+        assert_eq!(
+            record["lines_parsed"].as_u64().unwrap() + record["lines_rejected"].as_u64().unwrap(),
+            *lines
+        );
+    }
+
+    // Every rejected line is in the rejects table with its file and line number.
+    let rejects = scan_table(&w.path("lake"), "rejects").collect().unwrap();
+    assert_eq!(rejects.height() as u64, malformed);
+    assert!(ints(&rejects, "line_no").iter().all(|n| n.unwrap() >= 1));
+    assert!(strings(&rejects, "source_file")
+        .iter()
+        .all(|s| files.contains_key(s.as_deref().unwrap())));
+}
+
+#[test]
+fn schema_has_every_column_with_its_type() {
+    let w = Workdir::new();
+    generated(&w);
+    w.run(&[
+        "ingest",
+        "gen/cdn_logs/date=2026-11-18/2026111820-1500020822.vod2.myqcloud.com-mainland.gz",
+    ])
+    .ok();
+    let file = w.path("lake/cdn_requests/date=2026-11-18/hour=20/2026111820-1500020822.vod2.myqcloud.com-mainland.parquet");
+    let frame = LazyFrame::scan_parquet(
+        PlRefPath::try_from_path(&file).unwrap(),
+        ScanArgsParquet {
+            hive_options: HiveOptions::new_disabled(),
+            ..Default::default()
+        },
+    )
+    .unwrap()
+    .collect()
+    .unwrap();
+    let schema = frame.schema();
+    let want: Vec<(&str, DataType)> = vec![
+        (
+            "ts",
+            DataType::Datetime(
+                TimeUnit::Milliseconds,
+                Some(unsafe { TimeZone::from_static("Asia/Shanghai") }),
+            ),
+        ),
+        ("client_ip", DataType::String),
+        ("domain", DataType::String),
+        ("path", DataType::String),
+        ("query", DataType::String),
+        ("us", DataType::String),
+        ("channel", DataType::String),
+        ("bytes", DataType::Int64),
+        ("province_code", DataType::Int32),
+        ("province", DataType::String),
+        ("isp_code", DataType::Int32),
+        ("isp", DataType::String),
+        ("status", DataType::Int32),
+        ("referer", DataType::String),
+        ("request_ms", DataType::Int64),
+        ("user_agent", DataType::String),
+        ("range", DataType::String),
+        ("method", DataType::String),
+        ("protocol", DataType::String),
+        ("cache", DataType::String),
+        ("port", DataType::Int32),
+        ("source_file", DataType::String),
+        ("line_no", DataType::Int64),
+    ];
+    let got: Vec<(&str, DataType)> = schema
+        .iter()
+        .map(|(n, t)| (n.as_str(), t.clone()))
+        .collect();
+    assert_eq!(got, want);
+    // Every row of this file is in the 20:00 China hour.
+    let ts: Vec<i64> = ints(&frame, "ts").into_iter().map(Option::unwrap).collect();
+    let (min, max) = (*ts.iter().min().unwrap(), *ts.iter().max().unwrap());
+    // 2026-11-18 20:00 +08:00 = 12:00 UTC.
+    let start = 1_795_003_200_000i64;
+    assert!(
+        min >= start && max < start + 3_600_000,
+        "{min}..{max} outside {start}"
+    );
+}
+
+/// Hand-written lines, one per oddity, checked field by field after a round trip.
+#[test]
+fn every_oddity_round_trips() {
+    let w = Workdir::new();
+    let mut content = Vec::new();
+    // 1: the typical documented line (16 fields, unquoted agent with spaces).
+    content.extend_from_slice(b"20261120000242 36.45.133.22 1500020822.vod2.myqcloud.com /a1b2c3d4vodtranscq1500020822/1144961661379299507/v.f1419-46.ts?t=6affaa42&us=wxad-d97e967b6c18d982d1dcec53&sign=f22d2882d1a89b37ad0c9bb6e9526a69 1237276 1177 1046 200 - 499 AppleCoreMedia/1.0.0.21E236 (iPhone; U; CPU OS 17_4 like Mac OS X; zh_cn) - GET HTTP/2.0 hit 23765\n");
+    // 2: IPv6, untagged, no agent, referer, range, port `-`, CRLF.
+    content.extend_from_slice(b"20261120002027 240e:3a1:4c2::1f 1500020822.vod2.myqcloud.com /x/v.f100030.mp4?t=6affae6b&sign=c0236e49 525089 120 26 206 https://servicewechat.com/wx1234567890abcdef/12/page-frame.html 128 - bytes=0-525088 GET HTTP/3 MISS -\r\n");
+    // 3: quoted agent, 15 fields, channel with a dash, `us` first in the query.
+    content.extend_from_slice(b"20261120003745 101.18.7.5 1500020822.vod2.myqcloud.com /y/v.f100830.mp4?us=baidu-feed-3d0a270bb5a432cf86e3e726&t=6affb279&sign=29 2097873 1 0 200 - 1007 \"Mozilla/5.0 (Linux; Android 14; wv) MicroMessenger/8.0.49\" - GET HTTP/1.1 hit\n");
+    // 4: unix seconds, percent-encoded Chinese channel, unknown province and ISP codes.
+    content.extend_from_slice(b"1795105800 1.2.3.4 d.example.com /z/v.mp4?t=1&us=%E5%B0%8F%E7%BA%A2%E4%B9%A6-abc123&sign=2 1000 9999 77 200 - 3 okhttp/4.9.2 - GET HTTP/1.1 Miss 8080\n");
+    // 5: a `us` with no developer tag (platform tag only): untagged.
+    content.extend_from_slice(b"20261120010000 1.2.3.5 d.example.com /z/v.mp4?t=1&us=647488c4792c15185b8fd2a6 500 4 2 304 - 3 - - HEAD HTTP/1.1 HIT\n");
+    // 6: a malformed line (bad byte count) between good ones.
+    content.extend_from_slice(
+        b"20261120010000 1.2.3.5 d.example.com /z/v.mp4 5x0 4 2 200 - 3 - - GET HTTP/1.1 HIT\n",
+    );
+    // 7: not UTF-8 at all.
+    content.extend_from_slice(b"\xff\xfe\x00binary\x80\n");
+    // 8: the last line, without a newline, in the next China day (00:00 on 21st is hour 0).
+    content.extend_from_slice(
+        b"20261121000001 1.2.3.6 d.example.com /w/v.mp4 42 22 2 200 - 1 - - GET HTTP/2.0 hit",
+    );
+    write_gz(&w.path("in/odd-2026112000.gz"), &content);
+
+    let run = w.run(&["ingest", "in"]).ok();
+    assert!(
+        run.stdout()
+            .contains("8 lines read = 6 parsed + 2 rejected"),
+        "{}",
+        run.stdout()
+    );
+
+    let rows = scan_table(&w.path("lake"), "cdn_requests")
+        .sort(["line_no"], Default::default())
+        .collect()
+        .unwrap();
+    assert_eq!(rows.height(), 6);
+    let s = |name: &str, i: usize| -> Option<String> { strings(&rows, name)[i].clone() };
+    let n = |name: &str, i: usize| -> Option<i64> { ints(&rows, name)[i] };
+    let ts = |i: usize| -> i64 { ints(&rows, "ts")[i].unwrap() };
+
+    // Line 1, every field.
+    assert_eq!(ts(0), 1_795_104_162_000);
+    assert_eq!(s("client_ip", 0).as_deref(), Some("36.45.133.22"));
+    assert_eq!(
+        s("domain", 0).as_deref(),
+        Some("1500020822.vod2.myqcloud.com")
+    );
+    assert_eq!(
+        s("path", 0).as_deref(),
+        Some("/a1b2c3d4vodtranscq1500020822/1144961661379299507/v.f1419-46.ts")
+    );
+    assert_eq!(
+        s("query", 0).as_deref(),
+        Some("t=6affaa42&us=wxad-d97e967b6c18d982d1dcec53&sign=f22d2882d1a89b37ad0c9bb6e9526a69")
+    );
+    assert_eq!(s("us", 0).as_deref(), Some("wxad-d97e967b6c18d982d1dcec53"));
+    assert_eq!(s("channel", 0).as_deref(), Some("wxad"));
+    assert_eq!(n("bytes", 0), Some(1_237_276));
+    assert_eq!(
+        (n("province_code", 0), s("province", 0).as_deref()),
+        (Some(1177), Some("天津"))
+    );
+    assert_eq!(
+        (n("isp_code", 0), s("isp", 0).as_deref()),
+        (Some(1046), Some("中国移动"))
+    );
+    assert_eq!(n("status", 0), Some(200));
+    assert_eq!(s("referer", 0), None);
+    assert_eq!(n("request_ms", 0), Some(499));
+    assert_eq!(
+        s("user_agent", 0).as_deref(),
+        Some("AppleCoreMedia/1.0.0.21E236 (iPhone; U; CPU OS 17_4 like Mac OS X; zh_cn)")
+    );
+    assert_eq!(s("range", 0), None);
+    assert_eq!(
+        (
+            s("method", 0).as_deref(),
+            s("protocol", 0).as_deref(),
+            s("cache", 0).as_deref()
+        ),
+        (Some("GET"), Some("HTTP/2.0"), Some("HIT"))
+    );
+    assert_eq!(n("port", 0), Some(23765));
+    assert_eq!(s("source_file", 0).as_deref(), Some("odd-2026112000.gz"));
+    assert_eq!(n("line_no", 0), Some(1));
+
+    // Line 2: IPv6, untagged, CRLF stripped from the last field.
+    assert_eq!(s("client_ip", 1).as_deref(), Some("240e:3a1:4c2::1f"));
+    assert_eq!((s("us", 1), s("channel", 1)), (None, None));
+    assert_eq!(s("user_agent", 1), None);
+    assert_eq!(
+        s("referer", 1).as_deref(),
+        Some("https://servicewechat.com/wx1234567890abcdef/12/page-frame.html")
+    );
+    assert_eq!(s("range", 1).as_deref(), Some("bytes=0-525088"));
+    assert_eq!(
+        (s("cache", 1).as_deref(), n("port", 1)),
+        (Some("MISS"), None)
+    );
+    assert_eq!(
+        (s("province", 1).as_deref(), s("isp", 1).as_deref()),
+        (Some("江苏"), Some("中国联通"))
+    );
+
+    // Line 3: quoted agent unquoted, 15 fields, channel keeps its inner dash.
+    assert_eq!(
+        s("user_agent", 2).as_deref(),
+        Some("Mozilla/5.0 (Linux; Android 14; wv) MicroMessenger/8.0.49")
+    );
+    assert_eq!(s("channel", 2).as_deref(), Some("baidu-feed"));
+    assert_eq!(n("port", 2), None);
+    assert_eq!(
+        (s("province", 2).as_deref(), s("isp", 2).as_deref()),
+        (Some("港澳台"), Some("其他运营商"))
+    );
+
+    // Line 4: unix time, decoded Chinese channel, unknown codes kept with 未知.
+    assert_eq!(ts(3), 1_795_105_800_000);
+    assert_eq!(s("us", 3).as_deref(), Some("小红书-abc123"));
+    assert_eq!(s("channel", 3).as_deref(), Some("小红书"));
+    assert_eq!(
+        (n("province_code", 3), s("province", 3).as_deref()),
+        (Some(9999), Some("未知"))
+    );
+    assert_eq!(
+        (n("isp_code", 3), s("isp", 3).as_deref()),
+        (Some(77), Some("未知"))
+    );
+    assert_eq!(s("cache", 3).as_deref(), Some("MISS"));
+
+    // Line 5: platform-only tag is untagged but the `us` is kept.
+    assert_eq!(
+        (s("us", 4).as_deref(), s("channel", 4)),
+        (Some("647488c4792c15185b8fd2a6"), None)
+    );
+    assert_eq!(s("method", 4).as_deref(), Some("HEAD"));
+
+    // Line 8: no newline, next China day, hour 0.
+    assert_eq!(n("line_no", 5), Some(8));
+    assert_eq!(n("bytes", 5), Some(42));
+    assert!(w
+        .path("lake/cdn_requests/date=2026-11-21/hour=00/odd-2026112000.parquet")
+        .exists());
+    assert!(w
+        .path("lake/cdn_requests/date=2026-11-20/hour=00/odd-2026112000.parquet")
+        .exists());
+    assert!(w
+        .path("lake/cdn_requests/date=2026-11-20/hour=01/odd-2026112000.parquet")
+        .exists());
+
+    // The rejects keep line number, reason and the raw bytes exactly.
+    let rejects = scan_table(&w.path("lake"), "rejects")
+        .sort(["line_no"], Default::default())
+        .collect()
+        .unwrap();
+    assert_eq!(rejects.height(), 2);
+    assert_eq!(
+        strings(&rejects, "reason"),
+        vec![
+            Some("bytes is not a number".to_string()),
+            Some("fewer than 15 fields".to_string())
+        ]
+    );
+    let raw = rejects.column("raw").unwrap().binary().unwrap();
+    assert_eq!(raw.get(1), Some(&b"\xff\xfe\x00binary\x80"[..]));
+    assert_eq!(ints(&rejects, "line_no"), vec![Some(6), Some(7)]);
+}
+
+#[test]
+fn reingest_replaces_and_never_duplicates() {
+    let w = Workdir::new();
+    generated(&w);
+    w.run(&["ingest", "gen/cdn_logs"]).ok();
+    let first = lake_totals(&w.path("lake"));
+    let files_first = files_below(&w.path("lake"));
+    w.run(&["--lake", "lake", "ingest", "gen/cdn_logs", "--jobs", "1"])
+        .ok();
+    assert_eq!(
+        lake_totals(&w.path("lake")),
+        first,
+        "same totals after a second ingest"
+    );
+    assert_eq!(
+        files_below(&w.path("lake")),
+        files_first,
+        "same files, no temporaries"
+    );
+
+    // A source that changes (the platform completes files late) replaces its old rows,
+    // including partitions the new version no longer has.
+    let file = w.path("in/late-2026111812.gz");
+    write_gz(&file, b"20261118120000 1.2.3.4 d /p?us=wxad-1 100 4 2 200 - 1 - - GET HTTP/1.1 hit\n20261118130000 1.2.3.4 d /p?us=wxad-1 50 4 2 200 - 1 - - GET HTTP/1.1 hit\n");
+    w.run(&["ingest", "in"]).ok();
+    assert!(w
+        .path("lake/cdn_requests/date=2026-11-18/hour=13/late-2026111812.parquet")
+        .exists());
+    write_gz(&file, b"20261118120000 1.2.3.4 d /p?us=wxad-1 100 4 2 200 - 1 - - GET HTTP/1.1 hit\n20261118120500 1.2.3.4 d /p?us=wxad-1 7 4 2 200 - 1 - - GET HTTP/1.1 hit\n");
+    w.run(&["ingest", "in"]).ok();
+    assert!(!w
+        .path("lake/cdn_requests/date=2026-11-18/hour=13/late-2026111812.parquet")
+        .exists());
+    let wxad = lake_totals(&w.path("lake"))[&("2026-11-18".to_string(), "wxad".to_string())];
+    let before = first[&("2026-11-18".to_string(), "wxad".to_string())];
+    assert_eq!(wxad, (before.0 + 2, before.1 + 107));
+}
+
+#[test]
+fn truncated_gzip_fails_clearly_and_the_rest_completes() {
+    let w = Workdir::new();
+    let gen = generated(&w);
+    let victim =
+        gen.join("cdn_logs/date=2026-11-18/2026111821-1500020822.vod2.myqcloud.com-mainland.gz");
+    let bytes = std::fs::read(&victim).unwrap();
+    std::fs::write(&victim, &bytes[..bytes.len() * 2 / 3]).unwrap();
+
+    let run = w.run(&["ingest", "gen/cdn_logs"]).expect_code(3);
+    let out = run.stdout() + &run.stderr();
+    assert!(
+        out.contains("2026111821-1500020822.vod2.myqcloud.com-mainland.gz"),
+        "{out}"
+    );
+    assert!(out.contains("corrupt or truncated gzip"), "{out}");
+    assert!(
+        run.stdout().contains("ingested 71 of 72 files"),
+        "{}",
+        run.stdout()
+    );
+
+    // Nothing of the victim is in the lake; everything else is; no temporaries remain.
+    let lake_files = files_below(&w.path("lake"));
+    assert!(
+        !lake_files
+            .iter()
+            .any(|f| f.contains("2026111821-1500020822.vod2.myqcloud.com-mainland")),
+        "{lake_files:?}"
+    );
+    assert!(!lake_files.iter().any(|f| f.ends_with(".tmp")));
+    let mut want = expected_totals(&gen);
+    let got = lake_totals(&w.path("lake"));
+    let total = |m: &std::collections::BTreeMap<(String, String), (u64, u64)>| {
+        m.values().map(|v| v.1).sum::<u64>()
+    };
+    assert!(total(&got) < total(&want));
+    // After the file is repaired, the next run completes the lake exactly.
+    let gen2 = w.generate(
+        "gen2",
+        &[
+            "--from",
+            "2026-11-18",
+            "--days",
+            "1",
+            "--domains",
+            "3",
+            "--peak-requests-per-hour",
+            "300",
+            "--malformed",
+            "144",
+        ],
+    );
+    std::fs::copy(
+        gen2.join("cdn_logs/date=2026-11-18/2026111821-1500020822.vod2.myqcloud.com-mainland.gz"),
+        &victim,
+    )
+    .unwrap();
+    w.run(&["ingest", "gen/cdn_logs"]).ok();
+    want = expected_totals(&gen);
+    assert_eq!(lake_totals(&w.path("lake")), want);
+}
+
+#[test]
+fn plain_text_files_and_jobs_give_the_same_lake() {
+    let w = Workdir::new();
+    let gen = generated(&w);
+    // Decompress a few files to plain `.log` and ingest them with one job.
+    let dir = gen.join("cdn_logs/date=2026-11-18");
+    std::fs::create_dir_all(w.path("plain")).unwrap();
+    for entry in std::fs::read_dir(&dir).unwrap() {
+        let path = entry.unwrap().path();
+        let name = path
+            .file_name()
+            .unwrap()
+            .to_string_lossy()
+            .replace(".gz", ".log");
+        let mut text = Vec::new();
+        std::io::Read::read_to_end(
+            &mut flate2::read::GzDecoder::new(std::fs::File::open(&path).unwrap()),
+            &mut text,
+        )
+        .unwrap();
+        std::fs::write(w.path("plain").join(name), text).unwrap();
+    }
+    w.run(&["ingest", "--lake", "lake-plain", "plain", "-j", "1"])
+        .ok();
+    w.run(&["ingest", "gen/cdn_logs", "--lake", "lake-gz", "-j", "2"])
+        .ok();
+    assert_eq!(
+        lake_totals(&w.path("lake-plain")),
+        lake_totals(&w.path("lake-gz"))
+    );
+    assert_eq!(lake_totals(&w.path("lake-gz")), expected_totals(&gen));
+}
+
+#[test]
+fn usage_errors_and_missing_inputs() {
+    let w = Workdir::new();
+    w.run(&["ingest"]).expect_code(2);
+    let run = w.run(&["ingest", "does-not-exist"]).expect_code(1);
+    assert!(run.stderr().contains("does-not-exist"), "{}", run.stderr());
+    std::fs::create_dir_all(w.path("empty")).unwrap();
+    let run = w.run(&["ingest", "empty"]).expect_code(1);
+    assert!(
+        run.stderr().contains("no *.gz or *.log files"),
+        "{}",
+        run.stderr()
+    );
+    let run = w.run(&["--help"]).ok();
+    assert!(run.stdout().contains("Exit status"), "{}", run.stdout());
+    // A config file with a typo is an error, not a silent default.
+    std::fs::write(w.path("cdncost.toml"), "[ingest]\njbos = 3\n").unwrap();
+    let run = w.run(&["summary"]).expect_code(1);
+    assert!(run.stderr().contains("jbos"), "{}", run.stderr());
+}
+
+#[test]
+fn summary_shows_the_lake() {
+    let w = Workdir::new();
+    generated(&w);
+    w.run(&["ingest", "gen/cdn_logs", "-q"]).ok();
+    let run = w
+        .run(&["summary", "--from", "2026-11-18", "--to", "2026-11-18"])
+        .ok();
+    let out = run.stdout();
+    assert!(out.lines().next().unwrap().starts_with("date"), "{out}");
+    assert!(
+        out.contains("小红书") && out.contains("(untagged)") && out.contains("wxad"),
+        "{out}"
+    );
+    let run = w.run(&["summary", "--lake", "nowhere"]).expect_code(1);
+    assert!(run.stderr().contains("no data"), "{}", run.stderr());
+}

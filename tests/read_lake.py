@@ -1,0 +1,61 @@
+"""Reads a cdncost lake with DuckDB and pyarrow, as users do, and checks it against the
+generator's ground truth. Usage: read_lake.py LAKE EXPECTED_TOTALS_CSV. Exit 1 on mismatch."""
+import csv
+import sys
+
+import duckdb
+import pyarrow.dataset as ds
+
+lake, expected_csv = sys.argv[1], sys.argv[2]
+want = {}
+with open(expected_csv, encoding="utf-8") as f:
+    for row in csv.DictReader(f):
+        want[(row["date"], row["channel"])] = (int(row["requests"]), int(row["bytes"]))
+
+failures = []
+
+# DuckDB: hive partitions become typed columns; ts is a TIMESTAMP WITH TIME ZONE.
+con = duckdb.connect()
+con.execute("SET TimeZone = 'Asia/Shanghai'")
+rows = con.execute(
+    f"""SELECT CAST(date AS VARCHAR), coalesce(channel, '(untagged)'), count(*), sum(bytes)
+        FROM read_parquet('{lake}/cdn_requests/**/*.parquet', hive_partitioning = true)
+        GROUP BY ALL"""
+).fetchall()
+got = {(d, c): (int(n), int(b)) for d, c, n, b in rows}
+if got != want:
+    failures.append(f"duckdb totals differ: {sorted(set(got.items()) ^ set(want.items()))[:6]}")
+# Every row sits in the partition of its China day and hour.
+typ = con.execute(
+    f"""SELECT any_value(typeof(ts)), bool_and(strftime(ts, '%Y-%m-%d') = CAST(date AS VARCHAR)),
+               bool_and(hour(ts) = hour)
+        FROM read_parquet('{lake}/cdn_requests/**/*.parquet', hive_partitioning = true)"""
+).fetchone()
+if typ != ("TIMESTAMP WITH TIME ZONE", True, True):
+    failures.append(f"duckdb ts type / partition mismatch: {typ}")
+
+# pyarrow: the same dataset with hive partitioning; ts keeps its Asia/Shanghai zone.
+dataset = ds.dataset(f"{lake}/cdn_requests", format="parquet", partitioning="hive")
+table = dataset.to_table(columns=["date", "channel", "bytes", "ts"])
+if str(table.schema.field("ts").type) != "timestamp[ms, tz=Asia/Shanghai]":
+    failures.append(f"pyarrow ts type: {table.schema.field('ts').type}")
+totals = {}
+for date, channel, nbytes in zip(table.column("date").to_pylist(), table.column("channel").to_pylist(), table.column("bytes").to_pylist()):
+    key = (str(date), channel if channel is not None else "(untagged)")
+    n, b = totals.get(key, (0, 0))
+    totals[key] = (n + 1, b + nbytes)
+if totals != want:
+    failures.append("pyarrow totals differ")
+
+# Dictionary encoding and zstd were chosen on purpose: check they are there.
+import pyarrow.parquet as pq
+meta = pq.ParquetFile(dataset.files[0]).metadata
+col = meta.row_group(0).column(meta.schema.names.index("domain"))
+if col.compression != "ZSTD" or not any("DICT" in e for e in col.encodings):
+    failures.append(f"domain column: compression {col.compression}, encodings {col.encodings}")
+
+rejects = con.execute(f"SELECT count(*) FROM read_parquet('{lake}/rejects/*.parquet')").fetchone()[0]
+print(f"duckdb rows={sum(v[0] for v in got.values())} pyarrow rows={table.num_rows} rejects={rejects}")
+if failures:
+    print("\n".join(failures))
+    sys.exit(1)
