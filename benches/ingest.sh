@@ -9,7 +9,7 @@
 # Data goes to bench-data/ (kept between runs; delete it to regenerate).
 set -euo pipefail
 cd "$(dirname "$0")/.."
-peak=${1:-330000}
+peak=${1:-180000}
 domains=${2:-4}
 data=bench-data/logs-$peak-$domains
 bin=${CARGO_TARGET_DIR:-target}/release/cdncost
@@ -19,11 +19,11 @@ if [ ! -d "$data/cdn_logs" ]; then
   "$bin" generate --out "$data" --from 2026-11-18 --days 1 --domains "$domains" \
     --peak-requests-per-hour "$peak" --malformed 100 -q
 fi
-files=$(find "$data/cdn_logs" -name '*.gz' | sort)
-gz_bytes=$(cat $files | wc -c)
-text_bytes=$(gzip -dc $files | wc -c)
-lines=$(gzip -dc $files | wc -l)
-echo "data: $(echo "$files" | wc -l) files, $lines lines, $((gz_bytes / 1000000)) MB gzip, $((text_bytes / 1000000)) MB text"
+mapfile -t files < <(find "$data/cdn_logs" -name '*.gz' | sort)
+gz_bytes=$(cat "${files[@]}" | wc -c)
+text_bytes=$(gzip -dc "${files[@]}" | wc -c)
+lines=$(gzip -dc "${files[@]}" | wc -l)
+echo "data: ${#files[@]} files, $lines lines, $((gz_bytes / 1000000)) MB gzip, $((text_bytes / 1000000)) MB text"
 
 # Seconds of wall time and peak RSS (KB) of a command, from GNU time.
 measure() {
@@ -32,8 +32,8 @@ measure() {
 }
 
 sync
-gzip -dc $files > /dev/null # warm the page cache
-read -r gz_s _ _ _ < <(measure sh -c "gzip -dc $files")
+gzip -dc "${files[@]}" > /dev/null # warm the page cache
+read -r gz_s _ _ _ < <(measure gzip -dc "${files[@]}")
 echo "gzip -dc: ${gz_s}s"
 
 rm -rf bench-data/lake-1 bench-data/lake-n

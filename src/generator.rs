@@ -126,6 +126,12 @@ const AGENTS: &[&str] = &[
     "-",
 ];
 
+const MINI_PROGRAMS: &[&str] = &[
+    "wx1234567890abcdef",
+    "wx9f8e7d6c5b4a3921",
+    "wx0a1b2c3d4e5f6789",
+];
+
 /// A small, fast, deterministic PRNG (SplitMix64): the generator must give the same
 /// bytes for the same seed on every machine, and pulls no crate in for that.
 struct Rng(u64);
@@ -449,11 +455,12 @@ fn request_line(
     };
     write!(out, " {bytes} {province} {} {status} ", rng.weighted(ISPS)).unwrap();
     if rng.pct(70) {
+        // A studio runs a few mini-programs, each in a handful of live versions.
+        let app = MINI_PROGRAMS[rng.below(MINI_PROGRAMS.len() as u64) as usize];
         write!(
             out,
-            "https://servicewechat.com/wx{:016x}/{}/page-frame.html",
-            rng.next(),
-            1 + rng.below(40)
+            "https://servicewechat.com/{app}/{}/page-frame.html",
+            30 + rng.below(6)
         )
         .unwrap();
     } else {

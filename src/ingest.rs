@@ -21,7 +21,7 @@ use serde::{Deserialize, Serialize};
 use crate::cdnlog::channel::{channel_of, percent_decode_into, query_param};
 use crate::cdnlog::codes::{isp_name, province_name, UNKNOWN};
 use crate::cdnlog::columns::{RejectColumns, RequestColumns, Tag};
-use crate::cdnlog::line::{parse_line, LogLine, Reject, TimeFormat};
+use crate::cdnlog::line::{parse_line_with, LogLine, Reject, TimeFormat, TimeParser};
 use crate::cdnlog::reader::{LineReader, DEFAULT_MAX_LINE};
 use crate::china_time::{self, ChinaHour};
 use crate::lake::{Lake, LakeError, ParquetOptions, ParquetSink, SafeName, StagedFile};
@@ -237,6 +237,7 @@ struct FilePass<'a> {
     rejects: RejectColumns,
     reject_sink: Option<ParquetSink>,
     us_scratch: Vec<u8>,
+    times: TimeParser,
     lines_read: u64,
     lines_parsed: u64,
     lines_rejected: u64,
@@ -268,6 +269,7 @@ impl<'a> FilePass<'a> {
             rejects: RejectColumns::new(1024),
             reject_sink: None,
             us_scratch: Vec::with_capacity(128),
+            times: TimeParser::default(),
             lines_read: 0,
             lines_parsed: 0,
             lines_rejected: 0,
@@ -290,7 +292,7 @@ impl<'a> FilePass<'a> {
             Ok(text) => Cow::Borrowed(text),
             Err(_) => Cow::Owned(String::from_utf8_lossy(bytes).into_owned()),
         };
-        match parse_line(&text) {
+        match parse_line_with(&text, &mut self.times) {
             Ok(parsed) => {
                 if matches!(text, Cow::Owned(_)) {
                     self.observed.non_utf8_lines_repaired += 1;

@@ -65,11 +65,12 @@ pub struct ParquetOptions {
 impl Default for ParquetOptions {
     fn default() -> Self {
         // 64 Ki rows keeps a row group's builders near 25 MB per open partition while
-        // staying in the range DuckDB and Spark parallelise well over; zstd level 3 is
-        // the library default and is measured in BENCHMARKS.md.
+        // staying in the range DuckDB and Spark parallelise well over. zstd level 1:
+        // level 3 (the library default) made ingest 15% slower for 5% smaller files
+        // (BENCHMARKS.md).
         ParquetOptions {
             row_group_rows: 65_536,
-            zstd_level: 3,
+            zstd_level: 1,
         }
     }
 }
@@ -393,7 +394,7 @@ impl ParquetSink {
         let sync_handle = file.try_clone().map_err(io_err(final_path))?;
         let writer = ParquetWriter::new(BufWriter::with_capacity(1 << 20, file))
             .with_compression(ParquetCompression::Zstd(Some(level)))
-            .with_statistics(StatisticsOptions::full())
+            .with_statistics(StatisticsOptions::default())
             .with_row_group_size(Some(options.row_group_rows))
             // Parallelism comes from ingesting several files at once (--jobs); a second
             // layer of threads inside one file would fight it for the same cores.

@@ -11,5 +11,6 @@ pub mod exit;
 pub mod generator;
 pub mod ingest;
 pub mod lake;
+pub mod progress;
 pub mod report;
 pub mod table;

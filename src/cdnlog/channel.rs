@@ -7,10 +7,21 @@
 /// The raw (still percent-encoded) value of query parameter `name`, wherever it stands
 /// in the query. The first occurrence wins.
 pub fn query_param<'a>(query: &'a str, name: &str) -> Option<&'a str> {
-    query.split('&').find_map(|pair| {
-        let (key, value) = pair.split_once('=').unwrap_or((pair, ""));
-        (key == name).then_some(value)
-    })
+    // Byte scan over the `&`s (SIMD via memchr): this runs once per request.
+    let mut pair_start = 0;
+    let ends = memchr::memchr_iter(b'&', query.as_bytes()).chain(std::iter::once(query.len()));
+    for pair_end in ends {
+        if let Some(rest) = query[pair_start..pair_end].strip_prefix(name) {
+            if rest.is_empty() {
+                return Some("");
+            }
+            if let Some(value) = rest.strip_prefix('=') {
+                return Some(value);
+            }
+        }
+        pair_start = pair_end + 1;
+    }
+    None
 }
 
 /// Percent-decodes `raw` into `out` (cleared first). Malformed escapes are kept as they are;

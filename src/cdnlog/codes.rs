@@ -91,6 +91,15 @@ mod tests {
         assert_eq!(isp_name(1046), Some("中国移动"));
         assert_eq!(isp_name(-1), Some("海外运营商"));
         assert_eq!(province_name(9999), None);
+        assert_eq!(province_name(-7), None);
+        assert_eq!(isp_name(3947), Some("中国铁通"));
+        assert_eq!(isp_name(3948), None);
+        for (code, name) in PROVINCES {
+            assert_eq!(province_name(*code), Some(*name));
+        }
+        for (code, name) in ISPS {
+            assert_eq!(isp_name(*code), Some(*name));
+        }
         let mut codes: Vec<i32> = PROVINCES.iter().map(|p| p.0).collect();
         codes.sort();
         codes.dedup();

@@ -8,6 +8,7 @@ use anyhow::{bail, Context as _, Result};
 use cdncost::exit::Exit;
 use cdncost::ingest::{ingest_files, FileRecord, IngestError, IngestOptions, Observed};
 use cdncost::lake::ParquetOptions;
+use cdncost::progress::Progress;
 use cdncost::table::thousands;
 
 use super::{all_cores, Context};
@@ -61,16 +62,19 @@ pub fn run(ctx: &Context, args: Args) -> Result<Exit> {
     );
 
     let started = Instant::now();
+    let progress = Progress::new(ctx.progress, "ingest", files.len() as u64);
     let results = ingest_files(&ctx.lake, &files, jobs, &options, &|file, result| {
-        log_file(file, result)
+        progress.suspend(|| log_file(file, result));
+        progress.item_done(result.as_ref().map_or(0, |r| r.text_bytes));
     });
+    progress.finish();
     let elapsed = started.elapsed().as_secs_f64();
     Ok(print_totals(&results, elapsed))
 }
 
 fn log_file(file: &Path, result: &Result<FileRecord, IngestError>) {
     match result {
-        Ok(r) => tracing::info!(
+        Ok(r) => tracing::debug!(
             "{}: {} lines = {} parsed + {} rejected, {:.1} MB text in {:.2}s",
             file.display(),
             r.lines_read,

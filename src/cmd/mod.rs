@@ -10,6 +10,7 @@ use clap::{Args, Parser, Subcommand};
 use cdncost::config::Config;
 use cdncost::exit::{Exit, EXIT_STATUS_HELP};
 use cdncost::lake::Lake;
+use cdncost::progress::ProgressMode;
 
 pub mod generate;
 pub mod ingest;
@@ -70,6 +71,7 @@ pub enum Command {
 pub struct Context {
     pub config: Config,
     pub lake: Lake,
+    pub progress: ProgressMode,
 }
 
 impl Context {
@@ -80,9 +82,11 @@ impl Context {
             .clone()
             .or_else(|| config.lake.clone())
             .unwrap_or_else(|| PathBuf::from("lake"));
+        let progress = ProgressMode::detect(global.quiet, global.json_logs);
         Ok(Context {
             config,
             lake: Lake::new(root),
+            progress,
         })
     }
 }
