@@ -30,7 +30,10 @@ fn main() {
         !files.is_empty(),
         "no input: run benches/ingest.sh once, or name .gz files"
     );
-    let text: u64 = files.iter().map(|f| stage_split(&[f.clone()]).1).sum();
+    let text: u64 = files
+        .iter()
+        .map(|f| stage_split(std::slice::from_ref(f)).1)
+        .sum();
     println!(
         "{} files, {:.0} MB of log text",
         files.len(),

@@ -84,9 +84,18 @@ pub fn day_start_unix(date: NaiveDate) -> i64 {
     day_number(date) as i64 * 86_400 - OFFSET_SECS
 }
 
-/// Today's date in China, whatever the host's zone.
+/// Environment variable that fixes "today" (a China date, `YYYY-MM-DD`), for tests and
+/// the demo, whose sample data has fixed dates. It moves calendar decisions only (which
+/// day is yesterday, what is old enough to be final, history limits); request
+/// timestamps such as Polyv's `ptime` always use the real clock.
+pub const TODAY_ENV: &str = "CDNCOST_TODAY";
+
+/// Today's date in China, whatever the host's zone (or `CDNCOST_TODAY`).
 pub fn today() -> NaiveDate {
-    Utc::now().with_timezone(&offset()).date_naive()
+    std::env::var(TODAY_ENV)
+        .ok()
+        .and_then(|s| parse_date(s.trim()).ok())
+        .unwrap_or_else(|| Utc::now().with_timezone(&offset()).date_naive())
 }
 
 /// The China wall-clock time of unix seconds, for messages.

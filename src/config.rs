@@ -18,6 +18,8 @@ pub struct Config {
     pub lake: Option<PathBuf>,
     #[serde(default)]
     pub ingest: IngestConfig,
+    #[serde(default)]
+    pub polyv: crate::sources::polyv::PolyvConfig,
 }
 
 #[derive(Debug, Default, Clone, Deserialize)]

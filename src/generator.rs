@@ -538,6 +538,53 @@ fn malformed_line(rng: &mut Rng, line: &mut String, out: &mut impl Write) -> Res
     Ok(())
 }
 
+/// (vid, title, channel in the mapping file: empty means "polyv")
+const POLYV_VIDEOS: &[(&str, &str, &str)] = &[
+    ("5f3a1c9e0b_1", "重生之我在短剧当总裁 - 第 1 集", "wxad"),
+    ("5f3a1c9e0b_2", "重生之我在短剧当总裁 - 第 2 集", "douyin"),
+    (
+        "7b2e44d1aa_1",
+        "闪婚后，傅总每天都在追妻 - 第 1 集",
+        "bilibili",
+    ),
+    (
+        "7b2e44d1aa_2",
+        "闪婚后，傅总每天都在追妻 - 第 2 集",
+        "小红书",
+    ),
+    ("9c0d77f3e1_1", "Trailer, season 2", ""),
+    ("9c0d77f3e1_2", "下架剧集 - 第 9 集", "kuaishou"),
+];
+
+/// Writes `out/polyv/videos.csv` (the mapping file) and `out/polyv/traffic.csv`
+/// (`date,vid,pc_bytes,mobile_bytes`, what the loopback Polyv server serves). The last
+/// video has no traffic after the first day, as a video taken down would.
+pub fn generate_polyv(start: NaiveDate, days: u32, seed: u64, out: &Path) -> Result<()> {
+    let dir = out.join("polyv");
+    fs::create_dir_all(&dir)?;
+    let mut videos = csv::Writer::from_path(dir.join("videos.csv"))?;
+    videos.write_record(["vid", "title", "channel"])?;
+    for (vid, title, channel) in POLYV_VIDEOS {
+        videos.write_record([vid, title, channel])?;
+    }
+    videos.flush()?;
+    let mut rng = Rng(seed ^ 0x901F);
+    let mut traffic = String::from("date,vid,pc_bytes,mobile_bytes\n");
+    for d in 0..days {
+        let date = start + chrono::Days::new(d as u64);
+        for (i, (vid, _, _)) in POLYV_VIDEOS.iter().enumerate() {
+            if i == POLYV_VIDEOS.len() - 1 && d > 0 {
+                continue;
+            }
+            let total = 50_000_000 + rng.below(3_000_000_000);
+            let pc = total * (5 + rng.below(15)) / 100;
+            writeln!(traffic, "{date},{vid},{pc},{}", total - pc).unwrap();
+        }
+    }
+    fs::write(dir.join("traffic.csv"), traffic)?;
+    Ok(())
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

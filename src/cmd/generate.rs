@@ -7,7 +7,7 @@ use chrono::NaiveDate;
 
 use cdncost::china_time::parse_date;
 use cdncost::exit::Exit;
-use cdncost::generator::{generate_logs, LogSpec, DOMAINS};
+use cdncost::generator::{generate_logs, generate_polyv, LogSpec, DOMAINS};
 
 use super::{all_cores, Context};
 
@@ -16,7 +16,9 @@ use super::{all_cores, Context};
 /// Writes OUT/cdn_logs/date=YYYY-MM-DD/<YYYYMMDDHH>-<domain>-mainland.gz, one gzip file
 /// per China hour and domain, plus OUT/expected_totals.csv (requests and bytes per day
 /// and channel, counted by the generator) and OUT/expected_files.csv (lines and malformed
-/// lines per file). The same spec and seed always give the same bytes.
+/// lines per file). The same spec and seed always give the same bytes. Also writes
+/// OUT/polyv/videos.csv (a Polyv mapping file) and OUT/polyv/traffic.csv (the daily
+/// traffic the loopback Polyv server serves).
 #[derive(clap::Args, Debug)]
 pub struct Args {
     /// Output directory
@@ -58,6 +60,7 @@ pub fn run(_ctx: &Context, args: Args) -> Result<Exit> {
         gzip_level: args.gzip_level,
     };
     let files = generate_logs(&spec, &args.out, args.jobs.unwrap_or_else(all_cores))?;
+    generate_polyv(args.from, args.days, args.seed, &args.out)?;
     let bytes: u64 = files
         .iter()
         .filter_map(|f| std::fs::metadata(f).ok())

@@ -12,6 +12,7 @@ use cdncost::exit::{Exit, EXIT_STATUS_HELP};
 use cdncost::lake::Lake;
 use cdncost::progress::ProgressMode;
 
+pub mod fetch;
 pub mod generate;
 pub mod ingest;
 pub mod summary;
@@ -63,6 +64,7 @@ pub struct GlobalArgs {
 #[derive(Subcommand, Debug)]
 pub enum Command {
     Ingest(ingest::Args),
+    Fetch(fetch::Args),
     Summary(summary::Args),
     Generate(generate::Args),
 }
@@ -95,6 +97,7 @@ pub fn dispatch(cli: Cli) -> Result<Exit> {
     let ctx = Context::new(&cli.global)?;
     match cli.command {
         Command::Ingest(args) => ingest::run(&ctx, args),
+        Command::Fetch(args) => fetch::run(&ctx, args),
         Command::Summary(args) => summary::run(&ctx, args),
         Command::Generate(args) => generate::run(&ctx, args),
     }
@@ -120,7 +123,8 @@ pub fn init_logging(global: &GlobalArgs) {
         .unwrap_or_else(|_| EnvFilter::new(format!("cdncost={level},warn")));
     let builder = tracing_subscriber::fmt()
         .with_env_filter(filter)
-        .with_writer(std::io::stderr);
+        .with_writer(std::io::stderr)
+        .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()));
     let _ = JSON_LOGS.set(global.json_logs);
     if global.json_logs {
         builder.json().with_current_span(false).init();
@@ -134,4 +138,11 @@ pub fn all_cores() -> usize {
     std::thread::available_parallelism()
         .map(|n| n.get())
         .unwrap_or(1)
+}
+
+/// The async runtime the API clients run on.
+pub fn runtime() -> Result<tokio::runtime::Runtime> {
+    Ok(tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()?)
 }

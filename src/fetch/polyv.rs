@@ -1,0 +1,354 @@
+//! Polyv per-video daily traffic → `LAKE/polyv_traffic/date=YYYY-MM-DD/polyv.parquet`.
+//!
+//! One file per China day holds every tracked video, so re-fetching a day replaces it.
+//! What a value means is never blurred:
+//! - Polyv answered and listed the day: its bytes.
+//! - Polyv answered without a row for the day: zero (`api_row` false), because it said so.
+//! - The call failed: no zero is invented. The video keeps the row an earlier fetch wrote
+//!   for that day, if any; the day's manifest lists it as failed and the exit status says
+//!   data is missing.
+//! - The day is within Polyv's two-day lag: fetched, but `final` is false, so the next
+//!   runs fetch it again.
+
+use std::collections::{BTreeMap, BTreeSet};
+
+use chrono::NaiveDate;
+use futures::StreamExt;
+use polars::prelude::*;
+use serde::{Deserialize, Serialize};
+
+use crate::china_time;
+use crate::lake::{stage_frame, Lake, LakeError, ParquetOptions, SafeName};
+use crate::sources::polyv::videos::Video;
+use crate::sources::polyv::{DayTraffic, PolyvClient, PolyvError};
+
+pub const TABLE: &str = "polyv_traffic";
+const MANIFEST_KIND: &str = "polyv";
+/// Polyv publishes a day's traffic two days later.
+pub const LAG_DAYS: u64 = 2;
+
+/// One row of `polyv_traffic` (the day is the partition).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PolyvRow {
+    pub vid: String,
+    pub title: String,
+    pub channel: String,
+    pub pc_bytes: i64,
+    pub mobile_bytes: i64,
+    pub total_bytes: i64,
+    pub is_final: bool,
+    pub api_row: bool,
+    pub fetched_at: String,
+}
+
+/// The manifest of one day: which videos are in, and how.
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+pub struct PolyvDayRecord {
+    pub date: String,
+    #[serde(rename = "final")]
+    pub is_final: bool,
+    pub fetched_at: String,
+    pub videos_ok: Vec<String>,
+    pub videos_failed: Vec<String>,
+    /// Failed this time, but an earlier fetch's row was kept.
+    pub videos_kept_previous: Vec<String>,
+    pub outputs: Vec<String>,
+}
+
+#[derive(Debug, Default)]
+pub struct PolyvFetchReport {
+    pub videos: usize,
+    pub days: usize,
+    pub rows: usize,
+    pub zero_rows: usize,
+    pub total_bytes: u64,
+    pub provisional_days: Vec<NaiveDate>,
+    pub failures: Vec<PolyvError>,
+}
+
+pub struct PolyvFetch<'a> {
+    pub lake: &'a Lake,
+    pub client: &'a PolyvClient,
+    pub videos: &'a [Video],
+    pub max_days_per_request: u32,
+    pub concurrency: usize,
+    pub parquet: ParquetOptions,
+}
+
+impl PolyvFetch<'_> {
+    pub async fn run(&self, from: NaiveDate, to: NaiveDate) -> Result<PolyvFetchReport, LakeError> {
+        let today = china_time::today();
+        let windows = windows(from, to, self.max_days_per_request.max(1));
+        let jobs: Vec<(usize, (NaiveDate, NaiveDate))> = (0..self.videos.len())
+            .flat_map(|v| windows.iter().map(move |w| (v, *w)))
+            .collect();
+        let results: Vec<WindowResult> = futures::stream::iter(jobs)
+            .map(|(video, (start, end))| async move {
+                let result = self
+                    .client
+                    .video_traffic(&self.videos[video].vid, start, end)
+                    .await;
+                WindowResult {
+                    video,
+                    start,
+                    end,
+                    result,
+                }
+            })
+            .buffer_unordered(self.concurrency.max(1))
+            .collect()
+            .await;
+
+        // Per day: video → Some(traffic or zero) when Polyv answered, None when the call failed.
+        let mut answered: BTreeMap<NaiveDate, BTreeMap<usize, Option<DayTraffic>>> =
+            BTreeMap::new();
+        let mut failed: BTreeMap<NaiveDate, BTreeSet<usize>> = BTreeMap::new();
+        let mut report = PolyvFetchReport {
+            videos: self.videos.len(),
+            ..Default::default()
+        };
+        for WindowResult {
+            video: v,
+            start,
+            end,
+            result,
+        } in results
+        {
+            match result {
+                Ok(days) => {
+                    let by_day: BTreeMap<NaiveDate, DayTraffic> =
+                        days.into_iter().map(|d| (d.date, d)).collect();
+                    for day in start.iter_days().take_while(|d| *d <= end) {
+                        answered
+                            .entry(day)
+                            .or_default()
+                            .insert(v, by_day.get(&day).copied());
+                    }
+                }
+                Err(e) => {
+                    for day in start.iter_days().take_while(|d| *d <= end) {
+                        failed.entry(day).or_default().insert(v);
+                    }
+                    report.failures.push(e);
+                }
+            }
+        }
+        let fetched_at = china_time::to_china(chrono::Utc::now().timestamp()).to_rfc3339();
+        for day in from.iter_days().take_while(|d| *d <= to) {
+            let is_final = day + chrono::Days::new(LAG_DAYS) <= today;
+            if !is_final {
+                report.provisional_days.push(day);
+            }
+            let empty = BTreeMap::new();
+            let no_failures = BTreeSet::new();
+            let day_answers = answered.get(&day).unwrap_or(&empty);
+            let day_failures = failed.get(&day).unwrap_or(&no_failures);
+            self.write_day(
+                day,
+                is_final,
+                &fetched_at,
+                day_answers,
+                day_failures,
+                &mut report,
+            )?;
+            report.days += 1;
+        }
+        Ok(report)
+    }
+
+    fn write_day(
+        &self,
+        day: NaiveDate,
+        is_final: bool,
+        fetched_at: &str,
+        answers: &BTreeMap<usize, Option<DayTraffic>>,
+        failures: &BTreeSet<usize>,
+        report: &mut PolyvFetchReport,
+    ) -> Result<(), LakeError> {
+        let path = self
+            .lake
+            .table_dir(TABLE)
+            .join(format!("date={day}"))
+            .join("polyv.parquet");
+        let manifest = self
+            .lake
+            .manifest_file(MANIFEST_KIND, &SafeName::sanitize(&day.to_string()));
+        let previous_rows = read_rows(&path)?;
+        let mut record = PolyvDayRecord {
+            date: day.to_string(),
+            is_final,
+            fetched_at: fetched_at.into(),
+            ..Default::default()
+        };
+        let mut rows = Vec::new();
+        for (v, video) in self.videos.iter().enumerate() {
+            if let Some(answer) = answers.get(&v) {
+                let t = answer.unwrap_or(DayTraffic {
+                    date: day,
+                    pc_bytes: 0,
+                    mobile_bytes: 0,
+                    total_bytes: 0,
+                });
+                report.zero_rows += answer.is_none() as usize;
+                report.total_bytes += t.total_bytes;
+                record.videos_ok.push(video.vid.clone());
+                rows.push(PolyvRow {
+                    vid: video.vid.clone(),
+                    title: video.title.clone(),
+                    channel: video.channel.clone(),
+                    pc_bytes: t.pc_bytes as i64,
+                    mobile_bytes: t.mobile_bytes as i64,
+                    total_bytes: t.total_bytes as i64,
+                    is_final,
+                    api_row: answer.is_some(),
+                    fetched_at: fetched_at.into(),
+                });
+            } else if failures.contains(&v) {
+                record.videos_failed.push(video.vid.clone());
+                if let Some(old) = previous_rows.iter().find(|r| r.vid == video.vid) {
+                    record.videos_kept_previous.push(video.vid.clone());
+                    rows.push(old.clone());
+                }
+            }
+        }
+        report.rows += rows.len();
+        let old_record: Option<PolyvDayRecord> = self.lake.read_manifest(&manifest)?;
+        let staged = if rows.is_empty() {
+            Vec::new()
+        } else {
+            vec![stage_frame(
+                &path,
+                &rows_frame(&rows).map_err(|source| LakeError::Parquet {
+                    path: path.clone(),
+                    source,
+                })?,
+                self.parquet,
+            )?]
+        };
+        record.outputs = staged
+            .iter()
+            .map(|s| self.lake.relative(s.final_path()))
+            .collect();
+        let previous_outputs = old_record.map(|r| r.outputs).unwrap_or_default();
+        self.lake
+            .publish(staged, &previous_outputs, &manifest, &record)
+    }
+}
+
+/// What Polyv said for one video over one window of days.
+struct WindowResult {
+    video: usize,
+    start: NaiveDate,
+    end: NaiveDate,
+    result: Result<Vec<DayTraffic>, PolyvError>,
+}
+
+/// `from..=to` cut into windows of at most `max_days` days.
+pub fn windows(from: NaiveDate, to: NaiveDate, max_days: u32) -> Vec<(NaiveDate, NaiveDate)> {
+    let mut out = Vec::new();
+    let mut start = from;
+    while start <= to {
+        let end = (start + chrono::Days::new(max_days as u64 - 1)).min(to);
+        out.push((start, end));
+        start = end + chrono::Days::new(1);
+    }
+    out
+}
+
+fn rows_frame(rows: &[PolyvRow]) -> PolarsResult<DataFrame> {
+    let strings = |f: fn(&PolyvRow) -> &str| rows.iter().map(f).collect::<Vec<&str>>();
+    let ints = |f: fn(&PolyvRow) -> i64| rows.iter().map(f).collect::<Vec<i64>>();
+    DataFrame::new(
+        rows.len(),
+        vec![
+            Column::new("vid".into(), strings(|r| &r.vid)),
+            Column::new("title".into(), strings(|r| &r.title)),
+            Column::new("channel".into(), strings(|r| &r.channel)),
+            Column::new("pc_bytes".into(), ints(|r| r.pc_bytes)),
+            Column::new("mobile_bytes".into(), ints(|r| r.mobile_bytes)),
+            Column::new("total_bytes".into(), ints(|r| r.total_bytes)),
+            Column::new(
+                "final".into(),
+                rows.iter().map(|r| r.is_final).collect::<Vec<bool>>(),
+            ),
+            Column::new(
+                "api_row".into(),
+                rows.iter().map(|r| r.api_row).collect::<Vec<bool>>(),
+            ),
+            Column::new("fetched_at".into(), strings(|r| &r.fetched_at)),
+        ],
+    )
+}
+
+/// The rows of a day file written earlier (none when there is no file).
+fn read_rows(path: &std::path::Path) -> Result<Vec<PolyvRow>, LakeError> {
+    if !path.exists() {
+        return Ok(Vec::new());
+    }
+    let err = |source| LakeError::Query {
+        table: TABLE.into(),
+        source,
+    };
+    let args = ScanArgsParquet {
+        hive_options: HiveOptions::new_disabled(),
+        ..Default::default()
+    };
+    let frame = LazyFrame::scan_parquet(PlRefPath::try_from_path(path).map_err(err)?, args)
+        .and_then(|lf| lf.collect())
+        .map_err(err)?;
+    let s = |name: &str| -> Result<Vec<String>, LakeError> {
+        let c = frame.column(name).map_err(err)?.str().map_err(err)?.clone();
+        Ok((0..c.len())
+            .map(|i| c.get(i).unwrap_or("").to_string())
+            .collect())
+    };
+    let n = |name: &str| -> Result<Vec<i64>, LakeError> {
+        let c = frame.column(name).map_err(err)?.i64().map_err(err)?.clone();
+        Ok((0..c.len()).map(|i| c.get(i).unwrap_or(0)).collect())
+    };
+    let b = |name: &str| -> Result<Vec<bool>, LakeError> {
+        let c = frame
+            .column(name)
+            .map_err(err)?
+            .bool()
+            .map_err(err)?
+            .clone();
+        Ok((0..c.len()).map(|i| c.get(i).unwrap_or(false)).collect())
+    };
+    let (vid, title, channel, fetched_at) =
+        (s("vid")?, s("title")?, s("channel")?, s("fetched_at")?);
+    let (pc, mobile, total) = (n("pc_bytes")?, n("mobile_bytes")?, n("total_bytes")?);
+    let (is_final, api_row) = (b("final")?, b("api_row")?);
+    Ok((0..frame.height())
+        .map(|i| PolyvRow {
+            vid: vid[i].clone(),
+            title: title[i].clone(),
+            channel: channel[i].clone(),
+            pc_bytes: pc[i],
+            mobile_bytes: mobile[i],
+            total_bytes: total[i],
+            is_final: is_final[i],
+            api_row: api_row[i],
+            fetched_at: fetched_at[i].clone(),
+        })
+        .collect())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn windows_cover_the_range_exactly() {
+        let d = |s: &str| NaiveDate::parse_from_str(s, "%Y-%m-%d").unwrap();
+        assert_eq!(
+            windows(d("2026-11-01"), d("2026-11-01"), 31),
+            vec![(d("2026-11-01"), d("2026-11-01"))]
+        );
+        let w = windows(d("2026-01-01"), d("2026-03-05"), 31);
+        assert_eq!(w.len(), 3);
+        assert_eq!(w[0], (d("2026-01-01"), d("2026-01-31")));
+        assert_eq!(w[2].1, d("2026-03-05"));
+        assert!(windows(d("2026-01-02"), d("2026-01-01"), 31).is_empty());
+    }
+}
