@@ -20,6 +20,8 @@ pub struct Config {
     pub ingest: IngestConfig,
     #[serde(default)]
     pub polyv: crate::sources::polyv::PolyvConfig,
+    #[serde(default)]
+    pub wechat: crate::sources::wechat::WechatConfig,
 }
 
 #[derive(Debug, Default, Clone, Deserialize)]

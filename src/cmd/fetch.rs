@@ -7,10 +7,15 @@ use chrono::NaiveDate;
 
 use cdncost::china_time::parse_date;
 use cdncost::exit::Exit;
+use cdncost::fetch::logs::{LogsFetch, LogsReport};
 use cdncost::fetch::polyv::{PolyvFetch, LAG_DAYS};
+use cdncost::fetch::usage::UsageFetch;
+use cdncost::ingest::IngestOptions;
 use cdncost::lake::ParquetOptions;
+use cdncost::progress::Progress;
 use cdncost::sources::polyv::videos::read_videos;
 use cdncost::sources::polyv::PolyvClient;
+use cdncost::sources::wechat::WechatClient;
 
 use super::Context;
 
@@ -23,7 +28,65 @@ pub struct Args {
 
 #[derive(clap::Subcommand, Debug)]
 pub enum Source {
+    Usage(UsageArgs),
+    Logs(LogsArgs),
     Polyv(PolyvArgs),
+}
+
+/// The billed CDN usage series (getcdnusagedata) → LAKE/cdn_usage/interval=N/date=YYYY-MM-DD/.
+///
+/// Needs WECHAT_APPID and WECHAT_APPSECRET (or [wechat] in the config). Values are the
+/// bytes the platform bills per interval. Ranges over 90 days are split into several
+/// calls; a range starting more than 365 days back is refused (the API keeps 365 days).
+/// Re-fetching a day replaces it.
+#[derive(clap::Args, Debug)]
+pub struct UsageArgs {
+    /// First China day (YYYY-MM-DD)
+    #[arg(long, value_parser = parse_date)]
+    pub from: NaiveDate,
+    /// Last China day, inclusive
+    #[arg(long, value_parser = parse_date)]
+    pub to: NaiveDate,
+    /// Minutes per point: 5, 60 or 1440
+    #[arg(long, default_value_t = 1440, value_parser = interval)]
+    pub interval: u32,
+    /// 0 all traffic, 1 mini-drama player only, 2 general playback only
+    #[arg(long, default_value_t = 0, value_parser = clap::value_parser!(u8).range(0..=2))]
+    pub query_type: u8,
+}
+
+/// Hourly CDN log files (getcdnlogs) → RAW/cdn_logs/date=…/<name>.gz → the lake.
+///
+/// Lists the files in windows of at most 48 hours (the API's limit; paging is deprecated),
+/// downloads each one (several hours can have one file per domain; quiet hours none),
+/// verifies it is a complete gzip stream, records it in RAW/_manifest/cdn_logs/, and
+/// ingests it exactly as `cdncost ingest` would. A second run downloads nothing that is
+/// complete; files fetched less than 3 hours after their hour ended are downloaded again,
+/// and a file that changed replaces its rows. The API keeps 30 days of logs.
+#[derive(clap::Args, Debug)]
+pub struct LogsArgs {
+    /// First China day (YYYY-MM-DD)
+    #[arg(long, value_parser = parse_date)]
+    pub from: NaiveDate,
+    /// Last China day, inclusive
+    #[arg(long, value_parser = parse_date)]
+    pub to: NaiveDate,
+    /// 0 all traffic, 1 mini-drama player only, 2 general playback only
+    #[arg(long, default_value_t = 0, value_parser = clap::value_parser!(u8).range(0..=2))]
+    pub query_type: u8,
+    /// Where downloaded files are kept [default: [wechat] raw_dir, else ./raw]
+    #[arg(long, value_name = "DIR")]
+    pub raw: Option<PathBuf>,
+    /// Downloads at once [default: [wechat] download_jobs, else 4]
+    #[arg(short, long)]
+    pub jobs: Option<usize>,
+}
+
+fn interval(s: &str) -> Result<u32, String> {
+    match s.parse() {
+        Ok(n @ (5 | 60 | 1440)) => Ok(n),
+        _ => Err(format!("'{s}' is not one of 5, 60, 1440")),
+    }
 }
 
 /// Per-video daily traffic from Polyv (保利威) → LAKE/polyv_traffic/date=YYYY-MM-DD/.
@@ -48,7 +111,109 @@ pub struct PolyvArgs {
 
 pub fn run(ctx: &Context, args: Args) -> Result<Exit> {
     match args.source {
+        Source::Usage(args) => usage(ctx, args),
+        Source::Logs(args) => logs(ctx, args),
         Source::Polyv(args) => polyv(ctx, args),
+    }
+}
+
+fn usage(ctx: &Context, args: UsageArgs) -> Result<Exit> {
+    let config = ctx.config.wechat.clone().with_env();
+    let client = WechatClient::new(&config)?;
+    let fetch = UsageFetch {
+        lake: &ctx.lake,
+        client: &client,
+        interval_min: args.interval,
+        query_type: args.query_type,
+        parquet: ParquetOptions::default(),
+    };
+    let report = super::runtime()?.block_on(fetch.run(args.from, args.to))?;
+    println!(
+        "usage: {} days, {} points of {} min, {:.3} GB billed (query_type {})",
+        report.days,
+        report.points,
+        args.interval,
+        report.billed_bytes as f64 / 1e9,
+        args.query_type
+    );
+    if !report.empty_days.is_empty() {
+        let days: Vec<String> = report.empty_days.iter().map(|d| d.to_string()).collect();
+        tracing::warn!(
+            "no usage points for {}: reports will show these days' billed bytes as missing",
+            days.join(", ")
+        );
+    }
+    Ok(Exit::Ok)
+}
+
+fn logs(ctx: &Context, args: LogsArgs) -> Result<Exit> {
+    let config = ctx.config.wechat.clone().with_env();
+    let client = WechatClient::new(&config)?;
+    let raw = args.raw.unwrap_or_else(|| config.raw_dir.clone());
+    let swept = ctx.lake.sweep_temporaries();
+    if swept > 0 {
+        tracing::info!("removed {swept} temporary files left by an interrupted run");
+    }
+    let settings = &ctx.config.ingest;
+    let defaults = IngestOptions::default();
+    let options = IngestOptions {
+        parquet: ParquetOptions {
+            row_group_rows: settings
+                .row_group_rows
+                .unwrap_or(defaults.parquet.row_group_rows)
+                .max(1),
+            zstd_level: settings.zstd_level.unwrap_or(defaults.parquet.zstd_level),
+        },
+        max_line: settings
+            .max_line_bytes
+            .unwrap_or(defaults.max_line)
+            .max(1024),
+    };
+    let runtime = super::runtime()?;
+    let mut fetch = LogsFetch {
+        lake: &ctx.lake,
+        raw: raw.clone(),
+        client: &client,
+        query_type: args.query_type,
+        jobs: args.jobs.unwrap_or(config.download_jobs),
+        max_download_bytes: config.max_download_bytes,
+        max_inflated_bytes: config.max_inflated_bytes,
+        complete_after_hours: config.complete_after_hours,
+        ingest: options,
+        progress: None,
+    };
+    // List first, so the progress bar knows how many files there are.
+    let mut report = LogsReport::default();
+    let listed = runtime.block_on(fetch.list(args.from, args.to, &mut report))?;
+    let progress = Progress::new(ctx.progress, "logs", listed.len() as u64);
+    fetch.progress = Some(&progress);
+    let report = runtime.block_on(fetch.fetch_listed(listed, report))?;
+    progress.finish();
+    println!(
+        "logs: {} files listed: {} downloaded ({:.1} MB), {} complete and skipped, {} unchanged; {} ingested: {} lines, {} rejected",
+        report.listed,
+        report.downloaded,
+        report.bytes as f64 / 1e6,
+        report.skipped_complete,
+        report.unchanged,
+        report.ingested,
+        report.lines,
+        report.rejected_lines
+    );
+    for refused in &report.refused {
+        println!("REFUSED listing entry {refused}");
+    }
+    for failure in &report.failures {
+        println!("FAILED {failure}");
+    }
+    if report.refused.is_empty() && report.failures.is_empty() {
+        Ok(Exit::Ok)
+    } else {
+        println!(
+            "{} files missing: run again to retry them (nothing was half-written)",
+            report.refused.len() + report.failures.len()
+        );
+        Ok(Exit::Incomplete)
     }
 }
 

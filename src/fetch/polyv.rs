@@ -17,6 +17,7 @@ use futures::StreamExt;
 use polars::prelude::*;
 use serde::{Deserialize, Serialize};
 
+use super::windows;
 use crate::china_time;
 use crate::lake::{stage_frame, Lake, LakeError, ParquetOptions, SafeName};
 use crate::sources::polyv::videos::Video;
@@ -243,18 +244,6 @@ struct WindowResult {
     result: Result<Vec<DayTraffic>, PolyvError>,
 }
 
-/// `from..=to` cut into windows of at most `max_days` days.
-pub fn windows(from: NaiveDate, to: NaiveDate, max_days: u32) -> Vec<(NaiveDate, NaiveDate)> {
-    let mut out = Vec::new();
-    let mut start = from;
-    while start <= to {
-        let end = (start + chrono::Days::new(max_days as u64 - 1)).min(to);
-        out.push((start, end));
-        start = end + chrono::Days::new(1);
-    }
-    out
-}
-
 fn rows_frame(rows: &[PolyvRow]) -> PolarsResult<DataFrame> {
     let strings = |f: fn(&PolyvRow) -> &str| rows.iter().map(f).collect::<Vec<&str>>();
     let ints = |f: fn(&PolyvRow) -> i64| rows.iter().map(f).collect::<Vec<i64>>();
@@ -332,23 +321,4 @@ fn read_rows(path: &std::path::Path) -> Result<Vec<PolyvRow>, LakeError> {
             fetched_at: fetched_at[i].clone(),
         })
         .collect())
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn windows_cover_the_range_exactly() {
-        let d = |s: &str| NaiveDate::parse_from_str(s, "%Y-%m-%d").unwrap();
-        assert_eq!(
-            windows(d("2026-11-01"), d("2026-11-01"), 31),
-            vec![(d("2026-11-01"), d("2026-11-01"))]
-        );
-        let w = windows(d("2026-01-01"), d("2026-03-05"), 31);
-        assert_eq!(w.len(), 3);
-        assert_eq!(w[0], (d("2026-01-01"), d("2026-01-31")));
-        assert_eq!(w[2].1, d("2026-03-05"));
-        assert!(windows(d("2026-01-02"), d("2026-01-01"), 31).is_empty());
-    }
 }

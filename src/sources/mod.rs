@@ -6,6 +6,7 @@
 pub mod polyv;
 pub mod retry;
 pub mod secret;
+pub mod wechat;
 
 use std::time::Duration;
 

@@ -1,0 +1,39 @@
+//! Runs the loopback WeChat and Polyv servers on sample_data/ until stopped (Ctrl-C), printing the
+//! environment to point cdncost at them: for trying the fetch commands by hand.
+//!
+//!   cargo run --release --example serve
+
+use cdncost::sources::polyv::server::{PolyvServer, PolyvTraffic};
+use cdncost::sources::polyv::videos::read_videos;
+use cdncost::sources::secret::Secret;
+use cdncost::sources::wechat::server::WechatServer;
+
+#[tokio::main]
+async fn main() -> anyhow::Result<()> {
+    let data = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("sample_data");
+    let wechat =
+        WechatServer::start("wxloopback0000001", Secret::new("loopback-secret"), &data).await?;
+    let videos = read_videos(&data.join("polyv/videos.csv"))?;
+    let traffic = PolyvTraffic::load(
+        &data.join("polyv/traffic.csv"),
+        videos.into_iter().map(|v| v.vid),
+    )?;
+    let today = chrono::NaiveDate::from_ymd_opt(2026, 11, 23).expect("a date");
+    let polyv =
+        PolyvServer::start("loopbackuser", Secret::new("loopback-key"), traffic, today).await?;
+    println!(
+        "export WECHAT_APPID=wxloopback0000001 WECHAT_APPSECRET=loopback-secret WECHAT_API_BASE={}",
+        wechat.url()
+    );
+    println!(
+        "export POLYV_USERID=loopbackuser POLYV_SECRETKEY=loopback-key POLYV_API_BASE={}",
+        polyv.url()
+    );
+    println!("export CDNCOST_TODAY=2026-11-23");
+    if std::env::args().any(|a| a == "--hostile") {
+        wechat.faults().hostile_entries = true;
+    }
+    // Serve until the process is stopped (Ctrl-C).
+    std::future::pending::<()>().await;
+    Ok(())
+}

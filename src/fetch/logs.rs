@@ -1,0 +1,539 @@
+//! Hourly CDN log files: list them (`getcdnlogs`, windows of at most 48 hours, no paging),
+//! download each to `RAW/cdn_logs/date=YYYY-MM-DD/<name>.gz`, verify it, and ingest it
+//! into the lake with the same code as `cdncost ingest`.
+//!
+//! Resumable and idempotent: `RAW/_manifest/cdn_logs/<name>.json` records each file (name,
+//! domain, hour, size, sha1, lines, when fetched, status). A file fetched at least
+//! `complete_after_hours` after its hour ended is *complete* and is not downloaded again;
+//! an earlier one is *provisional* (the platform completes files late) and is downloaded
+//! again next run: if its sha1 changed, it replaces the old file and its rows.
+//! Download URLs expire in 24 hours, so they are never stored: the next run lists again.
+//!
+//! Hostile input is refused, never written: a `name` that is not one safe path component,
+//! a `url` that is not http(s), a download over the size cap, a gzip that inflates past
+//! the inflate cap or does not end cleanly.
+
+use std::io::Read;
+use std::path::{Path, PathBuf};
+
+use chrono::NaiveDate;
+use futures::StreamExt;
+use serde::{Deserialize, Serialize};
+use sha1::{Digest, Sha1};
+use tokio::io::AsyncWriteExt;
+
+use super::{check_history, FetchError};
+use crate::china_time::{self, ChinaHour};
+use crate::ingest::{ingest_file, IngestOptions};
+use crate::lake::{write_atomic, Lake, SafeName};
+use crate::progress::Progress;
+use crate::sources::retry::Backoff;
+use crate::sources::secret::redact_url;
+use crate::sources::wechat::{LogFileEntry, WechatClient};
+
+pub const HISTORY_DAYS: u64 = 30;
+const WINDOW_SECS: i64 = 48 * 3600;
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum FileStatus {
+    /// Fetched long enough after its hour: not downloaded again.
+    Complete,
+    /// Fetched soon after its hour: downloaded again next run, in case it grew.
+    Provisional,
+}
+
+/// The manifest record of one downloaded log file.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct DownloadRecord {
+    pub name: String,
+    pub domain: String,
+    /// Start of the file's China hour (RFC 3339).
+    pub hour: String,
+    /// The `date` the listing gave, as given.
+    pub listed_date: String,
+    pub path: String,
+    pub size: u64,
+    pub sha1: String,
+    pub lines: u64,
+    pub fetched_at: String,
+    pub status: FileStatus,
+    /// The lake holds this version's rows.
+    pub ingested: bool,
+}
+
+#[derive(Debug, Default)]
+pub struct LogsReport {
+    pub listed: usize,
+    pub downloaded: usize,
+    pub skipped_complete: usize,
+    pub unchanged: usize,
+    pub ingested: usize,
+    pub bytes: u64,
+    pub lines: u64,
+    pub rejected_lines: u64,
+    /// Entries refused as hostile or malformed (name and reason).
+    pub refused: Vec<String>,
+    /// Files that could not be fetched or ingested (name and reason).
+    pub failures: Vec<String>,
+}
+
+pub struct LogsFetch<'a> {
+    pub lake: &'a Lake,
+    pub raw: PathBuf,
+    pub client: &'a WechatClient,
+    pub query_type: u8,
+    pub jobs: usize,
+    pub max_download_bytes: u64,
+    pub max_inflated_bytes: u64,
+    pub complete_after_hours: u64,
+    pub ingest: IngestOptions,
+    pub progress: Option<&'a Progress>,
+}
+
+/// A listed file that passed the checks.
+#[derive(Debug, Clone)]
+struct Wanted {
+    name: SafeName,
+    url: String,
+    hour: ChinaHour,
+    hour_start: i64,
+    hour_end: i64,
+    listed_date: String,
+}
+
+/// A verified download, still under its temporary name.
+struct Verified {
+    temp: PathBuf,
+    size: u64,
+    sha1: String,
+    lines: u64,
+}
+
+impl LogsFetch<'_> {
+    /// The files listed for `from..=to` (China days), validated; refused entries are
+    /// added to the report.
+    pub async fn list(
+        &self,
+        from: NaiveDate,
+        to: NaiveDate,
+        report: &mut LogsReport,
+    ) -> Result<Vec<LogFileEntry>, FetchError> {
+        check_history(from, to, HISTORY_DAYS, "getcdnlogs")?;
+        let start = china_time::day_start_unix(from);
+        let end = china_time::day_start_unix(to + chrono::Days::new(1));
+        let mut entries: Vec<LogFileEntry> = Vec::new();
+        let mut window = start;
+        while window < end {
+            let window_end = (window + WINDOW_SECS).min(end);
+            let reply = self
+                .client
+                .cdn_logs(window, window_end - 1, self.query_type)
+                .await?;
+            for entry in reply.domestic_cdn_logs {
+                if !entries.iter().any(|e| e.name == entry.name) {
+                    entries.push(entry);
+                }
+            }
+            window = window_end;
+        }
+        report.listed = entries.len();
+        Ok(entries)
+    }
+
+    pub async fn run(&self, from: NaiveDate, to: NaiveDate) -> Result<LogsReport, FetchError> {
+        let mut report = LogsReport::default();
+        let entries = self.list(from, to, &mut report).await?;
+        self.fetch_listed(entries, report).await
+    }
+
+    /// Downloads, verifies and ingests what [`LogsFetch::list`] returned.
+    pub async fn fetch_listed(
+        &self,
+        entries: Vec<LogFileEntry>,
+        mut report: LogsReport,
+    ) -> Result<LogsReport, FetchError> {
+        let mut wanted = Vec::new();
+        for entry in entries {
+            match validate(&entry) {
+                Ok(w) => wanted.push(w),
+                Err(reason) => report.refused.push(format!("{:?}: {reason}", entry.name)),
+            }
+        }
+        let mut todo = Vec::new();
+        for w in wanted {
+            match self.previous(&w) {
+                Some(record)
+                    if record.status == FileStatus::Complete
+                        && record.ingested
+                        && self.raw_path(&w).exists() =>
+                {
+                    report.skipped_complete += 1;
+                    self.tick(0);
+                }
+                previous => todo.push((w, previous)),
+            }
+        }
+        let results: Vec<(Wanted, Option<DownloadRecord>, Result<Verified, String>)> =
+            futures::stream::iter(todo)
+                .map(|(w, previous)| async move {
+                    let result = self.download(&w).await;
+                    (w, previous, result)
+                })
+                .buffer_unordered(self.jobs.max(1))
+                .collect()
+                .await;
+        for (w, previous, result) in results {
+            match result {
+                Ok(verified) => {
+                    report.downloaded += 1;
+                    report.bytes += verified.size;
+                    self.tick(verified.size);
+                    if let Err(e) = self.settle(&w, previous, verified, &mut report).await {
+                        report.failures.push(format!("{}: {e}", w.name));
+                    }
+                }
+                Err(e) => {
+                    self.tick(0);
+                    report.failures.push(format!("{}: {e}", w.name));
+                }
+            }
+        }
+        report.failures.sort();
+        Ok(report)
+    }
+
+    fn tick(&self, bytes: u64) {
+        if let Some(p) = self.progress {
+            p.item_done(bytes);
+        }
+    }
+
+    fn raw_path(&self, w: &Wanted) -> PathBuf {
+        self.raw
+            .join("cdn_logs")
+            .join(format!("date={}", w.hour.date()))
+            .join(format!("{}.gz", w.name))
+    }
+
+    fn manifest_path(&self, name: &SafeName) -> PathBuf {
+        self.raw
+            .join("_manifest")
+            .join("cdn_logs")
+            .join(format!("{name}.json"))
+    }
+
+    fn previous(&self, w: &Wanted) -> Option<DownloadRecord> {
+        serde_json::from_slice(&std::fs::read(self.manifest_path(&w.name)).ok()?).ok()
+    }
+
+    /// Downloads and verifies one file, retrying transient failures (cut connections,
+    /// truncated streams, 5xx) with backoff. The result is a temporary file.
+    async fn download(&self, w: &Wanted) -> Result<Verified, String> {
+        let mut backoff = Backoff::new(self.client.retry_policy());
+        loop {
+            let reason = match self.download_once(w).await {
+                Ok(v) => return Ok(v),
+                Err(Failure::Final(e)) => return Err(e),
+                Err(Failure::Transient(e)) => e,
+            };
+            match backoff.next_delay(std::time::Duration::ZERO) {
+                Some(delay) => {
+                    tracing::warn!(
+                        "download {}: {reason}; retry {} in {:.1}s",
+                        w.name,
+                        backoff.attempt(),
+                        delay.as_secs_f64()
+                    );
+                    tokio::time::sleep(delay).await;
+                }
+                None => {
+                    return Err(format!(
+                        "gave up after {} attempts: {reason}",
+                        backoff.attempt()
+                    ))
+                }
+            }
+        }
+    }
+
+    async fn download_once(&self, w: &Wanted) -> Result<Verified, Failure> {
+        let dest = self.raw_path(w);
+        let dir = dest.parent().expect("raw paths have a directory");
+        tokio::fs::create_dir_all(dir)
+            .await
+            .map_err(|e| Failure::Final(format!("{}: {e}", dir.display())))?;
+        let temp = dir.join(format!(".{}.gz.{}.tmp", w.name, std::process::id()));
+        let guard = TempGuard(temp.clone());
+        let shown = redact_url(&w.url);
+        let response = self
+            .client
+            .http()
+            .get(&w.url)
+            .send()
+            .await
+            .map_err(|e| Failure::Transient(e.without_url().to_string()))?;
+        let status = response.status();
+        if status.is_server_error() || status.as_u16() == 429 {
+            return Err(Failure::Transient(format!("HTTP {status}")));
+        }
+        if !status.is_success() {
+            return Err(Failure::Final(format!("HTTP {status} from {shown} (the link may have expired: run again to list fresh links)")));
+        }
+        if let Some(length) = response
+            .content_length()
+            .filter(|l| *l > self.max_download_bytes)
+        {
+            return Err(Failure::Final(format!(
+                "the file is {length} bytes, over the download cap of {} (max_download_bytes)",
+                self.max_download_bytes
+            )));
+        }
+        let mut file = tokio::fs::File::create(&temp)
+            .await
+            .map_err(|e| Failure::Final(format!("{}: {e}", temp.display())))?;
+        let mut hasher = Sha1::new();
+        let mut size = 0u64;
+        let mut response = response;
+        loop {
+            match response.chunk().await {
+                Ok(Some(chunk)) => {
+                    size += chunk.len() as u64;
+                    if size > self.max_download_bytes {
+                        return Err(Failure::Final(format!(
+                            "the download passed the cap of {} bytes (max_download_bytes)",
+                            self.max_download_bytes
+                        )));
+                    }
+                    hasher.update(&chunk);
+                    file.write_all(&chunk)
+                        .await
+                        .map_err(|e| Failure::Final(format!("{}: {e}", temp.display())))?;
+                }
+                Ok(None) => break,
+                Err(e) => {
+                    return Err(Failure::Transient(format!(
+                        "connection lost after {size} bytes: {}",
+                        e.without_url()
+                    )))
+                }
+            }
+        }
+        file.sync_all()
+            .await
+            .map_err(|e| Failure::Final(format!("{}: {e}", temp.display())))?;
+        drop(file);
+        let cap = self.max_inflated_bytes;
+        let check_path = temp.clone();
+        let lines = tokio::task::spawn_blocking(move || verify_gzip(&check_path, cap))
+            .await
+            .map_err(|e| Failure::Final(e.to_string()))?
+            .map_err(|e| match e {
+                GzipProblem::Truncated(msg) => Failure::Transient(msg),
+                GzipProblem::TooBig(msg) => Failure::Final(msg),
+            })?;
+        guard.keep();
+        Ok(Verified {
+            temp,
+            size,
+            sha1: hex(&hasher.finalize()),
+            lines,
+        })
+    }
+
+    /// Publishes a verified download (or drops it when unchanged), ingests it, and
+    /// records it in the manifest.
+    async fn settle(
+        &self,
+        w: &Wanted,
+        previous: Option<DownloadRecord>,
+        v: Verified,
+        report: &mut LogsReport,
+    ) -> Result<(), String> {
+        let dest = self.raw_path(w);
+        let now = chrono::Utc::now().timestamp();
+        let status = if now >= w.hour_end + self.complete_after_hours as i64 * 3600 {
+            FileStatus::Complete
+        } else {
+            FileStatus::Provisional
+        };
+        let unchanged = previous
+            .as_ref()
+            .is_some_and(|p| p.sha1 == v.sha1 && p.ingested)
+            && dest.exists();
+        let mut record = DownloadRecord {
+            name: w.name.to_string(),
+            domain: domain_of(w.name.as_str()),
+            hour: china_time::to_china(w.hour_start).to_rfc3339(),
+            listed_date: w.listed_date.clone(),
+            path: dest.display().to_string(),
+            size: v.size,
+            sha1: v.sha1.clone(),
+            lines: v.lines,
+            fetched_at: china_time::to_china(now).to_rfc3339(),
+            status,
+            ingested: false,
+        };
+        if unchanged {
+            let _ = std::fs::remove_file(&v.temp);
+            report.unchanged += 1;
+            record.ingested = true;
+        } else {
+            std::fs::rename(&v.temp, &dest).map_err(|e| format!("{}: {e}", dest.display()))?;
+            if previous.is_some() {
+                tracing::info!(
+                    "{} changed since it was last fetched: replacing its rows",
+                    w.name
+                );
+            }
+            let (lake, options, path) = (self.lake.clone(), self.ingest, dest.clone());
+            let ingested = tokio::task::spawn_blocking(move || ingest_file(&lake, &path, &options))
+                .await
+                .map_err(|e| e.to_string())?
+                .map_err(|e| e.to_string())?;
+            report.ingested += 1;
+            report.lines += ingested.lines_read;
+            report.rejected_lines += ingested.lines_rejected;
+            record.ingested = true;
+        }
+        let json = serde_json::to_vec_pretty(&record).map_err(|e| e.to_string())?;
+        write_atomic(&self.manifest_path(&w.name), &json).map_err(|e| e.to_string())
+    }
+}
+
+enum Failure {
+    Transient(String),
+    Final(String),
+}
+
+enum GzipProblem {
+    Truncated(String),
+    TooBig(String),
+}
+
+/// Deletes a temporary download unless kept.
+struct TempGuard(PathBuf);
+
+impl TempGuard {
+    fn keep(self) {
+        std::mem::forget(self);
+    }
+}
+
+impl Drop for TempGuard {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_file(&self.0);
+    }
+}
+
+/// Inflates the whole file (without keeping it) to prove it is a complete gzip stream
+/// that stays under the inflate cap; returns its line count.
+fn verify_gzip(path: &Path, cap: u64) -> Result<u64, GzipProblem> {
+    let file = std::fs::File::open(path).map_err(|e| GzipProblem::Truncated(e.to_string()))?;
+    let mut reader =
+        flate2::read::MultiGzDecoder::new(std::io::BufReader::with_capacity(1 << 18, file));
+    let mut buf = vec![0u8; 1 << 18];
+    let (mut total, mut lines) = (0u64, 0u64);
+    loop {
+        match reader.read(&mut buf) {
+            Ok(0) => break,
+            Ok(n) => {
+                total += n as u64;
+                if total > cap {
+                    return Err(GzipProblem::TooBig(format!("the file inflates past the cap of {cap} bytes (max_inflated_bytes): refused")));
+                }
+                lines += memchr::memchr_iter(b'\n', &buf[..n]).count() as u64;
+            }
+            Err(e) => {
+                return Err(GzipProblem::Truncated(format!(
+                    "not a complete gzip stream after {total} inflated bytes: {e}"
+                )))
+            }
+        }
+    }
+    Ok(lines)
+}
+
+fn hex(bytes: &[u8]) -> String {
+    bytes.iter().map(|b| format!("{b:02x}")).collect()
+}
+
+/// `2024032819-1500020822.vod2.myqcloud.com-mainland` → `1500020822.vod2.myqcloud.com`.
+fn domain_of(name: &str) -> String {
+    let rest = name.split_once('-').map_or(name, |(_, r)| r);
+    rest.rsplit_once('-').map_or(rest, |(d, _)| d).to_string()
+}
+
+/// Checks a listed entry before anything is written for it.
+fn validate(entry: &LogFileEntry) -> Result<Wanted, String> {
+    let name = SafeName::exact(&entry.name).ok_or(
+        "the name is not a single safe file name (letters, digits, '.', '_', '-'): refused",
+    )?;
+    let url = reqwest::Url::parse(&entry.url)
+        .map_err(|e| format!("the url does not parse ({e}): refused"))?;
+    if !matches!(url.scheme(), "http" | "https") {
+        return Err(format!(
+            "the url scheme '{}' is not http(s): refused",
+            url.scheme()
+        ));
+    }
+    if entry.end_time <= entry.start_time {
+        return Err("end_time is not after start_time".into());
+    }
+    Ok(Wanted {
+        name,
+        url: entry.url.clone(),
+        hour: ChinaHour::of_unix_ms(entry.start_time * 1000),
+        hour_start: entry.start_time,
+        hour_end: entry.end_time,
+        listed_date: entry.date.clone(),
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn entry(name: &str, url: &str) -> LogFileEntry {
+        LogFileEntry {
+            date: "2024-03-28".into(),
+            name: name.into(),
+            url: url.into(),
+            start_time: 1_711_623_600,
+            end_time: 1_711_627_200,
+        }
+    }
+
+    #[test]
+    fn hostile_entries_are_refused() {
+        assert!(validate(&entry(
+            "2024032819-1500020822.vod2.myqcloud.com-mainland",
+            "https://x/y?sign=1"
+        ))
+        .is_ok());
+        for name in ["../../etc/passwd", "a/b", "..", ".hidden", "a\0b", ""] {
+            assert!(validate(&entry(name, "https://x/y")).is_err(), "{name:?}");
+        }
+        assert!(validate(&entry("ok", "file:///etc/passwd"))
+            .unwrap_err()
+            .contains("scheme"));
+        assert!(validate(&entry("ok", "not a url")).is_err());
+    }
+
+    #[test]
+    fn hour_and_domain_from_the_documented_example() {
+        let w = validate(&entry(
+            "2024032819-1500020822.vod2.myqcloud.com-mainland",
+            "https://x/y",
+        ))
+        .unwrap();
+        assert_eq!(
+            (w.hour.date().to_string(), w.hour.hour),
+            ("2024-03-28".to_string(), 19)
+        );
+        assert_eq!(
+            domain_of("2024032819-1500020822.vod2.myqcloud.com-mainland"),
+            "1500020822.vod2.myqcloud.com"
+        );
+    }
+}

@@ -1,0 +1,157 @@
+//! The billed usage series (`getcdnusagedata`) →
+//! `LAKE/cdn_usage/interval=N/date=YYYY-MM-DD/usage-q<query_type>.parquet`.
+//!
+//! One file per China day, interval and query type, so re-fetching a day replaces it.
+//! Ranges longer than the API's 90 days are split; ranges older than its 365 days of
+//! history are refused before any call. A day the API returns no points for gets no
+//! file, and its manifest says so: reports then show the usage as missing, not zero.
+
+use std::collections::BTreeMap;
+
+use chrono::NaiveDate;
+use polars::prelude::*;
+use serde::{Deserialize, Serialize};
+
+use super::{check_history, windows, FetchError};
+use crate::cdnlog::columns::china_tz;
+use crate::china_time::{self, ChinaHour};
+use crate::lake::{stage_frame, Lake, LakeError, ParquetOptions, SafeName};
+use crate::sources::wechat::WechatClient;
+
+pub const TABLE: &str = "cdn_usage";
+pub const MAX_SPAN_DAYS: u32 = 90;
+pub const HISTORY_DAYS: u64 = 365;
+
+#[derive(Debug, Default, Serialize, Deserialize)]
+pub struct UsageDayRecord {
+    pub date: String,
+    pub interval_min: u32,
+    pub query_type: u8,
+    pub points: usize,
+    pub billed_bytes: u64,
+    pub fetched_at: String,
+    pub outputs: Vec<String>,
+}
+
+#[derive(Debug, Default)]
+pub struct UsageReport {
+    pub days: usize,
+    pub points: usize,
+    pub billed_bytes: u64,
+    pub empty_days: Vec<NaiveDate>,
+}
+
+pub struct UsageFetch<'a> {
+    pub lake: &'a Lake,
+    pub client: &'a WechatClient,
+    pub interval_min: u32,
+    pub query_type: u8,
+    pub parquet: ParquetOptions,
+}
+
+impl UsageFetch<'_> {
+    pub async fn run(&self, from: NaiveDate, to: NaiveDate) -> Result<UsageReport, FetchError> {
+        check_history(from, to, HISTORY_DAYS, "getcdnusagedata")?;
+        let mut report = UsageReport::default();
+        for (start, end) in windows(from, to, MAX_SPAN_DAYS) {
+            let start_unix = china_time::day_start_unix(start);
+            let end_unix = china_time::day_start_unix(end + chrono::Days::new(1)) - 1;
+            let reply = self
+                .client
+                .cdn_usage(start_unix, end_unix, self.interval_min, self.query_type)
+                .await?;
+            let mut by_day: BTreeMap<NaiveDate, Vec<(i64, u64)>> = BTreeMap::new();
+            for point in reply.item_list {
+                let day = ChinaHour::of_unix_ms(point.time * 1000).date();
+                if day >= start && day <= end {
+                    by_day
+                        .entry(day)
+                        .or_default()
+                        .push((point.time, point.value));
+                }
+            }
+            for day in start.iter_days().take_while(|d| *d <= end) {
+                let points = by_day.remove(&day).unwrap_or_default();
+                if points.is_empty() {
+                    report.empty_days.push(day);
+                }
+                report.points += points.len();
+                report.billed_bytes += points.iter().map(|p| p.1).sum::<u64>();
+                self.write_day(day, &points)?;
+                report.days += 1;
+            }
+        }
+        Ok(report)
+    }
+
+    fn write_day(&self, day: NaiveDate, points: &[(i64, u64)]) -> Result<(), LakeError> {
+        let dir = self
+            .lake
+            .table_dir(TABLE)
+            .join(format!("interval={}", self.interval_min))
+            .join(format!("date={day}"));
+        let path = dir.join(format!("usage-q{}.parquet", self.query_type));
+        let key = SafeName::sanitize(&format!(
+            "{day}-i{}-q{}",
+            self.interval_min, self.query_type
+        ));
+        let manifest = self.lake.manifest_file(TABLE, &key);
+        let previous: Option<UsageDayRecord> = self.lake.read_manifest(&manifest)?;
+        let staged = if points.is_empty() {
+            Vec::new()
+        } else {
+            let frame =
+                usage_frame(points, self.interval_min, self.query_type).map_err(|source| {
+                    LakeError::Parquet {
+                        path: path.clone(),
+                        source,
+                    }
+                })?;
+            vec![stage_frame(&path, &frame, self.parquet)?]
+        };
+        let record = UsageDayRecord {
+            date: day.to_string(),
+            interval_min: self.interval_min,
+            query_type: self.query_type,
+            points: points.len(),
+            billed_bytes: points.iter().map(|p| p.1).sum(),
+            fetched_at: china_time::to_china(chrono::Utc::now().timestamp()).to_rfc3339(),
+            outputs: staged
+                .iter()
+                .map(|s| self.lake.relative(s.final_path()))
+                .collect(),
+        };
+        self.lake.publish(
+            staged,
+            &previous.map(|p| p.outputs).unwrap_or_default(),
+            &manifest,
+            &record,
+        )
+    }
+}
+
+fn usage_frame(
+    points: &[(i64, u64)],
+    interval_min: u32,
+    query_type: u8,
+) -> PolarsResult<DataFrame> {
+    let mut sorted = points.to_vec();
+    sorted.sort_unstable();
+    let ts = Int64Chunked::from_vec("ts".into(), sorted.iter().map(|p| p.0 * 1000).collect())
+        .into_datetime(TimeUnit::Milliseconds, Some(china_tz()));
+    DataFrame::new(
+        sorted.len(),
+        vec![
+            ts.into_column(),
+            Column::new(
+                "interval_min".into(),
+                vec![interval_min as i32; sorted.len()],
+            ),
+            Column::new("query_type".into(), vec![query_type as i32; sorted.len()]),
+            Column::new(
+                "billed_bytes".into(),
+                sorted.iter().map(|p| p.1 as i64).collect::<Vec<i64>>(),
+            ),
+        ],
+    )
+}

@@ -1,0 +1,445 @@
+//! The WeChat media-service API on loopback, for the tests and the demo: access tokens
+//! (`/cgi-bin/stable_token`, checked on every call like the real service), the usage
+//! series and the log listing backed by a sample data directory, and the log files
+//! themselves behind signed-looking URLs. Faults are injected on request, and every
+//! request is logged so tests can count calls and downloads.
+//!
+//! Data: `DIR/cdn_logs/date=YYYY-MM-DD/<YYYYMMDDHH>-<domain>-mainland.gz` (the hour in
+//! the name is China time) and `DIR/cdn_usage.csv` (`time,bytes`, 5-minute buckets).
+
+use std::collections::{BTreeMap, HashMap};
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+use std::sync::{Arc, Mutex, MutexGuard};
+use std::time::Duration;
+
+use anyhow::{Context, Result};
+use axum::body::Body;
+use axum::extract::{Path as UrlPath, Query, State};
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Response};
+use axum::routing::{get, post};
+use axum::{Json, Router};
+use chrono::NaiveDate;
+use serde_json::{json, Value};
+
+use crate::china_time;
+use crate::sources::secret::Secret;
+
+/// Faults to inject. Counters are used up one request at a time.
+#[derive(Debug, Default, Clone)]
+pub struct WechatFaults {
+    /// After this many more successful API calls, every issued token expires (42001).
+    pub expire_tokens_after_calls: Option<u32>,
+    /// The next N API calls get HTTP 500.
+    pub http_500: u32,
+    /// The next N API calls get errcode -1 (system busy).
+    pub busy: u32,
+    /// Every API call answers 45009 (daily quota used up).
+    pub daily_quota: bool,
+    /// Every API reply waits this long first.
+    pub delay: Duration,
+    /// The next N downloads send half the file, then cut the connection.
+    pub cut_downloads: u32,
+    /// The next N downloads send a complete response holding a truncated gzip.
+    pub truncated_downloads: u32,
+    /// Listings also hold entries with path tricks in `name` and a non-http `url`.
+    pub hostile_entries: bool,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Logged {
+    Token,
+    Api { name: String, outcome: String },
+    Download { name: String, outcome: String },
+}
+
+struct ServerState {
+    appid: String,
+    secret: Secret,
+    data: PathBuf,
+    /// Per log file name: its date directory and content (replaceable, for "changed on re-list").
+    files: Mutex<BTreeMap<String, (String, Vec<u8>)>>,
+    /// 5-minute buckets: start (unix s) → billed bytes.
+    usage: BTreeMap<i64, u64>,
+    tokens: Mutex<HashMap<String, i64>>,
+    next_token: Mutex<u64>,
+    faults: Mutex<WechatFaults>,
+    log: Mutex<Vec<Logged>>,
+    base_url: Mutex<String>,
+}
+
+pub struct WechatServer {
+    pub addr: SocketAddr,
+    state: Arc<ServerState>,
+    _shutdown: tokio::sync::oneshot::Sender<()>,
+}
+
+impl WechatServer {
+    /// Starts on a free loopback port, serving `data` (see the module header).
+    pub async fn start(appid: &str, secret: Secret, data: &Path) -> Result<WechatServer> {
+        let files = load_files(&data.join("cdn_logs"))?;
+        let usage = load_usage(&data.join("cdn_usage.csv"))?;
+        let state = Arc::new(ServerState {
+            appid: appid.into(),
+            secret,
+            data: data.to_path_buf(),
+            files: Mutex::new(files),
+            usage,
+            tokens: Mutex::new(HashMap::new()),
+            next_token: Mutex::new(1),
+            faults: Mutex::new(WechatFaults::default()),
+            log: Mutex::new(Vec::new()),
+            base_url: Mutex::new(String::new()),
+        });
+        let app = Router::new()
+            .route("/cgi-bin/stable_token", post(stable_token))
+            .route("/wxa/sec/vod/{name}", post(vod_api))
+            .route("/files/{date}/{file}", get(download))
+            .with_state(state.clone());
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
+        let addr = listener.local_addr()?;
+        *lock(&state.base_url) = format!("http://{addr}");
+        let (tx, rx) = tokio::sync::oneshot::channel::<()>();
+        tokio::spawn(async move {
+            let _ = axum::serve(listener, app)
+                .with_graceful_shutdown(async {
+                    let _ = rx.await;
+                })
+                .await;
+        });
+        Ok(WechatServer {
+            addr,
+            state,
+            _shutdown: tx,
+        })
+    }
+
+    pub fn url(&self) -> String {
+        format!("http://{}", self.addr)
+    }
+
+    pub fn faults(&self) -> MutexGuard<'_, WechatFaults> {
+        lock(&self.state.faults)
+    }
+
+    pub fn requests(&self) -> Vec<Logged> {
+        lock(&self.state.log).clone()
+    }
+
+    /// How many log files were downloaded (whatever the outcome).
+    pub fn downloads(&self) -> usize {
+        self.requests()
+            .iter()
+            .filter(|r| matches!(r, Logged::Download { .. }))
+            .count()
+    }
+
+    /// Replaces the content of a listed file (the platform completing a file late).
+    pub fn change_file(&self, name: &str, content: Vec<u8>) {
+        if let Some(entry) = lock(&self.state.files).get_mut(name) {
+            entry.1 = content;
+        }
+    }
+
+    /// The current content of a listed file.
+    pub fn file(&self, name: &str) -> Option<Vec<u8>> {
+        lock(&self.state.files).get(name).map(|e| e.1.clone())
+    }
+
+    pub fn data_dir(&self) -> &Path {
+        &self.state.data
+    }
+}
+
+fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
+    m.lock().unwrap_or_else(|e| e.into_inner())
+}
+
+fn load_files(dir: &Path) -> Result<BTreeMap<String, (String, Vec<u8>)>> {
+    let mut files = BTreeMap::new();
+    for day in std::fs::read_dir(dir).with_context(|| format!("reading {}", dir.display()))? {
+        let day = day?;
+        let date = day
+            .file_name()
+            .to_string_lossy()
+            .trim_start_matches("date=")
+            .to_string();
+        for file in std::fs::read_dir(day.path())? {
+            let file = file?;
+            let name = file
+                .file_name()
+                .to_string_lossy()
+                .trim_end_matches(".gz")
+                .to_string();
+            files.insert(name, (date.clone(), std::fs::read(file.path())?));
+        }
+    }
+    Ok(files)
+}
+
+fn load_usage(path: &Path) -> Result<BTreeMap<i64, u64>> {
+    let mut usage = BTreeMap::new();
+    let mut reader =
+        csv::Reader::from_path(path).with_context(|| format!("reading {}", path.display()))?;
+    for record in reader.records() {
+        let r = record?;
+        usage.insert(r[0].parse()?, r[1].parse()?);
+    }
+    Ok(usage)
+}
+
+/// Unix seconds of the China hour named by a file's `YYYYMMDDHH` prefix.
+fn hour_of(name: &str) -> Option<i64> {
+    let p = name.get(..10)?;
+    let date = NaiveDate::parse_from_str(p.get(..8)?, "%Y%m%d").ok()?;
+    let hour: i64 = p.get(8..10)?.parse().ok()?;
+    Some(china_time::day_start_unix(date) + hour * 3600)
+}
+
+fn wx_error(errcode: i64, errmsg: &str) -> Response {
+    Json(json!({"errcode": errcode, "errmsg": errmsg})).into_response()
+}
+
+async fn stable_token(State(s): State<Arc<ServerState>>, Json(body): Json<Value>) -> Response {
+    lock(&s.log).push(Logged::Token);
+    let field = |k: &str| body.get(k).and_then(|v| v.as_str()).unwrap_or("");
+    if field("grant_type") != "client_credential" {
+        return wx_error(40002, "invalid grant_type");
+    }
+    if field("appid") != s.appid {
+        return wx_error(40013, "invalid appid");
+    }
+    if field("secret") != s.secret.expose() {
+        return wx_error(40125, "invalid appsecret");
+    }
+    let token = {
+        let mut n = lock(&s.next_token);
+        *n += 1;
+        format!("LOOPBACK_TOKEN_{:08}_{}", *n, s.appid)
+    };
+    lock(&s.tokens).insert(token.clone(), chrono::Utc::now().timestamp() + 7200);
+    Json(json!({"access_token": token, "expires_in": 7200})).into_response()
+}
+
+async fn vod_api(
+    State(s): State<Arc<ServerState>>,
+    UrlPath(name): UrlPath<String>,
+    Query(query): Query<BTreeMap<String, String>>,
+    Json(body): Json<Value>,
+) -> Response {
+    let delay = lock(&s.faults).delay;
+    if !delay.is_zero() {
+        tokio::time::sleep(delay).await;
+    }
+    let (response, outcome) = api_answer(&s, &name, &query, &body);
+    lock(&s.log).push(Logged::Api { name, outcome });
+    response
+}
+
+fn api_answer(
+    s: &ServerState,
+    name: &str,
+    query: &BTreeMap<String, String>,
+    body: &Value,
+) -> (Response, String) {
+    {
+        let mut f = lock(&s.faults);
+        if f.http_500 > 0 {
+            f.http_500 -= 1;
+            return (
+                (StatusCode::INTERNAL_SERVER_ERROR, "busy").into_response(),
+                "HTTP 500".into(),
+            );
+        }
+        if f.busy > 0 {
+            f.busy -= 1;
+            return (wx_error(-1, "system error"), "errcode -1".into());
+        }
+        if f.daily_quota {
+            return (
+                wx_error(45009, "reach max api daily quota limit"),
+                "errcode 45009".into(),
+            );
+        }
+    }
+    let token = query.get("access_token").cloned().unwrap_or_default();
+    match lock(&s.tokens).get(&token) {
+        None => {
+            return (
+                wx_error(
+                    40001,
+                    "invalid credential, access_token is invalid or not latest",
+                ),
+                "errcode 40001".into(),
+            )
+        }
+        Some(expires) if *expires <= chrono::Utc::now().timestamp() => {
+            return (
+                wx_error(42001, "access_token expired"),
+                "errcode 42001".into(),
+            )
+        }
+        Some(_) => {}
+    }
+    let start = body.get("start_time").and_then(|v| v.as_i64()).unwrap_or(0);
+    let end = body.get("end_time").and_then(|v| v.as_i64()).unwrap_or(0);
+    if start <= 0 || end < start {
+        return (
+            wx_error(47001, "data format error: start_time/end_time"),
+            "errcode 47001".into(),
+        );
+    }
+    let response = match name {
+        "getcdnusagedata" => usage(
+            s,
+            start,
+            end,
+            body.get("data_interval")
+                .and_then(|v| v.as_i64())
+                .unwrap_or(1440),
+        ),
+        "getcdnlogs" => logs(s, start, end),
+        _ => return (wx_error(40066, "invalid url"), "errcode 40066".into()),
+    };
+    let outcome = match &response {
+        Ok(_) => "ok".to_string(),
+        Err((code, _)) => format!("errcode {code}"),
+    };
+    // A successful call may be the one after which tokens expire.
+    if response.is_ok() {
+        let mut f = lock(&s.faults);
+        if let Some(n) = f.expire_tokens_after_calls.as_mut() {
+            if *n == 0 {
+                lock(&s.tokens).values_mut().for_each(|e| *e = 0);
+                f.expire_tokens_after_calls = None;
+            } else {
+                *n -= 1;
+            }
+        }
+    }
+    match response {
+        Ok(v) => (Json(v).into_response(), outcome),
+        Err((code, msg)) => (wx_error(code, &msg), outcome),
+    }
+}
+
+fn usage(s: &ServerState, start: i64, end: i64, interval_min: i64) -> Result<Value, (i64, String)> {
+    if ![5, 60, 1440].contains(&interval_min) {
+        return Err((47001, "data_interval must be 5, 60 or 1440".into()));
+    }
+    if end - start > 90 * 86_400 {
+        return Err((47001, "the query spans more than 90 days".into()));
+    }
+    let step = interval_min * 60;
+    // Buckets start at China hour/day boundaries.
+    let align =
+        |t: i64| (t + china_time::OFFSET_SECS).div_euclid(step) * step - china_time::OFFSET_SECS;
+    let mut buckets: BTreeMap<i64, u64> = BTreeMap::new();
+    for (t, bytes) in s.usage.range(align(start)..=end) {
+        *buckets.entry(align(*t)).or_default() += bytes;
+    }
+    let items: Vec<Value> = buckets
+        .into_iter()
+        .map(|(time, value)| json!({"time": time, "value": value}))
+        .collect();
+    Ok(json!({"errcode": 0, "errmsg": "ok", "data_interval": interval_min, "item_list": items}))
+}
+
+fn logs(s: &ServerState, start: i64, end: i64) -> Result<Value, (i64, String)> {
+    if end - start > 48 * 3600 {
+        return Err((47001, "the query spans more than 48 hours".into()));
+    }
+    let base = lock(&s.base_url).clone();
+    let expiry = chrono::Utc::now().timestamp() + 86_400;
+    let mut entries: Vec<Value> = lock(&s.files)
+        .iter()
+        .filter_map(|(name, (date, _))| {
+            let hour = hour_of(name)?;
+            (hour >= start && hour < end).then(|| {
+                json!({
+                    "date": date,
+                    "name": name,
+                    "url": format!("{base}/files/{date}/{name}.gz?t={expiry:x}&sign={:016x}", hour ^ 0x5EED),
+                    "start_time": hour,
+                    "end_time": hour + 3600,
+                })
+            })
+        })
+        .collect();
+    if lock(&s.faults).hostile_entries {
+        let hour = start - start.rem_euclid(3600);
+        for (name, url) in [
+            ("../../escaped", format!("{base}/files/x/escaped.gz")),
+            ("sub/dir-name", format!("{base}/files/x/sub.gz")),
+            ("2026111800-nul\u{0}byte", format!("{base}/files/x/nul.gz")),
+            ("2026111800-file-scheme", "file:///etc/passwd".to_string()),
+        ] {
+            entries.push(json!({"date": "2026-11-18", "name": name, "url": url, "start_time": hour, "end_time": hour + 3600}));
+        }
+    }
+    Ok(
+        json!({"errcode": 0, "errmsg": "ok", "total_count": entries.len(), "domestic_cdn_logs": entries}),
+    )
+}
+
+async fn download(
+    State(s): State<Arc<ServerState>>,
+    UrlPath((date, file)): UrlPath<(String, String)>,
+) -> Response {
+    let name = file.trim_end_matches(".gz").to_string();
+    let content = lock(&s.files)
+        .get(&name)
+        .filter(|(d, _)| *d == date)
+        .map(|(_, c)| c.clone());
+    let Some(content) = content else {
+        lock(&s.log).push(Logged::Download {
+            name,
+            outcome: "404".into(),
+        });
+        return (StatusCode::NOT_FOUND, "no such file").into_response();
+    };
+    let (cut, truncated) = {
+        let mut f = lock(&s.faults);
+        let cut = f.cut_downloads > 0;
+        f.cut_downloads = f.cut_downloads.saturating_sub(1);
+        let truncated = !cut && f.truncated_downloads > 0;
+        if truncated {
+            f.truncated_downloads -= 1;
+        }
+        (cut, truncated)
+    };
+    let outcome = if cut {
+        "cut"
+    } else if truncated {
+        "truncated"
+    } else {
+        "ok"
+    };
+    lock(&s.log).push(Logged::Download {
+        name,
+        outcome: outcome.into(),
+    });
+    if truncated {
+        return content[..content.len() / 2].to_vec().into_response();
+    }
+    if cut {
+        // Promise the whole length, send half, then fail the stream: the connection drops.
+        let half = content[..content.len() / 2].to_vec();
+        let stream = futures::stream::iter(vec![
+            Ok::<Vec<u8>, std::io::Error>(half),
+            Err(std::io::Error::new(
+                std::io::ErrorKind::ConnectionReset,
+                "cut by fault injection",
+            )),
+        ]);
+        return Response::builder()
+            .header("content-length", content.len())
+            .body(Body::from_stream(stream))
+            .unwrap_or_else(|_| StatusCode::INTERNAL_SERVER_ERROR.into_response());
+    }
+    Response::builder()
+        .header("content-length", content.len())
+        .body(Body::from(content))
+        .unwrap_or_else(|_| StatusCode::INTERNAL_SERVER_ERROR.into_response())
+}
