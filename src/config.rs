@@ -38,6 +38,25 @@ pub struct IngestConfig {
 }
 
 impl Config {
+    /// Ingest settings: the file's values over the defaults.
+    pub fn ingest_options(&self) -> crate::ingest::IngestOptions {
+        let defaults = crate::ingest::IngestOptions::default();
+        let settings = &self.ingest;
+        crate::ingest::IngestOptions {
+            parquet: crate::lake::ParquetOptions {
+                row_group_rows: settings
+                    .row_group_rows
+                    .unwrap_or(defaults.parquet.row_group_rows)
+                    .max(1),
+                zstd_level: settings.zstd_level.unwrap_or(defaults.parquet.zstd_level),
+            },
+            max_line: settings
+                .max_line_bytes
+                .unwrap_or(defaults.max_line)
+                .max(1024),
+        }
+    }
+
     /// The file named by `--config`, else `./cdncost.toml` if present, else defaults.
     pub fn load(explicit: Option<&Path>) -> Result<Config> {
         let path = match explicit {

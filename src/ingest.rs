@@ -212,6 +212,31 @@ pub fn ingest_file(
     Ok(record)
 }
 
+/// Writes a row group to `sink`, creating its file at `path()` on first use.
+fn append(
+    sink: &mut Option<ParquetSink>,
+    path: impl FnOnce() -> PathBuf,
+    frame: polars::prelude::PolarsResult<polars::prelude::DataFrame>,
+    file: &Path,
+    options: ParquetOptions,
+) -> Result<(), IngestError> {
+    let frame = frame.map_err(|source| IngestError::Frame {
+        file: file.to_path_buf(),
+        source,
+    })?;
+    let lake_err = |source| IngestError::Lake {
+        file: file.to_path_buf(),
+        source,
+    };
+    let sink = match sink {
+        Some(sink) => sink,
+        None => {
+            sink.insert(ParquetSink::create(&path(), frame.schema(), options).map_err(lake_err)?)
+        }
+    };
+    sink.write(&frame).map_err(lake_err)
+}
+
 /// The `us` parameter of a query, percent-decoded (into `scratch`) when it needs to be
 /// and decodes to UTF-8; otherwise as written.
 fn decoded_us<'a>(query: Option<&'a str>, scratch: &'a mut Vec<u8>) -> Option<&'a str> {
@@ -374,30 +399,15 @@ impl<'a> FilePass<'a> {
             return Ok(());
         }
         self.buffered_rows -= partition.columns.len();
-        let frame = partition
-            .columns
-            .take(&self.source_file)
-            .map_err(|source| IngestError::Frame {
-                file: self.file.to_path_buf(),
-                source,
-            })?;
-        let lake_err = |source| IngestError::Lake {
-            file: self.file.to_path_buf(),
-            source,
-        };
-        if partition.sink.is_none() {
-            let path = self.lake.request_file(partition.hour, self.stem);
-            partition.sink = Some(
-                ParquetSink::create(&path, frame.schema(), self.options.parquet)
-                    .map_err(lake_err)?,
-            );
-        }
-        partition
-            .sink
-            .as_mut()
-            .expect("just created")
-            .write(&frame)
-            .map_err(lake_err)
+        let frame = partition.columns.take(&self.source_file);
+        let (lake, stem, hour) = (self.lake, self.stem, partition.hour);
+        append(
+            &mut partition.sink,
+            || lake.request_file(hour, stem),
+            frame,
+            self.file,
+            self.options.parquet,
+        )
     }
 
     fn reject(
@@ -419,29 +429,15 @@ impl<'a> FilePass<'a> {
         if self.rejects.is_empty() {
             return Ok(());
         }
-        let frame = self
-            .rejects
-            .take(&self.source_file)
-            .map_err(|source| IngestError::Frame {
-                file: self.file.to_path_buf(),
-                source,
-            })?;
-        let lake_err = |source| IngestError::Lake {
-            file: self.file.to_path_buf(),
-            source,
-        };
-        if self.reject_sink.is_none() {
-            let path = self.lake.reject_file(self.stem);
-            self.reject_sink = Some(
-                ParquetSink::create(&path, frame.schema(), self.options.parquet)
-                    .map_err(lake_err)?,
-            );
-        }
-        self.reject_sink
-            .as_mut()
-            .expect("just created")
-            .write(&frame)
-            .map_err(lake_err)
+        let frame = self.rejects.take(&self.source_file);
+        let (lake, stem) = (self.lake, self.stem);
+        append(
+            &mut self.reject_sink,
+            || lake.reject_file(stem),
+            frame,
+            self.file,
+            self.options.parquet,
+        )
     }
 
     /// Writes what is still buffered and every footer; returns the staged outputs and the

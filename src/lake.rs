@@ -199,28 +199,33 @@ impl Lake {
 
     /// Removes temporaries left by runs that died (their process is gone).
     pub fn sweep_temporaries(&self) -> usize {
-        let mut removed = 0;
-        let mut stack = vec![self.root.clone()];
-        while let Some(dir) = stack.pop() {
-            let Ok(entries) = fs::read_dir(&dir) else {
+        sweep_temporaries(&self.root)
+    }
+}
+
+/// Removes the temporaries (`.name.<pid>.tmp`) below `dir` whose process is gone.
+pub fn sweep_temporaries(dir: &Path) -> usize {
+    let mut removed = 0;
+    let mut stack = vec![dir.to_path_buf()];
+    while let Some(current) = stack.pop() {
+        let Ok(entries) = fs::read_dir(&current) else {
+            continue;
+        };
+        for entry in entries.flatten() {
+            let path = entry.path();
+            let Ok(kind) = entry.file_type() else {
                 continue;
             };
-            for entry in entries.flatten() {
-                let path = entry.path();
-                let Ok(kind) = entry.file_type() else {
-                    continue;
-                };
-                if kind.is_dir() {
-                    stack.push(path);
-                } else if let Some(pid) = temp_owner(&entry.file_name().to_string_lossy()) {
-                    if !process_alive(pid) && fs::remove_file(&path).is_ok() {
-                        removed += 1;
-                    }
+            if kind.is_dir() {
+                stack.push(path);
+            } else if let Some(pid) = temp_owner(&entry.file_name().to_string_lossy()) {
+                if !process_alive(pid) && fs::remove_file(&path).is_ok() {
+                    removed += 1;
                 }
             }
         }
-        removed
     }
+    removed
 }
 
 fn has_parquet(dir: &Path) -> bool {

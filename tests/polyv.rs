@@ -74,20 +74,14 @@ impl Setup {
             "--videos",
             videos,
         ];
-        let output = std::process::Command::new(env!("CARGO_BIN_EXE_cdncost"))
-            .args(args)
-            .current_dir(self.w.dir.path())
-            .env("POLYV_USERID", USERID)
-            .env("POLYV_SECRETKEY", secret)
-            .env("POLYV_API_BASE", self.server.url())
-            .env("CDNCOST_TODAY", today)
-            .env_remove("RUST_LOG")
-            .output()
-            .unwrap();
-        Run {
-            command: format!("cdncost {}", args.join(" ")),
-            output,
-        }
+        let base = self.server.url();
+        let env = [
+            ("POLYV_USERID", USERID),
+            ("POLYV_SECRETKEY", secret),
+            ("POLYV_API_BASE", &base),
+            ("CDNCOST_TODAY", today),
+        ];
+        self.w.run_env(&args, &env)
     }
 
     fn lake_rows(&self) -> Rows {

@@ -40,20 +40,18 @@ fn start(config: &str) -> Setup {
 
 impl Setup {
     fn cdncost(&self, args: &[&str]) -> Run {
-        let output = std::process::Command::new(env!("CARGO_BIN_EXE_cdncost"))
-            .args(args)
-            .current_dir(self.w.dir.path())
-            .env("WECHAT_APPID", APPID)
-            .env("WECHAT_APPSECRET", SECRET)
-            .env("WECHAT_API_BASE", self.server.url())
-            .env("CDNCOST_TODAY", TODAY)
-            .env_remove("RUST_LOG")
-            .output()
-            .unwrap();
-        Run {
-            command: format!("cdncost {}", args.join(" ")),
-            output,
-        }
+        self.cdncost_with_secret(args, SECRET)
+    }
+
+    fn cdncost_with_secret(&self, args: &[&str], secret: &str) -> Run {
+        let base = self.server.url();
+        let env = [
+            ("WECHAT_APPID", APPID),
+            ("WECHAT_APPSECRET", secret),
+            ("WECHAT_API_BASE", &base),
+            ("CDNCOST_TODAY", TODAY),
+        ];
+        self.w.run_env(args, &env)
     }
 
     fn logs(&self, from: &str, to: &str) -> Run {
@@ -525,27 +523,19 @@ fn size_caps_stop_oversized_downloads() {
 #[test]
 fn wrong_credentials_are_a_clear_error() {
     let s = start(FAST);
-    let output = std::process::Command::new(env!("CARGO_BIN_EXE_cdncost"))
-        .args([
-            "fetch",
-            "usage",
-            "--from",
-            "2026-11-18",
-            "--to",
-            "2026-11-19",
-        ])
-        .current_dir(s.w.dir.path())
-        .env("WECHAT_APPID", APPID)
-        .env("WECHAT_APPSECRET", "wrong-secret")
-        .env("WECHAT_API_BASE", s.server.url())
-        .env("CDNCOST_TODAY", TODAY)
-        .output()
-        .unwrap();
-    let run = Run {
-        command: "fetch usage (wrong secret)".into(),
-        output,
-    }
-    .expect_code(1);
+    let run = s
+        .cdncost_with_secret(
+            &[
+                "fetch",
+                "usage",
+                "--from",
+                "2026-11-18",
+                "--to",
+                "2026-11-19",
+            ],
+            "wrong-secret",
+        )
+        .expect_code(1);
     assert!(
         run.stderr().contains("errcode 40125")
             && run

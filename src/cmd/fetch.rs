@@ -10,7 +10,6 @@ use cdncost::exit::Exit;
 use cdncost::fetch::logs::{LogsFetch, LogsReport};
 use cdncost::fetch::polyv::{PolyvFetch, LAG_DAYS};
 use cdncost::fetch::usage::UsageFetch;
-use cdncost::ingest::IngestOptions;
 use cdncost::lake::ParquetOptions;
 use cdncost::progress::Progress;
 use cdncost::sources::polyv::videos::read_videos;
@@ -150,25 +149,8 @@ fn logs(ctx: &Context, args: LogsArgs) -> Result<Exit> {
     let config = ctx.config.wechat.clone().with_env();
     let client = WechatClient::new(&config)?;
     let raw = args.raw.unwrap_or_else(|| config.raw_dir.clone());
-    let swept = ctx.lake.sweep_temporaries();
-    if swept > 0 {
-        tracing::info!("removed {swept} temporary files left by an interrupted run");
-    }
-    let settings = &ctx.config.ingest;
-    let defaults = IngestOptions::default();
-    let options = IngestOptions {
-        parquet: ParquetOptions {
-            row_group_rows: settings
-                .row_group_rows
-                .unwrap_or(defaults.parquet.row_group_rows)
-                .max(1),
-            zstd_level: settings.zstd_level.unwrap_or(defaults.parquet.zstd_level),
-        },
-        max_line: settings
-            .max_line_bytes
-            .unwrap_or(defaults.max_line)
-            .max(1024),
-    };
+    super::sweep_temporaries(&[ctx.lake.root(), &raw]);
+    let options = ctx.config.ingest_options();
     let runtime = super::runtime()?;
     let mut fetch = LogsFetch {
         lake: &ctx.lake,

@@ -6,8 +6,7 @@ use std::time::Instant;
 use anyhow::{bail, Context as _, Result};
 
 use cdncost::exit::Exit;
-use cdncost::ingest::{ingest_files, FileRecord, IngestError, IngestOptions, Observed};
-use cdncost::lake::ParquetOptions;
+use cdncost::ingest::{ingest_files, FileRecord, IngestError, Observed};
 use cdncost::progress::Progress;
 use cdncost::table::thousands;
 
@@ -35,26 +34,13 @@ pub fn run(ctx: &Context, args: Args) -> Result<Exit> {
     if files.is_empty() {
         bail!("no *.gz or *.log files under {}", display_list(&args.paths));
     }
-    let swept = ctx.lake.sweep_temporaries();
-    if swept > 0 {
-        tracing::info!("removed {swept} temporary files left by an interrupted run");
-    }
-    let settings = &ctx.config.ingest;
-    let defaults = IngestOptions::default();
-    let options = IngestOptions {
-        parquet: ParquetOptions {
-            row_group_rows: settings
-                .row_group_rows
-                .unwrap_or(defaults.parquet.row_group_rows)
-                .max(1),
-            zstd_level: settings.zstd_level.unwrap_or(defaults.parquet.zstd_level),
-        },
-        max_line: settings
-            .max_line_bytes
-            .unwrap_or(defaults.max_line)
-            .max(1024),
-    };
-    let jobs = args.jobs.or(settings.jobs).unwrap_or_else(all_cores).max(1);
+    super::sweep_temporaries(&[ctx.lake.root()]);
+    let options = ctx.config.ingest_options();
+    let jobs = args
+        .jobs
+        .or(ctx.config.ingest.jobs)
+        .unwrap_or_else(all_cores)
+        .max(1);
     tracing::info!(
         "ingesting {} files into {} with {jobs} jobs",
         files.len(),

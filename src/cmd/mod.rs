@@ -146,3 +146,14 @@ pub fn runtime() -> Result<tokio::runtime::Runtime> {
         .enable_all()
         .build()?)
 }
+
+/// Removes temporaries that runs killed part-way left in `dirs`, and says so.
+pub fn sweep_temporaries(dirs: &[&std::path::Path]) {
+    let swept: usize = dirs
+        .iter()
+        .map(|d| cdncost::lake::sweep_temporaries(d))
+        .sum();
+    if swept > 0 {
+        tracing::info!("removed {swept} temporary files left by an interrupted run");
+    }
+}

@@ -237,22 +237,18 @@ impl LogsFetch<'_> {
                 Err(Failure::Final(e)) => return Err(e),
                 Err(Failure::Transient(e)) => e,
             };
-            match backoff.next_delay(std::time::Duration::ZERO) {
-                Some(delay) => {
-                    tracing::warn!(
-                        "download {}: {reason}; retry {} in {:.1}s",
-                        w.name,
-                        backoff.attempt(),
-                        delay.as_secs_f64()
-                    );
-                    tokio::time::sleep(delay).await;
-                }
-                None => {
-                    return Err(format!(
-                        "gave up after {} attempts: {reason}",
-                        backoff.attempt()
-                    ))
-                }
+            if !backoff
+                .pause(
+                    &format!("download {}", w.name),
+                    &reason,
+                    std::time::Duration::ZERO,
+                )
+                .await
+            {
+                return Err(format!(
+                    "gave up after {} attempts: {reason}",
+                    backoff.attempt()
+                ));
             }
         }
     }

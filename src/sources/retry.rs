@@ -57,6 +57,23 @@ impl Backoff {
         self.attempt
     }
 
+    /// Waits before the next attempt, logging `what` failed and why, and returns true; or
+    /// returns false when attempts or time are used up.
+    pub async fn pause(&mut self, what: &str, reason: &str, at_least: Duration) -> bool {
+        match self.next_delay(at_least) {
+            Some(delay) => {
+                tracing::warn!(
+                    "{what}: {reason}; retry {} in {:.1}s",
+                    self.attempt,
+                    delay.as_secs_f64()
+                );
+                tokio::time::sleep(delay).await;
+                true
+            }
+            None => false,
+        }
+    }
+
     /// The wait before the next attempt, or `None` when attempts or time are used up.
     /// `at_least` raises the wait (a server's "try again in N s").
     pub fn next_delay(&mut self, at_least: Duration) -> Option<Duration> {

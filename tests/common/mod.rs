@@ -74,10 +74,16 @@ impl Workdir {
 
     /// Runs the binary in the work directory (so `./lake` is the test's own lake).
     pub fn run(&self, args: &[&str]) -> Run {
+        self.run_env(args, &[])
+    }
+
+    /// Runs the binary with extra environment variables.
+    pub fn run_env(&self, args: &[&str], env: &[(&str, &str)]) -> Run {
         let output = Command::new(env!("CARGO_BIN_EXE_cdncost"))
             .args(args)
             .current_dir(self.dir.path())
             .env_remove("RUST_LOG")
+            .envs(env.iter().copied())
             .output()
             .expect("the cdncost binary runs");
         Run {

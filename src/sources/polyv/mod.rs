@@ -254,22 +254,19 @@ impl PolyvClient {
                 }
                 Attempt::Retry(reason, at_least) => (at_least, reason),
             };
-            match backoff.next_delay(wait_at_least) {
-                Some(delay) => {
-                    tracing::warn!(
-                        "Polyv traffic of video {vid}: {reason}; retry {} in {:.1}s",
-                        backoff.attempt(),
-                        delay.as_secs_f64()
-                    );
-                    tokio::time::sleep(delay).await;
-                }
-                None => {
-                    return Err(PolyvError::GaveUp {
-                        vid: vid.into(),
-                        attempts: backoff.attempt(),
-                        last: reason,
-                    })
-                }
+            if !backoff
+                .pause(
+                    &format!("Polyv traffic of video {vid}"),
+                    &reason,
+                    wait_at_least,
+                )
+                .await
+            {
+                return Err(PolyvError::GaveUp {
+                    vid: vid.into(),
+                    attempts: backoff.attempt(),
+                    last: reason,
+                });
             }
         }
     }

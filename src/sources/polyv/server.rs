@@ -5,7 +5,6 @@
 //! tests can count attempts and see which `ptime` each carried.
 
 use std::collections::{BTreeMap, BTreeSet};
-use std::net::SocketAddr;
 use std::path::Path;
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::Duration;
@@ -20,6 +19,7 @@ use chrono::NaiveDate;
 use serde_json::json;
 
 use super::sign;
+use crate::sources::loopback::{serve, Running};
 use crate::sources::secret::Secret;
 
 /// Daily traffic per video, as the server knows it.
@@ -85,9 +85,8 @@ struct ServerState {
 }
 
 pub struct PolyvServer {
-    pub addr: SocketAddr,
+    running: Running,
     state: Arc<ServerState>,
-    _shutdown: tokio::sync::oneshot::Sender<()>,
 }
 
 impl PolyvServer {
@@ -109,25 +108,12 @@ impl PolyvServer {
         let app = Router::new()
             .route("/v2/traffic/{userid}/video/{vid}", get(traffic_handler))
             .with_state(state.clone());
-        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
-        let addr = listener.local_addr()?;
-        let (tx, rx) = tokio::sync::oneshot::channel::<()>();
-        tokio::spawn(async move {
-            let _ = axum::serve(listener, app)
-                .with_graceful_shutdown(async {
-                    let _ = rx.await;
-                })
-                .await;
-        });
-        Ok(PolyvServer {
-            addr,
-            state,
-            _shutdown: tx,
-        })
+        let running = serve(app).await?;
+        Ok(PolyvServer { running, state })
     }
 
     pub fn url(&self) -> String {
-        format!("http://{}", self.addr)
+        self.running.url()
     }
 
     pub fn faults(&self) -> MutexGuard<'_, PolyvFaults> {

@@ -298,25 +298,18 @@ impl WechatClient {
                 }
                 Attempt::Retry(reason, at_least) => (at_least, reason),
             };
-            match backoff.next_delay(at_least) {
-                Some(delay) => {
-                    tracing::warn!(
-                        "WeChat {name}: {reason}; retry {} in {:.1}s",
-                        backoff.attempt(),
-                        delay.as_secs_f64()
-                    );
-                    tokio::time::sleep(delay).await;
+            if !backoff
+                .pause(&format!("WeChat {name}"), &reason, at_least)
+                .await
+            {
+                if reason.contains("45011") {
+                    return Err(WechatError::MinuteLimit { call: name });
                 }
-                None if reason.contains("45011") => {
-                    return Err(WechatError::MinuteLimit { call: name })
-                }
-                None => {
-                    return Err(WechatError::GaveUp {
-                        call: name,
-                        attempts: backoff.attempt(),
-                        last: reason,
-                    })
-                }
+                return Err(WechatError::GaveUp {
+                    call: name,
+                    attempts: backoff.attempt(),
+                    last: reason,
+                });
             }
         }
     }
@@ -465,21 +458,15 @@ impl WechatClient {
                     }
                 }
             };
-            match backoff.next_delay(Duration::ZERO) {
-                Some(delay) => {
-                    tracing::warn!(
-                        "WeChat access token: {reason}; retry in {:.1}s",
-                        delay.as_secs_f64()
-                    );
-                    tokio::time::sleep(delay).await;
-                }
-                None => {
-                    return Err(WechatError::GaveUp {
-                        call: "stable_token",
-                        attempts: backoff.attempt(),
-                        last: reason,
-                    })
-                }
+            if !backoff
+                .pause("WeChat access token", &reason, Duration::ZERO)
+                .await
+            {
+                return Err(WechatError::GaveUp {
+                    call: "stable_token",
+                    attempts: backoff.attempt(),
+                    last: reason,
+                });
             }
         }
     }

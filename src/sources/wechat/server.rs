@@ -8,7 +8,6 @@
 //! the name is China time) and `DIR/cdn_usage.csv` (`time,bytes`, 5-minute buckets).
 
 use std::collections::{BTreeMap, HashMap};
-use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::Duration;
@@ -24,6 +23,7 @@ use chrono::NaiveDate;
 use serde_json::{json, Value};
 
 use crate::china_time;
+use crate::sources::loopback::{serve, Running};
 use crate::sources::secret::Secret;
 
 /// Faults to inject. Counters are used up one request at a time.
@@ -70,9 +70,8 @@ struct ServerState {
 }
 
 pub struct WechatServer {
-    pub addr: SocketAddr,
+    running: Running,
     state: Arc<ServerState>,
-    _shutdown: tokio::sync::oneshot::Sender<()>,
 }
 
 impl WechatServer {
@@ -97,26 +96,13 @@ impl WechatServer {
             .route("/wxa/sec/vod/{name}", post(vod_api))
             .route("/files/{date}/{file}", get(download))
             .with_state(state.clone());
-        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
-        let addr = listener.local_addr()?;
-        *lock(&state.base_url) = format!("http://{addr}");
-        let (tx, rx) = tokio::sync::oneshot::channel::<()>();
-        tokio::spawn(async move {
-            let _ = axum::serve(listener, app)
-                .with_graceful_shutdown(async {
-                    let _ = rx.await;
-                })
-                .await;
-        });
-        Ok(WechatServer {
-            addr,
-            state,
-            _shutdown: tx,
-        })
+        let running = serve(app).await?;
+        *lock(&state.base_url) = running.url();
+        Ok(WechatServer { running, state })
     }
 
     pub fn url(&self) -> String {
-        format!("http://{}", self.addr)
+        self.running.url()
     }
 
     pub fn faults(&self) -> MutexGuard<'_, WechatFaults> {
