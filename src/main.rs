@@ -18,8 +18,10 @@ fn main() -> ExitCode {
         Ok(exit) => exit.into(),
         Err(err) => {
             // `{:#}` prints the whole chain: "ingest: lake/…: No space left on device".
-            tracing::error!("{err:#}");
-            if !cmd::logs_are_json() {
+            // Once: as a JSON log record for collectors, else as a plain line.
+            if cmd::logs_are_json() {
+                tracing::error!("{err:#}");
+            } else {
                 eprintln!("error: {err:#}");
             }
             Exit::Failure.into()

@@ -540,3 +540,54 @@ fn killed_mid_run_leaves_no_half_file_and_the_rerun_completes() {
         assert!(leftovers.is_empty(), "{leftovers:?}");
     }
 }
+
+/// `--json-logs`: every stderr line is a JSON record, errors included, and stdout keeps
+/// the human summary; under cron (stderr not a terminal) no colour codes appear.
+#[test]
+fn json_logs_and_plain_logs_for_collectors_and_cron() {
+    let w = Workdir::new();
+    generated(&w);
+    let run = w.run(&["ingest", "gen/cdn_logs", "--json-logs", "-v"]).ok();
+    let lines: Vec<&str> = run
+        .output
+        .stderr
+        .split(|b| *b == b'\n')
+        .filter(|l| !l.is_empty())
+        .map(|l| std::str::from_utf8(l).unwrap())
+        .collect();
+    assert!(lines.len() > 10, "per-file debug records expected");
+    for line in &lines {
+        let record: serde_json::Value =
+            serde_json::from_str(line).unwrap_or_else(|e| panic!("not JSON ({e}): {line}"));
+        assert!(
+            record["level"].is_string() && record["fields"]["message"].is_string(),
+            "{line}"
+        );
+    }
+    assert!(
+        run.stdout().starts_with("ingested 72 of 72 files"),
+        "{}",
+        run.stdout()
+    );
+    let run = w
+        .run(&["summary", "--lake", "nowhere", "--json-logs"])
+        .expect_code(1);
+    let record: serde_json::Value = serde_json::from_str(run.stderr().trim()).unwrap();
+    assert_eq!(record["level"], "ERROR");
+    assert!(record["fields"]["message"]
+        .as_str()
+        .unwrap()
+        .contains("no data"));
+    let run = w.run(&["ingest", "gen/cdn_logs"]).ok();
+    assert!(
+        !run.stderr().contains('\u{1b}'),
+        "no ANSI escapes when stderr is not a terminal"
+    );
+    assert_eq!(
+        run.stderr()
+            .lines()
+            .filter(|l| l.contains("ingesting 72 files"))
+            .count(),
+        1
+    );
+}

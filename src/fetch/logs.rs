@@ -27,6 +27,7 @@ use crate::china_time::{self, ChinaHour};
 use crate::ingest::{ingest_file, IngestOptions};
 use crate::lake::{write_atomic, Lake, SafeName};
 use crate::progress::Progress;
+use crate::sources::describe;
 use crate::sources::retry::Backoff;
 use crate::sources::secret::redact_url;
 use crate::sources::wechat::{LogFileEntry, WechatClient};
@@ -268,7 +269,7 @@ impl LogsFetch<'_> {
             .get(&w.url)
             .send()
             .await
-            .map_err(|e| Failure::Transient(e.without_url().to_string()))?;
+            .map_err(|e| Failure::Transient(describe(e)))?;
         let status = response.status();
         if status.is_server_error() || status.as_u16() == 429 {
             return Err(Failure::Transient(format!("HTTP {status}")));
@@ -310,7 +311,7 @@ impl LogsFetch<'_> {
                 Err(e) => {
                     return Err(Failure::Transient(format!(
                         "connection lost after {size} bytes: {}",
-                        e.without_url()
+                        describe(e)
                     )))
                 }
             }

@@ -11,6 +11,23 @@ pub mod wechat;
 
 use std::time::Duration;
 
+/// A reqwest error with its causes ("error sending request: … Connection refused") and
+/// without its URL, which may carry a token or a signature.
+pub fn describe(error: reqwest::Error) -> String {
+    let error = error.without_url();
+    let mut text = error.to_string();
+    let mut source = std::error::Error::source(&error);
+    while let Some(cause) = source {
+        let cause_text = cause.to_string();
+        if !text.contains(&cause_text) {
+            text.push_str(": ");
+            text.push_str(&cause_text);
+        }
+        source = cause.source();
+    }
+    text
+}
+
 /// A client-side request rate limit: requests are spaced at least `interval` apart, in
 /// the order they asked, across every task of the client.
 pub struct RateLimiter {

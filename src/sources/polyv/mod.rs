@@ -16,6 +16,7 @@ use chrono::NaiveDate;
 use serde::Deserialize;
 use sha1::{Digest, Sha1};
 
+use super::describe;
 use super::retry::{Backoff, RetryPolicy};
 use super::secret::{redact_url, scrub, Secret};
 
@@ -292,9 +293,7 @@ impl PolyvClient {
         tracing::debug!("GET {shown}");
         let response = match self.http.get(&url).send().await {
             Ok(r) => r,
-            Err(e) => {
-                return Attempt::Retry(self.clean(&format!("{}", without_url(e))), Duration::ZERO)
-            }
+            Err(e) => return Attempt::Retry(self.clean(&describe(e)), Duration::ZERO),
         };
         let status = response.status();
         if status.as_u16() == 429 {
@@ -307,7 +306,7 @@ impl PolyvClient {
             Ok(b) => b,
             Err(e) => {
                 return Attempt::Retry(
-                    self.clean(&format!("reading the reply: {}", without_url(e))),
+                    self.clean(&format!("reading the reply: {}", describe(e))),
                     Duration::ZERO,
                 )
             }
@@ -368,11 +367,6 @@ impl PolyvClient {
     fn clean(&self, text: &str) -> String {
         scrub(text, &[&self.secret])
     }
-}
-
-/// reqwest errors print their URL, which carries the signature: drop it.
-fn without_url(e: reqwest::Error) -> reqwest::Error {
-    e.without_url()
 }
 
 fn parse_days(data: Option<serde_json::Value>) -> Result<Vec<DayTraffic>, String> {

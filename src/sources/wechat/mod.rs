@@ -21,6 +21,7 @@ use std::time::Duration;
 use serde::de::DeserializeOwned;
 use serde::Deserialize;
 
+use super::describe;
 use super::retry::{Backoff, RetryPolicy};
 use super::secret::{redact_url, scrub, Secret};
 
@@ -328,9 +329,7 @@ impl WechatClient {
         tracing::debug!("POST {}", redact_url(&url));
         let response = match self.http.post(&url).json(body).send().await {
             Ok(r) => r,
-            Err(e) => {
-                return Attempt::Retry(self.clean(&e.without_url().to_string()), Duration::ZERO)
-            }
+            Err(e) => return Attempt::Retry(self.clean(&describe(e)), Duration::ZERO),
         };
         let status = response.status();
         if status.is_server_error() || status.as_u16() == 429 {
@@ -340,7 +339,7 @@ impl WechatClient {
             Ok(b) => b,
             Err(e) => {
                 return Attempt::Retry(
-                    self.clean(&format!("reading the reply: {}", e.without_url())),
+                    self.clean(&format!("reading the reply: {}", describe(e))),
                     Duration::ZERO,
                 )
             }
@@ -425,13 +424,13 @@ impl WechatClient {
         let mut backoff = Backoff::new(self.retry);
         loop {
             let reason = match self.http.post(&url).json(&body).send().await {
-                Err(e) => self.clean(&e.without_url().to_string()),
+                Err(e) => self.clean(&describe(e)),
                 Ok(r) if r.status().is_server_error() => format!("HTTP {}", r.status()),
                 Ok(r) => {
                     let value: serde_json::Value =
                         r.json().await.map_err(|e| WechatError::BadReply {
                             call: "stable_token",
-                            detail: self.clean(&e.without_url().to_string()),
+                            detail: self.clean(&describe(e)),
                         })?;
                     let errcode = value.get("errcode").and_then(|c| c.as_i64()).unwrap_or(0);
                     let errmsg =
