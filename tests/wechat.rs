@@ -546,3 +546,24 @@ fn wrong_credentials_are_a_clear_error() {
     );
     assert!(!run.stderr().contains("wrong-secret"));
 }
+
+#[test]
+fn a_lake_rebuilt_from_scratch_is_refilled_from_raw_without_downloads() {
+    let s = start(FAST);
+    s.logs("2026-11-18", "2026-11-19").ok();
+    std::fs::remove_dir_all(s.w.path("lake")).unwrap();
+    let downloads = s.server.downloads();
+    let run = s.logs("2026-11-18", "2026-11-19").ok();
+    assert_eq!(
+        s.server.downloads(),
+        downloads,
+        "no downloads: the raw copies are complete"
+    );
+    assert!(
+        run.stdout()
+            .contains("144 complete files were ingested again"),
+        "{}",
+        run.stdout()
+    );
+    s.assert_lake_is_complete();
+}

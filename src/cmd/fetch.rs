@@ -182,6 +182,13 @@ fn logs(ctx: &Context, args: LogsArgs) -> Result<Exit> {
         report.lines,
         report.rejected_lines
     );
+    if report.reingested_from_raw > 0 {
+        println!(
+            "{} complete files were ingested again from {} (the lake lacked their rows)",
+            report.reingested_from_raw,
+            raw.display()
+        );
+    }
     for refused in &report.refused {
         println!("REFUSED listing entry {refused}");
     }

@@ -24,7 +24,7 @@ use tokio::io::AsyncWriteExt;
 
 use super::{check_history, FetchError};
 use crate::china_time::{self, ChinaHour};
-use crate::ingest::{ingest_file, IngestOptions};
+use crate::ingest::{ingest_file, previous_record, IngestOptions};
 use crate::lake::{write_atomic, Lake, SafeName};
 use crate::progress::Progress;
 use crate::sources::describe;
@@ -68,6 +68,8 @@ pub struct LogsReport {
     pub listed: usize,
     pub downloaded: usize,
     pub skipped_complete: usize,
+    /// Complete files kept in RAW whose rows the lake lacked (a rebuilt lake).
+    pub reingested_from_raw: usize,
     pub unchanged: usize,
     pub ingested: usize,
     pub bytes: u64,
@@ -169,7 +171,16 @@ impl LogsFetch<'_> {
                         && record.ingested
                         && self.raw_path(&w).exists() =>
                 {
-                    report.skipped_complete += 1;
+                    // Complete and kept: no download. A lake rebuilt from scratch gets
+                    // the rows again from the local copy.
+                    if matches!(previous_record(self.lake, &w.name), Ok(Some(_))) {
+                        report.skipped_complete += 1;
+                    } else if let Err(e) = self.ingest_local(&self.raw_path(&w), &mut report).await
+                    {
+                        report.failures.push(format!("{}: {e}", w.name));
+                    } else {
+                        report.reingested_from_raw += 1;
+                    }
                     self.tick(0);
                 }
                 previous => todo.push((w, previous)),
@@ -338,6 +349,19 @@ impl LogsFetch<'_> {
         })
     }
 
+    /// Ingests a downloaded file (off the async threads: it is CPU work).
+    async fn ingest_local(&self, path: &Path, report: &mut LogsReport) -> Result<(), String> {
+        let (lake, options, path) = (self.lake.clone(), self.ingest, path.to_path_buf());
+        let ingested = tokio::task::spawn_blocking(move || ingest_file(&lake, &path, &options))
+            .await
+            .map_err(|e| e.to_string())?
+            .map_err(|e| e.to_string())?;
+        report.ingested += 1;
+        report.lines += ingested.lines_read;
+        report.rejected_lines += ingested.lines_rejected;
+        Ok(())
+    }
+
     /// Publishes a verified download (or drops it when unchanged), ingests it, and
     /// records it in the manifest.
     async fn settle(
@@ -383,14 +407,7 @@ impl LogsFetch<'_> {
                     w.name
                 );
             }
-            let (lake, options, path) = (self.lake.clone(), self.ingest, dest.clone());
-            let ingested = tokio::task::spawn_blocking(move || ingest_file(&lake, &path, &options))
-                .await
-                .map_err(|e| e.to_string())?
-                .map_err(|e| e.to_string())?;
-            report.ingested += 1;
-            report.lines += ingested.lines_read;
-            report.rejected_lines += ingested.lines_rejected;
+            self.ingest_local(&dest, report).await?;
             record.ingested = true;
         }
         let json = serde_json::to_vec_pretty(&record).map_err(|e| e.to_string())?;
