@@ -2,6 +2,7 @@
 //! environment to point cdncost at them: for trying the fetch commands by hand.
 //!
 //!   cargo run --release --example serve
+//!   CDNCOST_SERVE_DATA=bench-data/logs-180000-4 cargo run --release --example serve
 
 use cdncost::sources::polyv::server::{PolyvServer, PolyvTraffic};
 use cdncost::sources::polyv::videos::read_videos;
@@ -10,12 +11,20 @@ use cdncost::sources::wechat::server::WechatServer;
 
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {
-    let data = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("sample_data");
+    // CDNCOST_SERVE_DATA serves another generated directory (say, the benchmark's).
+    let data = std::env::var_os("CDNCOST_SERVE_DATA")
+        .map(std::path::PathBuf::from)
+        .unwrap_or_else(|| std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("sample_data"));
     let wechat =
         WechatServer::start("wxloopback0000001", Secret::new("loopback-secret"), &data).await?;
-    let videos = read_videos(&data.join("polyv/videos.csv"))?;
+    let polyv_data = Some(data.join("polyv"))
+        .filter(|d| d.exists())
+        .unwrap_or_else(|| {
+            std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("sample_data/polyv")
+        });
+    let videos = read_videos(&polyv_data.join("videos.csv"))?;
     let traffic = PolyvTraffic::load(
-        &data.join("polyv/traffic.csv"),
+        &polyv_data.join("traffic.csv"),
         videos.into_iter().map(|v| v.vid),
     )?;
     let today = chrono::NaiveDate::from_ymd_opt(2026, 11, 23).expect("a date");

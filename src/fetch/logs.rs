@@ -81,6 +81,22 @@ pub struct LogsReport {
     pub failures: Vec<String>,
 }
 
+impl LogsReport {
+    fn add(&mut self, other: LogsReport) {
+        self.listed += other.listed;
+        self.downloaded += other.downloaded;
+        self.skipped_complete += other.skipped_complete;
+        self.reingested_from_raw += other.reingested_from_raw;
+        self.unchanged += other.unchanged;
+        self.ingested += other.ingested;
+        self.bytes += other.bytes;
+        self.lines += other.lines;
+        self.rejected_lines += other.rejected_lines;
+        self.refused.extend(other.refused);
+        self.failures.extend(other.failures);
+    }
+}
+
 pub struct LogsFetch<'a> {
     pub lake: &'a Lake,
     pub raw: PathBuf,
@@ -186,30 +202,36 @@ impl LogsFetch<'_> {
                 previous => todo.push((w, previous)),
             }
         }
-        let results: Vec<(Wanted, Option<DownloadRecord>, Result<Verified, String>)> =
-            futures::stream::iter(todo)
-                .map(|(w, previous)| async move {
-                    let result = self.download(&w).await;
-                    (w, previous, result)
-                })
-                .buffer_unordered(self.jobs.max(1))
-                .collect()
-                .await;
-        for (w, previous, result) in results {
-            match result {
-                Ok(verified) => {
-                    report.downloaded += 1;
-                    report.bytes += verified.size;
-                    self.tick(verified.size);
-                    if let Err(e) = self.settle(&w, previous, verified, &mut report).await {
-                        report.failures.push(format!("{}: {e}", w.name));
+        // Each file is downloaded, verified and ingested in one task, so ingesting one
+        // file overlaps downloading the next; ingests (CPU work) are capped at the cores.
+        let ingest_slots = tokio::sync::Semaphore::new(
+            std::thread::available_parallelism().map_or(1, |n| n.get()),
+        );
+        let parts: Vec<LogsReport> = futures::stream::iter(todo)
+            .map(|(w, previous)| {
+                let slots = &ingest_slots;
+                async move {
+                    let mut part = LogsReport::default();
+                    match self.download(&w).await {
+                        Ok(verified) => {
+                            part.downloaded += 1;
+                            part.bytes += verified.size;
+                            let _slot = slots.acquire().await;
+                            if let Err(e) = self.settle(&w, previous, verified, &mut part).await {
+                                part.failures.push(format!("{}: {e}", w.name));
+                            }
+                        }
+                        Err(e) => part.failures.push(format!("{}: {e}", w.name)),
                     }
+                    self.tick(part.bytes);
+                    part
                 }
-                Err(e) => {
-                    self.tick(0);
-                    report.failures.push(format!("{}: {e}", w.name));
-                }
-            }
+            })
+            .buffer_unordered(self.jobs.max(1))
+            .collect()
+            .await;
+        for part in parts {
+            report.add(part);
         }
         report.failures.sort();
         Ok(report)

@@ -164,8 +164,12 @@ fn load_files(dir: &Path) -> Result<BTreeMap<String, (String, Vec<u8>)>> {
     Ok(files)
 }
 
+/// The usage series; a data directory without one serves an empty series.
 fn load_usage(path: &Path) -> Result<BTreeMap<i64, u64>> {
     let mut usage = BTreeMap::new();
+    if !path.exists() {
+        return Ok(usage);
+    }
     let mut reader =
         csv::Reader::from_path(path).with_context(|| format!("reading {}", path.display()))?;
     for record in reader.records() {
