@@ -567,3 +567,30 @@ fn a_lake_rebuilt_from_scratch_is_refilled_from_raw_without_downloads() {
     );
     s.assert_lake_is_complete();
 }
+
+#[test]
+fn a_slow_but_live_download_is_not_cut_by_the_call_timeout() {
+    // timeout_secs = 1: each file arrives in four parts 400 ms apart (1.6 s in all).
+    let s = start(FAST);
+    s.server.faults().trickle_downloads = Some(Duration::from_millis(400));
+    let run = s
+        .cdncost(&[
+            "fetch",
+            "logs",
+            "--from",
+            "2026-11-18",
+            "--to",
+            "2026-11-18",
+            "--jobs",
+            "24",
+        ])
+        .ok();
+    assert!(run.stdout().contains("72 downloaded"), "{}", run.stdout());
+    let outcomes = s
+        .server
+        .requests()
+        .iter()
+        .filter(|r| matches!(r, Logged::Download { .. }))
+        .count();
+    assert_eq!(outcomes, 72, "no download had to be retried");
+}

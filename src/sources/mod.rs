@@ -11,6 +11,17 @@ pub mod wechat;
 
 use std::time::Duration;
 
+/// The HTTP client of the API clients: connect and per-read timeouts only. API calls add
+/// a total timeout per request; downloads do not, so a large log file may take minutes,
+/// but a stalled connection still fails after `read_timeout`.
+pub fn http_client(read_timeout: Duration) -> Result<reqwest::Client, String> {
+    reqwest::Client::builder()
+        .connect_timeout(Duration::from_secs(10))
+        .read_timeout(read_timeout)
+        .build()
+        .map_err(|e| format!("HTTP client: {e}"))
+}
+
 /// A reqwest error with its causes ("error sending request: … Connection refused") and
 /// without its URL, which may carry a token or a signature.
 pub fn describe(error: reqwest::Error) -> String {

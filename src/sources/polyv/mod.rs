@@ -178,6 +178,8 @@ enum Attempt {
 
 pub struct PolyvClient {
     http: reqwest::Client,
+    /// Total time one request may take.
+    timeout: Duration,
     base: String,
     userid: String,
     secret: Secret,
@@ -202,13 +204,11 @@ impl PolyvClient {
                 "the userid may only hold letters, digits, '_' and '-'".into(),
             ));
         }
-        let http = reqwest::Client::builder()
-            .timeout(Duration::from_secs(config.timeout_secs.max(1)))
-            .connect_timeout(Duration::from_secs(10))
-            .build()
-            .map_err(|e| PolyvError::Config(format!("HTTP client: {e}")))?;
+        let timeout = Duration::from_secs(config.timeout_secs.max(1));
+        let http = super::http_client(timeout).map_err(PolyvError::Config)?;
         Ok(PolyvClient {
             http,
+            timeout,
             base: config.api_base.trim_end_matches('/').to_string(),
             userid: config.userid.clone(),
             secret: config.secretkey.clone(),
@@ -291,7 +291,7 @@ impl PolyvClient {
         );
         let shown = redact_url(&url);
         tracing::debug!("GET {shown}");
-        let response = match self.http.get(&url).send().await {
+        let response = match self.http.get(&url).timeout(self.timeout).send().await {
             Ok(r) => r,
             Err(e) => return Attempt::Retry(self.clean(&describe(e)), Duration::ZERO),
         };

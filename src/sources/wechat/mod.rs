@@ -36,7 +36,8 @@ pub struct WechatConfig {
     pub api_base: String,
     /// Keep the access token in this file between runs (created with mode 0600).
     pub token_cache: Option<PathBuf>,
-    /// Per-request timeout, seconds (downloads: per chunk read).
+    /// Seconds an API call may take in all, and a download may go without receiving a
+    /// byte (a large download may take longer in all).
     pub timeout_secs: u64,
     pub retry: RetryPolicy,
     /// Where downloaded log files are kept (`RAW/cdn_logs/date=…/<name>.gz`).
@@ -201,7 +202,10 @@ enum Attempt<T> {
 }
 
 pub struct WechatClient {
+    /// Shared with the log downloader: connect and per-read timeouts only.
     http: reqwest::Client,
+    /// Total time one API call may take (downloads have none).
+    timeout: Duration,
     base: String,
     appid: String,
     secret: Secret,
@@ -222,13 +226,11 @@ impl WechatClient {
                 "no app secret: set WECHAT_APPSECRET or [wechat] appsecret".into(),
             ));
         }
-        let http = reqwest::Client::builder()
-            .timeout(Duration::from_secs(config.timeout_secs.max(1)))
-            .connect_timeout(Duration::from_secs(10))
-            .build()
-            .map_err(|e| WechatError::Config(format!("HTTP client: {e}")))?;
+        let timeout = Duration::from_secs(config.timeout_secs.max(1));
+        let http = super::http_client(timeout).map_err(WechatError::Config)?;
         Ok(WechatClient {
             http,
+            timeout,
             base: config.api_base.trim_end_matches('/').to_string(),
             appid: config.appid.clone(),
             secret: config.appsecret.clone(),
@@ -327,7 +329,14 @@ impl WechatClient {
             token.expose()
         );
         tracing::debug!("POST {}", redact_url(&url));
-        let response = match self.http.post(&url).json(body).send().await {
+        let response = match self
+            .http
+            .post(&url)
+            .timeout(self.timeout)
+            .json(body)
+            .send()
+            .await
+        {
             Ok(r) => r,
             Err(e) => return Attempt::Retry(self.clean(&describe(e)), Duration::ZERO),
         };
@@ -423,7 +432,14 @@ impl WechatClient {
         let body = serde_json::json!({"grant_type": "client_credential", "appid": self.appid, "secret": self.secret.expose(), "force_refresh": false});
         let mut backoff = Backoff::new(self.retry);
         loop {
-            let reason = match self.http.post(&url).json(&body).send().await {
+            let reason = match self
+                .http
+                .post(&url)
+                .timeout(self.timeout)
+                .json(&body)
+                .send()
+                .await
+            {
                 Err(e) => self.clean(&describe(e)),
                 Ok(r) if r.status().is_server_error() => format!("HTTP {}", r.status()),
                 Ok(r) => {

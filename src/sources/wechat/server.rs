@@ -20,6 +20,7 @@ use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use axum::{Json, Router};
 use chrono::NaiveDate;
+use futures::StreamExt;
 use serde_json::{json, Value};
 
 use crate::china_time;
@@ -45,6 +46,8 @@ pub struct WechatFaults {
     pub truncated_downloads: u32,
     /// Listings also hold entries with path tricks in `name` and a non-http `url`.
     pub hostile_entries: bool,
+    /// Downloads are sent in four parts this far apart (a slow but live connection).
+    pub trickle_downloads: Option<Duration>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -412,6 +415,19 @@ async fn download(
     });
     if truncated {
         return content[..content.len() / 2].to_vec().into_response();
+    }
+    let trickle = lock(&s.faults).trickle_downloads;
+    if let Some(gap) = trickle {
+        let quarter = content.len().div_ceil(4).max(1);
+        let parts: Vec<Vec<u8>> = content.chunks(quarter).map(<[u8]>::to_vec).collect();
+        let stream = futures::stream::iter(parts).then(move |part| async move {
+            tokio::time::sleep(gap).await;
+            Ok::<Vec<u8>, std::io::Error>(part)
+        });
+        return Response::builder()
+            .header("content-length", content.len())
+            .body(Body::from_stream(stream))
+            .unwrap_or_else(|_| StatusCode::INTERNAL_SERVER_ERROR.into_response());
     }
     if cut {
         // Promise the whole length, send half, then fail the stream: the connection drops.
