@@ -260,6 +260,85 @@ fn is_safe_relative(rel: &str) -> bool {
             .all(|part| !part.is_empty() && part != "." && part != "..")
 }
 
+/// Held while a command writes the lake: `LAKE/.lock` holds the owner's pid and start
+/// time. A second writer is refused, naming the holder; a lock whose process is gone
+/// (killed) is taken over. Released on drop.
+#[derive(Debug)]
+pub struct LakeLock {
+    path: PathBuf,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum LockError {
+    #[error("another cdncost (pid {pid}, started {since}) is writing the lake in '{}'; wait for it to finish, or stop it", lake.display())]
+    Busy {
+        lake: PathBuf,
+        pid: u32,
+        since: String,
+    },
+    #[error("locking the lake: {0}")]
+    Io(#[from] LakeError),
+}
+
+impl Lake {
+    /// Takes the lake's write lock.
+    pub fn lock(&self) -> Result<LakeLock, LockError> {
+        fs::create_dir_all(&self.root).map_err(io_err(&self.root))?;
+        let path = self.root.join(".lock");
+        let stamp = format!(
+            "{} {}\n",
+            std::process::id(),
+            crate::china_time::to_china(chrono::Utc::now().timestamp()).to_rfc3339()
+        );
+        for _ in 0..3 {
+            match fs::OpenOptions::new()
+                .write(true)
+                .create_new(true)
+                .open(&path)
+            {
+                Ok(mut file) => {
+                    file.write_all(stamp.as_bytes()).map_err(io_err(&path))?;
+                    return Ok(LakeLock { path });
+                }
+                Err(e) if e.kind() == io::ErrorKind::AlreadyExists => {
+                    let held = fs::read_to_string(&path).unwrap_or_default();
+                    let mut parts = held.split_whitespace();
+                    let pid = parts.next().and_then(|p| p.parse::<u32>().ok());
+                    let since = parts.next().unwrap_or("since an unknown time").to_string();
+                    match pid {
+                        Some(pid) if process_alive(pid) && pid != std::process::id() => {
+                            return Err(LockError::Busy {
+                                lake: self.root.clone(),
+                                pid,
+                                since,
+                            })
+                        }
+                        _ => {
+                            tracing::warn!(
+                                "taking over the lock of a cdncost that is gone ({})",
+                                held.trim()
+                            );
+                            let _ = fs::remove_file(&path);
+                        }
+                    }
+                }
+                Err(e) => return Err(io_err(&path)(e).into()),
+            }
+        }
+        Err(LakeError::Io {
+            path,
+            source: io::Error::other("the lock file keeps reappearing"),
+        }
+        .into())
+    }
+}
+
+impl Drop for LakeLock {
+    fn drop(&mut self) {
+        let _ = fs::remove_file(&self.path);
+    }
+}
+
 /// A name that is safe as one path component: `[A-Za-z0-9._-]`, not starting with `.`.
 /// Anything else is replaced with `_`, so a name can never climb out of its directory.
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]

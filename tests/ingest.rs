@@ -591,3 +591,51 @@ fn json_logs_and_plain_logs_for_collectors_and_cron() {
         1
     );
 }
+
+/// Two writers on one lake: the second is refused, naming the first; a lock left by a
+/// killed process is taken over.
+#[test]
+fn one_writer_per_lake() {
+    let w = Workdir::new();
+    w.generate(
+        "gen",
+        &[
+            "--days",
+            "1",
+            "--domains",
+            "2",
+            "--peak-requests-per-hour",
+            "40000",
+        ],
+    );
+    let mut first = std::process::Command::new(env!("CARGO_BIN_EXE_cdncost"))
+        .args(["ingest", "-q", "-j", "1", "gen/cdn_logs"])
+        .current_dir(w.dir.path())
+        .spawn()
+        .unwrap();
+    // Wait until the first run holds the lock.
+    let lock = w.path("lake/.lock");
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(20);
+    while !lock.exists() && std::time::Instant::now() < deadline {
+        std::thread::sleep(std::time::Duration::from_millis(10));
+    }
+    let second = w.run(&["ingest", "-q", "gen/cdn_logs"]).expect_code(1);
+    let want = format!("another cdncost (pid {}, started", first.id());
+    assert!(
+        second.stderr().contains(&want),
+        "want {want:?} in: {}",
+        second.stderr()
+    );
+    assert!(first.wait().unwrap().success());
+    assert!(!lock.exists(), "released at the end");
+
+    // A lock whose process is gone (pid beyond any real one) is taken over.
+    std::fs::write(&lock, "4000000000 2026-11-23T01:00:00+08:00\n").unwrap();
+    let run = w.run(&["ingest", "gen/cdn_logs"]).ok();
+    assert!(
+        run.stderr().contains("taking over the lock"),
+        "{}",
+        run.stderr()
+    );
+    assert!(!lock.exists());
+}

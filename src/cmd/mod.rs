@@ -95,6 +95,9 @@ impl Context {
 
 pub fn dispatch(cli: Cli) -> Result<Exit> {
     let ctx = Context::new(&cli.global)?;
+    // Commands that write the lake hold its lock for their whole run.
+    let writes = matches!(cli.command, Command::Ingest(_) | Command::Fetch(_));
+    let _lock = if writes { Some(ctx.lake.lock()?) } else { None };
     match cli.command {
         Command::Ingest(args) => ingest::run(&ctx, args),
         Command::Fetch(args) => fetch::run(&ctx, args),
