@@ -24,10 +24,8 @@ use chrono::NaiveDate;
 use flate2::write::GzEncoder;
 use flate2::Compression;
 
+use crate::cdnlog::channel::UNTAGGED;
 use crate::china_time;
-
-/// The label used for traffic without a channel, in expected totals and reports.
-pub const UNTAGGED: &str = "(untagged)";
 
 #[derive(Debug, Clone)]
 pub struct LogSpec {

@@ -24,6 +24,21 @@ fn generated(w: &Workdir) -> std::path::PathBuf {
     )
 }
 
+/// Enough data (one day, 2 domains, ~2 s of ingest) to interrupt a run part-way.
+fn larger_generated(w: &Workdir) -> std::path::PathBuf {
+    w.generate(
+        "gen",
+        &[
+            "--days",
+            "1",
+            "--domains",
+            "2",
+            "--peak-requests-per-hour",
+            "40000",
+        ],
+    )
+}
+
 #[test]
 fn lake_totals_equal_the_generators_totals() {
     let w = Workdir::new();
@@ -489,17 +504,7 @@ fn summary_shows_the_lake() {
 #[test]
 fn killed_mid_run_leaves_no_half_file_and_the_rerun_completes() {
     let w = Workdir::new();
-    let gen = w.generate(
-        "gen",
-        &[
-            "--days",
-            "1",
-            "--domains",
-            "2",
-            "--peak-requests-per-hour",
-            "40000",
-        ],
-    );
+    let gen = larger_generated(&w);
     for delay_ms in [150u64, 400, 900] {
         let lake = format!("lake-{delay_ms}");
         let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_cdncost"))
@@ -597,17 +602,7 @@ fn json_logs_and_plain_logs_for_collectors_and_cron() {
 #[test]
 fn one_writer_per_lake() {
     let w = Workdir::new();
-    w.generate(
-        "gen",
-        &[
-            "--days",
-            "1",
-            "--domains",
-            "2",
-            "--peak-requests-per-hour",
-            "40000",
-        ],
-    );
+    larger_generated(&w);
     let mut first = std::process::Command::new(env!("CARGO_BIN_EXE_cdncost"))
         .args(["ingest", "-q", "-j", "1", "gen/cdn_logs"])
         .current_dir(w.dir.path())

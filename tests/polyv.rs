@@ -64,16 +64,7 @@ impl Setup {
     }
 
     fn fetch_with(&self, secret: &str, today: &str, videos: &str) -> Run {
-        let args = [
-            "fetch",
-            "polyv",
-            "--from",
-            "2026-11-18",
-            "--to",
-            "2026-11-19",
-            "--videos",
-            videos,
-        ];
+        let args = fetch_args(videos);
         let base = self.server.url();
         let env = [
             ("POLYV_USERID", USERID),
@@ -113,6 +104,20 @@ impl Setup {
             })
             .collect()
     }
+}
+
+/// `fetch polyv` over the sample's two days with a mapping file.
+fn fetch_args(videos: &str) -> [&str; 8] {
+    [
+        "fetch",
+        "polyv",
+        "--from",
+        "2026-11-18",
+        "--to",
+        "2026-11-19",
+        "--videos",
+        videos,
+    ]
 }
 
 /// The expected rows, computed from the server's CSV and the mapping file directly.
@@ -344,16 +349,8 @@ fn days_within_the_two_day_lag_are_provisional() {
 #[test]
 fn missing_credentials_and_bad_mapping_are_clear_errors() {
     let s = start(TODAY);
-    let run = s.w.run(&[
-        "fetch",
-        "polyv",
-        "--from",
-        "2026-11-18",
-        "--to",
-        "2026-11-19",
-        "--videos",
-        sample().join("videos.csv").to_str().unwrap(),
-    ]);
+    let videos = sample().join("videos.csv");
+    let run = s.w.run(&fetch_args(videos.to_str().unwrap()));
     let run = run.expect_code(1);
     assert!(run.stderr().contains("POLYV_USERID"), "{}", run.stderr());
     std::fs::write(s.w.path("bad.csv"), "vid,title,channel\n../../etc,x,y\n").unwrap();
