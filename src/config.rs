@@ -22,6 +22,8 @@ pub struct Config {
     pub polyv: crate::sources::polyv::PolyvConfig,
     #[serde(default)]
     pub wechat: crate::sources::wechat::WechatConfig,
+    #[serde(default)]
+    pub prices: crate::report::prices::Prices,
 }
 
 #[derive(Debug, Default, Clone, Deserialize)]

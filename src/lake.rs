@@ -448,10 +448,15 @@ fn create_staged(final_path: &Path) -> Result<(File, StagedFile), LakeError> {
 
 /// Writes `bytes` to `path` atomically (temp file, fsync, rename).
 pub fn write_atomic(path: &Path, bytes: &[u8]) -> Result<(), LakeError> {
+    stage_bytes(path, bytes)?.commit().map(|_| ())
+}
+
+/// Writes `bytes` under `path`'s temporary name, synced, for a later `commit`.
+pub fn stage_bytes(path: &Path, bytes: &[u8]) -> Result<StagedFile, LakeError> {
     let (mut file, staged) = create_staged(path)?;
     file.write_all(bytes).map_err(io_err(path))?;
     file.sync_all().map_err(io_err(path))?;
-    staged.commit().map(|_| ())
+    Ok(staged)
 }
 
 /// A Parquet file being written row group by row group.

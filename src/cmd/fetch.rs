@@ -169,8 +169,9 @@ fn logs(ctx: &Context, args: LogsArgs) -> Result<Exit> {
     let listed = runtime.block_on(fetch.list(args.from, args.to, &mut report))?;
     let progress = Progress::new(ctx.progress, "logs", listed.len() as u64);
     fetch.progress = Some(&progress);
-    let report = runtime.block_on(fetch.fetch_listed(listed, report))?;
+    let report = runtime.block_on(fetch.fetch_listed(listed.clone(), report))?;
     progress.finish();
+    fetch.record_days(args.from, args.to, &listed)?;
     println!(
         "logs: {} files listed: {} downloaded ({:.1} MB), {} complete and skipped, {} unchanged; {} ingested: {} lines, {} rejected",
         report.listed,

@@ -15,6 +15,7 @@ use cdncost::progress::ProgressMode;
 pub mod fetch;
 pub mod generate;
 pub mod ingest;
+pub mod report;
 pub mod summary;
 
 const ABOUT: &str = "Per-channel CDN traffic and cost for mini-drama studios";
@@ -66,6 +67,7 @@ pub enum Command {
     Ingest(ingest::Args),
     Fetch(fetch::Args),
     Summary(summary::Args),
+    Report(report::Args),
     Generate(generate::Args),
 }
 
@@ -102,6 +104,7 @@ pub fn dispatch(cli: Cli) -> Result<Exit> {
         Command::Ingest(args) => ingest::run(&ctx, args),
         Command::Fetch(args) => fetch::run(&ctx, args),
         Command::Summary(args) => summary::run(&ctx, args),
+        Command::Report(args) => report::run(&ctx, args),
         Command::Generate(args) => generate::run(&ctx, args),
     }
 }

@@ -63,6 +63,25 @@ pub struct DownloadRecord {
     pub ingested: bool,
 }
 
+/// What the lake holds of one China day's listed log files, written after every fetch
+/// to `LAKE/_manifest/cdn_logs/DATE.json`: reports flag a day as incomplete from it.
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+pub struct LogDayRecord {
+    pub date: String,
+    /// Files the API listed for the day.
+    pub listed: usize,
+    /// Listed files whose rows are in the lake.
+    pub ingested: usize,
+    /// Ingested, but fetched soon after their hour: they may still grow.
+    pub provisional: usize,
+    /// Listed files the lake lacks (name and why).
+    pub missing: Vec<String>,
+    pub checked_at: String,
+}
+
+/// The manifest kind of [`LogDayRecord`]s in the lake.
+pub const DAY_MANIFEST_KIND: &str = "cdn_logs";
+
 #[derive(Debug, Default)]
 pub struct LogsReport {
     pub listed: usize,
@@ -163,7 +182,53 @@ impl LogsFetch<'_> {
     pub async fn run(&self, from: NaiveDate, to: NaiveDate) -> Result<LogsReport, FetchError> {
         let mut report = LogsReport::default();
         let entries = self.list(from, to, &mut report).await?;
-        self.fetch_listed(entries, report).await
+        let report = self.fetch_listed(entries.clone(), report).await?;
+        self.record_days(from, to, &entries)?;
+        Ok(report)
+    }
+
+    /// Writes a [`LogDayRecord`] for every day of `from..=to`, from the listing and
+    /// the download manifests as they stand after the fetch.
+    pub fn record_days(
+        &self,
+        from: NaiveDate,
+        to: NaiveDate,
+        entries: &[LogFileEntry],
+    ) -> Result<(), FetchError> {
+        let checked_at = chrono::Utc::now()
+            .with_timezone(&china_time::offset())
+            .to_rfc3339();
+        for date in from.iter_days().take_while(|d| *d <= to) {
+            let mut record = LogDayRecord {
+                date: date.to_string(),
+                checked_at: checked_at.clone(),
+                ..LogDayRecord::default()
+            };
+            for entry in entries {
+                if ChinaHour::of_unix_ms(entry.start_time * 1000).date() != date {
+                    continue;
+                }
+                record.listed += 1;
+                let previous = validate(entry).ok().and_then(|w| self.previous(&w));
+                match previous {
+                    Some(r) if r.ingested => {
+                        record.ingested += 1;
+                        if r.status == FileStatus::Provisional {
+                            record.provisional += 1;
+                        }
+                    }
+                    Some(_) => record.missing.push(format!("{}: not ingested", entry.name)),
+                    None => record
+                        .missing
+                        .push(format!("{:?}: not downloaded", entry.name)),
+                }
+            }
+            let stem = SafeName::exact(&record.date).expect("a date is a safe name");
+            let path = self.lake.manifest_file(DAY_MANIFEST_KIND, &stem);
+            let json = serde_json::to_vec_pretty(&record).expect("a record serializes");
+            write_atomic(&path, &json)?;
+        }
+        Ok(())
     }
 
     /// Downloads, verifies and ingests what [`LogsFetch::list`] returned.

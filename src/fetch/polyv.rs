@@ -24,7 +24,7 @@ use crate::sources::polyv::videos::Video;
 use crate::sources::polyv::{DayTraffic, PolyvClient, PolyvError};
 
 pub const TABLE: &str = "polyv_traffic";
-const MANIFEST_KIND: &str = "polyv";
+pub const MANIFEST_KIND: &str = "polyv";
 /// Polyv publishes a day's traffic two days later.
 pub const LAG_DAYS: u64 = 2;
 

@@ -1,0 +1,129 @@
+//! `cdncost report`: the finance tables and page for a range of China days.
+
+use std::path::PathBuf;
+
+use anyhow::{bail, Result};
+use chrono::NaiveDate;
+
+use cdncost::china_time::parse_date;
+use cdncost::exit::Exit;
+use cdncost::report::output::{write_report, Format, OutputOptions};
+use cdncost::report::{html, tables};
+
+use super::Context;
+
+/// Per-channel traffic and cost per China day and month, reconciled with the bill.
+///
+/// Reads the lake (requests, the usage series, Polyv traffic, the fetch manifests) and
+/// writes into OUT:
+///   channel_daily.{csv,parquet}    one row per day × channel (WeChat and Polyv joined)
+///   channel_monthly.{csv,parquet}  per month × channel, with a total row per month
+///   reconciliation.{csv,parquet}   per day: log bytes × factor against the billed series
+///   report.html                    one self-contained page with the charts and tables
+///
+/// Prices come from [prices] in cdncost.toml (CNY per GB, GB = 10^9 bytes, optional
+/// monthly tiers). Costs are rounded to 0.01 CNY per row; every total is the sum of its
+/// rows. Days with missing or provisional inputs are listed, flagged complete=false, and
+/// make the exit status 3. Files are replaced all at once, only when all are written.
+#[derive(clap::Args, Debug)]
+pub struct Args {
+    /// First China day (YYYY-MM-DD)
+    #[arg(long, value_parser = parse_date)]
+    pub from: NaiveDate,
+    /// Last China day, inclusive
+    #[arg(long, value_parser = parse_date)]
+    pub to: NaiveDate,
+    /// Output directory
+    #[arg(long, value_name = "DIR", default_value = "out")]
+    pub out: PathBuf,
+    /// Table formats to write, comma-separated
+    #[arg(long, value_enum, value_delimiter = ',', default_value = "csv,parquet")]
+    pub format: Vec<Format>,
+    /// CSV for Excel: a UTF-8 byte-order mark and CRLF line ends (Chinese shows right)
+    #[arg(long)]
+    pub excel: bool,
+    /// Do not write report.html
+    #[arg(long)]
+    pub no_html: bool,
+}
+
+/// What a report run found, for the command's (and `run`'s) summary line.
+pub struct ReportOutcome {
+    pub files: Vec<PathBuf>,
+    pub total_cost_cny: f64,
+    pub incomplete_days: Vec<(String, String)>,
+}
+
+pub fn run(ctx: &Context, args: Args) -> Result<Exit> {
+    let outcome = make(ctx, &args)?;
+    for path in &outcome.files {
+        println!("wrote {}", path.display());
+    }
+    println!("total cost {:.2} CNY", outcome.total_cost_cny);
+    Ok(exit_for(&outcome))
+}
+
+/// Warns about incomplete days; their presence makes the status "incomplete".
+pub fn exit_for(outcome: &ReportOutcome) -> Exit {
+    for (date, missing) in &outcome.incomplete_days {
+        tracing::warn!("{date} is incomplete: {missing}");
+    }
+    if outcome.incomplete_days.is_empty() {
+        Exit::Ok
+    } else {
+        Exit::Incomplete
+    }
+}
+
+pub fn make(ctx: &Context, args: &Args) -> Result<ReportOutcome> {
+    if args.to < args.from {
+        bail!("--to {} is before --from {}", args.to, args.from);
+    }
+    if args.format.is_empty() && args.no_html {
+        bail!("nothing to write: no --format and --no-html");
+    }
+    let built = tables::build(&ctx.lake, args.from, args.to, &ctx.config.prices)?;
+    let page = if args.no_html {
+        None
+    } else {
+        Some(html::render(&built, args.from, args.to)?)
+    };
+    let mut formats = args.format.clone();
+    formats.dedup();
+    let options = OutputOptions {
+        formats,
+        excel: args.excel,
+    };
+    let files = write_report(&args.out, &built, page.as_deref(), &options)?;
+    let total_cost_cny = built
+        .daily
+        .column("total_cost_cny")?
+        .f64()?
+        .iter()
+        .flatten()
+        .sum::<f64>();
+    let dates = built
+        .reconciliation
+        .column("date")?
+        .cast(&polars::prelude::DataType::String)?;
+    let complete = built.reconciliation.column("complete")?.bool()?.clone();
+    let missing = built.reconciliation.column("missing")?.str()?.clone();
+    let incomplete_days = dates
+        .str()?
+        .iter()
+        .zip(complete.iter())
+        .zip(missing.iter())
+        .filter(|((_, complete), _)| *complete != Some(true))
+        .map(|((date, _), why)| {
+            (
+                date.unwrap_or("").to_string(),
+                why.unwrap_or("").to_string(),
+            )
+        })
+        .collect();
+    Ok(ReportOutcome {
+        files,
+        total_cost_cny,
+        incomplete_days,
+    })
+}

@@ -1,0 +1,199 @@
+//! What a report reads from the lake, each input reduced to one row per day (× channel):
+//! the WeChat logs, the billed usage series, Polyv's traffic, and what the manifests say
+//! about each day's completeness. Each function is one lazy polars query, so only the
+//! days, partitions and columns asked for are read.
+
+use std::collections::BTreeMap;
+
+use chrono::NaiveDate;
+use polars::prelude::*;
+
+use crate::cdnlog::channel::UNTAGGED;
+use crate::fetch::logs::{LogDayRecord, DAY_MANIFEST_KIND};
+use crate::fetch::polyv::{PolyvDayRecord, MANIFEST_KIND as POLYV_MANIFEST, TABLE as POLYV};
+use crate::fetch::usage::TABLE as USAGE;
+use crate::lake::{Lake, LakeError, SafeName, REQUESTS};
+
+/// Seconds in one bandwidth bucket.
+pub const BUCKET_SECS: i64 = 300;
+/// Buckets in a China day (no daylight saving time in China).
+pub const BUCKETS_PER_DAY: i64 = 86_400 / BUCKET_SECS;
+/// The 95th percentile drops the top 5% of a day's buckets (14 of 288) and takes the
+/// highest one left: the 15th highest, counting empty buckets as zero.
+pub const P95_RANK: i64 = BUCKETS_PER_DAY * 5 / 100;
+
+fn in_range(frame: LazyFrame, from: NaiveDate, to: NaiveDate) -> LazyFrame {
+    frame.filter(col("date").gt_eq(lit(from)).and(col("date").lt_eq(lit(to))))
+}
+
+/// A table's scan, or `None` when the lake has no file of it yet.
+fn scan_if_present(lake: &Lake, table: &str) -> Result<Option<LazyFrame>, LakeError> {
+    match lake.scan(table) {
+        Ok(frame) => Ok(Some(frame)),
+        Err(LakeError::EmptyTable { .. }) => Ok(None),
+        Err(e) => Err(e),
+    }
+}
+
+/// Per (date, channel): `wechat_requests`, `wechat_log_bytes`, and the busiest and the
+/// 95th-percentile 5-minute bucket of log bytes (`peak_bucket_bytes`, `p95_bucket_bytes`).
+pub fn wechat_by_channel(
+    lake: &Lake,
+    from: NaiveDate,
+    to: NaiveDate,
+) -> Result<Option<LazyFrame>, LakeError> {
+    let Some(requests) = scan_if_present(lake, REQUESTS)? else {
+        return Ok(None);
+    };
+    let bucket = (col("ts").cast(DataType::Int64) / lit(BUCKET_SECS * 1000)).alias("bucket");
+    let descending = SortOptions::default().with_order_descending(true);
+    let frame = in_range(requests, from, to)
+        .select([
+            col("date"),
+            col("channel").fill_null(lit(UNTAGGED)),
+            bucket,
+            col("bytes"),
+        ])
+        .group_by([col("date"), col("channel"), col("bucket")])
+        .agg([len().alias("requests"), col("bytes").sum().alias("bytes")])
+        .group_by([col("date"), col("channel")])
+        .agg([
+            col("requests")
+                .sum()
+                .cast(DataType::Int64)
+                .alias("wechat_requests"),
+            col("bytes").sum().alias("wechat_log_bytes"),
+            col("bytes").max().alias("peak_bucket_bytes"),
+            // Fewer busy buckets than the rank: the percentile falls on an empty one.
+            col("bytes")
+                .sort(descending)
+                .slice(lit(P95_RANK), lit(1))
+                .first()
+                .fill_null(lit(0i64))
+                .alias("p95_bucket_bytes"),
+        ]);
+    Ok(Some(frame))
+}
+
+/// Per date: `billed_bytes` of all traffic (query_type 0) from the usage series, taken
+/// from the daily series when fetched, else the hourly, else the 5-minute one;
+/// `usage_interval_min` says which, `usage_points` how many points it had.
+pub fn usage_by_day(
+    lake: &Lake,
+    from: NaiveDate,
+    to: NaiveDate,
+) -> Result<Option<LazyFrame>, LakeError> {
+    let Some(usage) = scan_if_present(lake, USAGE)? else {
+        return Ok(None);
+    };
+    let preference = when(col("interval_min").eq(lit(1440)))
+        .then(lit(0))
+        .when(col("interval_min").eq(lit(60)))
+        .then(lit(1))
+        .otherwise(lit(2));
+    let frame = in_range(usage, from, to)
+        .filter(col("query_type").eq(lit(0)))
+        .group_by([col("date"), col("interval_min")])
+        .agg([
+            col("billed_bytes").sum().alias("billed_bytes"),
+            len().cast(DataType::Int64).alias("usage_points"),
+        ])
+        .with_column(preference.alias("preference"))
+        .sort(["date", "preference"], SortMultipleOptions::default())
+        .group_by([col("date")])
+        .agg([
+            col("billed_bytes").first(),
+            col("interval_min").first().alias("usage_interval_min"),
+            col("usage_points").first(),
+        ]);
+    Ok(Some(frame))
+}
+
+/// Per (date, channel): Polyv's bytes, and whether every video's figure is final.
+pub fn polyv_by_channel(
+    lake: &Lake,
+    from: NaiveDate,
+    to: NaiveDate,
+) -> Result<Option<LazyFrame>, LakeError> {
+    let Some(polyv) = scan_if_present(lake, POLYV)? else {
+        return Ok(None);
+    };
+    let frame = in_range(polyv, from, to)
+        .group_by([col("date"), col("channel")])
+        .agg([
+            col("pc_bytes").sum().alias("polyv_pc_bytes"),
+            col("mobile_bytes").sum().alias("polyv_mobile_bytes"),
+            col("total_bytes").sum().alias("polyv_bytes"),
+        ]);
+    Ok(Some(frame))
+}
+
+/// Why a day's figures may be short, from the manifests the fetches leave.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct DayGaps {
+    pub reasons: Vec<String>,
+}
+
+impl DayGaps {
+    pub fn complete(&self) -> bool {
+        self.reasons.is_empty()
+    }
+}
+
+/// What is missing or not final on each day of `from..=to`.
+///
+/// - WeChat logs: the day's listing record (written by `fetch logs`) must show every
+///   listed file ingested and none provisional. Logs ingested by hand have no listing,
+///   so nothing proves the day whole: such days say "log files not listed by the API".
+/// - Usage series: the day must have its points (all of them for its interval).
+/// - Polyv, when the lake has any Polyv data: the day's record must exist, be final and
+///   have no failed video.
+pub fn day_gaps(
+    lake: &Lake,
+    from: NaiveDate,
+    to: NaiveDate,
+    usage_points: &BTreeMap<NaiveDate, (i64, i64)>,
+) -> Result<BTreeMap<NaiveDate, DayGaps>, LakeError> {
+    let polyv_in_use = lake.table_dir(POLYV).exists();
+    let mut out = BTreeMap::new();
+    for date in from.iter_days().take_while(|d| *d <= to) {
+        let stem = SafeName::exact(&date.to_string()).expect("a date is a safe name");
+        let mut gaps = DayGaps::default();
+        let logs: Option<LogDayRecord> =
+            lake.read_manifest(&lake.manifest_file(DAY_MANIFEST_KIND, &stem))?;
+        match logs {
+            None => gaps.reasons.push("log files not listed by the API".into()),
+            Some(r) if !r.missing.is_empty() => gaps.reasons.push(format!(
+                "{} of {} log files missing",
+                r.missing.len(),
+                r.listed
+            )),
+            Some(r) if r.provisional > 0 => gaps.reasons.push(format!(
+                "{} log files provisional (fetched under 3 hours after their hour)",
+                r.provisional
+            )),
+            Some(_) => {}
+        }
+        match usage_points.get(&date) {
+            None => gaps.reasons.push("no usage series".into()),
+            Some(&(interval, points)) if points < 1440 / interval.max(1) => gaps.reasons.push(
+                format!("usage series has {points} of {} points", 1440 / interval),
+            ),
+            Some(_) => {}
+        }
+        if polyv_in_use {
+            let polyv: Option<PolyvDayRecord> =
+                lake.read_manifest(&lake.manifest_file(POLYV_MANIFEST, &stem))?;
+            match polyv {
+                None => gaps.reasons.push("no Polyv data".into()),
+                Some(r) if !r.videos_failed.is_empty() => gaps
+                    .reasons
+                    .push(format!("Polyv: {} videos failed", r.videos_failed.len())),
+                Some(r) if !r.is_final => gaps.reasons.push("Polyv not final".into()),
+                Some(_) => {}
+            }
+        }
+        out.insert(date, gaps);
+    }
+    Ok(out)
+}

@@ -1,0 +1,90 @@
+//! Writes one report's files into OUT, all or nothing: every file is staged under a
+//! temporary name first and renamed only when all of them are written, so a reader (or
+//! a run killed part-way) never sees half a report. Nothing in the files depends on
+//! when they were written, so the same lake gives byte-identical files.
+
+use std::path::{Path, PathBuf};
+
+use polars::prelude::*;
+
+use super::tables::ReportTables;
+use crate::lake::{stage_bytes, stage_frame, LakeError, ParquetOptions, StagedFile};
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum Format {
+    Csv,
+    Parquet,
+}
+
+#[derive(Debug, Clone)]
+pub struct OutputOptions {
+    pub formats: Vec<Format>,
+    /// CSV with a UTF-8 BOM and CRLF line ends, as Excel expects.
+    pub excel: bool,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum OutputError {
+    #[error(transparent)]
+    Lake(#[from] LakeError),
+    #[error("writing {path}: {source}")]
+    Csv { path: PathBuf, source: PolarsError },
+}
+
+/// The tables in the order they are written, with their file stems.
+pub fn named_tables(tables: &ReportTables) -> [(&'static str, &DataFrame); 3] {
+    [
+        ("channel_daily", &tables.daily),
+        ("channel_monthly", &tables.monthly),
+        ("reconciliation", &tables.reconciliation),
+    ]
+}
+
+/// Writes the report; returns the paths written, in order.
+pub fn write_report(
+    out: &Path,
+    tables: &ReportTables,
+    html: Option<&str>,
+    options: &OutputOptions,
+) -> Result<Vec<PathBuf>, OutputError> {
+    let mut staged: Vec<StagedFile> = Vec::new();
+    for (stem, frame) in named_tables(tables) {
+        for format in &options.formats {
+            let path = out.join(format!("{stem}.{}", extension(*format)));
+            staged.push(match format {
+                Format::Csv => stage_bytes(&path, &csv_bytes(frame, options.excel, &path)?)?,
+                Format::Parquet => stage_frame(&path, frame, ParquetOptions::default())?,
+            });
+        }
+    }
+    if let Some(page) = html {
+        staged.push(stage_bytes(&out.join("report.html"), page.as_bytes())?);
+    }
+    staged
+        .into_iter()
+        .map(|file| file.commit().map_err(OutputError::from))
+        .collect()
+}
+
+fn extension(format: Format) -> &'static str {
+    match format {
+        Format::Csv => "csv",
+        Format::Parquet => "parquet",
+    }
+}
+
+/// A frame as CSV: UTF-8, a header row, dates as YYYY-MM-DD, empty cells for nulls.
+pub fn csv_bytes(frame: &DataFrame, excel: bool, path: &Path) -> Result<Vec<u8>, OutputError> {
+    let mut bytes = Vec::new();
+    let mut frame = frame.clone();
+    CsvWriter::new(&mut bytes)
+        .include_header(true)
+        .include_bom(excel)
+        .with_line_terminator(if excel { "\r\n" } else { "\n" }.into())
+        .finish(&mut frame)
+        .map_err(|source| OutputError::Csv {
+            path: path.to_path_buf(),
+            source,
+        })?;
+    Ok(bytes)
+}

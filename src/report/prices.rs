@@ -1,0 +1,227 @@
+//! `[prices]`: what a byte costs, per platform, with optional monthly volume tiers.
+//!
+//! Prices are configuration because neither platform publishes one that applies to every
+//! contract. A tiered price depends on the month's whole volume, which no single day or
+//! channel knows, so a month's cost is worked out once for the month's volume and spread
+//! over its rows as one effective price per GB: every row of the month pays the same
+//! rate, and the rows add up to the month's tiered cost.
+
+use serde::Deserialize;
+
+/// The bytes in one billed GB: platforms bill traffic in decimal units.
+pub const DECIMAL_GB: f64 = 1e9;
+/// Billed bytes ≈ log bytes × 1.10 (the log counts application-layer bytes only).
+pub const DEFAULT_BILLING_FACTOR: f64 = 1.10;
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Prices {
+    /// CNY per GB of WeChat CDN traffic (used when `wechat_tiers` is empty).
+    #[serde(default)]
+    pub wechat_cny_per_gb: f64,
+    /// CNY per GB of Polyv traffic (used when `polyv_tiers` is empty).
+    #[serde(default)]
+    pub polyv_cny_per_gb: f64,
+    /// Bytes per GB: 1e9 (default, as both platforms bill) or 1073741824.
+    #[serde(default = "default_gb")]
+    pub bytes_per_gb: f64,
+    /// Billed bytes per log byte, for the estimate when no usage series is at hand.
+    #[serde(default = "default_factor")]
+    pub billing_factor: f64,
+    #[serde(default)]
+    pub wechat_tiers: Vec<Tier>,
+    #[serde(default)]
+    pub polyv_tiers: Vec<Tier>,
+    /// How tiers apply: "graduated" (each band of the month's volume at its own price,
+    /// the default) or "volume" (the whole month at the price of the band it reaches).
+    #[serde(default)]
+    pub tier_mode: TierMode,
+}
+
+fn default_gb() -> f64 {
+    DECIMAL_GB
+}
+
+fn default_factor() -> f64 {
+    DEFAULT_BILLING_FACTOR
+}
+
+impl Default for Prices {
+    fn default() -> Self {
+        Prices {
+            wechat_cny_per_gb: 0.0,
+            polyv_cny_per_gb: 0.0,
+            bytes_per_gb: DECIMAL_GB,
+            billing_factor: DEFAULT_BILLING_FACTOR,
+            wechat_tiers: Vec::new(),
+            polyv_tiers: Vec::new(),
+            tier_mode: TierMode::Graduated,
+        }
+    }
+}
+
+/// A band of monthly volume: up to `up_to_gb` (the last band has none) at `cny_per_gb`.
+#[derive(Debug, Clone, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct Tier {
+    pub up_to_gb: Option<f64>,
+    pub cny_per_gb: f64,
+}
+
+#[derive(Debug, Clone, Copy, Default, Deserialize, PartialEq, Eq)]
+#[serde(rename_all = "lowercase")]
+pub enum TierMode {
+    #[default]
+    Graduated,
+    Volume,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Platform {
+    Wechat,
+    Polyv,
+}
+
+impl Prices {
+    /// Checks what serde can't: ordered bands, a last open band, no negative price.
+    pub fn validate(&self) -> Result<(), String> {
+        if self.bytes_per_gb.is_nan() || self.bytes_per_gb <= 0.0 {
+            return Err("[prices] bytes_per_gb must be positive".into());
+        }
+        if self.billing_factor.is_nan() || self.billing_factor <= 0.0 {
+            return Err("[prices] billing_factor must be positive".into());
+        }
+        for (name, flat, tiers) in [
+            ("wechat", self.wechat_cny_per_gb, &self.wechat_tiers),
+            ("polyv", self.polyv_cny_per_gb, &self.polyv_tiers),
+        ] {
+            if flat < 0.0 || tiers.iter().any(|t| t.cny_per_gb < 0.0) {
+                return Err(format!("[prices] {name}: a price is negative"));
+            }
+            let mut previous = 0.0;
+            for (i, tier) in tiers.iter().enumerate() {
+                match tier.up_to_gb {
+                    Some(limit) if limit > previous => previous = limit,
+                    Some(limit) => {
+                        return Err(format!(
+                        "[prices] {name}_tiers: band {} ends at {limit} GB, not above the previous band's {previous} GB",
+                        i + 1
+                    ))
+                    }
+                    None if i + 1 == tiers.len() => {}
+                    None => {
+                        return Err(format!(
+                            "[prices] {name}_tiers: only the last band may omit up_to_gb"
+                        ))
+                    }
+                }
+            }
+            if tiers.last().is_some_and(|t| t.up_to_gb.is_some()) {
+                return Err(format!(
+                    "[prices] {name}_tiers: the last band must have no up_to_gb (it covers all volume above the others)"
+                ));
+            }
+        }
+        Ok(())
+    }
+
+    fn tiers(&self, platform: Platform) -> (&[Tier], f64) {
+        match platform {
+            Platform::Wechat => (&self.wechat_tiers, self.wechat_cny_per_gb),
+            Platform::Polyv => (&self.polyv_tiers, self.polyv_cny_per_gb),
+        }
+    }
+
+    /// The cost of one month's volume, in CNY (unrounded).
+    pub fn month_cost(&self, platform: Platform, bytes: f64) -> f64 {
+        let gb = bytes / self.bytes_per_gb;
+        let (tiers, flat) = self.tiers(platform);
+        if tiers.is_empty() {
+            return gb * flat;
+        }
+        match self.tier_mode {
+            TierMode::Volume => {
+                let band = tiers
+                    .iter()
+                    .find(|t| t.up_to_gb.is_none_or(|limit| gb <= limit))
+                    .expect("validated: the last band is open");
+                gb * band.cny_per_gb
+            }
+            TierMode::Graduated => {
+                let mut cost = 0.0;
+                let mut floor = 0.0;
+                for tier in tiers {
+                    let ceiling = tier.up_to_gb.unwrap_or(f64::INFINITY);
+                    if gb > floor {
+                        cost += (gb.min(ceiling) - floor) * tier.cny_per_gb;
+                    }
+                    floor = ceiling;
+                }
+                cost
+            }
+        }
+    }
+
+    /// CNY per byte for a month of `bytes`: the month's cost spread evenly.
+    pub fn effective_cny_per_byte(&self, platform: Platform, bytes: f64) -> f64 {
+        if bytes > 0.0 {
+            self.month_cost(platform, bytes) / bytes
+        } else {
+            // No volume: the first band's price, so a zero row costs zero either way.
+            let (tiers, flat) = self.tiers(platform);
+            tiers.first().map_or(flat, |t| t.cny_per_gb) / self.bytes_per_gb
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn tiered(mode: TierMode) -> Prices {
+        Prices {
+            wechat_tiers: vec![
+                Tier {
+                    up_to_gb: Some(10.0),
+                    cny_per_gb: 0.20,
+                },
+                Tier {
+                    up_to_gb: Some(50.0),
+                    cny_per_gb: 0.15,
+                },
+                Tier {
+                    up_to_gb: None,
+                    cny_per_gb: 0.10,
+                },
+            ],
+            tier_mode: mode,
+            ..Prices::default()
+        }
+    }
+
+    #[test]
+    fn graduated_tiers_price_each_band() {
+        let p = tiered(TierMode::Graduated);
+        assert!((p.month_cost(Platform::Wechat, 5e9) - 1.0).abs() < 1e-9);
+        // 10 × 0.20 + 40 × 0.15 + 10 × 0.10
+        assert!((p.month_cost(Platform::Wechat, 60e9) - 9.0).abs() < 1e-9);
+    }
+
+    #[test]
+    fn volume_tiers_price_the_whole_month_at_its_band() {
+        let p = tiered(TierMode::Volume);
+        assert!((p.month_cost(Platform::Wechat, 60e9) - 6.0).abs() < 1e-9);
+        assert!((p.month_cost(Platform::Wechat, 10e9) - 2.0).abs() < 1e-9);
+    }
+
+    #[test]
+    fn bands_are_validated() {
+        let mut p = tiered(TierMode::Graduated);
+        assert!(p.validate().is_ok());
+        p.wechat_tiers[1].up_to_gb = Some(5.0);
+        assert!(p.validate().unwrap_err().contains("band 2"));
+        let mut p = tiered(TierMode::Graduated);
+        p.wechat_tiers.pop();
+        assert!(p.validate().unwrap_err().contains("last band"));
+    }
+}

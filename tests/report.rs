@@ -1,0 +1,477 @@
+//! `cdncost report` on the sample data, fetched over real HTTP from the loopback WeChat
+//! and Polyv servers. Every expected value is computed here from the generator's own
+//! files (`expected_totals.csv`, `cdn_usage.csv`, `polyv/traffic.csv`), never by the
+//! report code.
+
+mod common;
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+
+use cdncost::sources::polyv::server::{PolyvServer, PolyvTraffic};
+use cdncost::sources::secret::Secret;
+use cdncost::sources::wechat::server::WechatServer;
+use chrono::NaiveDate;
+use common::*;
+
+const APPID: &str = "wx0123456789abcdef";
+const WECHAT_SECRET: &str = "Wx-App-Secret-Test-77";
+const USERID: &str = "e0a9b1c2d3";
+const POLYV_SECRET: &str = "S3cr3t-Polyv-Key-42";
+const TODAY: &str = "2026-11-23";
+const DAY1: &str = "2026-11-18";
+const DAY2: &str = "2026-11-19";
+
+/// Graduated tiers for WeChat, a flat price for Polyv.
+const PRICES: &str = "\n[prices]\npolyv_cny_per_gb = 0.05\nwechat_tiers = [\n  { up_to_gb = 5, cny_per_gb = 0.30 },\n  { up_to_gb = 10, cny_per_gb = 0.20 },\n  { cny_per_gb = 0.10 },\n]\n";
+
+fn sample() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("sample_data")
+}
+
+struct Servers {
+    w: Workdir,
+    wechat: WechatServer,
+    polyv: PolyvServer,
+    _rt: tokio::runtime::Runtime,
+}
+
+fn start(config: &str) -> Servers {
+    let rt = tokio::runtime::Runtime::new().unwrap();
+    let wechat = rt
+        .block_on(WechatServer::start(
+            APPID,
+            Secret::new(WECHAT_SECRET),
+            &sample(),
+        ))
+        .unwrap();
+    let videos = sample().join("polyv/videos.csv");
+    let traffic = PolyvTraffic::load(
+        &sample().join("polyv/traffic.csv"),
+        cdncost::sources::polyv::videos::read_videos(&videos)
+            .unwrap()
+            .into_iter()
+            .map(|v| v.vid),
+    )
+    .unwrap();
+    let polyv = rt
+        .block_on(PolyvServer::start(
+            USERID,
+            Secret::new(POLYV_SECRET),
+            traffic,
+            NaiveDate::parse_from_str(TODAY, "%Y-%m-%d").unwrap(),
+        ))
+        .unwrap();
+    let w = Workdir::new();
+    let toml = format!(
+        "[polyv]\nvideos = {:?}\nrequests_per_second = 200\n{config}",
+        videos.display().to_string()
+    );
+    std::fs::write(w.path("cdncost.toml"), toml).unwrap();
+    Servers {
+        w,
+        wechat,
+        polyv,
+        _rt: rt,
+    }
+}
+
+impl Servers {
+    fn cdncost(&self, args: &[&str]) -> Run {
+        let (wechat, polyv) = (self.wechat.url(), self.polyv.url());
+        let env = [
+            ("WECHAT_APPID", APPID),
+            ("WECHAT_APPSECRET", WECHAT_SECRET),
+            ("WECHAT_API_BASE", wechat.as_str()),
+            ("POLYV_USERID", USERID),
+            ("POLYV_SECRETKEY", POLYV_SECRET),
+            ("POLYV_API_BASE", polyv.as_str()),
+            ("CDNCOST_TODAY", TODAY),
+        ];
+        self.w.run_env(args, &env)
+    }
+
+    /// Logs and Polyv for both days; the usage series up to `usage_to`.
+    fn fetch_all(&self, usage_to: &str) {
+        self.cdncost(&["fetch", "usage", "--from", DAY1, "--to", usage_to])
+            .ok();
+        self.cdncost(&["fetch", "logs", "--from", DAY1, "--to", DAY2])
+            .ok();
+        self.cdncost(&["fetch", "polyv", "--from", DAY1, "--to", DAY2])
+            .ok();
+    }
+
+    fn report(&self, extra: &[&str]) -> Run {
+        let mut args = vec!["report", "--from", DAY1, "--to", DAY2];
+        args.extend_from_slice(extra);
+        self.cdncost(&args)
+    }
+}
+
+type Row = BTreeMap<String, String>;
+
+fn read_csv(path: &Path) -> Vec<Row> {
+    let mut reader = csv::Reader::from_path(path).unwrap();
+    let headers = reader.headers().unwrap().clone();
+    reader
+        .records()
+        .map(|r| {
+            let r = r.unwrap();
+            headers
+                .iter()
+                .zip(r.iter())
+                .map(|(h, v)| (h.to_string(), v.to_string()))
+                .collect()
+        })
+        .collect()
+}
+
+fn int(row: &Row, column: &str) -> Option<i64> {
+    let v = &row[column];
+    (!v.is_empty()).then(|| v.parse().unwrap())
+}
+
+fn float(row: &Row, column: &str) -> Option<f64> {
+    let v = &row[column];
+    (!v.is_empty()).then(|| v.parse().unwrap())
+}
+
+fn cents(v: f64) -> i64 {
+    (v * 100.0).round() as i64
+}
+
+/// Billed bytes per China day, summed here from the server's 5-minute series.
+fn billed_per_day() -> BTreeMap<String, i64> {
+    let mut out = BTreeMap::new();
+    for row in read_csv(&sample().join("cdn_usage.csv")) {
+        let t: i64 = row["time"].parse().unwrap();
+        let day = chrono::DateTime::from_timestamp(t + 8 * 3600, 0)
+            .unwrap()
+            .date_naive()
+            .to_string();
+        *out.entry(day).or_default() += row["bytes"].parse::<i64>().unwrap();
+    }
+    out
+}
+
+/// (date, channel) → (pc, mobile) from Polyv's files; an empty channel is "polyv".
+fn polyv_per_channel() -> BTreeMap<(String, String), (i64, i64)> {
+    let channels: BTreeMap<String, String> = read_csv(&sample().join("polyv/videos.csv"))
+        .into_iter()
+        .map(|r| {
+            let channel = if r["channel"].is_empty() {
+                "polyv".to_string()
+            } else {
+                r["channel"].clone()
+            };
+            (r["vid"].clone(), channel)
+        })
+        .collect();
+    // Polyv answers for every tracked video and day; a day it has no row for is zero.
+    let mut out = BTreeMap::new();
+    for day in [DAY1, DAY2] {
+        for channel in channels.values() {
+            out.insert((day.to_string(), channel.clone()), (0, 0));
+        }
+    }
+    for r in read_csv(&sample().join("polyv/traffic.csv")) {
+        let key = (r["date"].clone(), channels[&r["vid"]].clone());
+        let entry: &mut (i64, i64) = out.entry(key).or_default();
+        entry.0 += r["pc_bytes"].parse::<i64>().unwrap();
+        entry.1 += r["mobile_bytes"].parse::<i64>().unwrap();
+    }
+    out
+}
+
+/// The test's own graduated tier price: 0.30 up to 5 GB, 0.20 up to 10, then 0.10.
+fn tiered_cost(bytes: f64) -> f64 {
+    let gb = bytes / 1e9;
+    0.30 * gb.min(5.0) + 0.20 * (gb.min(10.0) - 5.0).max(0.0) + 0.10 * (gb - 10.0).max(0.0)
+}
+
+#[test]
+fn daily_channel_rows_join_both_platforms_with_costs_and_gaps() {
+    let s = start(PRICES);
+    // The usage series of the second day is not fetched: it must show as missing.
+    s.fetch_all(DAY1);
+    let run = s.report(&[]).expect_code(3);
+    assert!(
+        run.stderr()
+            .contains("2026-11-19 is incomplete: no usage series"),
+        "{}",
+        run.stderr()
+    );
+    let daily = read_csv(&s.w.path("out/channel_daily.csv"));
+    let totals = expected_totals(&sample());
+    let billed = billed_per_day();
+    let polyv = polyv_per_channel();
+
+    // One row per (date, channel) of either side.
+    let mut keys: Vec<(String, String)> = totals.keys().cloned().collect();
+    keys.extend(polyv.keys().cloned());
+    keys.sort();
+    keys.dedup();
+    let mut got: Vec<(String, String)> = daily
+        .iter()
+        .map(|r| (r["date"].clone(), r["channel"].clone()))
+        .collect();
+    got.sort();
+    assert_eq!(got, keys);
+    assert!(
+        keys.contains(&(DAY1.into(), "bilibili".into())),
+        "Polyv-only channel"
+    );
+    assert!(
+        keys.contains(&(DAY1.into(), "baidu-feed".into())),
+        "WeChat-only channel"
+    );
+
+    let day_log: BTreeMap<String, i64> = totals.iter().fold(BTreeMap::new(), |mut m, (k, v)| {
+        *m.entry(k.0.clone()).or_default() += v.1 as i64;
+        m
+    });
+    // Month volume on the WeChat side: allocated bytes on day 1, the estimate on day 2.
+    let mut month_wechat = 0.0;
+    let mut basis: BTreeMap<(String, String), f64> = BTreeMap::new();
+    for ((date, channel), (requests, bytes)) in &totals {
+        let row = daily
+            .iter()
+            .find(|r| &r["date"] == date && &r["channel"] == channel)
+            .unwrap();
+        assert_eq!(int(row, "wechat_requests"), Some(*requests as i64));
+        assert_eq!(int(row, "wechat_log_bytes"), Some(*bytes as i64));
+        let estimate = (*bytes as f64 * 1.10).round() as i64;
+        assert_eq!(int(row, "wechat_billed_bytes_est"), Some(estimate));
+        let share = *bytes as f64 / day_log[date] as f64;
+        assert!((float(row, "wechat_share").unwrap() - share).abs() < 1e-6);
+        let bytes_basis = if let Some(day_billed) = billed.get(date).filter(|_| date == DAY1) {
+            let allocated = int(row, "wechat_allocated_billed_bytes").unwrap();
+            assert!((allocated - (*day_billed as f64 * share).round() as i64).abs() <= 1);
+            assert_eq!(row["wechat_cost_basis"], "usage");
+            allocated as f64
+        } else {
+            assert_eq!(
+                row["wechat_allocated_billed_bytes"], "",
+                "no usage series on {date}"
+            );
+            assert_eq!(row["wechat_cost_basis"], "estimate");
+            estimate as f64
+        };
+        month_wechat += bytes_basis;
+        basis.insert((date.clone(), channel.clone()), bytes_basis);
+    }
+    let wechat_rate = tiered_cost(month_wechat) / month_wechat;
+    for row in &daily {
+        let key = (row["date"].clone(), row["channel"].clone());
+        let wechat_cost = basis.get(&key).map(|b| cents(b * wechat_rate));
+        assert_eq!(
+            float(row, "wechat_cost_cny").map(cents),
+            wechat_cost,
+            "{key:?}"
+        );
+        let polyv_cost = polyv.get(&key).map(|(pc, mobile)| {
+            assert_eq!(int(row, "polyv_pc_bytes"), Some(*pc));
+            assert_eq!(int(row, "polyv_mobile_bytes"), Some(*mobile));
+            assert_eq!(int(row, "polyv_bytes"), Some(pc + mobile));
+            cents((pc + mobile) as f64 / 1e9 * 0.05)
+        });
+        if polyv_cost.is_none() {
+            assert_eq!(row["polyv_bytes"], "", "{key:?} has no Polyv side");
+        }
+        assert_eq!(
+            float(row, "polyv_cost_cny").map(cents),
+            polyv_cost,
+            "{key:?}"
+        );
+        // The row's total is the sum of its rounded parts.
+        assert_eq!(
+            cents(float(row, "total_cost_cny").unwrap()),
+            wechat_cost.unwrap_or(0) + polyv_cost.unwrap_or(0)
+        );
+        let complete = &row["date"] == DAY1;
+        assert_eq!(row["complete"], complete.to_string(), "{key:?}");
+    }
+
+    // Monthly: each channel's month is the sum of its days, the total row the sum of
+    // the channels, to the cent.
+    let monthly = read_csv(&s.w.path("out/channel_monthly.csv"));
+    let total = monthly.iter().find(|r| r["channel"] == "(total)").unwrap();
+    let mut month_cents = 0;
+    for row in monthly.iter().filter(|r| r["channel"] != "(total)") {
+        let days: i64 = daily
+            .iter()
+            .filter(|d| d["channel"] == row["channel"])
+            .map(|d| cents(float(d, "total_cost_cny").unwrap()))
+            .sum();
+        assert_eq!(cents(float(row, "total_cost_cny").unwrap()), days);
+        month_cents += days;
+    }
+    assert_eq!(cents(float(total, "total_cost_cny").unwrap()), month_cents);
+    assert_eq!(
+        int(total, "wechat_log_bytes").unwrap(),
+        day_log.values().sum::<i64>()
+    );
+    assert_eq!(total["wechat_cost_basis"], "mixed");
+    assert_eq!(total["complete"], "false");
+
+    // Reconciliation: every day, billed from the series, deviation of the estimate.
+    let reconciliation = read_csv(&s.w.path("out/reconciliation.csv"));
+    assert_eq!(reconciliation.len(), 2);
+    let day1 = &reconciliation[0];
+    let estimate = (day_log[DAY1] as f64 * 1.10).round();
+    assert_eq!(int(day1, "billed_bytes"), Some(billed[DAY1]));
+    let deviation = (estimate - billed[DAY1] as f64) / billed[DAY1] as f64 * 100.0;
+    assert!((float(day1, "deviation_pct").unwrap() - deviation).abs() <= 0.005 + 1e-9);
+    assert!(deviation.abs() < 3.0, "the sample bills log × 1.10 ± 2%");
+    assert_eq!(day1["complete"], "true");
+    assert_eq!(reconciliation[1]["billed_bytes"], "");
+    assert_eq!(reconciliation[1]["missing"], "no usage series");
+
+    // With the second day's series fetched, every day is complete.
+    s.cdncost(&["fetch", "usage", "--from", DAY2, "--to", DAY2])
+        .ok();
+    s.report(&[]).ok();
+    let daily = read_csv(&s.w.path("out/channel_daily.csv"));
+    assert!(daily.iter().all(|r| r["complete"] == "true"));
+    assert!(daily
+        .iter()
+        .filter(|r| !r["wechat_log_bytes"].is_empty())
+        .all(|r| r["wechat_cost_basis"] == "usage"));
+}
+
+#[test]
+fn reports_are_byte_identical_and_parquet_matches_csv() {
+    let s = start(PRICES);
+    s.fetch_all(DAY2);
+    s.report(&[]).ok();
+    let first: Vec<(String, Vec<u8>)> = files_below(&s.w.path("out"))
+        .into_iter()
+        .map(|f| {
+            let bytes = std::fs::read(s.w.path("out").join(&f)).unwrap();
+            (f, bytes)
+        })
+        .collect();
+    assert_eq!(first.len(), 7, "{first:?}");
+    s.report(&[]).ok();
+    for (name, bytes) in &first {
+        assert_eq!(
+            &std::fs::read(s.w.path("out").join(name)).unwrap(),
+            bytes,
+            "{name} changed on a second run"
+        );
+    }
+    // Parquet holds what the CSV holds.
+    let csv = read_csv(&s.w.path("out/channel_daily.csv"));
+    let parquet = polars::prelude::LazyFrame::scan_parquet(
+        polars::prelude::PlRefPath::new(s.w.path("out/channel_daily.parquet").to_str().unwrap()),
+        Default::default(),
+    )
+    .unwrap()
+    .collect()
+    .unwrap();
+    assert_eq!(parquet.height(), csv.len());
+    let channels = strings(&parquet, "channel");
+    let bytes = ints(&parquet, "wechat_log_bytes");
+    for (i, row) in csv.iter().enumerate() {
+        assert_eq!(channels[i].as_deref(), Some(row["channel"].as_str()));
+        assert_eq!(bytes[i], int(row, "wechat_log_bytes"));
+    }
+    // The page is self-contained: nothing is loaded from elsewhere.
+    let page = std::fs::read_to_string(s.w.path("out/report.html")).unwrap();
+    for outside in ["src=", "href=", "<script", "@import", "url("] {
+        assert!(!page.contains(outside), "report.html contains {outside}");
+    }
+    assert!(page.contains("小红书"));
+    assert_eq!(page.matches("<svg").count(), 3);
+}
+
+#[test]
+fn excel_csv_has_bom_and_crlf() {
+    let s = start("");
+    s.fetch_all(DAY2);
+    s.report(&["--excel", "--format", "csv", "--no-html", "--out", "xl"])
+        .ok();
+    let bytes = std::fs::read(s.w.path("xl/channel_daily.csv")).unwrap();
+    assert!(bytes.starts_with(b"\xEF\xBB\xBFdate,channel,"));
+    let text = String::from_utf8(bytes[3..].to_vec()).unwrap();
+    assert!(text.lines().count() > 10);
+    assert_eq!(text.matches("\r\n").count(), text.matches('\n').count());
+    assert!(text.contains("小红书"));
+    assert!(!s.w.path("xl/channel_daily.parquet").exists());
+    assert!(!s.w.path("xl/report.html").exists());
+}
+
+/// A known 5-minute series: `peaky` has 20 busy buckets of 1..=20 MB (two requests in
+/// the busiest), `sparse` 3 buckets. p95 is the 15th highest of the day's 288 buckets.
+#[test]
+fn peak_and_p95_come_from_five_minute_buckets() {
+    let w = Workdir::new();
+    let mut log = String::new();
+    for k in 0..20u64 {
+        let minute = 5 * k;
+        let ts = format!("20261118{:02}{:02}{:02}", 10 + minute / 60, minute % 60, 7);
+        let bytes = (k + 1) * 1_000_000;
+        if k == 19 {
+            // Two requests in one bucket add up.
+            log.push_str(&format!(
+                "{ts} 1.2.3.4 d /p?us=peaky-1 {} 4 2 200 - 1 - - GET HTTP/1.1 hit\n",
+                bytes - 400_000
+            ));
+            log.push_str(&format!(
+                "{ts} 1.2.3.4 d /p?us=peaky-1 400000 4 2 200 - 1 - - GET HTTP/1.1 hit\n"
+            ));
+        } else {
+            log.push_str(&format!(
+                "{ts} 1.2.3.4 d /p?us=peaky-1 {bytes} 4 2 200 - 1 - - GET HTTP/1.1 hit\n"
+            ));
+        }
+    }
+    for hour in [1, 2, 3] {
+        log.push_str(&format!("20261118{hour:02}0000 1.2.3.4 d /p?us=sparse-1 3000000 4 2 200 - 1 - - GET HTTP/1.1 hit\n"));
+    }
+    write_gz(&w.path("in/handmade.gz"), log.as_bytes());
+    w.run(&["ingest", "in"]).ok();
+    w.run(&["report", "--from", DAY1, "--to", DAY1])
+        .expect_code(3);
+    let daily = read_csv(&w.path("out/channel_daily.csv"));
+    let mbps = |bytes: f64| (bytes * 8.0 * 1.10 / 300.0 / 1e6 * 1000.0).round() / 1000.0;
+    let peaky = daily.iter().find(|r| r["channel"] == "peaky").unwrap();
+    assert_eq!(float(peaky, "wechat_peak_mbps"), Some(mbps(20e6)));
+    assert_eq!(float(peaky, "wechat_p95_mbps"), Some(mbps(6e6)));
+    assert_eq!(int(peaky, "wechat_requests"), Some(21));
+    let sparse = daily.iter().find(|r| r["channel"] == "sparse").unwrap();
+    assert_eq!(float(sparse, "wechat_peak_mbps"), Some(mbps(3e6)));
+    assert_eq!(float(sparse, "wechat_p95_mbps"), Some(0.0));
+    // No prices configured: costs are zero, never missing; logs ingested by hand are
+    // not proven complete.
+    assert_eq!(float(peaky, "total_cost_cny"), Some(0.0));
+    assert!(peaky["missing"].contains("log files not listed by the API"));
+}
+
+#[test]
+fn bad_ranges_and_prices_are_clear_errors() {
+    let w = Workdir::new();
+    let run = w
+        .run(&["report", "--from", DAY2, "--to", DAY1])
+        .expect_code(1);
+    assert!(run.stderr().contains("before --from"), "{}", run.stderr());
+    let run = w
+        .run(&["report", "--from", DAY1, "--to", DAY1])
+        .expect_code(1);
+    assert!(run.stderr().contains("no CDN requests"), "{}", run.stderr());
+    std::fs::write(
+        w.path("cdncost.toml"),
+        "[prices]\nwechat_tiers = [{ up_to_gb = 5, cny_per_gb = 0.3 }]\n",
+    )
+    .unwrap();
+    write_gz(
+        &w.path("in/x.gz"),
+        b"20261118120000 1.2.3.4 d /p 100 4 2 200 - 1 - - GET HTTP/1.1 hit\n",
+    );
+    w.run(&["ingest", "in"]).ok();
+    let run = w
+        .run(&["report", "--from", DAY1, "--to", DAY1])
+        .expect_code(1);
+    assert!(run.stderr().contains("last band"), "{}", run.stderr());
+    assert!(!w.path("out").exists(), "nothing is written on an error");
+}
