@@ -288,7 +288,7 @@ fn daily_channel_rows_join_both_platforms_with_costs_and_gaps() {
             cents(float(row, "total_cost_cny").unwrap()),
             wechat_cost.unwrap_or(0) + polyv_cost.unwrap_or(0)
         );
-        let complete = &row["date"] == DAY1;
+        let complete = row["date"] == DAY1;
         assert_eq!(row["complete"], complete.to_string(), "{key:?}");
     }
 
