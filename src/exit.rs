@@ -3,16 +3,39 @@
 
 use std::process::ExitCode;
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub enum Exit {
     /// Everything asked for was done.
+    #[default]
     Ok = 0,
     /// The command failed (bad configuration, an API refusing us, a lake we can't write).
     Failure = 1,
     /// The command line was wrong (clap's own status).
     Usage = 2,
-    /// The command finished, but some inputs failed or are not final: data is missing.
+    /// The command finished, but some inputs failed or are absent: data is missing.
     Incomplete = 3,
+    /// Everything that exists is in, but some of it is not final yet (Polyv publishes a
+    /// day two days late; a log file fetched soon after its hour may still grow). The
+    /// next runs settle it; expected for the latest days of a nightly run.
+    NotFinal = 4,
+}
+
+impl Exit {
+    /// The worse of two outcomes: failure over missing data over not final over done.
+    pub fn worst(self, other: Exit) -> Exit {
+        let rank = |e: Exit| match e {
+            Exit::Ok => 0,
+            Exit::NotFinal => 1,
+            Exit::Incomplete => 2,
+            Exit::Usage => 3,
+            Exit::Failure => 4,
+        };
+        if rank(other) > rank(self) {
+            other
+        } else {
+            self
+        }
+    }
 }
 
 impl From<Exit> for ExitCode {
@@ -27,4 +50,8 @@ Exit status:
   0  done: everything asked for is complete
   1  failure: nothing (more) was done; the message says why
   2  usage: the command line is wrong
-  3  incomplete: finished, but some inputs failed or are not final (listed above the exit)";
+  3  incomplete: finished, but some data is missing (a fetch failed or an input is
+     absent; listed above the exit): run again, it completes what is missing
+  4  not final: everything available is in, but some of it is not final yet (Polyv's
+     two-day lag, log files fetched under 3 hours after their hour); later runs
+     settle it. Normal for the newest days of a nightly run.";

@@ -324,7 +324,8 @@ fn slow_replies_time_out_and_are_retried() {
 fn days_within_the_two_day_lag_are_provisional() {
     // On the 20th, the 19th is not published yet: Polyv answers without rows.
     let s = start("2026-11-20");
-    let run = s.fetch(SECRET, "2026-11-20").ok();
+    // Exit 4: all in, but not final yet.
+    let run = s.fetch(SECRET, "2026-11-20").expect_code(4);
     assert!(
         run.stderr().contains("not final yet") && run.stderr().contains("2026-11-19"),
         "{}",

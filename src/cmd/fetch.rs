@@ -109,14 +109,34 @@ pub struct PolyvArgs {
 }
 
 pub fn run(ctx: &Context, args: Args) -> Result<Exit> {
-    match args.source {
+    let fetched = match args.source {
         Source::Usage(args) => usage(ctx, args),
         Source::Logs(args) => logs(ctx, args),
         Source::Polyv(args) => polyv(ctx, args),
+    }?;
+    Ok(fetched.exit)
+}
+
+/// What one fetch did, for `cdncost run`'s summary line.
+#[derive(Debug, Default)]
+pub struct Fetched {
+    pub exit: Exit,
+    pub files: usize,
+    pub downloaded: usize,
+    pub lines: u64,
+    pub rejected: u64,
+}
+
+impl Fetched {
+    fn with_exit(exit: Exit) -> Fetched {
+        Fetched {
+            exit,
+            ..Fetched::default()
+        }
     }
 }
 
-fn usage(ctx: &Context, args: UsageArgs) -> Result<Exit> {
+pub fn usage(ctx: &Context, args: UsageArgs) -> Result<Fetched> {
     let config = ctx.config.wechat.clone().with_env();
     let client = WechatClient::new(&config)?;
     let fetch = UsageFetch {
@@ -142,10 +162,10 @@ fn usage(ctx: &Context, args: UsageArgs) -> Result<Exit> {
             days.join(", ")
         );
     }
-    Ok(Exit::Ok)
+    Ok(Fetched::with_exit(Exit::Ok))
 }
 
-fn logs(ctx: &Context, args: LogsArgs) -> Result<Exit> {
+pub fn logs(ctx: &Context, args: LogsArgs) -> Result<Fetched> {
     let config = ctx.config.wechat.clone().with_env();
     let client = WechatClient::new(&config)?;
     let raw = args.raw.unwrap_or_else(|| config.raw_dir.clone());
@@ -196,18 +216,25 @@ fn logs(ctx: &Context, args: LogsArgs) -> Result<Exit> {
     for failure in &report.failures {
         println!("FAILED {failure}");
     }
-    if report.refused.is_empty() && report.failures.is_empty() {
-        Ok(Exit::Ok)
+    let exit = if report.refused.is_empty() && report.failures.is_empty() {
+        Exit::Ok
     } else {
         println!(
             "{} files missing: run again to retry them (nothing was half-written)",
             report.refused.len() + report.failures.len()
         );
-        Ok(Exit::Incomplete)
-    }
+        Exit::Incomplete
+    };
+    Ok(Fetched {
+        exit,
+        files: report.listed,
+        downloaded: report.downloaded,
+        lines: report.lines,
+        rejected: report.rejected_lines,
+    })
 }
 
-fn polyv(ctx: &Context, args: PolyvArgs) -> Result<Exit> {
+pub fn polyv(ctx: &Context, args: PolyvArgs) -> Result<Fetched> {
     anyhow::ensure!(
         args.from <= args.to,
         "--from {} is after --to {}",
@@ -258,7 +285,11 @@ fn polyv(ctx: &Context, args: PolyvArgs) -> Result<Exit> {
         );
     }
     if report.failures.is_empty() {
-        return Ok(Exit::Ok);
+        return Ok(Fetched::with_exit(if report.provisional_days.is_empty() {
+            Exit::Ok
+        } else {
+            Exit::NotFinal
+        }));
     }
     println!(
         "FAILED: {} requests (earlier rows of those videos, if any, were kept):",
@@ -267,5 +298,5 @@ fn polyv(ctx: &Context, args: PolyvArgs) -> Result<Exit> {
     for e in &report.failures {
         println!("  {e}");
     }
-    Ok(Exit::Incomplete)
+    Ok(Fetched::with_exit(Exit::Incomplete))
 }

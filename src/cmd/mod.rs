@@ -12,10 +12,13 @@ use cdncost::exit::{Exit, EXIT_STATUS_HELP};
 use cdncost::lake::Lake;
 use cdncost::progress::ProgressMode;
 
+pub mod demo;
 pub mod fetch;
 pub mod generate;
 pub mod ingest;
 pub mod report;
+pub mod run;
+pub mod schedule;
 pub mod summary;
 
 const ABOUT: &str = "Per-channel CDN traffic and cost for mini-drama studios";
@@ -27,9 +30,10 @@ partitioned Parquet lake (one row per request, with its `us` channel, province a
 and from there into per-channel traffic and cost figures finance can use.
 
 Typical first steps:
-  cdncost generate --out sample      # make realistic logs (or use sample_data/)
-  cdncost ingest sample_data/cdn_logs
-  cdncost summary                    # requests and bytes per day and channel
+  cdncost demo                       # the whole nightly job on sample_data/, offline
+  cdncost run                        # the nightly job: yesterday (China time) + lookback
+  cdncost report --from 2026-11-01 --to 2026-11-30
+  cdncost ingest sample_data/cdn_logs && cdncost summary
 
 Days are China days (Asia/Shanghai) everywhere, whatever the host's time zone.";
 
@@ -64,6 +68,9 @@ pub struct GlobalArgs {
 
 #[derive(Subcommand, Debug)]
 pub enum Command {
+    Run(run::Args),
+    Demo(demo::Args),
+    Schedule(schedule::Args),
     Ingest(ingest::Args),
     Fetch(fetch::Args),
     Summary(summary::Args),
@@ -71,11 +78,35 @@ pub enum Command {
     Generate(generate::Args),
 }
 
+impl GlobalArgs {
+    fn to_args(&self) -> Vec<String> {
+        let mut args = Vec::new();
+        if let Some(config) = &self.config {
+            args.extend(["--config".to_string(), config.display().to_string()]);
+        }
+        if let Some(lake) = &self.lake {
+            args.extend(["--lake".to_string(), lake.display().to_string()]);
+        }
+        if self.json_logs {
+            args.push("--json-logs".into());
+        }
+        if self.quiet {
+            args.push("--quiet".into());
+        }
+        for _ in 0..self.verbose {
+            args.push("--verbose".into());
+        }
+        args
+    }
+}
+
 /// What every command gets: the loaded settings and the lake.
 pub struct Context {
     pub config: Config,
     pub lake: Lake,
     pub progress: ProgressMode,
+    /// The global flags as given, for child processes (`schedule`).
+    pub global_args: Vec<String>,
 }
 
 impl Context {
@@ -91,6 +122,7 @@ impl Context {
             config,
             lake: Lake::new(root),
             progress,
+            global_args: global.to_args(),
         })
     }
 }
@@ -98,9 +130,15 @@ impl Context {
 pub fn dispatch(cli: Cli) -> Result<Exit> {
     let ctx = Context::new(&cli.global)?;
     // Commands that write the lake hold its lock for their whole run.
-    let writes = matches!(cli.command, Command::Ingest(_) | Command::Fetch(_));
+    let writes = matches!(
+        cli.command,
+        Command::Ingest(_) | Command::Fetch(_) | Command::Run(_)
+    );
     let _lock = if writes { Some(ctx.lake.lock()?) } else { None };
     match cli.command {
+        Command::Run(args) => run::run(&ctx, args),
+        Command::Demo(args) => demo::run(&ctx, args),
+        Command::Schedule(args) => schedule::run(&ctx, args),
         Command::Ingest(args) => ingest::run(&ctx, args),
         Command::Fetch(args) => fetch::run(&ctx, args),
         Command::Summary(args) => summary::run(&ctx, args),

@@ -1,5 +1,6 @@
 //! `cdncost report`: the finance tables and page for a range of China days.
 
+use std::collections::BTreeMap;
 use std::path::PathBuf;
 
 use anyhow::{bail, Result};
@@ -7,6 +8,7 @@ use chrono::NaiveDate;
 
 use cdncost::china_time::parse_date;
 use cdncost::exit::Exit;
+use cdncost::report::inputs::DayGaps;
 use cdncost::report::output::{write_report, Format, OutputOptions};
 use cdncost::report::{html, tables};
 
@@ -51,7 +53,7 @@ pub struct Args {
 pub struct ReportOutcome {
     pub files: Vec<PathBuf>,
     pub total_cost_cny: f64,
-    pub incomplete_days: Vec<(String, String)>,
+    pub gaps: BTreeMap<NaiveDate, DayGaps>,
 }
 
 pub fn run(ctx: &Context, args: Args) -> Result<Exit> {
@@ -63,16 +65,19 @@ pub fn run(ctx: &Context, args: Args) -> Result<Exit> {
     Ok(exit_for(&outcome))
 }
 
-/// Warns about incomplete days; their presence makes the status "incomplete".
+/// Warns about each incomplete day; the worst gap sets the status: data missing (3)
+/// over data not final yet (4).
 pub fn exit_for(outcome: &ReportOutcome) -> Exit {
-    for (date, missing) in &outcome.incomplete_days {
-        tracing::warn!("{date} is incomplete: {missing}");
+    let mut exit = Exit::Ok;
+    for (date, gaps) in outcome.gaps.iter().filter(|(_, g)| !g.complete()) {
+        tracing::warn!("{date} is incomplete: {}", gaps.describe());
+        exit = exit.worst(if gaps.missing.is_empty() {
+            Exit::NotFinal
+        } else {
+            Exit::Incomplete
+        });
     }
-    if outcome.incomplete_days.is_empty() {
-        Exit::Ok
-    } else {
-        Exit::Incomplete
-    }
+    exit
 }
 
 pub fn make(ctx: &Context, args: &Args) -> Result<ReportOutcome> {
@@ -102,28 +107,9 @@ pub fn make(ctx: &Context, args: &Args) -> Result<ReportOutcome> {
         .iter()
         .flatten()
         .sum::<f64>();
-    let dates = built
-        .reconciliation
-        .column("date")?
-        .cast(&polars::prelude::DataType::String)?;
-    let complete = built.reconciliation.column("complete")?.bool()?.clone();
-    let missing = built.reconciliation.column("missing")?.str()?.clone();
-    let incomplete_days = dates
-        .str()?
-        .iter()
-        .zip(complete.iter())
-        .zip(missing.iter())
-        .filter(|((_, complete), _)| *complete != Some(true))
-        .map(|((date, _), why)| {
-            (
-                date.unwrap_or("").to_string(),
-                why.unwrap_or("").to_string(),
-            )
-        })
-        .collect();
     Ok(ReportOutcome {
         files,
         total_cost_cny,
-        incomplete_days,
+        gaps: built.gaps,
     })
 }

@@ -330,10 +330,17 @@ fn reconciliation_chart(reconciliation: &DataFrame) -> PolarsResult<String> {
     let step = frame.width / dates.len().max(1) as f64;
     let x = |i: usize| frame.left + step * (i as f64 + 0.5);
     let y = |v: f64| frame.bottom() - frame.height * (v / 1e9) / frame.top_value;
-    for (series, color, name) in [
-        (&estimate, PALETTE[1], "log × factor"),
-        (&billed, PALETTE[0], "billed"),
-    ] {
+    // The estimate is drawn dashed over the billed line: they often nearly coincide.
+    let lines = [
+        (&billed, PALETTE[0], "billed", "stroke-width=\"4\""),
+        (
+            &estimate,
+            PALETTE[1],
+            "log × factor",
+            "stroke-width=\"2\" stroke-dasharray=\"6 4\"",
+        ),
+    ];
+    for (series, color, name, stroke) in lines {
         let points: Vec<String> = series
             .iter()
             .enumerate()
@@ -341,7 +348,7 @@ fn reconciliation_chart(reconciliation: &DataFrame) -> PolarsResult<String> {
             .collect();
         let _ = write!(
             svg,
-            "<polyline fill=\"none\" stroke=\"{color}\" stroke-width=\"2\" points=\"{}\"/>",
+            "<polyline fill=\"none\" stroke=\"{color}\" {stroke} points=\"{}\"/>",
             points.join(" ")
         );
         for (i, v) in series.iter().enumerate() {
@@ -463,7 +470,11 @@ fn html_table(
                     Cell::Gb => format!("{:.3}", v / 1e9),
                     Cell::Money => money(v),
                     Cell::Percent => format!("{:.1}%", v * 100.0),
-                    Cell::Number(d) => format!("{v:.d$}"),
+                    // No "-0.00" for a value that rounds to zero.
+                    Cell::Number(d) => {
+                        let zero = v.abs() < 0.5 / 10f64.powi(*d as i32);
+                        format!("{:.d$}", if zero { 0.0 } else { v })
+                    }
                     Cell::Text => unreachable!(),
                 }),
             };

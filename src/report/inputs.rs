@@ -131,12 +131,26 @@ pub fn polyv_by_channel(
 /// Why a day's figures may be short, from the manifests the fetches leave.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct DayGaps {
-    pub reasons: Vec<String>,
+    /// Inputs absent or failed: a run can fetch them.
+    pub missing: Vec<String>,
+    /// Inputs present but not final yet: time settles them.
+    pub not_final: Vec<String>,
 }
 
 impl DayGaps {
     pub fn complete(&self) -> bool {
-        self.reasons.is_empty()
+        self.missing.is_empty() && self.not_final.is_empty()
+    }
+
+    /// Every reason, for the `missing` column.
+    pub fn describe(&self) -> String {
+        let all: Vec<&str> = self
+            .missing
+            .iter()
+            .chain(&self.not_final)
+            .map(String::as_str)
+            .collect();
+        all.join("; ")
     }
 }
 
@@ -162,21 +176,21 @@ pub fn day_gaps(
         let logs: Option<LogDayRecord> =
             lake.read_manifest(&lake.manifest_file(DAY_MANIFEST_KIND, &stem))?;
         match logs {
-            None => gaps.reasons.push("log files not listed by the API".into()),
-            Some(r) if !r.missing.is_empty() => gaps.reasons.push(format!(
+            None => gaps.missing.push("log files not listed by the API".into()),
+            Some(r) if !r.missing.is_empty() => gaps.missing.push(format!(
                 "{} of {} log files missing",
                 r.missing.len(),
                 r.listed
             )),
-            Some(r) if r.provisional > 0 => gaps.reasons.push(format!(
+            Some(r) if r.provisional > 0 => gaps.not_final.push(format!(
                 "{} log files provisional (fetched under 3 hours after their hour)",
                 r.provisional
             )),
             Some(_) => {}
         }
         match usage_points.get(&date) {
-            None => gaps.reasons.push("no usage series".into()),
-            Some(&(interval, points)) if points < 1440 / interval.max(1) => gaps.reasons.push(
+            None => gaps.missing.push("no usage series".into()),
+            Some(&(interval, points)) if points < 1440 / interval.max(1) => gaps.missing.push(
                 format!("usage series has {points} of {} points", 1440 / interval),
             ),
             Some(_) => {}
@@ -185,11 +199,11 @@ pub fn day_gaps(
             let polyv: Option<PolyvDayRecord> =
                 lake.read_manifest(&lake.manifest_file(POLYV_MANIFEST, &stem))?;
             match polyv {
-                None => gaps.reasons.push("no Polyv data".into()),
+                None => gaps.missing.push("no Polyv data".into()),
                 Some(r) if !r.videos_failed.is_empty() => gaps
-                    .reasons
+                    .missing
                     .push(format!("Polyv: {} videos failed", r.videos_failed.len())),
-                Some(r) if !r.is_final => gaps.reasons.push("Polyv not final".into()),
+                Some(r) if !r.is_final => gaps.not_final.push("Polyv not final".into()),
                 Some(_) => {}
             }
         }

@@ -52,6 +52,8 @@ fn first_line(error: &PolarsError) -> String {
 }
 
 pub struct ReportTables {
+    /// What each day of the period lacks (empty when complete).
+    pub gaps: BTreeMap<NaiveDate, DayGaps>,
     pub daily: DataFrame,
     pub monthly: DataFrame,
     pub reconciliation: DataFrame,
@@ -112,8 +114,8 @@ pub fn build(
         Some(frame) => frame.collect().map_err(query)?,
         None => DataFrame::empty_with_schema(&usage_schema()),
     };
-    let gaps = inputs::day_gaps(lake, from, to, &usage_points(&usage).map_err(query)?)?;
-    let gaps = gaps_frame(&gaps).map_err(query)?;
+    let day_gaps = inputs::day_gaps(lake, from, to, &usage_points(&usage).map_err(query)?)?;
+    let gaps = gaps_frame(&day_gaps).map_err(query)?;
 
     let wechat = wechat.unwrap_or_else(|| DataFrame::empty_with_schema(&wechat_schema()).lazy());
     let polyv = polyv.unwrap_or_else(|| DataFrame::empty_with_schema(&polyv_schema()).lazy());
@@ -148,6 +150,7 @@ pub fn build(
         .collect()
         .map_err(query)?;
     Ok(ReportTables {
+        gaps: day_gaps,
         daily,
         monthly,
         reconciliation,
@@ -477,7 +480,7 @@ fn gaps_frame(gaps: &BTreeMap<NaiveDate, DayGaps>) -> PolarsResult<DataFrame> {
         .map(|d| crate::china_time::day_number(*d))
         .collect();
     let complete: Vec<bool> = gaps.values().map(DayGaps::complete).collect();
-    let missing: Vec<String> = gaps.values().map(|g| g.reasons.join("; ")).collect();
+    let missing: Vec<String> = gaps.values().map(DayGaps::describe).collect();
     DataFrame::new(
         dates.len(),
         vec![

@@ -1,0 +1,181 @@
+//! `cdncost demo`: the nightly job, end to end, with no credentials and no network.
+//!
+//! Starts the loopback WeChat and Polyv servers (the ones the tests use, speaking both
+//! protocols: tokens, signatures, signed download links) on free ports, backed by
+//! `sample_data/`, and runs `cdncost run` against them through the real HTTP clients.
+//! Nothing is faked past the network: what the demo shows is what a real run does.
+
+use std::path::{Path, PathBuf};
+
+use anyhow::{bail, Context as _, Result};
+use chrono::{Days, NaiveDate};
+
+use cdncost::china_time::TODAY_ENV;
+use cdncost::config::Config;
+use cdncost::exit::Exit;
+use cdncost::lake::Lake;
+use cdncost::report::prices::Prices;
+use cdncost::sources::polyv::server::{PolyvServer, PolyvTraffic};
+use cdncost::sources::polyv::videos::read_videos;
+use cdncost::sources::secret::Secret;
+use cdncost::sources::wechat::server::WechatServer;
+
+use super::Context;
+
+const DEMO_APPID: &str = "wxd0e0m0o0a0p0p0i0";
+const DEMO_USERID: &str = "demouser01";
+
+/// Run the whole nightly job on the bundled sample data, against loopback servers.
+///
+/// Starts local WeChat media-service and Polyv servers backed by sample_data/, then runs
+/// `cdncost run` over the sample's days through the real HTTP clients: usage series,
+/// log downloads (signed links, gzip checks), ingest, Polyv (signed requests), report.
+/// Writes OUT/lake, OUT/raw and OUT/report (report.html first). Needs no credentials
+/// and no network; environment variables for the real APIs are ignored. Demo prices:
+/// 0.20 CNY/GB for WeChat CDN traffic, 0.12 CNY/GB for Polyv.
+#[derive(clap::Args, Debug)]
+pub struct Args {
+    /// Where the lake, the downloads and the report go
+    #[arg(long, value_name = "DIR", default_value = "demo-out")]
+    pub out: PathBuf,
+    /// The sample data to serve [default: ./sample_data, else the one in the source tree]
+    #[arg(long, value_name = "DIR")]
+    pub data: Option<PathBuf>,
+}
+
+pub fn run(ctx: &Context, args: Args) -> Result<Exit> {
+    let data = args.data.clone().unwrap_or_else(default_data);
+    let (first, last) = sample_days(&data)?;
+    // The demo's "today" is two days after the sample, so its days are within the
+    // APIs' history and Polyv's figures are final, whatever the real date.
+    let today = last + Days::new(2);
+    // SAFETY (edition 2021: safe): set before any runtime or thread is started.
+    std::env::set_var(TODAY_ENV, today.to_string());
+    for var in [
+        "WECHAT_APPID",
+        "WECHAT_APPSECRET",
+        "WECHAT_API_BASE",
+        "POLYV_USERID",
+        "POLYV_SECRETKEY",
+        "POLYV_API_BASE",
+    ] {
+        std::env::remove_var(var);
+    }
+    let wechat_secret = Secret::new(format!("demo-{}", std::process::id()));
+    let polyv_secret = Secret::new(format!("demo-key-{}", std::process::id()));
+    let servers = super::runtime()?;
+    let wechat = servers
+        .block_on(WechatServer::start(
+            DEMO_APPID,
+            wechat_secret.clone(),
+            &data,
+        ))
+        .context("starting the loopback WeChat server")?;
+    let videos_file = data.join("polyv/videos.csv");
+    let videos = read_videos(&videos_file)?;
+    let traffic = PolyvTraffic::load(
+        &data.join("polyv/traffic.csv"),
+        videos.into_iter().map(|v| v.vid),
+    )?;
+    let polyv = servers
+        .block_on(PolyvServer::start(
+            DEMO_USERID,
+            polyv_secret.clone(),
+            traffic,
+            today,
+        ))
+        .context("starting the loopback Polyv server")?;
+    tracing::info!(
+        "loopback servers: WeChat {} and Polyv {}, serving {}",
+        wechat.url(),
+        polyv.url(),
+        data.display()
+    );
+
+    let mut config = Config::default();
+    config.wechat.appid = DEMO_APPID.into();
+    config.wechat.appsecret = wechat_secret;
+    config.wechat.api_base = wechat.url();
+    config.wechat.raw_dir = args.out.join("raw");
+    config.polyv.userid = DEMO_USERID.into();
+    config.polyv.secretkey = polyv_secret;
+    config.polyv.api_base = polyv.url();
+    config.polyv.videos = videos_file;
+    config.polyv.requests_per_second = 100.0;
+    config.prices = Prices {
+        wechat_cny_per_gb: 0.20,
+        polyv_cny_per_gb: 0.12,
+        ..Prices::default()
+    };
+    let demo = Context {
+        config,
+        lake: Lake::new(args.out.join("lake")),
+        progress: ctx.progress,
+        global_args: Vec::new(),
+    };
+    let _lock = demo.lake.lock()?;
+    let report = args.out.join("report");
+    let exit = super::run::run(
+        &demo,
+        super::run::Args {
+            date: None,
+            from: Some(first),
+            to: Some(last),
+            lookback: 0,
+            out: report.clone(),
+            raw: None,
+            excel: false,
+        },
+    )?;
+    println!();
+    println!("Look at:");
+    println!(
+        "  {}   the page for finance",
+        report.join("report.html").display()
+    );
+    println!(
+        "  {}   per day x channel (also .parquet)",
+        report.join("channel_daily.csv").display()
+    );
+    println!(
+        "  {}   per month x channel",
+        report.join("channel_monthly.csv").display()
+    );
+    println!(
+        "  {}   log estimate against the bill",
+        report.join("reconciliation.csv").display()
+    );
+    println!(
+        "  cdncost --lake {} summary   the lake (hive-partitioned Parquet) itself",
+        demo.lake.root().display()
+    );
+    drop(servers);
+    Ok(exit)
+}
+
+fn default_data() -> PathBuf {
+    let local = PathBuf::from("sample_data");
+    if local.join("cdn_logs").is_dir() {
+        local
+    } else {
+        Path::new(env!("CARGO_MANIFEST_DIR")).join("sample_data")
+    }
+}
+
+/// The first and last day of the sample's log partitions (`cdn_logs/date=YYYY-MM-DD`).
+fn sample_days(data: &Path) -> Result<(NaiveDate, NaiveDate)> {
+    let dir = data.join("cdn_logs");
+    let mut days: Vec<NaiveDate> = std::fs::read_dir(&dir)
+        .with_context(|| format!("reading the sample data {}", dir.display()))?
+        .flatten()
+        .filter_map(|e| {
+            let name = e.file_name().to_string_lossy().into_owned();
+            NaiveDate::parse_from_str(name.strip_prefix("date=")?, "%Y-%m-%d").ok()
+        })
+        .collect();
+    days.sort();
+    match (days.first(), days.last()) {
+        (Some(first), Some(last)) => Ok((*first, *last)),
+        _ => bail!("{} has no date=YYYY-MM-DD directories", dir.display()),
+    }
+}
