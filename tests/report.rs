@@ -6,107 +6,13 @@
 mod common;
 
 use std::collections::BTreeMap;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 
-use cdncost::sources::polyv::server::{PolyvServer, PolyvTraffic};
-use cdncost::sources::secret::Secret;
-use cdncost::sources::wechat::server::WechatServer;
-use chrono::NaiveDate;
+use common::servers::*;
 use common::*;
-
-const APPID: &str = "wx0123456789abcdef";
-const WECHAT_SECRET: &str = "Wx-App-Secret-Test-77";
-const USERID: &str = "e0a9b1c2d3";
-const POLYV_SECRET: &str = "S3cr3t-Polyv-Key-42";
-const TODAY: &str = "2026-11-23";
-const DAY1: &str = "2026-11-18";
-const DAY2: &str = "2026-11-19";
 
 /// Graduated tiers for WeChat, a flat price for Polyv.
 const PRICES: &str = "\n[prices]\npolyv_cny_per_gb = 0.05\nwechat_tiers = [\n  { up_to_gb = 5, cny_per_gb = 0.30 },\n  { up_to_gb = 10, cny_per_gb = 0.20 },\n  { cny_per_gb = 0.10 },\n]\n";
-
-fn sample() -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("sample_data")
-}
-
-struct Servers {
-    w: Workdir,
-    wechat: WechatServer,
-    polyv: PolyvServer,
-    _rt: tokio::runtime::Runtime,
-}
-
-fn start(config: &str) -> Servers {
-    let rt = tokio::runtime::Runtime::new().unwrap();
-    let wechat = rt
-        .block_on(WechatServer::start(
-            APPID,
-            Secret::new(WECHAT_SECRET),
-            &sample(),
-        ))
-        .unwrap();
-    let videos = sample().join("polyv/videos.csv");
-    let traffic = PolyvTraffic::load(
-        &sample().join("polyv/traffic.csv"),
-        cdncost::sources::polyv::videos::read_videos(&videos)
-            .unwrap()
-            .into_iter()
-            .map(|v| v.vid),
-    )
-    .unwrap();
-    let polyv = rt
-        .block_on(PolyvServer::start(
-            USERID,
-            Secret::new(POLYV_SECRET),
-            traffic,
-            NaiveDate::parse_from_str(TODAY, "%Y-%m-%d").unwrap(),
-        ))
-        .unwrap();
-    let w = Workdir::new();
-    let toml = format!(
-        "[polyv]\nvideos = {:?}\nrequests_per_second = 200\n{config}",
-        videos.display().to_string()
-    );
-    std::fs::write(w.path("cdncost.toml"), toml).unwrap();
-    Servers {
-        w,
-        wechat,
-        polyv,
-        _rt: rt,
-    }
-}
-
-impl Servers {
-    fn cdncost(&self, args: &[&str]) -> Run {
-        let (wechat, polyv) = (self.wechat.url(), self.polyv.url());
-        let env = [
-            ("WECHAT_APPID", APPID),
-            ("WECHAT_APPSECRET", WECHAT_SECRET),
-            ("WECHAT_API_BASE", wechat.as_str()),
-            ("POLYV_USERID", USERID),
-            ("POLYV_SECRETKEY", POLYV_SECRET),
-            ("POLYV_API_BASE", polyv.as_str()),
-            ("CDNCOST_TODAY", TODAY),
-        ];
-        self.w.run_env(args, &env)
-    }
-
-    /// Logs and Polyv for both days; the usage series up to `usage_to`.
-    fn fetch_all(&self, usage_to: &str) {
-        self.cdncost(&["fetch", "usage", "--from", DAY1, "--to", usage_to])
-            .ok();
-        self.cdncost(&["fetch", "logs", "--from", DAY1, "--to", DAY2])
-            .ok();
-        self.cdncost(&["fetch", "polyv", "--from", DAY1, "--to", DAY2])
-            .ok();
-    }
-
-    fn report(&self, extra: &[&str]) -> Run {
-        let mut args = vec!["report", "--from", DAY1, "--to", DAY2];
-        args.extend_from_slice(extra);
-        self.cdncost(&args)
-    }
-}
 
 type Row = BTreeMap<String, String>;
 

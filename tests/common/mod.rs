@@ -9,6 +9,8 @@ use std::process::{Command, Output};
 
 use polars::prelude::*;
 
+pub mod servers;
+
 pub struct Workdir {
     pub dir: tempfile::TempDir,
 }

@@ -1,0 +1,219 @@
+//! `cdncost run`, `demo` and `schedule` end to end: the real binary against the loopback
+//! WeChat and Polyv servers (started in-process), killed, raced and fed faults.
+
+mod common;
+
+use std::time::Duration;
+
+use common::servers::*;
+use common::*;
+
+/// The sample's second day, and its first as the lookback.
+const RUN: &[&str] = &["run", "--date", DAY2, "--lookback", "1"];
+const PRICED: &str = "[prices]\nwechat_cny_per_gb = 0.2\npolyv_cny_per_gb = 0.12\n";
+
+/// The report files of a work dir, name → bytes.
+fn report_files(w: &Workdir) -> Vec<(String, Vec<u8>)> {
+    files_below(&w.path("out"))
+        .into_iter()
+        .map(|f| {
+            let bytes = std::fs::read(w.path("out").join(&f)).unwrap();
+            (f, bytes)
+        })
+        .collect()
+}
+
+fn assert_same_reports(a: &[(String, Vec<u8>)], b: &[(String, Vec<u8>)], what: &str) {
+    let names = |v: &[(String, Vec<u8>)]| v.iter().map(|f| f.0.clone()).collect::<Vec<_>>();
+    assert_eq!(names(a), names(b), "{what}");
+    for ((name, x), (_, y)) in a.iter().zip(b) {
+        assert!(x == y, "{name} differs: {what}");
+    }
+}
+
+#[test]
+fn demo_runs_offline_and_points_at_the_report() {
+    let w = Workdir::new();
+    let data = sample();
+    let run = w
+        .run_env(
+            &["demo", "--data", data.to_str().unwrap()],
+            // Real credentials in the environment are ignored by the demo.
+            &[
+                ("WECHAT_APPID", "wx-not-this-one"),
+                ("POLYV_USERID", "nor-this"),
+            ],
+        )
+        .ok();
+    let out = run.stdout();
+    assert!(out.contains(": complete"), "{out}");
+    assert!(out.contains("demo-out/report/report.html"), "{out}");
+    for file in [
+        "report.html",
+        "channel_daily.csv",
+        "channel_monthly.parquet",
+        "reconciliation.csv",
+    ] {
+        assert!(w.path("demo-out/report").join(file).exists(), "{file}");
+    }
+    assert_eq!(
+        lake_totals(&w.path("demo-out/lake")),
+        expected_totals(&data)
+    );
+    let monthly = std::fs::read_to_string(w.path("demo-out/report/channel_monthly.csv")).unwrap();
+    let total = monthly.lines().find(|l| l.contains("(total)")).unwrap();
+    assert!(total.ends_with(",true"), "{total}");
+}
+
+/// Run twice: the second downloads nothing and leaves byte-identical reports. Killed
+/// (SIGKILL) at several points and run again: the same lake and reports as a clean run.
+#[test]
+fn runs_are_idempotent_and_a_killed_run_resumes_to_the_same_result() {
+    let clean = start(PRICED);
+    let first = clean.cdncost(RUN).ok();
+    assert!(first.stdout().contains(": complete"), "{}", first.stdout());
+    let reference = report_files(&clean.w);
+    assert_eq!(reference.len(), 7);
+    let again = clean.cdncost(RUN).ok();
+    assert!(
+        again.stdout().contains("(0 downloaded)"),
+        "{}",
+        again.stdout()
+    );
+    assert_same_reports(&reference, &report_files(&clean.w), "second run");
+
+    let killed = start(PRICED);
+    // Slow downloads, so the kills land in the middle of the fetch.
+    killed.wechat.faults().trickle_downloads = Some(Duration::from_millis(2));
+    for delay_ms in [100u64, 300, 600, 1000] {
+        let mut child = killed.spawn(RUN);
+        std::thread::sleep(Duration::from_millis(delay_ms));
+        assert!(
+            child.try_wait().unwrap().is_none(),
+            "still running at {delay_ms} ms"
+        );
+        child.kill().unwrap(); // SIGKILL
+        child.wait().unwrap();
+    }
+    killed.wechat.faults().trickle_downloads = None;
+    let resumed = killed.cdncost(RUN).ok();
+    assert!(
+        resumed.stdout().contains(": complete"),
+        "{}",
+        resumed.stdout()
+    );
+    assert_eq!(
+        lake_totals(&killed.w.path("lake")),
+        expected_totals(&sample())
+    );
+    assert_same_reports(
+        &reference,
+        &report_files(&killed.w),
+        "after kills and a rerun",
+    );
+    let leftovers: Vec<String> = files_below(killed.w.dir.path())
+        .into_iter()
+        .filter(|f| f.ends_with(".tmp"))
+        .collect();
+    assert!(leftovers.is_empty(), "{leftovers:?}");
+}
+
+#[test]
+fn a_second_run_on_the_same_lake_exits_clearly() {
+    let s = start("");
+    s.wechat.faults().trickle_downloads = Some(Duration::from_millis(5));
+    let mut first = s.spawn(RUN);
+    std::thread::sleep(Duration::from_millis(400));
+    let second = s.cdncost(RUN).expect_code(1);
+    assert!(
+        second.stderr().contains("lake") && second.stderr().contains(&first.id().to_string()),
+        "the refusal names the running process: {}",
+        second.stderr()
+    );
+    s.wechat.faults().trickle_downloads = None;
+    assert!(first.wait().unwrap().success());
+    assert_eq!(lake_totals(&s.w.path("lake")), expected_totals(&sample()));
+}
+
+#[test]
+fn faults_in_both_servers_still_end_complete() {
+    // (The first lines continue the [polyv] table the setup opens.)
+    let s = start("timeout_secs = 2\nretry = { attempts = 6, base_ms = 20, max_ms = 100, total_secs = 30 }\n[wechat]\ntimeout_secs = 2\nretry = { attempts = 6, base_ms = 20, max_ms = 100, total_secs = 30 }\n");
+    {
+        let mut f = s.wechat.faults();
+        f.expire_tokens_after_calls = Some(1);
+        f.http_500 = 2;
+        f.busy = 1;
+        f.cut_downloads = 3;
+        f.truncated_downloads = 2;
+    }
+    {
+        let mut f = s.polyv.faults();
+        f.http_500 = 2;
+        f.rate_limited = 1;
+        f.ptime_too_old = 1;
+    }
+    let run = s.cdncost(RUN).ok();
+    assert!(run.stdout().contains(": complete"), "{}", run.stdout());
+    assert_eq!(lake_totals(&s.w.path("lake")), expected_totals(&sample()));
+    for secret in [WECHAT_SECRET, POLYV_SECRET] {
+        assert!(!run.stdout().contains(secret) && !run.stderr().contains(secret));
+    }
+}
+
+#[test]
+fn newest_days_not_final_yet_exit_4_and_missing_data_exits_3() {
+    let s = start("");
+    // Today is the day after DAY2: Polyv has not finalised DAY1 or DAY2.
+    let env = s.env();
+    let mut env: Vec<(&str, &str)> = env.iter().map(|(k, v)| (*k, v.as_str())).collect();
+    env.retain(|(k, _)| *k != "CDNCOST_TODAY");
+    env.push(("CDNCOST_TODAY", "2026-11-20"));
+    let run = s.w.run_env(RUN, &env).expect_code(4);
+    assert!(run.stdout().contains("not final"), "{}", run.stdout());
+    assert!(run.stderr().contains("Polyv not final"), "{}", run.stderr());
+
+    // Downloads that keep failing: the run finishes, says what is missing, exits 3.
+    let s =
+        start("[wechat]\nretry = { attempts = 2, base_ms = 10, max_ms = 20, total_secs = 5 }\n");
+    s.wechat.faults().truncated_downloads = 1000;
+    let run = s.cdncost(RUN).expect_code(3);
+    assert!(run.stdout().contains("INCOMPLETE"), "{}", run.stdout());
+    assert!(
+        run.stderr().contains("log files missing"),
+        "{}",
+        run.stderr()
+    );
+    s.wechat.faults().truncated_downloads = 0;
+    s.cdncost(RUN).ok();
+}
+
+#[test]
+fn schedule_starts_run_at_the_given_china_time_and_logs_the_outcome() {
+    let w = Workdir::new();
+    let at = (chrono::Utc::now() + chrono::Duration::seconds(2))
+        .with_timezone(&cdncost::china_time::offset())
+        .format("%H:%M:%S")
+        .to_string();
+    // No credentials: the run fails, and the scheduler says so and goes on.
+    let run = w
+        .run(&[
+            "schedule",
+            "--at",
+            &at,
+            "--max-runs",
+            "1",
+            "--",
+            "--date",
+            DAY1,
+        ])
+        .ok();
+    assert!(run.stderr().contains("next run at"), "{}", run.stderr());
+    assert!(
+        run.stderr().contains("run failed (status 1)"),
+        "{}",
+        run.stderr()
+    );
+    let run = w.run(&["schedule", "--at", "25:00"]).expect_code(2);
+    assert!(run.stderr().contains("HH:MM"), "{}", run.stderr());
+}
