@@ -13,6 +13,7 @@ pub mod generator;
 pub mod ingest;
 pub mod lake;
 pub mod progress;
+pub mod query;
 pub mod report;
 pub mod sources;
 pub mod table;

@@ -16,6 +16,7 @@ pub mod demo;
 pub mod fetch;
 pub mod generate;
 pub mod ingest;
+pub mod query;
 pub mod report;
 pub mod run;
 pub mod schedule;
@@ -75,6 +76,7 @@ pub enum Command {
     Fetch(fetch::Args),
     Summary(summary::Args),
     Report(report::Args),
+    Query(query::Args),
     Generate(generate::Args),
 }
 
@@ -143,6 +145,7 @@ pub fn dispatch(cli: Cli) -> Result<Exit> {
         Command::Fetch(args) => fetch::run(&ctx, args),
         Command::Summary(args) => summary::run(&ctx, args),
         Command::Report(args) => report::run(&ctx, args),
+        Command::Query(args) => query::run(&ctx, args),
         Command::Generate(args) => generate::run(&ctx, args),
     }
 }

@@ -1,0 +1,14 @@
+-- A channel's traffic by hour of day (China time), summed over a date range.
+-- param: channel = wxad  the channel ("(untagged)" for untagged traffic)
+-- param: from = 2026-11-18  first China day
+-- param: to = 2026-11-19  last China day, inclusive
+-- `hour` is the lake's partition column: the China hour of each request.
+SELECT
+  hour,
+  COUNT(*) AS requests,
+  SUM(bytes) AS log_bytes
+FROM cdn_requests
+WHERE date BETWEEN :from AND :to
+  AND COALESCE(channel, '(untagged)') = :channel
+GROUP BY hour
+ORDER BY hour

@@ -1,0 +1,25 @@
+-- Channels by billed-estimate bytes and cost over a date range (WeChat CDN logs).
+-- param: from = 2026-11-18  first China day (YYYY-MM-DD)
+-- param: to = 2026-11-19  last China day, inclusive
+-- param: factor = 1.10  billed bytes per log byte
+-- param: price_cny_per_gb = 0.20  CNY per GB (10^9 bytes) of billed traffic
+-- Untagged traffic is the channel "(untagged)". Reads only the range's partitions.
+WITH per_channel AS (
+  SELECT
+    COALESCE(channel, '(untagged)') AS channel,
+    COUNT(*) AS requests,
+    SUM(bytes) AS log_bytes
+  FROM cdn_requests
+  WHERE date BETWEEN :from AND :to
+  GROUP BY 1
+),
+total AS (SELECT SUM(log_bytes) AS all_bytes FROM per_channel)
+SELECT
+  channel,
+  requests,
+  log_bytes,
+  ROUND(log_bytes * CAST(:factor AS DOUBLE)) AS billed_bytes_est,
+  ROUND(log_bytes * CAST(:factor AS DOUBLE) / 1000000000.0 * CAST(:price_cny_per_gb AS DOUBLE), 2) AS cost_cny_est,
+  ROUND(100.0 * log_bytes / all_bytes, 2) AS share_pct
+FROM per_channel CROSS JOIN total
+ORDER BY log_bytes DESC, channel

@@ -1,0 +1,353 @@
+//! Ad-hoc SQL over the lake with polars' SQL engine.
+//!
+//! Tables are registered as lazy scans, hive partitions kept, so `WHERE date = '…'`
+//! reads only that day's files. Parameters are filled in by us, not by the engine (it
+//! has no bound parameters): a `:name` placeholder outside strings and comments becomes
+//! a single-quoted SQL string literal, quotes doubled. Values with a backslash or a
+//! control character are refused outright, so no dialect's escape rules can turn a
+//! value into SQL. A query casts where it needs a number: `CAST(:limit AS INT)`.
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+
+use polars::prelude::*;
+use polars::sql::SQLContext;
+
+use crate::fetch::{polyv::TABLE as POLYV, usage::TABLE as USAGE};
+use crate::lake::{Lake, LakeError, REJECTS, REQUESTS};
+
+/// Lake tables, and the report tables read from a report directory.
+pub const LAKE_TABLES: &[&str] = &[REQUESTS, USAGE, POLYV, REJECTS];
+pub const REPORT_TABLES: &[&str] = &["channel_daily", "channel_monthly", "reconciliation"];
+
+#[derive(Debug, thiserror::Error)]
+pub enum QueryError {
+    #[error(transparent)]
+    Lake(#[from] LakeError),
+    #[error("parameter :{name} is not given (--param {name}=VALUE){}", hint(.declared))]
+    MissingParam { name: String, declared: String },
+    #[error("--param {0}: the query has no :{0} placeholder")]
+    UnusedParam(String),
+    #[error("--param {0}: expected NAME=VALUE")]
+    BadParam(String),
+    #[error("--param {0}: backslashes and control characters are not accepted in values")]
+    UnsafeValue(String),
+    #[error("SQL: {message}{}", tables_hint(.message, .tables))]
+    Sql { message: String, tables: Vec<String> },
+    #[error("{path}: {source}")]
+    Read {
+        path: PathBuf,
+        source: std::io::Error,
+    },
+    #[error("no query named '{name}' in {dir} (cdncost query --list shows them)")]
+    UnknownQuery { name: String, dir: PathBuf },
+}
+
+fn hint(declared: &str) -> String {
+    if declared.is_empty() {
+        String::new()
+    } else {
+        format!("; the query says: {declared}")
+    }
+}
+
+fn tables_hint(message: &str, tables: &[String]) -> String {
+    if message.contains("not found") || message.contains("relation") {
+        format!("; tables here: {}", tables.join(", "))
+    } else {
+        String::new()
+    }
+}
+
+/// The SQL context with every table that exists registered; returns the names too.
+pub fn context(lake: &Lake, reports: &Path) -> Result<(SQLContext, Vec<String>), QueryError> {
+    let ctx = SQLContext::new();
+    let mut names = Vec::new();
+    for table in LAKE_TABLES {
+        match lake.scan(table) {
+            Ok(frame) => {
+                ctx.register(table, frame);
+                names.push(table.to_string());
+            }
+            Err(LakeError::EmptyTable { .. }) => {}
+            Err(e) => return Err(e.into()),
+        }
+    }
+    for table in REPORT_TABLES {
+        let path = reports.join(format!("{table}.parquet"));
+        if path.is_file() {
+            let frame = LazyFrame::scan_parquet(
+                PlRefPath::new(path.to_string_lossy().as_ref()),
+                ScanArgsParquet::default(),
+            )
+            .map_err(|e| QueryError::Sql {
+                message: format!("{}: {}", path.display(), first_line(&e)),
+                tables: Vec::new(),
+            })?;
+            ctx.register(table, frame);
+            names.push(table.to_string());
+        }
+    }
+    Ok((ctx, names))
+}
+
+/// Runs one statement and collects its result.
+pub fn execute(lake: &Lake, reports: &Path, sql: &str) -> Result<DataFrame, QueryError> {
+    let (mut ctx, tables) = context(lake, reports)?;
+    let sql_err = |e: PolarsError| QueryError::Sql {
+        message: first_line(&e),
+        tables: tables.clone(),
+    };
+    ctx.execute(sql).map_err(sql_err)?.collect().map_err(sql_err)
+}
+
+fn first_line(e: &PolarsError) -> String {
+    e.to_string().lines().next().unwrap_or_default().to_string()
+}
+
+/// A query file of the library: its text, first comment line and declared parameters.
+#[derive(Debug, Clone)]
+pub struct LibraryQuery {
+    pub name: String,
+    pub path: PathBuf,
+    pub summary: String,
+    pub sql: String,
+}
+
+impl LibraryQuery {
+    pub fn read(path: &Path) -> Result<LibraryQuery, QueryError> {
+        let sql = std::fs::read_to_string(path).map_err(|source| QueryError::Read {
+            path: path.to_path_buf(),
+            source,
+        })?;
+        let summary = sql
+            .lines()
+            .find_map(|l| l.trim().strip_prefix("--"))
+            .unwrap_or("")
+            .trim()
+            .to_string();
+        let name = path
+            .file_stem()
+            .map(|s| s.to_string_lossy().into_owned())
+            .unwrap_or_default();
+        Ok(LibraryQuery {
+            name,
+            path: path.to_path_buf(),
+            summary,
+            sql,
+        })
+    }
+}
+
+/// The `.sql` files of a directory, by name.
+pub fn library(dir: &Path) -> Result<Vec<LibraryQuery>, QueryError> {
+    let entries = std::fs::read_dir(dir).map_err(|source| QueryError::Read {
+        path: dir.to_path_buf(),
+        source,
+    })?;
+    let mut out: Vec<LibraryQuery> = entries
+        .flatten()
+        .map(|e| e.path())
+        .filter(|p| p.extension().is_some_and(|x| x == "sql"))
+        .map(|p| LibraryQuery::read(&p))
+        .collect::<Result<_, _>>()?;
+    out.sort_by(|a, b| a.name.cmp(&b.name));
+    Ok(out)
+}
+
+/// SQL text, a `.sql` path, or a library name → the SQL.
+pub fn resolve(arg: &str, library_dir: &Path) -> Result<String, QueryError> {
+    let as_path = Path::new(arg);
+    if arg.ends_with(".sql") || (as_path.is_file() && !arg.contains(char::is_whitespace)) {
+        return Ok(LibraryQuery::read(as_path)?.sql);
+    }
+    let is_name = !arg.is_empty()
+        && arg
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '-');
+    if is_name {
+        let path = library_dir.join(format!("{arg}.sql"));
+        if path.is_file() {
+            return Ok(LibraryQuery::read(&path)?.sql);
+        }
+        return Err(QueryError::UnknownQuery {
+            name: arg.to_string(),
+            dir: library_dir.to_path_buf(),
+        });
+    }
+    Ok(arg.to_string())
+}
+
+/// `NAME=VALUE` → (name, value).
+pub fn parse_param(arg: &str) -> Result<(String, String), QueryError> {
+    let (name, value) = arg
+        .split_once('=')
+        .ok_or_else(|| QueryError::BadParam(arg.to_string()))?;
+    let valid = !name.is_empty()
+        && name.chars().all(|c| c.is_ascii_alphanumeric() || c == '_')
+        && !name.starts_with(|c: char| c.is_ascii_digit());
+    if !valid {
+        return Err(QueryError::BadParam(arg.to_string()));
+    }
+    Ok((name.to_string(), value.to_string()))
+}
+
+/// Defaults declared in the query's comments: `-- param: NAME = VALUE  what it is`.
+pub fn declared_defaults(sql: &str) -> BTreeMap<String, String> {
+    sql.lines()
+        .filter_map(|l| l.trim().strip_prefix("--")?.trim().strip_prefix("param:"))
+        .filter_map(|decl| {
+            let (name, rest) = decl.split_once('=')?;
+            let value = rest.split_whitespace().next()?;
+            Some((name.trim().to_string(), value.to_string()))
+        })
+        .collect()
+}
+
+/// Replaces each `:name` placeholder (outside string literals, quoted identifiers and
+/// comments; `::` casts left alone) by the value as a quoted string literal.
+pub fn bind(sql: &str, params: &BTreeMap<String, String>) -> Result<String, QueryError> {
+    for (name, value) in params {
+        if value.chars().any(|c| c == '\\' || c.is_control()) {
+            return Err(QueryError::UnsafeValue(name.clone()));
+        }
+    }
+    let chars: Vec<char> = sql.chars().collect();
+    let mut out = String::with_capacity(sql.len());
+    let mut used = std::collections::BTreeSet::new();
+    let mut i = 0;
+    while i < chars.len() {
+        let c = chars[i];
+        match c {
+            '\'' | '"' => {
+                // Copy a quoted run whole; a doubled quote stays inside it.
+                let quote = c;
+                out.push(c);
+                i += 1;
+                while i < chars.len() {
+                    out.push(chars[i]);
+                    if chars[i] == quote {
+                        if chars.get(i + 1) == Some(&quote) {
+                            out.push(quote);
+                            i += 2;
+                            continue;
+                        }
+                        i += 1;
+                        break;
+                    }
+                    i += 1;
+                }
+            }
+            '-' if chars.get(i + 1) == Some(&'-') => {
+                let end = chars[i..]
+                    .iter()
+                    .position(|c| *c == '\n')
+                    .map_or(chars.len(), |p| i + p);
+                out.extend(&chars[i..end]);
+                i = end;
+            }
+            '/' if chars.get(i + 1) == Some(&'*') => {
+                let mut end = i + 2;
+                while end < chars.len() && !(chars[end] == '*' && chars.get(end + 1) == Some(&'/'))
+                {
+                    end += 1;
+                }
+                let end = (end + 2).min(chars.len());
+                out.extend(&chars[i..end]);
+                i = end;
+            }
+            ':' if chars.get(i + 1) == Some(&':') => {
+                out.push_str("::");
+                i += 2;
+            }
+            ':' if chars
+                .get(i + 1)
+                .is_some_and(|c| c.is_ascii_alphabetic() || *c == '_') =>
+            {
+                let start = i + 1;
+                let mut end = start;
+                while end < chars.len() && (chars[end].is_ascii_alphanumeric() || chars[end] == '_')
+                {
+                    end += 1;
+                }
+                let name: String = chars[start..end].iter().collect();
+                let value = params.get(&name).ok_or_else(|| QueryError::MissingParam {
+                    name: name.clone(),
+                    declared: declared_params(sql),
+                })?;
+                out.push('\'');
+                out.push_str(&value.replace('\'', "''"));
+                out.push('\'');
+                used.insert(name);
+                i = end;
+            }
+            _ => {
+                out.push(c);
+                i += 1;
+            }
+        }
+    }
+    if let Some(unused) = params.keys().find(|k| !used.contains(*k)) {
+        return Err(QueryError::UnusedParam(unused.clone()));
+    }
+    Ok(out)
+}
+
+fn declared_params(sql: &str) -> String {
+    sql.lines()
+        .filter_map(|l| l.trim().strip_prefix("--")?.trim().strip_prefix("param:"))
+        .map(str::trim)
+        .collect::<Vec<_>>()
+        .join("; ")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn params(pairs: &[(&str, &str)]) -> BTreeMap<String, String> {
+        pairs
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect()
+    }
+
+    #[test]
+    fn placeholders_become_quoted_literals() {
+        let sql = "SELECT * FROM t WHERE channel = :channel AND note = ':channel' -- :channel\nAND x::INT = 1";
+        let bound = bind(sql, &params(&[("channel", "it's")])).unwrap();
+        assert_eq!(
+            bound,
+            "SELECT * FROM t WHERE channel = 'it''s' AND note = ':channel' -- :channel\nAND x::INT = 1"
+        );
+    }
+
+    #[test]
+    fn a_quote_cannot_end_the_literal() {
+        let bound = bind("WHERE c = :c", &params(&[("c", "x' OR '1'='1")])).unwrap();
+        assert_eq!(bound, "WHERE c = 'x'' OR ''1''=''1'");
+        assert!(matches!(
+            bind("WHERE c = :c", &params(&[("c", "x\\' OR 1=1 --")])),
+            Err(QueryError::UnsafeValue(_))
+        ));
+    }
+
+    #[test]
+    fn missing_and_unused_parameters_are_errors() {
+        assert!(matches!(
+            bind("WHERE c = :c", &params(&[])),
+            Err(QueryError::MissingParam { .. })
+        ));
+        assert!(matches!(
+            bind("SELECT 1", &params(&[("c", "x")])),
+            Err(QueryError::UnusedParam(_))
+        ));
+    }
+
+    #[test]
+    fn defaults_come_from_param_comments() {
+        let d = declared_defaults("-- Top channels\n-- param: from = 2026-11-01  first day\n-- param: limit = 10\nSELECT 1");
+        assert_eq!(d["from"], "2026-11-01");
+        assert_eq!(d["limit"], "10");
+    }
+}
