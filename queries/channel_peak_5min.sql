@@ -27,8 +27,8 @@ ranked AS (
 SELECT
   date,
   channel,
-  LPAD(CAST(start_second / 3600 AS VARCHAR), 2, '0') || ':' ||
-    LPAD(CAST((start_second % 3600) / 60 AS VARCHAR), 2, '0') AS peak_start,
+  LPAD(CAST(CAST(FLOOR(start_second / 3600) AS BIGINT) AS VARCHAR), 2, '0') || ':' ||
+    LPAD(CAST(CAST(FLOOR((start_second % 3600) / 60) AS BIGINT) AS VARCHAR), 2, '0') AS peak_start,
   bucket_bytes AS peak_bucket_bytes,
   ROUND(bucket_bytes * 8 * CAST(:factor AS DOUBLE) / 300 / 1000000, 3) AS peak_mbps
 FROM ranked

@@ -33,7 +33,10 @@ pub enum QueryError {
     #[error("--param {0}: backslashes and control characters are not accepted in values")]
     UnsafeValue(String),
     #[error("SQL: {message}{}", tables_hint(.message, .tables))]
-    Sql { message: String, tables: Vec<String> },
+    Sql {
+        message: String,
+        tables: Vec<String>,
+    },
     #[error("{path}: {source}")]
     Read {
         path: PathBuf,
@@ -98,7 +101,10 @@ pub fn execute(lake: &Lake, reports: &Path, sql: &str) -> Result<DataFrame, Quer
         message: first_line(&e),
         tables: tables.clone(),
     };
-    ctx.execute(sql).map_err(sql_err)?.collect().map_err(sql_err)
+    ctx.execute(sql)
+        .map_err(sql_err)?
+        .collect()
+        .map_err(sql_err)
 }
 
 fn first_line(e: &PolarsError) -> String {

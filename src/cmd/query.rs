@@ -94,8 +94,9 @@ pub fn run(ctx: &Context, args: Args) -> Result<Exit> {
     );
     let bytes = render(&mut frame, args.format, args.output.as_deref())?;
     match &args.output {
-        Some(path) => std::fs::write(path, bytes)
-            .with_context(|| format!("writing {}", path.display()))?,
+        Some(path) => {
+            std::fs::write(path, bytes).with_context(|| format!("writing {}", path.display()))?
+        }
         None => std::io::stdout().lock().write_all(&bytes)?,
     }
     Ok(Exit::Ok)

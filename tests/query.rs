@@ -1,0 +1,487 @@
+//! `cdncost query` and every query of `queries/` on the sample data. Expected values are
+//! computed here in plain Rust from the lake's rows (or the generator's own files), not
+//! with SQL.
+
+mod common;
+
+use std::collections::BTreeMap;
+
+use common::servers::*;
+use common::*;
+
+type Row = BTreeMap<String, String>;
+
+/// One request as the test reads it from the lake.
+struct Request {
+    channel: String,
+    ts_ms: i64,
+    bytes: i64,
+    domain: String,
+    province: String,
+    isp: String,
+    status: i64,
+    cache: String,
+    path: String,
+    referer: String,
+    untagged: bool,
+}
+
+/// The sample ingested, and Polyv fetched, in one work dir.
+fn setup() -> Servers {
+    let s = start("");
+    s.cdncost(&["ingest", sample().join("cdn_logs").to_str().unwrap()])
+        .ok();
+    s.cdncost(&["fetch", "polyv", "--from", DAY1, "--to", DAY2])
+        .ok();
+    s
+}
+
+fn requests(s: &Servers) -> Vec<Request> {
+    let frame = scan_table(&s.w.path("lake"), "cdn_requests")
+        .collect()
+        .unwrap();
+    let text = |name: &str| strings(&frame, name);
+    let (channel, domain, province, isp, cache, path, referer) = (
+        text("channel"),
+        text("domain"),
+        text("province"),
+        text("isp"),
+        text("cache"),
+        text("path"),
+        text("referer"),
+    );
+    let ts = ints(&frame, "ts");
+    let bytes = ints(&frame, "bytes");
+    let status = ints(&frame, "status");
+    (0..frame.height())
+        .map(|i| Request {
+            untagged: channel[i].is_none(),
+            channel: channel[i].clone().unwrap_or("(untagged)".into()),
+            ts_ms: ts[i].unwrap(),
+            bytes: bytes[i].unwrap(),
+            domain: domain[i].clone().unwrap(),
+            province: province[i].clone().unwrap(),
+            isp: isp[i].clone().unwrap(),
+            status: status[i].unwrap(),
+            cache: cache[i].clone().unwrap(),
+            path: path[i].clone().unwrap(),
+            referer: referer[i].clone().unwrap_or("-".into()),
+        })
+        .collect()
+}
+
+fn query(s: &Servers, args: &[&str]) -> Vec<Row> {
+    let mut all = vec!["query", "--format", "csv"];
+    all.extend_from_slice(args);
+    let run = s.cdncost(&all).ok();
+    let mut reader = csv::Reader::from_reader(run.output.stdout.as_slice());
+    let headers = reader.headers().unwrap().clone();
+    reader
+        .records()
+        .map(|r| {
+            let r = r.unwrap();
+            headers
+                .iter()
+                .zip(r.iter())
+                .map(|(h, v)| (h.to_string(), v.to_string()))
+                .collect()
+        })
+        .collect()
+}
+
+fn n(row: &Row, column: &str) -> i64 {
+    row[column].parse::<f64>().unwrap() as i64
+}
+
+fn f(row: &Row, column: &str) -> f64 {
+    row[column].parse().unwrap()
+}
+
+fn round_to(v: f64, places: i32) -> f64 {
+    let scale = 10f64.powi(places);
+    (v * scale).round() / scale
+}
+
+/// China seconds since midnight of a unix-ms time.
+fn china_second_of_day(ts_ms: i64) -> i64 {
+    (ts_ms / 1000 + 8 * 3600).rem_euclid(86_400)
+}
+
+#[test]
+fn every_library_query_answers_its_question() {
+    let s = setup();
+    let rows = requests(&s);
+
+    // top_channels: against the generator's own totals.
+    let totals = expected_totals(&sample());
+    let mut per_channel: BTreeMap<String, (i64, i64)> = BTreeMap::new();
+    for ((_, channel), (requests, bytes)) in &totals {
+        let e = per_channel.entry(channel.clone()).or_default();
+        e.0 += *requests as i64;
+        e.1 += *bytes as i64;
+    }
+    let all_bytes: i64 = per_channel.values().map(|v| v.1).sum();
+    let top = query(&s, &["top_channels", "--param", "price_cny_per_gb=0.3"]);
+    assert_eq!(top.len(), per_channel.len());
+    for row in &top {
+        let (requests, bytes) = per_channel[&row["channel"]];
+        assert_eq!(n(row, "requests"), requests);
+        assert_eq!(n(row, "log_bytes"), bytes);
+        assert_eq!(
+            n(row, "billed_bytes_est"),
+            (bytes as f64 * 1.10).round() as i64
+        );
+        assert_eq!(
+            f(row, "cost_cny_est"),
+            round_to(bytes as f64 * 1.10 / 1e9 * 0.3, 2)
+        );
+        assert_eq!(
+            f(row, "share_pct"),
+            round_to(100.0 * bytes as f64 / all_bytes as f64, 2)
+        );
+    }
+    assert!(n(&top[0], "log_bytes") >= n(&top[1], "log_bytes"));
+    // One day only.
+    let one_day = query(
+        &s,
+        &[
+            "top_channels",
+            "--param",
+            &format!("from={DAY2}"),
+            "--param",
+            &format!("to={DAY2}"),
+        ],
+    );
+    let wxad = one_day.iter().find(|r| r["channel"] == "wxad").unwrap();
+    assert_eq!(
+        n(wxad, "log_bytes"),
+        totals[&(DAY2.to_string(), "wxad".to_string())].1 as i64
+    );
+
+    // channel_by_province_isp
+    let mut expected: BTreeMap<(String, String), (i64, i64)> = BTreeMap::new();
+    for r in rows.iter().filter(|r| r.channel == "douyin") {
+        let e = expected
+            .entry((r.province.clone(), r.isp.clone()))
+            .or_default();
+        e.0 += 1;
+        e.1 += r.bytes;
+    }
+    let got: BTreeMap<(String, String), (i64, i64)> = query(
+        &s,
+        &["channel_by_province_isp", "--param", "channel=douyin"],
+    )
+    .iter()
+    .map(|r| {
+        (
+            (r["province"].clone(), r["isp"].clone()),
+            (n(r, "requests"), n(r, "log_bytes")),
+        )
+    })
+    .collect();
+    assert_eq!(got, expected);
+    assert!(got.keys().any(|(p, _)| p == "广东"), "names, not codes");
+
+    // channel_peak_5min: the busiest 5-minute bucket per (day, channel) and its start.
+    let mut buckets: BTreeMap<(String, String, i64), i64> = BTreeMap::new();
+    for r in &rows {
+        let day = chrono::DateTime::from_timestamp_millis(r.ts_ms + 8 * 3_600_000)
+            .unwrap()
+            .date_naive()
+            .to_string();
+        *buckets
+            .entry((day, r.channel.clone(), r.ts_ms.div_euclid(300_000)))
+            .or_default() += r.bytes;
+    }
+    let mut peaks: BTreeMap<(String, String), (i64, i64)> = BTreeMap::new();
+    for ((day, channel, bucket), bytes) in buckets {
+        let e = peaks.entry((day, channel)).or_insert((0, bucket));
+        if bytes > e.0 {
+            *e = (bytes, bucket);
+        }
+    }
+    let got = query(&s, &["channel_peak_5min"]);
+    assert_eq!(got.len(), peaks.len());
+    for row in &got {
+        let (bytes, bucket) = peaks[&(row["date"].clone(), row["channel"].clone())];
+        assert_eq!(n(row, "peak_bucket_bytes"), bytes);
+        let second = china_second_of_day(bucket * 300_000);
+        assert_eq!(
+            row["peak_start"],
+            format!("{:02}:{:02}", second / 3600, second % 3600 / 60)
+        );
+        assert_eq!(
+            f(row, "peak_mbps"),
+            round_to(bytes as f64 * 8.0 * 1.1 / 300.0 / 1e6, 3)
+        );
+    }
+
+    // channel_hourly: by the China hour of each request's time.
+    let mut hours: BTreeMap<i64, (i64, i64)> = BTreeMap::new();
+    for r in rows.iter().filter(|r| r.channel == "小红书") {
+        let e = hours
+            .entry(china_second_of_day(r.ts_ms) / 3600)
+            .or_default();
+        e.0 += 1;
+        e.1 += r.bytes;
+    }
+    let got: BTreeMap<i64, (i64, i64)> =
+        query(&s, &["channel_hourly", "--param", "channel=小红书"])
+            .iter()
+            .map(|r| (n(r, "hour"), (n(r, "requests"), n(r, "log_bytes"))))
+            .collect();
+    assert_eq!(got, hours);
+
+    // cache_hit_ratio
+    let mut cache: BTreeMap<(String, String), (i64, i64, i64, i64)> = BTreeMap::new();
+    for r in &rows {
+        let e = cache
+            .entry((r.channel.clone(), r.domain.clone()))
+            .or_default();
+        e.0 += 1;
+        e.2 += r.bytes;
+        if r.cache == "HIT" {
+            e.1 += 1;
+            e.3 += r.bytes;
+        }
+    }
+    let got = query(&s, &["cache_hit_ratio"]);
+    assert_eq!(got.len(), cache.len());
+    for row in &got {
+        let (count, hits, bytes, hit_bytes) =
+            cache[&(row["channel"].clone(), row["domain"].clone())];
+        assert_eq!((n(row, "requests"), n(row, "hits")), (count, hits));
+        assert_eq!(f(row, "hit_ratio"), round_to(hits as f64 / count as f64, 4));
+        assert_eq!(
+            f(row, "byte_hit_ratio"),
+            round_to(hit_bytes as f64 / bytes as f64, 4)
+        );
+    }
+
+    // untagged_traffic: the 50 biggest (path, referer) pairs of untagged requests.
+    let mut untagged: BTreeMap<(String, String), (i64, i64)> = BTreeMap::new();
+    for r in rows.iter().filter(|r| r.untagged) {
+        let e = untagged
+            .entry((r.path.clone(), r.referer.clone()))
+            .or_default();
+        e.0 += 1;
+        e.1 += r.bytes;
+    }
+    let mut ranked: Vec<_> = untagged.into_iter().collect();
+    ranked.sort_by(|a, b| b.1 .1.cmp(&a.1 .1).then(a.0.cmp(&b.0)));
+    ranked.truncate(50);
+    let got: Vec<_> = query(&s, &["untagged_traffic"])
+        .iter()
+        .map(|r| {
+            (
+                (r["path"].clone(), r["referer"].clone()),
+                (n(r, "requests"), n(r, "log_bytes")),
+            )
+        })
+        .collect();
+    assert_eq!(got, ranked);
+
+    // status_errors
+    let mut errors: BTreeMap<(String, String, String), (i64, i64)> = BTreeMap::new();
+    for r in rows.iter().filter(|r| r.status >= 400) {
+        let e = errors
+            .entry((r.channel.clone(), r.domain.clone(), r.province.clone()))
+            .or_default();
+        if r.status < 500 {
+            e.0 += 1;
+        } else {
+            e.1 += 1;
+        }
+    }
+    let got: BTreeMap<_, _> = query(&s, &["status_errors"])
+        .iter()
+        .map(|r| {
+            assert_eq!(n(r, "errors"), n(r, "status_4xx") + n(r, "status_5xx"));
+            (
+                (
+                    r["channel"].clone(),
+                    r["domain"].clone(),
+                    r["province"].clone(),
+                ),
+                (n(r, "status_4xx"), n(r, "status_5xx")),
+            )
+        })
+        .collect();
+    assert!(!errors.is_empty());
+    assert_eq!(got, errors);
+
+    // polyv_vs_wechat: Polyv's files against the WeChat totals, full outer.
+    let mut polyv: BTreeMap<String, i64> = BTreeMap::new();
+    let mut reader = csv::Reader::from_path(sample().join("polyv/videos.csv")).unwrap();
+    let channel_of: BTreeMap<String, String> = reader
+        .records()
+        .map(|r| {
+            let r = r.unwrap();
+            let channel = if r[2].is_empty() { "polyv" } else { &r[2] };
+            (r[0].to_string(), channel.to_string())
+        })
+        .collect();
+    let mut reader = csv::Reader::from_path(sample().join("polyv/traffic.csv")).unwrap();
+    for r in reader.records() {
+        let r = r.unwrap();
+        *polyv.entry(channel_of[&r[1]].clone()).or_default() +=
+            r[2].parse::<i64>().unwrap() + r[3].parse::<i64>().unwrap();
+    }
+    let got = query(&s, &["polyv_vs_wechat"]);
+    let names: std::collections::BTreeSet<&String> =
+        per_channel.keys().chain(channel_of.values()).collect();
+    assert_eq!(got.len(), names.len());
+    for row in &got {
+        let channel = &row["channel"];
+        let wechat = per_channel
+            .get(channel)
+            .map(|v| v.1.to_string())
+            .unwrap_or_default();
+        assert_eq!(row["wechat_log_bytes"], wechat, "{channel}");
+        let polyv = polyv
+            .get(channel)
+            .copied()
+            .or(channel_of.values().any(|c| c == channel).then_some(0));
+        assert_eq!(
+            row["polyv_bytes"],
+            polyv.map(|b| b.to_string()).unwrap_or_default(),
+            "{channel}"
+        );
+    }
+}
+
+#[test]
+fn parameters_cannot_change_the_query() {
+    let s = setup();
+    let injected = query(
+        &s,
+        &[
+            "channel_by_province_isp",
+            "--param",
+            "channel=wxad' OR '1'='1",
+        ],
+    );
+    assert!(
+        injected.is_empty(),
+        "the quote stayed inside the literal: {injected:?}"
+    );
+    let run = s
+        .cdncost(&[
+            "query",
+            "channel_hourly",
+            "--param",
+            "channel=wxad\\' OR 1=1 --",
+        ])
+        .expect_code(1);
+    assert!(run.stderr().contains("backslashes"), "{}", run.stderr());
+    let run = s
+        .cdncost(&["query", "channel_hourly", "--param", "chanel=wxad"])
+        .expect_code(1);
+    assert!(
+        run.stderr().contains("no :chanel placeholder"),
+        "{}",
+        run.stderr()
+    );
+    let run = s
+        .cdncost(&["query", "SELECT * FROM cdn_requests WHERE channel = :c"])
+        .expect_code(1);
+    assert!(
+        run.stderr().contains("parameter :c is not given"),
+        "{}",
+        run.stderr()
+    );
+}
+
+#[test]
+fn errors_are_clear_and_formats_work() {
+    let s = setup();
+    let run = s
+        .cdncost(&["query", "SELEC channel FROM cdn_requests"])
+        .expect_code(1);
+    assert!(run.stderr().starts_with("error: SQL: "), "{}", run.stderr());
+    assert_eq!(run.stderr().lines().count(), 1, "{}", run.stderr());
+    let run = s
+        .cdncost(&["query", "SELECT * FROM channel_daily"])
+        .expect_code(1);
+    assert!(
+        run.stderr().contains("not found") && run.stderr().contains("tables here: cdn_requests"),
+        "{}",
+        run.stderr()
+    );
+    let run = s.cdncost(&["query", "no_such_query"]).expect_code(1);
+    assert!(run.stderr().contains("--list"), "{}", run.stderr());
+
+    let list = s.cdncost(&["query", "--list"]).ok().stdout();
+    assert_eq!(list.lines().count(), 8, "{list}");
+    let top = list
+        .lines()
+        .find(|l| l.starts_with("top_channels "))
+        .unwrap();
+    assert!(
+        top.ends_with(
+            "Channels by billed-estimate bytes and cost over a date range (WeChat CDN logs)."
+        ),
+        "{list}"
+    );
+
+    // Report tables are queryable once a report exists.
+    s.cdncost(&["report", "--from", DAY1, "--to", DAY2])
+        .expect_code(3);
+    let monthly = s
+        .cdncost(&[
+            "query",
+            "--format",
+            "json",
+            "SELECT channel, total_cost_cny FROM channel_monthly WHERE channel = '(total)'",
+        ])
+        .ok()
+        .stdout();
+    let parsed: serde_json::Value = serde_json::from_str(&monthly).unwrap();
+    assert_eq!(parsed[0]["channel"], "(total)");
+
+    let table = s.cdncost(&["query", "top_channels"]).ok().stdout();
+    assert!(table.lines().nth(1).unwrap().starts_with("---"), "{table}");
+    s.cdncost(&[
+        "query",
+        "top_channels",
+        "--format",
+        "parquet",
+        "--output",
+        "top.parquet",
+    ])
+    .ok();
+    let back = polars::prelude::LazyFrame::scan_parquet(
+        polars::prelude::PlRefPath::new(s.w.path("top.parquet").to_str().unwrap()),
+        Default::default(),
+    )
+    .unwrap()
+    .collect()
+    .unwrap();
+    assert_eq!(back.height(), 9);
+}
+
+/// A filter on `date` reads only that day's partition: a damaged file of another day
+/// does not disturb it.
+#[test]
+fn date_filters_read_only_their_partitions() {
+    let s = setup();
+    let other_day = files_below(&s.w.path(&format!("lake/cdn_requests/date={DAY2}")));
+    std::fs::write(
+        s.w.path(&format!("lake/cdn_requests/date={DAY2}"))
+            .join(&other_day[0]),
+        b"not parquet",
+    )
+    .unwrap();
+    let rows = query(
+        &s,
+        &[
+            "top_channels",
+            "--param",
+            &format!("from={DAY1}"),
+            "--param",
+            &format!("to={DAY1}"),
+        ],
+    );
+    assert_eq!(rows.len(), 9);
+    s.cdncost(&["query", "top_channels"]).expect_code(1);
+}
