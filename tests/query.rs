@@ -9,7 +9,7 @@ use std::collections::BTreeMap;
 use common::servers::*;
 use common::*;
 
-type Row = BTreeMap<String, String>;
+type Row = CsvRow;
 
 /// One request as the test reads it from the lake.
 struct Request {
@@ -73,20 +73,7 @@ fn requests(s: &Servers) -> Vec<Request> {
 fn query(s: &Servers, args: &[&str]) -> Vec<Row> {
     let mut all = vec!["query", "--format", "csv"];
     all.extend_from_slice(args);
-    let run = s.cdncost(&all).ok();
-    let mut reader = csv::Reader::from_reader(run.output.stdout.as_slice());
-    let headers = reader.headers().unwrap().clone();
-    reader
-        .records()
-        .map(|r| {
-            let r = r.unwrap();
-            headers
-                .iter()
-                .zip(r.iter())
-                .map(|(h, v)| (h.to_string(), v.to_string()))
-                .collect()
-        })
-        .collect()
+    csv_rows(&s.cdncost(&all).ok().output.stdout)
 }
 
 fn n(row: &Row, column: &str) -> i64 {

@@ -14,22 +14,10 @@ use common::*;
 /// Graduated tiers for WeChat, a flat price for Polyv.
 const PRICES: &str = "\n[prices]\npolyv_cny_per_gb = 0.05\nwechat_tiers = [\n  { up_to_gb = 5, cny_per_gb = 0.30 },\n  { up_to_gb = 10, cny_per_gb = 0.20 },\n  { cny_per_gb = 0.10 },\n]\n";
 
-type Row = BTreeMap<String, String>;
+type Row = CsvRow;
 
 fn read_csv(path: &Path) -> Vec<Row> {
-    let mut reader = csv::Reader::from_path(path).unwrap();
-    let headers = reader.headers().unwrap().clone();
-    reader
-        .records()
-        .map(|r| {
-            let r = r.unwrap();
-            headers
-                .iter()
-                .zip(r.iter())
-                .map(|(h, v)| (h.to_string(), v.to_string()))
-                .collect()
-        })
-        .collect()
+    csv_rows(&std::fs::read(path).unwrap())
 }
 
 fn int(row: &Row, column: &str) -> Option<i64> {

@@ -63,6 +63,33 @@ fn demo_runs_offline_and_points_at_the_report() {
     let monthly = std::fs::read_to_string(w.path("demo-out/report/channel_monthly.csv")).unwrap();
     let total = monthly.lines().find(|l| l.contains("(total)")).unwrap();
     assert!(total.ends_with(",true"), "{total}");
+
+    // For log collectors: every stderr line is JSON; the last record has the figures.
+    let run = w
+        .run(&[
+            "demo",
+            "--json-logs",
+            "--out",
+            "demo-json",
+            "--data",
+            data.to_str().unwrap(),
+        ])
+        .ok();
+    let records: Vec<serde_json::Value> = run
+        .stderr()
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap_or_else(|e| panic!("{e}: {l}")))
+        .collect();
+    let done = records
+        .iter()
+        .find(|r| r["fields"]["message"] == "run finished")
+        .expect("a run finished record");
+    assert_eq!(done["fields"]["status"], 0);
+    assert_eq!(done["fields"]["files"], 144);
+    assert_eq!(done["fields"]["lines"], 9462);
+    assert_eq!(done["fields"]["rejected"], 6);
+    let log_bytes: u64 = expected_totals(&data).values().map(|v| v.1).sum();
+    assert_eq!(done["fields"]["log_bytes"], log_bytes);
 }
 
 /// Run twice: the second downloads nothing and leaves byte-identical reports. Killed

@@ -53,6 +53,8 @@ pub struct Args {
 pub struct ReportOutcome {
     pub files: Vec<PathBuf>,
     pub total_cost_cny: f64,
+    /// WeChat log bytes of the period.
+    pub log_bytes: i64,
     pub gaps: BTreeMap<NaiveDate, DayGaps>,
 }
 
@@ -107,9 +109,17 @@ pub fn make(ctx: &Context, args: &Args) -> Result<ReportOutcome> {
         .iter()
         .flatten()
         .sum::<f64>();
+    let log_bytes = built
+        .reconciliation
+        .column("log_bytes")?
+        .i64()?
+        .iter()
+        .flatten()
+        .sum::<i64>();
     Ok(ReportOutcome {
         files,
         total_cost_cny,
+        log_bytes,
         gaps: built.gaps,
     })
 }

@@ -182,6 +182,9 @@ pub fn run(ctx: &Context, args: Args) -> Result<Exit> {
         files = fetched.files,
         lines = fetched.lines,
         rejected = fetched.rejected,
+        log_bytes = outcome.as_ref().map_or(0, |o| o.log_bytes),
+        cost_cny = outcome.as_ref().map_or(0.0, |o| o.total_cost_cny),
+        elapsed_s = started.elapsed().as_secs_f64(),
         "run finished"
     );
     Ok(exit)
@@ -218,10 +221,14 @@ fn summary_line(
         _ => "FAILED (status 1)".to_string(),
     };
     let cost = outcome.map_or("no report".to_string(), |o| {
-        format!("cost {:.2} CNY", o.total_cost_cny)
+        format!(
+            "{:.3} GB log traffic, cost {:.2} CNY",
+            o.log_bytes as f64 / 1e9,
+            o.total_cost_cny
+        )
     });
     format!(
-        "run {from}..{to}: {} days, {} log files ({} downloaded), {} lines, {} rejected, {cost}, {:.1}s: {status}",
+        "run {from}..{to}: {} days, {} log files ({} downloaded), {} lines ingested, {} rejected, {cost}, {:.1}s: {status}",
         (to - from).num_days() + 1,
         thousands(fetched.files as i128),
         thousands(fetched.downloaded as i128),

@@ -231,3 +231,23 @@ pub fn ints(frame: &DataFrame, name: &str) -> Vec<Option<i64>> {
     let ca = column.i64().unwrap();
     (0..ca.len()).map(|i| ca.get(i)).collect()
 }
+
+/// A CSV row: column name → text (empty for a missing value).
+pub type CsvRow = BTreeMap<String, String>;
+
+/// CSV text with a header row → rows keyed by column name.
+pub fn csv_rows(bytes: &[u8]) -> Vec<CsvRow> {
+    let mut reader = csv::Reader::from_reader(bytes);
+    let headers = reader.headers().unwrap().clone();
+    reader
+        .records()
+        .map(|r| {
+            let r = r.unwrap();
+            headers
+                .iter()
+                .zip(r.iter())
+                .map(|(h, v)| (h.to_string(), v.to_string()))
+                .collect()
+        })
+        .collect()
+}
