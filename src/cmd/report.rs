@@ -109,6 +109,8 @@ pub fn make(ctx: &Context, args: &Args) -> Result<ReportOutcome> {
         .iter()
         .flatten()
         .sum::<f64>();
+    // A sum of cent amounts: rounding drops the float noise, not money.
+    let total_cost_cny = (total_cost_cny * 100.0).round() / 100.0;
     let log_bytes = built
         .reconciliation
         .column("log_bytes")?
