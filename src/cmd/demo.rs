@@ -44,7 +44,10 @@ pub struct Args {
 }
 
 pub fn run(ctx: &Context, args: Args) -> Result<Exit> {
-    let data = args.data.clone().unwrap_or_else(default_data);
+    let data = args
+        .data
+        .clone()
+        .unwrap_or_else(|| super::bundled("sample_data"));
     let (first, last) = sample_days(&data)?;
     // The demo's "today" is two days after the sample, so its days are within the
     // APIs' history and Polyv's figures are final, whatever the real date.
@@ -127,39 +130,21 @@ pub fn run(ctx: &Context, args: Args) -> Result<Exit> {
             excel: false,
         },
     )?;
-    println!();
-    println!("Look at:");
-    println!(
-        "  {}   the page for finance",
-        report.join("report.html").display()
-    );
-    println!(
-        "  {}   per day x channel (also .parquet)",
-        report.join("channel_daily.csv").display()
-    );
-    println!(
-        "  {}   per month x channel",
-        report.join("channel_monthly.csv").display()
-    );
-    println!(
-        "  {}   log estimate against the bill",
-        report.join("reconciliation.csv").display()
-    );
+    println!("\nLook at:");
+    for (file, what) in [
+        ("report.html", "the page for finance"),
+        ("channel_daily.csv", "per day x channel (also .parquet)"),
+        ("channel_monthly.csv", "per month x channel"),
+        ("reconciliation.csv", "log estimate against the bill"),
+    ] {
+        println!("  {}   {what}", report.join(file).display());
+    }
     println!(
         "  cdncost --lake {} summary   the lake (hive-partitioned Parquet) itself",
         demo.lake.root().display()
     );
     drop(servers);
     Ok(exit)
-}
-
-fn default_data() -> PathBuf {
-    let local = PathBuf::from("sample_data");
-    if local.join("cdn_logs").is_dir() {
-        local
-    } else {
-        Path::new(env!("CARGO_MANIFEST_DIR")).join("sample_data")
-    }
 }
 
 /// The first and last day of the sample's log partitions (`cdn_logs/date=YYYY-MM-DD`).

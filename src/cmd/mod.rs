@@ -180,6 +180,17 @@ pub fn init_logging(global: &GlobalArgs) {
     }
 }
 
+/// A directory shipped with the source (`sample_data`, `queries`): the one in the
+/// current directory when there is one, else the source tree's.
+pub fn bundled(name: &str) -> PathBuf {
+    let local = PathBuf::from(name);
+    if local.is_dir() {
+        local
+    } else {
+        std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join(name)
+    }
+}
+
 /// Default parallelism: every core.
 pub fn all_cores() -> usize {
     std::thread::available_parallelism()

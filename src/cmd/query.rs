@@ -68,7 +68,10 @@ pub enum OutputFormat {
 }
 
 pub fn run(ctx: &Context, args: Args) -> Result<Exit> {
-    let library_dir = args.queries.clone().unwrap_or_else(default_library);
+    let library_dir = args
+        .queries
+        .clone()
+        .unwrap_or_else(|| super::bundled("queries"));
     if args.list {
         list(&library_dir)?;
         return Ok(Exit::Ok);
@@ -100,15 +103,6 @@ pub fn run(ctx: &Context, args: Args) -> Result<Exit> {
         None => std::io::stdout().lock().write_all(&bytes)?,
     }
     Ok(Exit::Ok)
-}
-
-fn default_library() -> PathBuf {
-    let local = PathBuf::from("queries");
-    if local.is_dir() {
-        local
-    } else {
-        Path::new(env!("CARGO_MANIFEST_DIR")).join("queries")
-    }
 }
 
 fn list(dir: &Path) -> Result<()> {

@@ -192,7 +192,7 @@ pub fn run(ctx: &Context, args: Args) -> Result<Exit> {
 
 /// The part of `from..=to` an API still keeps; warns about the days it no longer has.
 fn within_history(from: NaiveDate, to: NaiveDate, days: u64, what: &str) -> Option<NaiveDate> {
-    let oldest = china_time::today() - Days::new(days);
+    let oldest = cdncost::fetch::oldest_kept(days);
     if to < oldest {
         tracing::warn!("{what}: {from}..{to} is older than the {days} days the API keeps: skipped");
         return None;

@@ -198,31 +198,40 @@ impl LogsFetch<'_> {
         let checked_at = chrono::Utc::now()
             .with_timezone(&china_time::offset())
             .to_rfc3339();
-        for date in from.iter_days().take_while(|d| *d <= to) {
-            let mut record = LogDayRecord {
-                date: date.to_string(),
-                checked_at: checked_at.clone(),
-                ..LogDayRecord::default()
+        // One pass over the listing: every day of the range gets a record, also a
+        // day the API listed nothing for.
+        let mut days: std::collections::BTreeMap<NaiveDate, LogDayRecord> = from
+            .iter_days()
+            .take_while(|d| *d <= to)
+            .map(|date| {
+                let record = LogDayRecord {
+                    date: date.to_string(),
+                    checked_at: checked_at.clone(),
+                    ..LogDayRecord::default()
+                };
+                (date, record)
+            })
+            .collect();
+        for entry in entries {
+            let date = ChinaHour::of_unix_ms(entry.start_time * 1000).date();
+            let Some(record) = days.get_mut(&date) else {
+                continue;
             };
-            for entry in entries {
-                if ChinaHour::of_unix_ms(entry.start_time * 1000).date() != date {
-                    continue;
-                }
-                record.listed += 1;
-                let previous = validate(entry).ok().and_then(|w| self.previous(&w));
-                match previous {
-                    Some(r) if r.ingested => {
-                        record.ingested += 1;
-                        if r.status == FileStatus::Provisional {
-                            record.provisional += 1;
-                        }
+            record.listed += 1;
+            match validate(entry).ok().and_then(|w| self.previous(&w)) {
+                Some(r) if r.ingested => {
+                    record.ingested += 1;
+                    if r.status == FileStatus::Provisional {
+                        record.provisional += 1;
                     }
-                    Some(_) => record.missing.push(format!("{}: not ingested", entry.name)),
-                    None => record
-                        .missing
-                        .push(format!("{:?}: not downloaded", entry.name)),
                 }
+                Some(_) => record.missing.push(format!("{}: not ingested", entry.name)),
+                None => record
+                    .missing
+                    .push(format!("{:?}: not downloaded", entry.name)),
             }
+        }
+        for record in days.into_values() {
             let stem = SafeName::exact(&record.date).expect("a date is a safe name");
             let path = self.lake.manifest_file(DAY_MANIFEST_KIND, &stem);
             let json = serde_json::to_vec_pretty(&record).expect("a record serializes");

@@ -32,6 +32,11 @@ pub fn windows(from: NaiveDate, to: NaiveDate, max_days: u32) -> Vec<(NaiveDate,
     out
 }
 
+/// The oldest China day an API keeping `history_days` days of history still has.
+pub fn oldest_kept(history_days: u64) -> NaiveDate {
+    crate::china_time::today() - chrono::Days::new(history_days)
+}
+
 /// Refuses a range the API no longer keeps (`history_days` back from today, China time).
 pub fn check_history(
     from: NaiveDate,
@@ -45,7 +50,7 @@ pub fn check_history(
         )));
     }
     let today = crate::china_time::today();
-    let oldest = today - chrono::Days::new(history_days);
+    let oldest = oldest_kept(history_days);
     if from < oldest {
         return Err(FetchError::Range(format!(
             "--from {from} is more than {history_days} days back (today is {today} in China): {call} keeps {history_days} days of history; start at {oldest} or later"

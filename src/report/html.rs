@@ -206,14 +206,23 @@ fn gaps(page: &mut String, reconciliation: &DataFrame) -> PolarsResult<()> {
     Ok(())
 }
 
-/// Stacked bars, one per day, one segment per top channel (the rest as "other").
-fn stacked_days(rows: &[DailyRow], value: impl Fn(&DailyRow) -> f64, measure: Measure) -> String {
+/// Each channel's total for the period, biggest first (ties by name).
+fn ranked_channels<'a>(
+    rows: &'a [DailyRow],
+    value: &impl Fn(&DailyRow) -> f64,
+) -> Vec<(&'a str, f64)> {
     let mut per_channel: BTreeMap<&str, f64> = BTreeMap::new();
     for r in rows {
         *per_channel.entry(&r.channel).or_default() += value(r);
     }
     let mut ranked: Vec<(&str, f64)> = per_channel.into_iter().collect();
     ranked.sort_by(|a, b| b.1.total_cmp(&a.1).then(a.0.cmp(b.0)));
+    ranked
+}
+
+/// Stacked bars, one per day, one segment per top channel (the rest as "other").
+fn stacked_days(rows: &[DailyRow], value: impl Fn(&DailyRow) -> f64, measure: Measure) -> String {
+    let ranked = ranked_channels(rows, &value);
     let mut series: Vec<&str> = ranked.iter().take(STACKED_CHANNELS).map(|c| c.0).collect();
     if ranked.len() > STACKED_CHANNELS {
         series.push(OTHER);
@@ -276,12 +285,7 @@ fn stacked_days(rows: &[DailyRow], value: impl Fn(&DailyRow) -> f64, measure: Me
 
 /// Horizontal bars of each channel's total for the period, biggest first.
 fn top_channels(rows: &[DailyRow], value: impl Fn(&DailyRow) -> f64, measure: Measure) -> String {
-    let mut per_channel: BTreeMap<&str, f64> = BTreeMap::new();
-    for r in rows {
-        *per_channel.entry(&r.channel).or_default() += value(r);
-    }
-    let mut ranked: Vec<(&str, f64)> = per_channel.into_iter().collect();
-    ranked.sort_by(|a, b| b.1.total_cmp(&a.1).then(a.0.cmp(b.0)));
+    let mut ranked = ranked_channels(rows, &value);
     ranked.truncate(TOP_CHANNELS);
     let total: f64 = rows.iter().map(&value).sum();
     let max = ranked.first().map_or(0.0, |c| c.1);

@@ -22,7 +22,8 @@ pub const BUCKETS_PER_DAY: i64 = 86_400 / BUCKET_SECS;
 /// highest one left: the 15th highest, counting empty buckets as zero.
 pub const P95_RANK: i64 = BUCKETS_PER_DAY * 5 / 100;
 
-fn in_range(frame: LazyFrame, from: NaiveDate, to: NaiveDate) -> LazyFrame {
+/// Rows of `from..=to` (China days, by the `date` column).
+pub fn in_range(frame: LazyFrame, from: NaiveDate, to: NaiveDate) -> LazyFrame {
     frame.filter(col("date").gt_eq(lit(from)).and(col("date").lt_eq(lit(to))))
 }
 

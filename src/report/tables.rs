@@ -120,8 +120,7 @@ pub fn build(
     let wechat = wechat.unwrap_or_else(|| DataFrame::empty_with_schema(&wechat_schema()).lazy());
     let polyv = polyv.unwrap_or_else(|| DataFrame::empty_with_schema(&polyv_schema()).lazy());
     let rows = priced_rows(wechat.clone(), polyv, usage.clone().lazy(), prices).map_err(query)?;
-    let daily = rows
-        .filter(col("date").gt_eq(lit(from)).and(col("date").lt_eq(lit(to))))
+    let daily = inputs::in_range(rows, from, to)
         .join(
             gaps.clone().lazy(),
             [col("date")],
@@ -432,7 +431,7 @@ fn reconciliation(
     ]);
     let estimate =
         round_bytes(col("log_bytes").cast(DataType::Float64) * lit(prices.billing_factor));
-    gaps.filter(col("date").gt_eq(lit(from)).and(col("date").lt_eq(lit(to))))
+    inputs::in_range(gaps, from, to)
         .join(
             per_day,
             [col("date")],
@@ -515,33 +514,44 @@ fn usage_points(usage: &DataFrame) -> PolarsResult<BTreeMap<NaiveDate, (i64, i64
     Ok(out)
 }
 
+fn schema(fields: &[(&str, DataType)]) -> Schema {
+    Schema::from_iter(
+        fields
+            .iter()
+            .map(|(name, dtype)| Field::new((*name).into(), dtype.clone())),
+    )
+}
+
 fn wechat_schema() -> Schema {
-    Schema::from_iter([
-        Field::new("date".into(), DataType::Date),
-        Field::new("channel".into(), DataType::String),
-        Field::new("wechat_requests".into(), DataType::Int64),
-        Field::new("wechat_log_bytes".into(), DataType::Int64),
-        Field::new("peak_bucket_bytes".into(), DataType::Int64),
-        Field::new("p95_bucket_bytes".into(), DataType::Int64),
+    use DataType::*;
+    schema(&[
+        ("date", Date),
+        ("channel", String),
+        ("wechat_requests", Int64),
+        ("wechat_log_bytes", Int64),
+        ("peak_bucket_bytes", Int64),
+        ("p95_bucket_bytes", Int64),
     ])
 }
 
 fn polyv_schema() -> Schema {
-    Schema::from_iter([
-        Field::new("date".into(), DataType::Date),
-        Field::new("channel".into(), DataType::String),
-        Field::new("polyv_pc_bytes".into(), DataType::Int64),
-        Field::new("polyv_mobile_bytes".into(), DataType::Int64),
-        Field::new("polyv_bytes".into(), DataType::Int64),
+    use DataType::*;
+    schema(&[
+        ("date", Date),
+        ("channel", String),
+        ("polyv_pc_bytes", Int64),
+        ("polyv_mobile_bytes", Int64),
+        ("polyv_bytes", Int64),
     ])
 }
 
 fn usage_schema() -> Schema {
-    Schema::from_iter([
-        Field::new("date".into(), DataType::Date),
-        Field::new("billed_bytes".into(), DataType::Int64),
-        Field::new("usage_interval_min".into(), DataType::Int32),
-        Field::new("usage_points".into(), DataType::Int64),
+    use DataType::*;
+    schema(&[
+        ("date", Date),
+        ("billed_bytes", Int64),
+        ("usage_interval_min", Int32),
+        ("usage_points", Int64),
     ])
 }
 
