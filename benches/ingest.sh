@@ -3,21 +3,24 @@
 # peak RSS. Figures are ratios to gzip because these machines are noisy; run it twice and
 # compare ratios, not MB/s.
 #
-#   benches/ingest.sh [PEAK_REQUESTS_PER_HOUR] [DOMAINS]
+#   benches/ingest.sh [PEAK_REQUESTS_PER_HOUR] [DOMAINS] [SHAPE]
 #
-# The default makes about 2 GB of uncompressed log text (one China day, 4 domains).
+# The default makes about 2 GB of uncompressed log text (one China day, 4 domains) in the
+# real line shape (quoted agent and range, (null)/NULL markers); SHAPE=classic measures the
+# documented illustrative shape.
 # Data goes to bench-data/ (kept between runs; delete it to regenerate).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 peak=${1:-180000}
 domains=${2:-4}
-data=bench-data/logs-$peak-$domains
+shape=${3:-real}
+data=bench-data/logs-$peak-$domains-$shape
 bin=${CARGO_TARGET_DIR:-target}/release/cdncost
 
 cargo build --release --quiet
 if [ ! -d "$data/cdn_logs" ]; then
   "$bin" generate --out "$data" --from 2026-11-18 --days 1 --domains "$domains" \
-    --peak-requests-per-hour "$peak" --malformed 100 -q
+    --peak-requests-per-hour "$peak" --malformed 100 --shape "$shape" -q
 fi
 mapfile -t files < <(find "$data/cdn_logs" -name '*.gz' | sort)
 gz_bytes=$(cat "${files[@]}" | wc -c)

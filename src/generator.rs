@@ -3,8 +3,17 @@
 //! One generator makes the bundled `sample_data/`, the test fixtures and the benchmark's
 //! gigabytes, so all three exercise the same shapes: hourly gzip files per domain, a
 //! diurnal load curve, weighted channels (one of them Chinese and percent-encoded),
-//! untagged traffic, IPv6, quoted and unquoted agents with spaces, 15- and 16-field
-//! lines, two time formats, mixed-case cache flags and a few malformed lines.
+//! untagged traffic, IPv6 and a few malformed lines, in one of two line shapes:
+//! - [`LogShape::Real`] (the default): what published Tencent CDN lines look like
+//!   (DOMAIN.md §2): quoted agent and range, `"(null)"` range, `NULL` referer and
+//!   `"NULL"` agent, ranges without `bytes=`, `HTTPS`, lowercase cache, 16 fields;
+//! - [`LogShape::Classic`]: the documented illustrative shape: unquoted or quoted agents,
+//!   `-` markers, `bytes=` ranges, 15- and 16-field lines, two time formats, mixed case.
+//!
+//! The shape only changes how a request is written, never which requests there are:
+//! the main random stream draws the same values in both shapes, and the choices only the
+//! real shape makes come from a second stream. So one seed gives the same ground truth
+//! (requests, bytes, channels) in both shapes.
 //!
 //! Beside the logs it writes what it generated, counted independently of the parser:
 //! `expected_totals.csv` (requests and bytes per China day × channel) and
@@ -38,6 +47,17 @@ pub struct LogSpec {
     pub malformed_lines: u32,
     pub seed: u64,
     pub gzip_level: u32,
+    pub shape: LogShape,
+}
+
+/// How request lines are written (see the module header).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, clap::ValueEnum)]
+pub enum LogShape {
+    /// Published Tencent CDN lines: quoted agent and range, `(null)`/`NULL` markers, HTTPS.
+    #[default]
+    Real,
+    /// The documented illustrative lines: `-` markers, `bytes=` ranges, 15/16 fields.
+    Classic,
 }
 
 pub const DOMAINS: &[&str] = &[
@@ -298,7 +318,8 @@ fn write_hour_file(
     let mut offsets: Vec<u32> = (0..requests).map(|_| rng.below(3_600_000) as u32).collect();
     offsets.sort_unstable();
 
-    let style = FileStyle::of(file.domain_index);
+    let style = FileStyle::of(file.domain_index, spec.shape);
+    let mut style_rng = Rng(spec.seed ^ index.wrapping_mul(0x9E37_79B9) ^ 0x57_11E5);
     let mut malformed_at: Vec<u64> = (0..malformed_count)
         .map(|_| rng.below(requests + 1))
         .collect();
@@ -320,6 +341,7 @@ fn write_hour_file(
         line.clear();
         let (channel, bytes) = request_line(
             &mut rng,
+            &mut style_rng,
             &mut line,
             &style,
             file,
@@ -354,24 +376,33 @@ fn write_hour_file(
 
 /// Per-domain habits, so one run exercises every variant the parser accepts.
 struct FileStyle {
+    shape: LogShape,
     unix_seconds: bool,
-    with_port: bool,
+    /// Whether the classic shape writes a port (the real shape always does); the main
+    /// random stream draws the port only where the classic shape writes one.
+    classic_port: bool,
     crlf: bool,
 }
 
 impl FileStyle {
-    fn of(domain_index: usize) -> Self {
+    fn of(domain_index: usize, shape: LogShape) -> Self {
         FileStyle {
-            unix_seconds: domain_index % 4 == 2,
-            with_port: domain_index % 2 == 0,
+            shape,
+            unix_seconds: shape == LogShape::Classic && domain_index % 4 == 2,
+            classic_port: domain_index % 2 == 0,
             crlf: domain_index % 4 == 3,
         }
+    }
+
+    fn real(&self) -> bool {
+        self.shape == LogShape::Real
     }
 }
 
 /// Appends one request line; returns its channel label and bytes.
 fn request_line(
     rng: &mut Rng,
+    style_rng: &mut Rng,
     out: &mut String,
     style: &FileStyle,
     file: &HourFile,
@@ -480,32 +511,64 @@ fn request_line(
             30 + rng.below(6)
         )
         .unwrap();
+    } else if style.real() && style_rng.pct(80) {
+        out.push_str("NULL");
     } else {
         out.push('-');
     }
-    write!(
-        out,
-        " {} {} ",
-        1 + rng.below(2500),
-        AGENTS[rng.below(AGENTS.len() as u64) as usize]
-    )
-    .unwrap();
-    if status == 206 {
-        let from = rng.below(4_000_000);
-        write!(out, "bytes={from}-{}", from + bytes - 1).unwrap();
+    write!(out, " {} ", 1 + rng.below(2500)).unwrap();
+    let agent = AGENTS[rng.below(AGENTS.len() as u64) as usize];
+    if style.real() {
+        // Always quoted; an absent agent is "NULL" as in old files, or "-".
+        match agent.trim_matches('"') {
+            "-" if style_rng.pct(50) => out.push_str("\"NULL\""),
+            bare => write!(out, "\"{bare}\"").unwrap(),
+        }
     } else {
-        out.push('-');
+        out.push_str(agent);
+    }
+    out.push(' ');
+    match (status == 206, style.real()) {
+        (true, real) => {
+            let from = rng.below(4_000_000);
+            let to = from + bytes - 1;
+            if real {
+                write!(out, "\"{from}-{to}\"").unwrap();
+            } else {
+                write!(out, "bytes={from}-{to}").unwrap();
+            }
+        }
+        (false, true) => out.push_str("\"(null)\""),
+        (false, false) => out.push('-'),
     }
     let method = if rng.below(200) == 0 { "HEAD" } else { "GET" };
-    let protocol = ["HTTP/1.1", "HTTP/2.0", "HTTP/3"][rng.below(3) as usize];
+    let protocols = if style.real() {
+        ["HTTPS", "HTTPS", "HTTP/3"]
+    } else {
+        ["HTTP/1.1", "HTTP/2.0", "HTTP/3"]
+    };
+    let protocol = protocols[rng.below(3) as usize];
     let cache = ["hit", "HIT", "miss", "MISS", "Hit"]
         [rng.weighted(&[(0usize, 40), (1, 30), (2, 15), (3, 10), (4, 5)])];
+    let cache = match (style.real(), cache.as_bytes()[0]) {
+        (true, b'h' | b'H') => "hit",
+        (true, _) => "miss",
+        (false, _) => cache,
+    };
     write!(out, " {method} {protocol} {cache}").unwrap();
-    if style.with_port {
-        if rng.pct(8) {
+    // The classic shape writes a port on some domains only; the real one on every line.
+    let port_rng = if style.classic_port {
+        Some(&mut *rng)
+    } else if style.real() {
+        Some(style_rng)
+    } else {
+        None
+    };
+    if let Some(port_rng) = port_rng {
+        if port_rng.pct(8) {
             out.push_str(" -");
         } else {
-            write!(out, " {}", 1024 + rng.below(64_000)).unwrap();
+            write!(out, " {}", 1024 + port_rng.below(64_000)).unwrap();
         }
     }
     out.push_str(if style.crlf { "\r\n" } else { "\n" });
@@ -545,7 +608,7 @@ fn malformed_line(rng: &mut Rng, line: &mut String, out: &mut impl Write) -> Res
         )?,
         2 => out.write_all(b"\x00\x9f\x92\x96\xff binary \xfe\xfd garbage\n")?,
         3 => {
-            line.push_str("20261120000242 36.45.133.22 1500020822.vod2.myqcloud.com /v.mp4?us=wxad-1 12x3 4 2 200 - 9 ua - GET HTTP/1.1 hit\n");
+            line.push_str("20261120000242 36.45.133.22 1500020822.vod2.myqcloud.com /v.mp4?us=wxad-1 12x3 4 2 200 - 9 \"ua\" \"(null)\" GET HTTPS hit\n");
             out.write_all(line.as_bytes())?;
         }
         _ => out.write_all(

@@ -11,6 +11,7 @@
 //! stops that file (its temporaries are dropped) and leaves the lake as it was.
 
 use std::borrow::Cow;
+use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Mutex;
@@ -21,7 +22,7 @@ use serde::{Deserialize, Serialize};
 use crate::cdnlog::channel::{channel_of, percent_decode_into, query_param};
 use crate::cdnlog::codes::{isp_name, province_name, UNKNOWN};
 use crate::cdnlog::columns::{RejectColumns, RequestColumns, Tag};
-use crate::cdnlog::line::{parse_line_with, LogLine, Reject, TimeFormat, TimeParser};
+use crate::cdnlog::line::{parse_line_with, EmptyMarker, LogLine, Reject, TimeFormat, TimeParser};
 use crate::cdnlog::reader::{LineReader, DEFAULT_MAX_LINE};
 use crate::china_time::{self, ChinaHour};
 use crate::lake::{Lake, LakeError, ParquetOptions, ParquetSink, SafeName, StagedFile};
@@ -73,20 +74,45 @@ pub enum IngestError {
 }
 
 /// Counts of the format variants seen in a file (DOMAIN.md marks the format partly unknown).
+/// Manifests written before a counter existed read it as 0.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(default)]
 pub struct Observed {
     pub time_yyyymmddhhmmss: u64,
     pub time_unix_seconds: u64,
     pub lines_15_fields: u64,
     pub lines_16_fields: u64,
     pub quoted_user_agents: u64,
+    pub quoted_ranges: u64,
+    /// Ranges that are not one `start-end` / `start-` byte range (suffix, several, other).
+    pub ranges_not_single: u64,
+    /// Lines with a tab or a run of blanks between fields.
+    pub irregular_separators: u64,
+    /// Empty markers by spelling as written (`-`, `NULL`, `"(null)"`, …), over all fields.
+    pub empty_markers: BTreeMap<String, u64>,
     pub unknown_province_codes: u64,
     pub unknown_isp_codes: u64,
     pub untagged_requests: u64,
     pub non_utf8_lines_repaired: u64,
 }
 
-impl Observed {
+/// The per-line part of [`Observed`], kept in plain counters while a file is read and
+/// folded into the record once at its end.
+#[derive(Debug, Default)]
+struct LineVariants {
+    time_yyyymmddhhmmss: u64,
+    time_unix_seconds: u64,
+    lines_15_fields: u64,
+    lines_16_fields: u64,
+    quoted_user_agents: u64,
+    quoted_ranges: u64,
+    ranges_not_single: u64,
+    irregular_separators: u64,
+    empty_markers: [u64; EmptyMarker::ALL.len()],
+}
+
+impl LineVariants {
+    #[inline]
     fn count(&mut self, line: &LogLine<'_>) {
         match line.time_format {
             TimeFormat::Compact14 => self.time_yyyymmddhhmmss += 1,
@@ -98,14 +124,47 @@ impl Observed {
             self.lines_16_fields += 1;
         }
         self.quoted_user_agents += line.user_agent_quoted as u64;
+        self.quoted_ranges += (line.range.is_some() && line.range_quoted) as u64;
+        self.ranges_not_single += (line.range.is_some() && line.range_start.is_none()) as u64;
+        self.irregular_separators += line.irregular_separators as u64;
+        for (total, seen) in self.empty_markers.iter_mut().zip(line.empty_markers) {
+            *total += seen as u64;
+        }
     }
 
+    fn into_observed(self, observed: &mut Observed) {
+        observed.time_yyyymmddhhmmss += self.time_yyyymmddhhmmss;
+        observed.time_unix_seconds += self.time_unix_seconds;
+        observed.lines_15_fields += self.lines_15_fields;
+        observed.lines_16_fields += self.lines_16_fields;
+        observed.quoted_user_agents += self.quoted_user_agents;
+        observed.quoted_ranges += self.quoted_ranges;
+        observed.ranges_not_single += self.ranges_not_single;
+        observed.irregular_separators += self.irregular_separators;
+        for (marker, count) in EmptyMarker::ALL.iter().zip(self.empty_markers) {
+            if count > 0 {
+                *observed
+                    .empty_markers
+                    .entry(marker.spelling().to_string())
+                    .or_default() += count;
+            }
+        }
+    }
+}
+
+impl Observed {
     pub fn add(&mut self, other: &Observed) {
         self.time_yyyymmddhhmmss += other.time_yyyymmddhhmmss;
         self.time_unix_seconds += other.time_unix_seconds;
         self.lines_15_fields += other.lines_15_fields;
         self.lines_16_fields += other.lines_16_fields;
         self.quoted_user_agents += other.quoted_user_agents;
+        self.quoted_ranges += other.quoted_ranges;
+        self.ranges_not_single += other.ranges_not_single;
+        self.irregular_separators += other.irregular_separators;
+        for (marker, count) in &other.empty_markers {
+            *self.empty_markers.entry(marker.clone()).or_default() += count;
+        }
         self.unknown_province_codes += other.unknown_province_codes;
         self.unknown_isp_codes += other.unknown_isp_codes;
         self.untagged_requests += other.untagged_requests;
@@ -268,6 +327,7 @@ struct FilePass<'a> {
     lines_rejected: u64,
     log_bytes: u64,
     observed: Observed,
+    variants: LineVariants,
 }
 
 struct Partition {
@@ -300,6 +360,7 @@ impl<'a> FilePass<'a> {
             lines_rejected: 0,
             log_bytes: 0,
             observed: Observed::default(),
+            variants: LineVariants::default(),
         }
     }
 
@@ -331,7 +392,7 @@ impl<'a> FilePass<'a> {
     fn accept(&mut self, line: &LogLine<'_>, line_no: u64) -> Result<(), IngestError> {
         self.lines_parsed += 1;
         self.log_bytes += line.bytes as u64;
-        self.observed.count(line);
+        self.variants.count(line);
         let province = province_name(line.province_code).unwrap_or_else(|| {
             self.observed.unknown_province_codes += 1;
             UNKNOWN
@@ -467,6 +528,7 @@ impl<'a> FilePass<'a> {
             staged.push(sink.finish().map_err(lake_err)?);
         }
         debug_assert_eq!(self.lines_read, self.lines_parsed + self.lines_rejected);
+        std::mem::take(&mut self.variants).into_observed(&mut self.observed);
         let record = FileRecord {
             source: self.stem.to_string(),
             source_path: String::new(),

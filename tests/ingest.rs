@@ -131,6 +131,8 @@ fn schema_has_every_column_with_its_type() {
         ("request_ms", DataType::Int64),
         ("user_agent", DataType::String),
         ("range", DataType::String),
+        ("range_start", DataType::Int64),
+        ("range_end", DataType::Int64),
         ("method", DataType::String),
         ("protocol", DataType::String),
         ("cache", DataType::String),
@@ -469,7 +471,8 @@ fn usage_errors_and_missing_inputs() {
     std::fs::create_dir_all(w.path("empty")).unwrap();
     let run = w.run(&["ingest", "empty"]).expect_code(1);
     assert!(
-        run.stderr().contains("no *.gz or *.log files"),
+        run.stderr()
+            .contains("no log files (*.gz, *.log or YYYYMMDDHH-<domain>-<region> packages)"),
         "{}",
         run.stderr()
     );
@@ -633,4 +636,247 @@ fn one_writer_per_lake() {
         run.stderr()
     );
     assert!(!lock.exists());
+}
+
+/// Lines in the shape published Tencent CDN files have (DOMAIN.md §2), in files named as
+/// `getcdnlogs` names its packages (no extension), one gzip and one plain, found in a
+/// directory beside a stray file; every field checked after the round trip.
+#[test]
+fn real_shape_package_files_round_trip_every_field() {
+    let w = Workdir::new();
+    let gz_name = "2026112000-1500020822.vod2.myqcloud.com-mainland";
+    let plain_name = "2026112001-1500020822.vod2.myqcloud.com-overseas";
+    let mut gz = Vec::new();
+    // 1: current shape: quoted agent with spaces and quotes inside, quoted range, NULL
+    //    referer, HTTPS, 16 fields with a port.
+    gz.extend_from_slice(b"20261120000242 36.45.133.22 1500020822.vod2.myqcloud.com /a1b2/1144961661379299507/v.f100830.mp4?t=6affaa42&us=wxad-d97e967b6c18&sign=f2 1237276 1177 1046 206 NULL 499 \"Mozilla/5.0 (Linux; Android 14; wv) \"MicroMessenger\"/8.0.49 NetType/WIFI\" \"786432-4999999\" GET HTTPS hit 56845\n");
+    // 2: old era: 15 fields, "NULL" agent, "(null)" range, NULL referer, bytes 0.
+    gz.extend_from_slice(b"20261120001000 223.104.185.75 1500020822.vod2.myqcloud.com /a1b2/0478804280041957946/v.f1419-3.ts?us=douyin-ab12 0 122 1046 200 NULL 1455 \"NULL\" \"(null)\" GET HTTP/1.1 miss\n");
+    // 3: a copied line with a space and a TAB before the IP, open range, HTTP/3.
+    gz.extend_from_slice(b"20261120002000 \t101.18.7.5 1500020822.vod2.myqcloud.com /a1b2/x/v.mp4?us=baidu-feed-3d0a 2097873 4 2 206 https://servicewechat.com/wx1/12/page-frame.html 1007 \"okhttp/4.9.2\" \"0-\" GET HTTP/3 hit -\n");
+    // 4: a line that is not a log line at all.
+    gz.extend_from_slice(b"this is not a log line\n");
+    write_gz(&w.path(&format!("in/{gz_name}")), &gz);
+    // 5 (plain file, overseas package): a known country code and the overseas ISP.
+    std::fs::write(
+        w.path(&format!("in/{plain_name}")),
+        b"20261120013000 126.10.1.2 1500020822.vod2.myqcloud.com /a1b2/y/v.mp4?us=wxad-99 4096 1044 -1 200 - 12 \"AppleCoreMedia/1.0.0.21E236 (iPhone; U; CPU OS 17_4 like Mac OS X; zh_cn)\" \"bytes=0-4095\" GET HTTPS MISS 443\n",
+    )
+    .unwrap();
+    std::fs::write(w.path("in/notes.txt"), b"not a log").unwrap();
+
+    let run = w.run(&["ingest", "in"]).ok();
+    assert!(
+        run.stdout()
+            .contains("ingested 2 of 2 files: 5 lines read = 4 parsed + 1 rejected"),
+        "{}",
+        run.stdout()
+    );
+    assert!(
+        run.stderr().contains("skipped 1 files") && run.stderr().contains("notes.txt"),
+        "the stray file is named: {}",
+        run.stderr()
+    );
+
+    let rows = scan_table(&w.path("lake"), "cdn_requests")
+        .sort(["ts"], Default::default())
+        .collect()
+        .unwrap();
+    assert_eq!(rows.height(), 4);
+    let s = |name: &str, i: usize| -> Option<String> { strings(&rows, name)[i].clone() };
+    let n = |name: &str, i: usize| -> Option<i64> { ints(&rows, name)[i] };
+
+    // Line 1.
+    assert_eq!(s("channel", 0).as_deref(), Some("wxad"));
+    assert_eq!(n("bytes", 0), Some(1_237_276));
+    assert_eq!(s("referer", 0), None, "NULL referer is empty");
+    assert_eq!(
+        s("user_agent", 0).as_deref(),
+        Some("Mozilla/5.0 (Linux; Android 14; wv) \"MicroMessenger\"/8.0.49 NetType/WIFI")
+    );
+    assert_eq!(s("range", 0).as_deref(), Some("786432-4999999"));
+    assert_eq!(
+        (n("range_start", 0), n("range_end", 0)),
+        (Some(786432), Some(4_999_999))
+    );
+    assert_eq!(
+        (
+            s("method", 0).as_deref(),
+            s("protocol", 0).as_deref(),
+            s("cache", 0).as_deref()
+        ),
+        (Some("GET"), Some("HTTPS"), Some("HIT"))
+    );
+    assert_eq!(
+        (n("port", 0), n("status", 0), n("request_ms", 0)),
+        (Some(56845), Some(206), Some(499))
+    );
+    assert_eq!(s("source_file", 0).as_deref(), Some(gz_name));
+
+    // Line 2: every empty marker is null, 15 fields, zero bytes counted.
+    assert_eq!(
+        (s("referer", 1), s("user_agent", 1), s("range", 1)),
+        (None, None, None)
+    );
+    assert_eq!(
+        (n("range_start", 1), n("range_end", 1), n("port", 1)),
+        (None, None, None)
+    );
+    assert_eq!(
+        (n("bytes", 1), s("channel", 1).as_deref()),
+        (Some(0), Some("douyin"))
+    );
+    assert_eq!(s("protocol", 1).as_deref(), Some("HTTP/1.1"));
+    assert_eq!(s("province", 1).as_deref(), Some("山东"));
+
+    // Line 3: the tab is a separator; open range; HTTP/3 kept; port `-`.
+    assert_eq!(s("client_ip", 2).as_deref(), Some("101.18.7.5"));
+    assert_eq!(s("channel", 2).as_deref(), Some("baidu-feed"));
+    assert_eq!(s("user_agent", 2).as_deref(), Some("okhttp/4.9.2"));
+    assert_eq!(
+        (
+            s("range", 2).as_deref(),
+            n("range_start", 2),
+            n("range_end", 2)
+        ),
+        (Some("0-"), Some(0), None)
+    );
+    assert_eq!(
+        (s("protocol", 2).as_deref(), n("port", 2)),
+        (Some("HTTP/3"), None)
+    );
+    assert_eq!(
+        s("referer", 2).as_deref(),
+        Some("https://servicewechat.com/wx1/12/page-frame.html")
+    );
+
+    // Line 5 (plain overseas file): Japan and the overseas ISP by name.
+    assert_eq!(
+        (n("province_code", 3), s("province", 3).as_deref()),
+        (Some(1044), Some("日本"))
+    );
+    assert_eq!(
+        (n("isp_code", 3), s("isp", 3).as_deref()),
+        (Some(-1), Some("海外运营商"))
+    );
+    assert_eq!(
+        (n("range_start", 3), n("range_end", 3)),
+        (Some(0), Some(4095))
+    );
+    assert_eq!(s("source_file", 3).as_deref(), Some(plain_name));
+
+    // The manifest counts what was seen, markers by spelling.
+    let record: serde_json::Value = serde_json::from_slice(
+        &std::fs::read(w.path(&format!("lake/_manifest/ingest/{gz_name}.json"))).unwrap(),
+    )
+    .unwrap();
+    assert_eq!(record["lines_read"], 4);
+    assert_eq!(
+        record["lines_parsed"].as_u64().unwrap() + record["lines_rejected"].as_u64().unwrap(),
+        4
+    );
+    let seen = &record["observed"];
+    assert_eq!(seen["empty_markers"]["NULL"], 2, "{seen}");
+    assert_eq!(seen["empty_markers"]["\"NULL\""], 1, "{seen}");
+    assert_eq!(seen["empty_markers"]["\"(null)\""], 1, "{seen}");
+    assert_eq!(seen["empty_markers"]["-"], 1, "{seen}");
+    assert_eq!(seen["quoted_ranges"], 2, "{seen}");
+    assert_eq!(seen["irregular_separators"], 1, "{seen}");
+    assert_eq!(
+        (
+            seen["lines_15_fields"].as_u64(),
+            seen["lines_16_fields"].as_u64()
+        ),
+        (Some(1), Some(2))
+    );
+    let plain: serde_json::Value = serde_json::from_slice(
+        &std::fs::read(w.path(&format!("lake/_manifest/ingest/{plain_name}.json"))).unwrap(),
+    )
+    .unwrap();
+    assert_eq!(
+        (plain["gzip"].as_bool(), plain["lines_read"].as_u64()),
+        (Some(false), Some(1))
+    );
+    assert_eq!(plain["observed"]["unknown_province_codes"], 0);
+}
+
+/// The same seed in both line shapes: the same requests, and the lake equals the truth.
+#[test]
+fn both_line_shapes_give_the_generators_totals() {
+    let w = Workdir::new();
+    let args = [
+        "--from",
+        "2026-11-18",
+        "--days",
+        "1",
+        "--domains",
+        "4",
+        "--peak-requests-per-hour",
+        "300",
+        "--malformed",
+        "20",
+    ];
+    let real = w.generate("real", &args);
+    let mut classic_args = args.to_vec();
+    classic_args.extend(["--shape", "classic"]);
+    let classic = w.generate("classic", &classic_args);
+    assert_eq!(expected_totals(&real), expected_totals(&classic));
+    assert_eq!(expected_files(&real), expected_files(&classic));
+    let a_real_line = first_line(
+        &real.join("cdn_logs/date=2026-11-18/2026111820-1500020822.vod2.myqcloud.com-mainland.gz"),
+    );
+    assert!(
+        a_real_line.contains(" GET HTTPS ") || a_real_line.contains(" HTTP/3 "),
+        "{a_real_line}"
+    );
+    assert!(a_real_line.contains('"'), "{a_real_line}");
+    for (name, gen) in [("real", &real), ("classic", &classic)] {
+        let lake = format!("lake-{name}");
+        let run = w
+            .run(&["ingest", "--lake", &lake, &format!("{name}/cdn_logs")])
+            .ok();
+        let files = expected_files(gen);
+        let (lines, malformed) = files.values().fold((0, 0), |a, v| (a.0 + v.0, a.1 + v.1));
+        let expect = format!(
+            "{} lines read = {} parsed + {malformed} rejected",
+            cdncost::table::thousands(lines as i128),
+            cdncost::table::thousands((lines - malformed) as i128),
+        );
+        assert!(
+            run.stdout().contains(&expect),
+            "{name}: want {expect:?} in\n{}",
+            run.stdout()
+        );
+        assert_eq!(lake_totals(&w.path(&lake)), expected_totals(gen), "{name}");
+    }
+    // The real shape leaves no marker text in the lake.
+    let rows = scan_table(&w.path("lake-real"), "cdn_requests")
+        .select([
+            col("range"),
+            col("referer"),
+            col("user_agent"),
+            col("range_start"),
+        ])
+        .collect()
+        .unwrap();
+    for column in ["range", "referer", "user_agent"] {
+        assert!(
+            strings(&rows, column)
+                .iter()
+                .flatten()
+                .all(|v| !["NULL", "(null)", "-", "\"NULL\""].contains(&v.as_str())),
+            "{column}"
+        );
+    }
+    assert!(ints(&rows, "range_start").iter().any(Option::is_some));
+}
+
+fn first_line(gz: &std::path::Path) -> String {
+    use std::io::BufRead;
+    let file = std::fs::File::open(gz).unwrap();
+    let mut line = String::new();
+    std::io::BufReader::new(flate2::read::MultiGzDecoder::new(file))
+        .read_line(&mut line)
+        .unwrap();
+    line
 }

@@ -34,6 +34,21 @@ typ = con.execute(
 if typ != ("TIMESTAMP WITH TIME ZONE", True, True):
     failures.append(f"duckdb ts type / partition mismatch: {typ}")
 
+# The range columns: BIGINT, and equal to what the range text says; empty markers
+# ("(null)", NULL, "-") are NULL, never text.
+rng = con.execute(
+    f"""SELECT any_value(typeof(range_start)), any_value(typeof(range_end)),
+               count(range_start),
+               bool_and(range_start = CAST(regexp_extract(range, '^(bytes=)?([0-9]+)-', 2) AS BIGINT)),
+               bool_and(range_end = CAST(regexp_extract(range, '-([0-9]+)$', 1) AS BIGINT)),
+               count(*) FILTER (WHERE range IN ('(null)', '"(null)"', 'NULL', '-', '')
+                                   OR referer IN ('NULL', '-', '(null)')
+                                   OR user_agent IN ('NULL', '"NULL"', '-', '(null)'))
+        FROM read_parquet('{lake}/cdn_requests/**/*.parquet', hive_partitioning = true)"""
+).fetchone()
+if rng[:2] != ("BIGINT", "BIGINT") or rng[2] == 0 or rng[3] is not True or rng[4] is not True or rng[5] != 0:
+    failures.append(f"duckdb range columns: {rng}")
+
 # pyarrow: the same dataset with hive partitioning; ts keeps its Asia/Shanghai zone.
 dataset = ds.dataset(f"{lake}/cdn_requests", format="parquet", partitioning="hive")
 table = dataset.to_table(columns=["date", "channel", "bytes", "ts"])
@@ -55,7 +70,7 @@ if col.compression != "ZSTD" or not any("DICT" in e for e in col.encodings):
     failures.append(f"domain column: compression {col.compression}, encodings {col.encodings}")
 
 rejects = con.execute(f"SELECT count(*) FROM read_parquet('{lake}/rejects/*.parquet')").fetchone()[0]
-print(f"duckdb rows={sum(v[0] for v in got.values())} pyarrow rows={table.num_rows} rejects={rejects}")
+print(f"duckdb rows={sum(v[0] for v in got.values())} pyarrow rows={table.num_rows} rejects={rejects} ranges={rng[2]}")
 if failures:
     print("\n".join(failures))
     sys.exit(1)

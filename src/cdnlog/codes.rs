@@ -1,11 +1,17 @@
-//! Province and ISP codes of the CDN log (DOMAIN.md §2) to names.
+//! Province, region and ISP codes of the CDN log (DOMAIN.md §2) to names.
 //!
 //! An unknown code is never dropped: the row keeps its number and gets the name
 //! [`UNKNOWN`], and the ingest counts how many such lines it saw.
+//!
+//! Mainland packages (`…-mainland`) carry province codes in field 6; overseas packages
+//! carry region and country codes in the same field. The two sets do not collide, so one
+//! table names both, whatever package a line came from.
 
 pub const UNKNOWN: &str = "未知";
 
-/// Every province code the platform documents, with its name.
+/// Every province code the platform documents, with its name, then the overseas region
+/// and country codes (mainland codes first: they are the common ones, and the lookup is a
+/// linear scan).
 pub const PROVINCES: &[(i32, &str)] = &[
     (22, "北京"),
     (86, "内蒙古"),
@@ -41,6 +47,45 @@ pub const PROVINCES: &[(i32, &str)] = &[
     (0, "其他"),
     (1, "港澳台"),
     (-1, "海外"),
+    // Overseas packages. Country codes: Tencent Cloud CDN, "Overseas CDN Log Download"
+    // (overseas region code table of the log documentation, as kept in Tencent's public
+    // docs repository), plus 1159, 2026, 4460 from the current "日志服务" page (DOMAIN.md).
+    // The current page lists about 150 countries; the full table was not reachable from
+    // here, so other codes stay as their number with 未知 and are counted per file.
+    (669, "美国"),
+    (1044, "日本"),
+    (3379, "韩国"),
+    (1176, "新加坡"),
+    (1200, "中国香港"),
+    (1159, "中国澳门"),
+    (2026, "中国台湾"),
+    (4460, "中国大陆"),
+    (73, "印度"),
+    (1195, "印度尼西亚"),
+    (57, "泰国"),
+    (144, "越南"),
+    (3701, "马来西亚"),
+    (2588, "菲律宾"),
+    (3839, "加拿大"),
+    // Buckets of the same pages: "other overseas regions", and (older docs) "unknown".
+    (-2, "境外其他"),
+    (-3, "未知地区"),
+    // Client continents (日志服务 page).
+    (-20, "亚洲"),
+    (-21, "南美洲"),
+    (-22, "北美洲"),
+    (-23, "欧洲"),
+    (-24, "非洲"),
+    (-25, "大洋洲"),
+    // Service areas (日志服务 page); the codes -10…-15 it also lists are left unnamed.
+    (2000000001, "亚太一区"),
+    (2000000002, "亚太二区"),
+    (2000000003, "亚太三区"),
+    (2000000004, "中东"),
+    (2000000005, "北美"),
+    (2000000006, "欧洲"),
+    (2000000007, "南美"),
+    (2000000008, "非洲"),
 ];
 
 /// Every ISP code the platform documents, with its name.
@@ -67,8 +112,8 @@ pub fn isp_name(code: i32) -> Option<&'static str> {
     lookup(ISPS, code)
 }
 
-// A linear scan over ≤34 pairs beats hashing here: the table fits in two cache lines'
-// worth of keys and the common codes sit early.
+// A linear scan beats hashing here: the common (mainland) codes sit in the first 34
+// entries, and only overseas or unknown codes walk the rest.
 #[inline]
 fn lookup(table: &[(i32, &'static str)], code: i32) -> Option<&'static str> {
     table
@@ -83,7 +128,7 @@ mod tests {
 
     #[test]
     fn full_tables_from_domain_md() {
-        assert_eq!(PROVINCES.len(), 34);
+        assert_eq!(PROVINCES.len(), 34 + 31);
         assert_eq!(ISPS.len(), 8);
         assert_eq!(province_name(1177), Some("天津"));
         assert_eq!(province_name(-1), Some("海外"));
@@ -92,6 +137,11 @@ mod tests {
         assert_eq!(isp_name(-1), Some("海外运营商"));
         assert_eq!(province_name(9999), None);
         assert_eq!(province_name(-7), None);
+        assert_eq!(province_name(669), Some("美国"));
+        assert_eq!(province_name(1044), Some("日本"));
+        assert_eq!(province_name(1200), Some("中国香港"));
+        assert_eq!(province_name(2000000005), Some("北美"));
+        assert_eq!(province_name(-12), None, "documented but unnamed bucket");
         assert_eq!(isp_name(3947), Some("中国铁通"));
         assert_eq!(isp_name(3948), None);
         for (code, name) in PROVINCES {

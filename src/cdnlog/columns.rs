@@ -38,6 +38,8 @@ pub struct RequestColumns {
     request_ms: PrimitiveChunkedBuilder<Int64Type>,
     user_agent: StringChunkedBuilder,
     range: StringChunkedBuilder,
+    range_start: PrimitiveChunkedBuilder<Int64Type>,
+    range_end: PrimitiveChunkedBuilder<Int64Type>,
     method: StringChunkedBuilder,
     protocol: StringChunkedBuilder,
     cache: StringChunkedBuilder,
@@ -75,6 +77,8 @@ impl RequestColumns {
             request_ms: p("request_ms", capacity),
             user_agent: s("user_agent", capacity),
             range: s("range", capacity),
+            range_start: p("range_start", capacity),
+            range_end: p("range_end", capacity),
             method: s("method", capacity),
             protocol: s("protocol", capacity),
             cache: s("cache", capacity),
@@ -118,8 +122,10 @@ impl RequestColumns {
         self.request_ms.append_value(l.request_ms);
         self.user_agent.append_option(l.user_agent);
         self.range.append_option(l.range);
-        self.method.append_value(l.method);
-        self.protocol.append_value(l.protocol);
+        self.range_start.append_option(l.range_start);
+        self.range_end.append_option(l.range_end);
+        self.method.append_option(l.method);
+        self.protocol.append_option(l.protocol);
         self.cache.append_value(l.cache.as_str());
         self.port.append_option(l.port);
         self.line_no.append_value(line_no as i64);
@@ -151,6 +157,8 @@ impl RequestColumns {
             full.request_ms.finish().into_column(),
             full.user_agent.finish().into_column(),
             full.range.finish().into_column(),
+            full.range_start.finish().into_column(),
+            full.range_end.finish().into_column(),
             full.method.finish().into_column(),
             full.protocol.finish().into_column(),
             full.cache.finish().into_column(),

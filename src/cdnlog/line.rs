@@ -1,10 +1,18 @@
 //! One CDN access-log line → typed, borrowed fields (DOMAIN.md §2).
 //!
-//! The layout is 15 or 16 space-separated fields, but field 11 (user agent) may itself
-//! contain spaces, quoted or not. So fields 1-10 are taken from the left and 12-16 from
-//! the right; whatever lies between is the user agent. Fields 15 (cache: hit/miss) and
-//! 16 (client port: number or `-`) are told apart by content: a line whose last token is
-//! hit/miss has 15 fields.
+//! The layout is 15 or 16 fields, but real files (Tencent Cloud CDN offline logs, see
+//! DOMAIN.md "What real files look like") differ from the documented table in ways the
+//! parser must take as they come:
+//! - **Separators**: a run of spaces or tabs outside quotes is one separator (a published
+//!   line has a space and a TAB before the IP).
+//! - **Quotes**: any field may be wrapped in double quotes; real files quote the user agent
+//!   and the range. The quotes are removed; a quoted field may contain spaces and quotes.
+//! - **Field 11 (user agent) may contain spaces**, quoted or not. So fields 1-10 are taken
+//!   from the left and 12-16 from the right; whatever lies between is the user agent.
+//!   Fields 15 (cache: hit/miss) and 16 (client port: number or `-`) are told apart by
+//!   content: a line whose last token is hit/miss has 15 fields.
+//! - **Empty markers** differ by field and era: `-`, `NULL`, `(null)` and `""`, each quoted
+//!   or not, all mean "no value". Which ones a line carried is counted, per file.
 //!
 //! The parser borrows every field from the line and allocates nothing: it runs once per
 //! request, billions of times a month.
@@ -49,7 +57,70 @@ impl Cache {
     }
 }
 
-/// A parsed line. Text fields borrow from the line; `-` has become `None`.
+/// The spellings of "no value" seen in real files (DOMAIN.md §2), counted per file.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum EmptyMarker {
+    /// `-` (the documented one)
+    Dash,
+    /// `"-"`
+    QuotedDash,
+    /// `NULL` (old files' referer)
+    Null,
+    /// `"NULL"` (old files' user agent)
+    QuotedNull,
+    /// `(null)`
+    ParenNull,
+    /// `"(null)"` (the range in real files)
+    QuotedParenNull,
+    /// `""`
+    EmptyQuotes,
+}
+
+impl EmptyMarker {
+    pub const ALL: [EmptyMarker; 7] = [
+        EmptyMarker::Dash,
+        EmptyMarker::QuotedDash,
+        EmptyMarker::Null,
+        EmptyMarker::QuotedNull,
+        EmptyMarker::ParenNull,
+        EmptyMarker::QuotedParenNull,
+        EmptyMarker::EmptyQuotes,
+    ];
+
+    /// The marker as it is written in the log.
+    pub fn spelling(self) -> &'static str {
+        match self {
+            EmptyMarker::Dash => "-",
+            EmptyMarker::QuotedDash => "\"-\"",
+            EmptyMarker::Null => "NULL",
+            EmptyMarker::QuotedNull => "\"NULL\"",
+            EmptyMarker::ParenNull => "(null)",
+            EmptyMarker::QuotedParenNull => "\"(null)\"",
+            EmptyMarker::EmptyQuotes => "\"\"",
+        }
+    }
+
+    /// The marker a field's text (quotes removed) is, if it is one.
+    #[inline]
+    fn of(field: Field<'_>) -> Option<EmptyMarker> {
+        let marker = match (field.text, field.quoted) {
+            ("-", false) => EmptyMarker::Dash,
+            ("-", true) => EmptyMarker::QuotedDash,
+            ("NULL", false) => EmptyMarker::Null,
+            ("NULL", true) => EmptyMarker::QuotedNull,
+            ("(null)", false) => EmptyMarker::ParenNull,
+            ("(null)", true) => EmptyMarker::QuotedParenNull,
+            ("", true) => EmptyMarker::EmptyQuotes,
+            _ => return None,
+        };
+        Some(marker)
+    }
+}
+
+/// How many of each [`EmptyMarker`] one line carried (indexed by the enum).
+pub type MarkerCounts = [u8; EmptyMarker::ALL.len()];
+
+/// A parsed line. Text fields borrow from the line; empty markers have become `None`.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct LogLine<'a> {
     pub ts_ms: i64,
@@ -69,13 +140,22 @@ pub struct LogLine<'a> {
     pub user_agent: Option<&'a str>,
     /// True when the agent was wrapped in double quotes (they are removed).
     pub user_agent_quoted: bool,
+    /// As the log has it, quotes removed: `786432-4999999`, `0-`, `bytes=0-1023`.
     pub range: Option<&'a str>,
-    pub method: &'a str,
-    pub protocol: &'a str,
+    pub range_quoted: bool,
+    /// The first and last byte of a single byte range; `None` when absent, open
+    /// (`0-` has no end), a suffix (`-500`) or several ranges.
+    pub range_start: Option<i64>,
+    pub range_end: Option<i64>,
+    pub method: Option<&'a str>,
+    pub protocol: Option<&'a str>,
     pub cache: Cache,
     pub port: Option<i32>,
     /// 15 or 16.
     pub field_count: u8,
+    /// A separator was a tab or a run of blanks (not one space).
+    pub irregular_separators: bool,
+    pub empty_markers: MarkerCounts,
 }
 
 /// Why a line was not parsed. The raw line is kept beside it in the rejects.
@@ -120,141 +200,270 @@ pub fn parse_line(line: &str) -> Result<LogLine<'_>, Reject> {
 /// [`parse_line`] with a time parser kept across the lines of a file.
 pub fn parse_line_with<'a>(line: &'a str, times: &mut TimeParser) -> Result<LogLine<'a>, Reject> {
     let line = line.strip_suffix('\r').unwrap_or(line);
-    if line.trim_ascii().is_empty() {
+    let line = line.trim_matches(|c| c == ' ' || c == '\t');
+    if line.is_empty() {
         return Err(Reject::Empty);
     }
-    let f = Fields::split(line)?;
-    let field = |i: usize| &line[f.starts[i]..f.ends[i]];
-    let (time, client_ip, domain, url, bytes) = (field(0), field(1), field(2), field(3), field(4));
-    let (province, isp, status, referer, request_ms) =
-        (field(5), field(6), field(7), field(8), field(9));
+    let mut scan = Scanner::new(line);
+    let mut left = [Field::EMPTY; 10];
+    for field in left.iter_mut() {
+        *field = scan.next_from_left().ok_or(Reject::TooFewFields)?;
+    }
+    let [time, client_ip, domain, url, bytes, province, isp, status, referer, request_ms] = left;
+
     // Fields 12..=16 from the right: the last token is the cache flag (15 fields) or the
-    // port after it (16 fields).
-    let last = f.right(line, 0);
-    let (cache, port, field_count, right_used) = match Cache::parse(last) {
+    // port after it (16 fields). At least the range, method, protocol and cache must lie
+    // right of field 10, with something (the agent) between.
+    let mut right = [Field::EMPTY; 5];
+    for field in right.iter_mut().take(4) {
+        *field = scan.next_from_right().ok_or(Reject::TooFewFields)?;
+    }
+    let (cache, port, field_count, right_used) = match Cache::parse(right[0].text) {
         Some(cache) => (cache, None, 15, 1),
         None => {
-            let cache = Cache::parse(f.right(line, 1)).ok_or(Reject::NoCacheField)?;
-            (cache, Some(last), 16, 2)
+            let cache = Cache::parse(right[1].text).ok_or(Reject::NoCacheField)?;
+            right[4] = scan.next_from_right().ok_or(Reject::TooFewFields)?;
+            (cache, Some(right[0]), 16, 2)
         }
     };
-    // The range's space must still lie right of field 10, leaving room for the agent.
-    if f.right_count < right_used + 3 {
-        return Err(Reject::TooFewFields);
-    }
-    let protocol = f.right(line, right_used);
-    let method = f.right(line, right_used + 1);
-    let range = f.right(line, right_used + 2);
-    // The agent is everything between field 10 and the range, spaces and all.
-    let agent_end = f.right_start(right_used + 2) - 1;
-    let agent_start = f.ends[9] + 1;
-    let (user_agent, user_agent_quoted) = unquote(
-        line.get(agent_start..agent_end.max(agent_start))
-            .unwrap_or(""),
+    let (protocol, method, range) = (
+        right[right_used],
+        right[right_used + 1],
+        right[right_used + 2],
     );
+    // The agent is everything left between field 10 and the range, spaces and all.
+    let agent = scan.middle().ok_or(Reject::TooFewFields)?;
 
-    let (ts_ms, time_format) = times.parse(time).ok_or(Reject::BadTime)?;
-    if !plausible_ip(client_ip) {
+    let (ts_ms, time_format) = times.parse(time.text).ok_or(Reject::BadTime)?;
+    if !plausible_ip(client_ip.text) {
         return Err(Reject::BadClientIp);
     }
+    let mut markers = MarkerCounts::default();
+    let mut text = |field: Field<'a>| -> Option<&'a str> {
+        match EmptyMarker::of(field) {
+            Some(marker) => {
+                markers[marker as usize] += 1;
+                None
+            }
+            None => Some(field.text),
+        }
+    };
+    let domain = text(domain).ok_or(Reject::EmptyField("domain"))?;
+    let url = text(url).ok_or(Reject::EmptyField("path"))?;
+    let referer = text(referer);
+    let user_agent = text(agent);
+    let range_text = text(range);
+    let method = text(method);
+    let protocol = text(protocol);
+    let port = port.and_then(&mut text);
     let (path, query) = match memchr::memchr(b'?', url.as_bytes()) {
         Some(q) => (&url[..q], Some(&url[q + 1..])),
         None => (url, None),
     };
+    let (range_start, range_end) = range_text.and_then(byte_range).unwrap_or((None, None));
     Ok(LogLine {
         ts_ms,
         time_format,
-        client_ip,
-        domain: non_empty(domain, "domain")?,
+        client_ip: client_ip.text,
+        domain,
         path: non_empty(path, "path")?,
         query,
-        bytes: parse_int(bytes)
+        bytes: parse_int(bytes.text)
             .filter(|b| *b >= 0)
             .ok_or(Reject::BadNumber("bytes"))?,
-        province_code: parse_i32(province, "province code")?,
-        isp_code: parse_i32(isp, "ISP code")?,
-        status: parse_i32(status, "HTTP status")?,
-        referer: dash_none(referer),
-        request_ms: parse_int(request_ms).ok_or(Reject::BadNumber("request time (ms)"))?,
-        user_agent: dash_none(user_agent),
-        user_agent_quoted,
-        range: dash_none(range),
-        method: non_empty(method, "HTTP method")?,
-        protocol: non_empty(protocol, "protocol")?,
+        province_code: parse_i32(province.text, "province code")?,
+        isp_code: parse_i32(isp.text, "ISP code")?,
+        status: parse_i32(status.text, "HTTP status")?,
+        referer,
+        request_ms: parse_int(request_ms.text).ok_or(Reject::BadNumber("request time (ms)"))?,
+        user_agent,
+        user_agent_quoted: agent.quoted,
+        range: range_text,
+        range_quoted: range.quoted,
+        range_start,
+        range_end,
+        method,
+        protocol,
         cache,
-        port: match port.and_then(dash_none) {
+        port: match port {
             None => None,
             Some(p) => Some(parse_i32(p, "client port")?),
         },
         field_count,
+        irregular_separators: scan.irregular,
+        empty_markers: markers,
     })
 }
 
-/// Where the fields of a line are: the first ten fields from the left, and the last
-/// `RIGHT` spaces from the right. Only the spaces around those are visited (SIMD memchr
-/// from each end); the agent's inner spaces, often thirty of them, never are.
-struct Fields {
-    starts: [usize; 10],
-    ends: [usize; 10],
-    /// Spaces after field 10, from the right: `right_spaces[0]` is the last one.
-    right_spaces: [usize; RIGHT],
-    /// How many of `right_spaces` were found.
-    right_count: usize,
-    len: usize,
+/// A field's text, quotes removed, and whether it was quoted.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+struct Field<'a> {
+    text: &'a str,
+    quoted: bool,
 }
 
-const RIGHT: usize = 6;
+impl Field<'_> {
+    const EMPTY: Field<'static> = Field {
+        text: "",
+        quoted: false,
+    };
+}
 
-impl Fields {
+#[inline]
+fn is_separator(b: u8) -> bool {
+    b == b' ' || b == b'\t'
+}
+
+/// Walks a line's tokens from both ends towards the middle. Only the separators around
+/// the fields taken are visited (SIMD memchr from each end); the agent's inner spaces,
+/// often thirty of them, never are.
+struct Scanner<'a> {
+    line: &'a str,
+    /// Everything before `front` has been taken from the left.
+    front: usize,
+    /// Everything from `back` on has been taken from the right.
+    back: usize,
+    /// A separator was a tab or more than one blank.
+    irregular: bool,
+}
+
+impl<'a> Scanner<'a> {
+    fn new(line: &'a str) -> Self {
+        Scanner {
+            line,
+            front: 0,
+            back: line.len(),
+            irregular: false,
+        }
+    }
+
+    /// The next token from the left. A token that starts with `"` runs to the next `"`
+    /// followed by a separator or the end of the line (spaces and quotes inside are
+    /// kept); one without such an end is read as unquoted.
     #[inline]
-    fn split(line: &str) -> Result<Fields, Reject> {
-        let bytes = line.as_bytes();
-        let mut f = Fields {
-            starts: [0; 10],
-            ends: [0; 10],
-            right_spaces: [0; RIGHT],
-            right_count: 0,
-            len: line.len(),
-        };
-        let mut from_left = memchr::memchr_iter(b' ', bytes);
-        for i in 0..10 {
-            let pos = from_left.next().ok_or(Reject::TooFewFields)?;
-            f.ends[i] = pos;
-            if i + 1 < 10 {
-                f.starts[i + 1] = pos + 1;
+    fn next_from_left(&mut self) -> Option<Field<'a>> {
+        let b = self.line.as_bytes();
+        let start = self.skip_separators_forward();
+        if start >= self.back {
+            return None;
+        }
+        if b[start] == b'"' {
+            let mut from = start + 1;
+            while let Some(q) = memchr::memchr(b'"', &b[from..self.back]) {
+                let q = from + q;
+                if q + 1 == self.back || is_separator(b[q + 1]) {
+                    self.front = q + 1;
+                    return Some(Field {
+                        text: &self.line[start + 1..q],
+                        quoted: true,
+                    });
+                }
+                from = q + 1;
             }
         }
-        let after_left = f.ends[9];
-        for pos in memchr::memrchr_iter(b' ', bytes).take(RIGHT) {
-            if pos <= after_left {
-                break;
+        let end =
+            memchr::memchr2(b' ', b'\t', &b[start..self.back]).map_or(self.back, |p| start + p);
+        self.front = end;
+        Some(Field {
+            text: &self.line[start..end],
+            quoted: false,
+        })
+    }
+
+    /// The next token from the right, never reaching into what was taken from the left.
+    /// A token that ends with `"` starts at the `"` before it that follows a separator.
+    #[inline]
+    fn next_from_right(&mut self) -> Option<Field<'a>> {
+        let b = self.line.as_bytes();
+        let end = self.skip_separators_backward();
+        // `front` sits on the separator after the last left field (or the line's end).
+        if end <= self.front + 1 {
+            return None;
+        }
+        let floor = self.front + 1;
+        if b[end - 1] == b'"' && end - 1 > floor {
+            let mut to = end - 1;
+            while let Some(q) = memchr::memrchr(b'"', &b[floor..to]) {
+                let q = floor + q;
+                if is_separator(b[q - 1]) {
+                    self.back = q;
+                    return Some(Field {
+                        text: &self.line[q + 1..end - 1],
+                        quoted: true,
+                    });
+                }
+                to = q;
             }
-            f.right_spaces[f.right_count] = pos;
-            f.right_count += 1;
         }
-        // 15 fields: the agent, then range, method, protocol and cache after 4 spaces.
-        if f.right_count < 4 {
-            return Err(Reject::TooFewFields);
-        }
-        Ok(f)
+        let start = memchr::memrchr2(b' ', b'\t', &b[floor..end]).map_or(floor, |p| floor + p + 1);
+        self.back = start;
+        Some(Field {
+            text: &self.line[start..end],
+            quoted: false,
+        })
     }
 
-    /// Start of the `k`-th token from the right (0 = the last one), `k < right_count`.
-    #[inline]
-    fn right_start(&self, k: usize) -> usize {
-        self.right_spaces[k] + 1
+    /// What lies between the tokens taken from both ends, blanks trimmed and quotes
+    /// removed: the user agent. `None` when nothing is there.
+    fn middle(&mut self) -> Option<Field<'a>> {
+        self.skip_separators_forward();
+        let end = self.skip_separators_backward();
+        if self.front >= end {
+            return None;
+        }
+        let raw = &self.line[self.front..end];
+        Some(
+            match raw.strip_prefix('"').and_then(|a| a.strip_suffix('"')) {
+                Some(inner) => Field {
+                    text: inner,
+                    quoted: true,
+                },
+                None => Field {
+                    text: raw,
+                    quoted: false,
+                },
+            },
+        )
     }
 
-    /// The `k`-th token from the right (0 = the last one), `k < right_count`.
     #[inline]
-    fn right<'a>(&self, line: &'a str, k: usize) -> &'a str {
-        let end = if k == 0 {
-            self.len
-        } else {
-            self.right_spaces[k - 1]
-        };
-        &line[self.right_start(k)..end]
+    fn skip_separators_forward(&mut self) -> usize {
+        let b = self.line.as_bytes();
+        let from = self.front;
+        while self.front < self.back && is_separator(b[self.front]) {
+            self.front += 1;
+        }
+        if from > 0 && (self.front - from != 1 || b[from] == b'\t') {
+            self.irregular = true;
+        }
+        self.front
     }
+
+    #[inline]
+    fn skip_separators_backward(&mut self) -> usize {
+        let b = self.line.as_bytes();
+        let from = self.back;
+        while self.back > self.front && is_separator(b[self.back - 1]) {
+            self.back -= 1;
+        }
+        if from < self.line.len() && (from - self.back != 1 || b[from - 1] == b'\t') {
+            self.irregular = true;
+        }
+        self.back
+    }
+}
+
+/// A single byte range, `bytes=` prefix optional: `786432-4999999` → (786432, 4999999),
+/// `0-` → (0, open). `None` for a suffix range (`-500`), several ranges or anything else.
+pub fn byte_range(range: &str) -> Option<(Option<i64>, Option<i64>)> {
+    let range = range.strip_prefix("bytes=").unwrap_or(range);
+    let (first, last) = range.split_once('-')?;
+    let start = parse_int(first).filter(|s| *s >= 0 && !first.starts_with('-'))?;
+    if last.is_empty() {
+        return Some((Some(start), None));
+    }
+    let end = parse_int(last).filter(|e| *e >= start && !last.starts_with('-'))?;
+    Some((Some(start), Some(end)))
 }
 
 #[inline]
@@ -263,19 +472,6 @@ fn non_empty<'a>(field: &'a str, name: &'static str) -> Result<&'a str, Reject> 
         Err(Reject::EmptyField(name))
     } else {
         Ok(field)
-    }
-}
-
-#[inline]
-fn dash_none(field: &str) -> Option<&str> {
-    (!field.is_empty() && field != "-").then_some(field)
-}
-
-#[inline]
-fn unquote(agent: &str) -> (&str, bool) {
-    match agent.strip_prefix('"').and_then(|a| a.strip_suffix('"')) {
-        Some(inner) => (inner, true),
-        None => (agent, false),
     }
 }
 
@@ -416,9 +612,11 @@ mod tests {
         assert_eq!(l.range, None);
         assert_eq!(
             (l.method, l.protocol, l.cache),
-            ("GET", "HTTP/2.0", Cache::Hit)
+            (Some("GET"), Some("HTTP/2.0"), Cache::Hit)
         );
         assert_eq!((l.port, l.field_count), (Some(23765), 16));
+        assert!(!l.irregular_separators);
+        assert_eq!(l.empty_markers[EmptyMarker::Dash as usize], 2);
     }
 
     #[test]
@@ -433,7 +631,11 @@ mod tests {
         assert_eq!(l.range, Some("bytes=0-525088"));
         assert_eq!(
             (l.protocol, l.cache, l.port, l.field_count),
-            ("HTTP/3", Cache::Miss, None, 16)
+            (Some("HTTP/3"), Cache::Miss, None, 16)
+        );
+        assert_eq!(
+            (l.range_start, l.range_end, l.range_quoted),
+            (Some(0), Some(525088), false)
         );
     }
 
@@ -549,5 +751,112 @@ mod tests {
         for (line, want) in cases {
             assert_eq!(parse_line(line).unwrap_err(), want, "line: {line:?}");
         }
+    }
+
+    /// GoAccess issue #604 (2016): 15 fields, `NULL` referer, `"NULL"` agent, `"(null)"` range.
+    const OLD_ERA: &str = "20161227210131 223.104.185.75 img.xxx.com /images/h5-dingding/banner1.png 134594 122 1046 200 NULL 1455 \"NULL\" \"(null)\" GET HTTP/1.1 miss";
+    /// A 2023 published line: 16 fields, quoted agent with spaces, quoted range, `HTTPS`.
+    const REAL_2023: &str = "20230330010010 223.104.149.43 cos.loveloveme.cn /2023/03/29/91ad731639b8c.gif 459 120 1046 206 https://www.xooznnfuvqvl.buzz:8/vodata/32180/play.html?32180-0-1 1 \"Mozilla/5.0 (Linux; Android 9; V1809A Build/PKQ1.181030.001; wv) AppleWebKit/537.36 (KHTML, like Gecko) Version/4.0 Chrome/87.0.4280.141 Mobile Safari/537.36 VivoBrowser/14.1.20.0\" \"786432-786432\" GET HTTPS hit 56845";
+
+    #[test]
+    fn published_old_era_line_markers_are_empty() {
+        let l = parse_line(OLD_ERA).unwrap();
+        assert_eq!((l.referer, l.user_agent, l.range), (None, None, None));
+        assert_eq!((l.range_start, l.range_end), (None, None));
+        assert_eq!((l.field_count, l.port, l.cache), (15, None, Cache::Miss));
+        assert_eq!(
+            (l.province_code, l.bytes, l.request_ms),
+            (122, 134594, 1455)
+        );
+        let seen = |m: EmptyMarker| l.empty_markers[m as usize];
+        assert_eq!(seen(EmptyMarker::Null), 1, "referer NULL");
+        assert_eq!(seen(EmptyMarker::QuotedNull), 1, "agent \"NULL\"");
+        assert_eq!(seen(EmptyMarker::QuotedParenNull), 1, "range \"(null)\"");
+        assert!(l.user_agent_quoted && l.range_quoted);
+    }
+
+    #[test]
+    fn published_2023_line_every_field() {
+        let l = parse_line(REAL_2023).unwrap();
+        assert_eq!(
+            l.ts_ms,
+            china_civil_to_unix_ms(2023, 3, 30, 1, 0, 10).unwrap()
+        );
+        assert_eq!(l.domain, "cos.loveloveme.cn");
+        assert_eq!(l.path, "/2023/03/29/91ad731639b8c.gif");
+        assert_eq!(l.query, None);
+        assert_eq!(
+            (l.bytes, l.province_code, l.isp_code, l.status),
+            (459, 120, 1046, 206)
+        );
+        assert_eq!(
+            l.referer,
+            Some("https://www.xooznnfuvqvl.buzz:8/vodata/32180/play.html?32180-0-1")
+        );
+        assert_eq!(l.request_ms, 1);
+        assert_eq!(l.user_agent, Some("Mozilla/5.0 (Linux; Android 9; V1809A Build/PKQ1.181030.001; wv) AppleWebKit/537.36 (KHTML, like Gecko) Version/4.0 Chrome/87.0.4280.141 Mobile Safari/537.36 VivoBrowser/14.1.20.0"));
+        assert_eq!(l.range, Some("786432-786432"));
+        assert_eq!((l.range_start, l.range_end), (Some(786432), Some(786432)));
+        assert_eq!((l.method, l.protocol), (Some("GET"), Some("HTTPS")));
+        assert_eq!(
+            (l.cache, l.port, l.field_count),
+            (Cache::Hit, Some(56845), 16)
+        );
+        assert_eq!(l.empty_markers, MarkerCounts::default());
+    }
+
+    #[test]
+    fn agent_with_quotes_inside_and_every_marker() {
+        let l = parse_line("20261120003745 1.2.3.4 d /p?us=wxad-1 10 4 2 200 \"\" 1 \"Mozilla/5.0 \"quoted\" (x; y) \"end\"\" \"0-\" \"-\" (null) hit -").unwrap();
+        assert_eq!(l.user_agent, Some("Mozilla/5.0 \"quoted\" (x; y) \"end\""));
+        assert_eq!(l.referer, None);
+        assert_eq!(l.range, Some("0-"));
+        assert_eq!((l.range_start, l.range_end), (Some(0), None));
+        assert_eq!((l.method, l.protocol), (None, None));
+        assert_eq!((l.port, l.field_count), (None, 16));
+        let seen = |m: EmptyMarker| l.empty_markers[m as usize];
+        assert_eq!(seen(EmptyMarker::EmptyQuotes), 1);
+        assert_eq!(seen(EmptyMarker::QuotedDash), 1);
+        assert_eq!(seen(EmptyMarker::ParenNull), 1);
+        assert_eq!(seen(EmptyMarker::Dash), 1, "the port");
+    }
+
+    #[test]
+    fn tabs_and_runs_of_blanks_are_one_separator() {
+        let tabbed = REAL_2023
+            .replacen(' ', " \t", 1)
+            .replace(" GET ", "  GET\t");
+        let l = parse_line(&tabbed).unwrap();
+        assert!(l.irregular_separators);
+        let plain = parse_line(REAL_2023).unwrap();
+        assert_eq!(
+            LogLine {
+                irregular_separators: false,
+                ..l
+            },
+            plain
+        );
+        // A quoted field keeps its inner tabs and spaces.
+        let l = parse_line("20261120003745\t1.2.3.4\td\t/p\t10\t4\t2\t200\t\"a b\"\t1\t\"x\ty  z\"\t\"bytes=5-9\"\tGET\tHTTP/3\tMISS").unwrap();
+        assert_eq!((l.referer, l.user_agent), (Some("a b"), Some("x\ty  z")));
+        assert_eq!(
+            (l.range, l.range_start, l.range_end),
+            (Some("bytes=5-9"), Some(5), Some(9))
+        );
+    }
+
+    #[test]
+    fn byte_ranges() {
+        assert_eq!(
+            byte_range("786432-4999999"),
+            Some((Some(786432), Some(4999999)))
+        );
+        assert_eq!(byte_range("bytes=0-1023"), Some((Some(0), Some(1023))));
+        assert_eq!(byte_range("0-"), Some((Some(0), None)));
+        assert_eq!(byte_range("-500"), None, "suffix range: no absolute start");
+        assert_eq!(byte_range("0-1,5-6"), None, "several ranges");
+        assert_eq!(byte_range("9-3"), None, "end before start");
+        assert_eq!(byte_range("bytes=a-b"), None);
+        assert_eq!(byte_range("5"), None);
     }
 }

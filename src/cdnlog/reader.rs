@@ -15,6 +15,29 @@ use std::path::Path;
 
 use flate2::bufread::MultiGzDecoder;
 
+/// Whether a file found in a directory is a CDN log by its name: `*.gz`, `*.log`, or a
+/// package named as the platform names them, `YYYYMMDDHH-<domain>-<region>`
+/// (`2024032819-1500020822.vod2.myqcloud.com-mainland`: no extension in `getcdnlogs`
+/// replies; one is allowed). Whether it is gzip is decided by its bytes, not its name.
+pub fn is_log_file_name(name: &str) -> bool {
+    if name.ends_with(".gz") || name.ends_with(".log") {
+        return true;
+    }
+    let Some((head, tail)) = name.rsplit_once('-') else {
+        return false;
+    };
+    let region = tail.split('.').next().unwrap_or("");
+    let Some((hour, domain)) = head.split_once('-') else {
+        return false;
+    };
+    hour.len() == 10
+        && hour.bytes().all(|b| b.is_ascii_digit())
+        && domain.contains('.')
+        && !domain.starts_with('.')
+        && !region.is_empty()
+        && region.bytes().all(|b| b.is_ascii_alphabetic())
+}
+
 const READ_CHUNK: usize = 256 * 1024;
 /// Default cap on one line; real lines are a few hundred bytes.
 pub const DEFAULT_MAX_LINE: usize = 1024 * 1024;
@@ -177,6 +200,33 @@ impl LineReader {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn log_file_names() {
+        for name in [
+            "2024032819-1500020822.vod2.myqcloud.com-mainland",
+            "2024032819-1500020822.vod2.myqcloud.com-overseas",
+            "2024032819-1500020822.vod2.myqcloud.com-mainland.gz",
+            "2024032819-1500020822.vod2.myqcloud.com-mainland.txt",
+            "2024032819-wxvod-cdn.example-drama.cn-mainland",
+            "anything.gz",
+            "odd.log",
+        ] {
+            assert!(is_log_file_name(name), "{name}");
+        }
+        for name in [
+            "README.md",
+            "expected_totals.csv",
+            "notes",
+            "2024032819-mainland",
+            "202403281-1500020822.vod2.myqcloud.com-mainland",
+            "2024032819-1500020822.vod2.myqcloud.com-",
+            "2024032819-1500020822.vod2.myqcloud.com-main1and",
+            "x2024032819-d.com-mainland",
+        ] {
+            assert!(!is_log_file_name(name), "{name}");
+        }
+    }
 
     fn lines_of(data: &[u8], max_line: usize) -> Vec<(u64, Vec<u8>, Option<u64>)> {
         let mut reader = LineReader::new(Box::new(io::Cursor::new(data.to_vec())), false, max_line);

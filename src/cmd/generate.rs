@@ -7,7 +7,7 @@ use chrono::NaiveDate;
 
 use cdncost::china_time::parse_date;
 use cdncost::exit::Exit;
-use cdncost::generator::{generate_logs, generate_polyv, LogSpec, DOMAINS};
+use cdncost::generator::{generate_logs, generate_polyv, LogShape, LogSpec, DOMAINS};
 
 use super::{all_cores, Context};
 
@@ -44,6 +44,12 @@ pub struct Args {
     /// gzip level of the files (the platform's look like the default, 6)
     #[arg(long, default_value_t = 6, value_parser = clap::value_parser!(u32).range(0..=9))]
     pub gzip_level: u32,
+    /// Line shape: `real` (published Tencent CDN lines: quoted agent and range, `(null)` and
+    /// `NULL` markers, HTTPS, 16 fields) or `classic` (the documented illustrative lines:
+    /// `-` markers, `bytes=` ranges, 15/16 fields, two time formats). Same seed, same
+    /// requests and totals in both.
+    #[arg(long, value_enum, default_value_t = LogShape::Real)]
+    pub shape: LogShape,
     /// Threads [default: all cores]
     #[arg(short, long)]
     pub jobs: Option<usize>,
@@ -58,6 +64,7 @@ pub fn run(_ctx: &Context, args: Args) -> Result<Exit> {
         malformed_lines: args.malformed,
         seed: args.seed,
         gzip_level: args.gzip_level,
+        shape: args.shape,
     };
     let files = generate_logs(&spec, &args.out, args.jobs.unwrap_or_else(all_cores))?;
     generate_polyv(args.from, args.days, args.seed, &args.out)?;

@@ -5,6 +5,7 @@ use std::time::Instant;
 
 use anyhow::{bail, Context as _, Result};
 
+use cdncost::cdnlog::reader::is_log_file_name;
 use cdncost::exit::Exit;
 use cdncost::ingest::{ingest_files, FileRecord, IngestError, Observed};
 use cdncost::progress::Progress;
@@ -21,7 +22,8 @@ use super::{all_cores, Context};
 /// and the exit status is 3.
 #[derive(clap::Args, Debug)]
 pub struct Args {
-    /// Log files, or directories searched recursively for *.gz and *.log files
+    /// Log files, or directories searched recursively for *.gz, *.log and files named like
+    /// the platform's packages (YYYYMMDDHH-<domain>-<region>, any extension)
     #[arg(required = true, value_name = "PATH")]
     pub paths: Vec<PathBuf>,
     /// Files parsed at once [default: all cores]
@@ -30,9 +32,19 @@ pub struct Args {
 }
 
 pub fn run(ctx: &Context, args: Args) -> Result<Exit> {
-    let files = collect_log_files(&args.paths)?;
+    let LogFiles { files, skipped } = collect_log_files(&args.paths)?;
+    if !skipped.is_empty() {
+        tracing::warn!(
+            "skipped {} files that are not log files (not *.gz, *.log or YYYYMMDDHH-<domain>-<region>): {}",
+            skipped.len(),
+            display_list(&skipped)
+        );
+    }
     if files.is_empty() {
-        bail!("no *.gz or *.log files under {}", display_list(&args.paths));
+        bail!(
+            "no log files (*.gz, *.log or YYYYMMDDHH-<domain>-<region> packages) under {}",
+            display_list(&args.paths)
+        );
     }
     super::sweep_temporaries(&[ctx.lake.root()]);
     let options = ctx.config.ingest_options();
@@ -111,6 +123,19 @@ fn print_totals(results: &[Result<FileRecord, IngestError>], elapsed: f64) -> Ex
         observed.time_unix_seconds,
         observed.non_utf8_lines_repaired
     );
+    let markers: Vec<String> = observed
+        .empty_markers
+        .iter()
+        .map(|(spelling, n)| format!("{spelling} {n}"))
+        .collect();
+    println!(
+        "shape: {} quoted agents, {} quoted ranges, {} ranges not a single byte range, {} lines with tabs or runs of blanks; empty markers: {}",
+        observed.quoted_user_agents,
+        observed.quoted_ranges,
+        observed.ranges_not_single,
+        observed.irregular_separators,
+        if markers.is_empty() { "none".to_string() } else { markers.join(", ") }
+    );
     if rejected > 0 {
         println!(
             "rejected lines are in the lake's rejects/ table (file, line number, reason, raw line)"
@@ -129,24 +154,35 @@ fn print_totals(results: &[Result<FileRecord, IngestError>], elapsed: f64) -> Ex
     Exit::Incomplete
 }
 
+/// The inputs found under the paths given, and the files passed over.
+pub struct LogFiles {
+    pub files: Vec<PathBuf>,
+    pub skipped: Vec<PathBuf>,
+}
+
 /// Explicit files are taken whatever their name; directories are searched recursively
-/// for `*.gz` and `*.log`, skipping hidden entries. Sorted, so runs are reproducible.
-pub fn collect_log_files(paths: &[PathBuf]) -> Result<Vec<PathBuf>> {
-    let mut files = Vec::new();
+/// for log files by name ([`is_log_file_name`]), skipping hidden entries. Sorted, so runs
+/// are reproducible.
+pub fn collect_log_files(paths: &[PathBuf]) -> Result<LogFiles> {
+    let mut found = LogFiles {
+        files: Vec::new(),
+        skipped: Vec::new(),
+    };
     for path in paths {
         let meta = std::fs::metadata(path).with_context(|| format!("{}", path.display()))?;
         if meta.is_dir() {
-            walk(path, &mut files).with_context(|| format!("listing {}", path.display()))?;
+            walk(path, &mut found).with_context(|| format!("listing {}", path.display()))?;
         } else {
-            files.push(path.clone());
+            found.files.push(path.clone());
         }
     }
-    files.sort();
-    files.dedup();
-    Ok(files)
+    found.files.sort();
+    found.files.dedup();
+    found.skipped.sort();
+    Ok(found)
 }
 
-fn walk(dir: &Path, files: &mut Vec<PathBuf>) -> std::io::Result<()> {
+fn walk(dir: &Path, found: &mut LogFiles) -> std::io::Result<()> {
     for entry in std::fs::read_dir(dir)? {
         let entry = entry?;
         let name = entry.file_name();
@@ -156,18 +192,25 @@ fn walk(dir: &Path, files: &mut Vec<PathBuf>) -> std::io::Result<()> {
         }
         let kind = entry.file_type()?;
         if kind.is_dir() {
-            walk(&entry.path(), files)?;
-        } else if kind.is_file() && (name.ends_with(".gz") || name.ends_with(".log")) {
-            files.push(entry.path());
+            walk(&entry.path(), found)?;
+        } else if kind.is_file() && is_log_file_name(&name) {
+            found.files.push(entry.path());
+        } else {
+            found.skipped.push(entry.path());
         }
     }
     Ok(())
 }
 
+/// The paths, comma-separated; past ten, the count of the rest.
 fn display_list(paths: &[PathBuf]) -> String {
-    paths
+    let mut list: Vec<String> = paths
         .iter()
+        .take(10)
         .map(|p| p.display().to_string())
-        .collect::<Vec<_>>()
-        .join(", ")
+        .collect();
+    if paths.len() > 10 {
+        list.push(format!("and {} more", paths.len() - 10));
+    }
+    list.join(", ")
 }
