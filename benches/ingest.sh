@@ -15,9 +15,10 @@ peak=${1:-180000}
 domains=${2:-4}
 shape=${3:-real}
 data=bench-data/logs-$peak-$domains-$shape
-bin=${CARGO_TARGET_DIR:-target}/release/cdncost
+# CDNCOST_BIN measures a binary built earlier (say, to compare two commits).
+bin=${CDNCOST_BIN:-${CARGO_TARGET_DIR:-target}/release/cdncost}
 
-cargo build --release --quiet
+[ -n "${CDNCOST_BIN:-}" ] || cargo build --release --quiet
 if [ ! -d "$data/cdn_logs" ]; then
   "$bin" generate --out "$data" --from 2026-11-18 --days 1 --domains "$domains" \
     --peak-requests-per-hour "$peak" --malformed 100 --shape "$shape" -q

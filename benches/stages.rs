@@ -13,7 +13,7 @@ use std::time::Instant;
 
 use cdncost::cdnlog::columns::{RequestColumns, Tag};
 use cdncost::cdnlog::line::{parse_line_with, TimeParser};
-use cdncost::cdnlog::reader::LineReader;
+use cdncost::cdnlog::reader::{LineReader, DEFAULT_MAX_LINE};
 use cdncost::ingest::{ingest_file, IngestOptions};
 use cdncost::lake::Lake;
 
@@ -120,7 +120,7 @@ fn stage_split(files: &[PathBuf]) -> (u64, u64) {
     let mut lines = 0;
     let mut text = 0;
     for f in files {
-        let mut reader = LineReader::open(f).unwrap();
+        let mut reader = LineReader::open(f, DEFAULT_MAX_LINE).unwrap();
         while let Some(line) = reader.next_line().unwrap() {
             lines += line.bytes.len() as u64 & 1;
         }
@@ -133,7 +133,7 @@ fn stage_parse(files: &[PathBuf]) {
     let mut ok = 0u64;
     let mut times = TimeParser::default();
     for f in files {
-        let mut reader = LineReader::open(f).unwrap();
+        let mut reader = LineReader::open(f, DEFAULT_MAX_LINE).unwrap();
         while let Some(line) = reader.next_line().unwrap() {
             if let Ok(text) = std::str::from_utf8(line.bytes) {
                 ok += parse_line_with(text, &mut times).is_ok() as u64;
@@ -146,7 +146,7 @@ fn stage_parse(files: &[PathBuf]) {
 fn stage_columns(files: &[PathBuf]) {
     let mut times = TimeParser::default();
     for f in files {
-        let mut reader = LineReader::open(f).unwrap();
+        let mut reader = LineReader::open(f, DEFAULT_MAX_LINE).unwrap();
         let mut columns = RequestColumns::new(65_536);
         while let Some(line) = reader.next_line().unwrap() {
             let Ok(text) = std::str::from_utf8(line.bytes) else {

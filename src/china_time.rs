@@ -9,6 +9,12 @@ use chrono::{DateTime, Datelike, FixedOffset, NaiveDate, TimeZone, Utc};
 
 /// The IANA name written into timestamp columns.
 pub const CHINA_TZ: &str = "Asia/Shanghai";
+
+/// The zone of every timestamp column in the lake, as polars names it.
+pub fn china_tz() -> polars::prelude::TimeZone {
+    // `from_static` only skips validation, and this name is a valid IANA zone.
+    unsafe { polars::prelude::TimeZone::from_static(CHINA_TZ) }
+}
 /// UTC+8 in seconds.
 pub const OFFSET_SECS: i64 = 8 * 3600;
 const MS_PER_HOUR: i64 = 3_600_000;

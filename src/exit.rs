@@ -10,8 +10,6 @@ pub enum Exit {
     Ok = 0,
     /// The command failed (bad configuration, an API refusing us, a lake we can't write).
     Failure = 1,
-    /// The command line was wrong (clap's own status).
-    Usage = 2,
     /// The command finished, but some inputs failed or are absent: data is missing.
     Incomplete = 3,
     /// Everything that exists is in, but some of it is not final yet (Polyv publishes a
@@ -27,8 +25,7 @@ impl Exit {
             Exit::Ok => 0,
             Exit::NotFinal => 1,
             Exit::Incomplete => 2,
-            Exit::Usage => 3,
-            Exit::Failure => 4,
+            Exit::Failure => 3,
         };
         if rank(other) > rank(self) {
             other
@@ -53,5 +50,6 @@ Exit status:
   3  incomplete: finished, but some data is missing (a fetch failed or an input is
      absent; listed above the exit): run again, it completes what is missing
   4  not final: everything available is in, but some of it is not final yet (Polyv's
-     two-day lag, log files fetched under 3 hours after their hour); later runs
+     two-day lag, log files fetched sooner after their hour than complete_after_hours,
+     3 by default); later runs
      settle it. Normal for the newest days of a nightly run.";

@@ -227,7 +227,7 @@ pub fn ingest_file(
         source,
     };
     let source_size = std::fs::metadata(path).map_err(open_err)?.len();
-    let mut reader = LineReader::open(path).map_err(open_err)?;
+    let mut reader = LineReader::open(path, options.max_line).map_err(open_err)?;
 
     let mut pass = FilePass::new(lake, path, &stem, options);
     loop {

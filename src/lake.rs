@@ -196,11 +196,6 @@ impl Lake {
         })?;
         write_atomic(manifest_path, &json)
     }
-
-    /// Removes temporaries left by runs that died (their process is gone).
-    pub fn sweep_temporaries(&self) -> usize {
-        sweep_temporaries(&self.root)
-    }
 }
 
 /// Removes the temporaries (`.name.<pid>.tmp`) below `dir` whose process is gone.
@@ -431,13 +426,32 @@ impl Drop for StagedFile {
     }
 }
 
+/// Who may read a staged file.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Access {
+    /// The process's umask decides (lake files, meant to be shared with readers).
+    Default,
+    /// Owner only (mode 0600 from creation, not chmod after): secrets such as the token.
+    Private,
+}
+
 /// Creates the parent directory and a temporary file beside `final_path`.
 fn create_staged(final_path: &Path) -> Result<(File, StagedFile), LakeError> {
-    if let Some(dir) = final_path.parent() {
+    create_staged_with(final_path, Access::Default)
+}
+
+fn create_staged_with(final_path: &Path, access: Access) -> Result<(File, StagedFile), LakeError> {
+    if let Some(dir) = final_path.parent().filter(|d| !d.as_os_str().is_empty()) {
         fs::create_dir_all(dir).map_err(io_err(dir))?;
     }
     let temp = temp_path_for(final_path);
-    let file = File::create(&temp).map_err(io_err(&temp))?;
+    let mut options = fs::OpenOptions::new();
+    options.write(true).create(true).truncate(true);
+    #[cfg(unix)]
+    if access == Access::Private {
+        std::os::unix::fs::OpenOptionsExt::mode(&mut options, 0o600);
+    }
+    let file = options.open(&temp).map_err(io_err(&temp))?;
     let staged = StagedFile {
         temp,
         final_path: final_path.to_path_buf(),
@@ -449,6 +463,44 @@ fn create_staged(final_path: &Path) -> Result<(File, StagedFile), LakeError> {
 /// Writes `bytes` to `path` atomically (temp file, fsync, rename).
 pub fn write_atomic(path: &Path, bytes: &[u8]) -> Result<(), LakeError> {
     stage_bytes(path, bytes)?.commit().map(|_| ())
+}
+
+/// [`write_atomic`] for a secret: the file is readable by its owner only, from the
+/// moment it exists. Temporaries of this file that a killed process left are removed
+/// first (a secret's directory is not one the lake's sweep visits).
+pub fn write_private(path: &Path, bytes: &[u8]) -> Result<(), LakeError> {
+    sweep_dead_temporaries_of(path);
+    let (mut file, staged) = create_staged_with(path, Access::Private)?;
+    file.write_all(bytes).map_err(io_err(path))?;
+    file.sync_all().map_err(io_err(path))?;
+    staged.commit().map(|_| ())
+}
+
+/// Removes `.name.<pid>.tmp` files beside `final_path` whose process is gone.
+fn sweep_dead_temporaries_of(final_path: &Path) {
+    let (Some(dir), Some(name)) = (final_path.parent(), final_path.file_name()) else {
+        return;
+    };
+    let dir = if dir.as_os_str().is_empty() {
+        Path::new(".")
+    } else {
+        dir
+    };
+    let prefix = format!(".{}.", name.to_string_lossy());
+    let Ok(entries) = fs::read_dir(dir) else {
+        return;
+    };
+    for entry in entries.flatten() {
+        let file_name = entry.file_name().to_string_lossy().into_owned();
+        if !file_name.starts_with(&prefix) {
+            continue;
+        }
+        if let Some(pid) = temp_owner(&file_name) {
+            if !process_alive(pid) {
+                let _ = fs::remove_file(entry.path());
+            }
+        }
+    }
 }
 
 /// Writes `bytes` under `path`'s temporary name, synced, for a later `commit`.
@@ -465,7 +517,6 @@ pub struct ParquetSink {
     /// A second handle on the same file, to sync it once the footer is flushed.
     file: File,
     staged: StagedFile,
-    rows: u64,
 }
 
 impl ParquetSink {
@@ -494,19 +545,13 @@ impl ParquetSink {
             writer,
             file: sync_handle,
             staged,
-            rows: 0,
         })
     }
 
     pub fn write(&mut self, frame: &DataFrame) -> Result<(), LakeError> {
-        self.rows += frame.height() as u64;
         self.writer
             .write_batch(frame)
             .map_err(|source| self.error(source))
-    }
-
-    pub fn rows(&self) -> u64 {
-        self.rows
     }
 
     /// Writes the footer and syncs; the file is complete but not yet published.
@@ -575,6 +620,28 @@ mod tests {
         let name = t.file_name().unwrap().to_string_lossy().to_string();
         assert_eq!(temp_owner(&name), Some(std::process::id()));
         assert_eq!(temp_owner("x.parquet"), None);
+    }
+
+    #[test]
+    fn private_files_sweep_their_dead_temporaries() {
+        let dir = tempfile::tempdir().unwrap();
+        let target = dir.path().join("token.json");
+        // What a process killed mid-write leaves (pid 2^31-1 is never alive), and an
+        // unrelated file that must stay.
+        let dead = dir.path().join(".token.json.2147483647.tmp");
+        let other = dir.path().join(".other.json.2147483647.tmp");
+        fs::write(&dead, b"half a secret").unwrap();
+        fs::write(&other, b"not ours").unwrap();
+        write_private(&target, b"{}").unwrap();
+        assert!(!dead.exists(), "the dead temporary is swept");
+        assert!(other.exists());
+        assert_eq!(fs::read(&target).unwrap(), b"{}");
+        #[cfg(unix)]
+        {
+            use std::os::unix::fs::PermissionsExt;
+            let mode = fs::metadata(&target).unwrap().permissions().mode();
+            assert_eq!(mode & 0o777, 0o600);
+        }
     }
 
     #[test]

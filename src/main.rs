@@ -19,6 +19,15 @@ fn limit_malloc_arenas() {
     }
 }
 
+/// Whether an error comes from writing to a closed pipe.
+fn is_broken_pipe(err: &anyhow::Error) -> bool {
+    err.chain().any(|cause| {
+        cause
+            .downcast_ref::<std::io::Error>()
+            .is_some_and(|e| e.kind() == std::io::ErrorKind::BrokenPipe)
+    })
+}
+
 fn main() -> ExitCode {
     limit_malloc_arenas();
     let matches = cmd::Cli::command().get_matches();
@@ -29,6 +38,8 @@ fn main() -> ExitCode {
     cmd::init_logging(&cli.global);
     match cmd::dispatch(cli) {
         Ok(exit) => exit.into(),
+        // The reader of stdout went away (`| head`): what it wanted, it got.
+        Err(err) if is_broken_pipe(&err) => Exit::Ok.into(),
         Err(err) => {
             // `{:#}` prints the whole chain: "ingest: lake/…: No space left on device".
             // Once: as a JSON log record for collectors, else as a plain line.

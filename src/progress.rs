@@ -33,7 +33,7 @@ impl ProgressMode {
 /// Counts items (files) and bytes done out of a known number of items.
 pub struct Progress {
     what: &'static str,
-    total: u64,
+    total: AtomicU64,
     items: AtomicU64,
     bytes: AtomicU64,
     bar: Option<ProgressBar>,
@@ -59,13 +59,21 @@ impl Progress {
         let now = Instant::now();
         Progress {
             what,
-            total,
+            total: AtomicU64::new(total),
             items: AtomicU64::new(0),
             bytes: AtomicU64::new(0),
             bar,
             mode,
             started: now,
             last_log: Mutex::new(now),
+        }
+    }
+
+    /// Sets the number of items once it is known (after a listing).
+    pub fn set_total(&self, total: u64) {
+        self.total.store(total, Ordering::Relaxed);
+        if let Some(bar) = &self.bar {
+            bar.set_length(total);
         }
     }
 
@@ -82,12 +90,12 @@ impl Progress {
             }
             ProgressMode::LogLines => {
                 let mut last = self.last_log.lock().unwrap_or_else(|e| e.into_inner());
-                if last.elapsed() >= LOG_EVERY && items < self.total {
+                let total = self.total.load(Ordering::Relaxed);
+                if last.elapsed() >= LOG_EVERY && items < total {
                     *last = Instant::now();
                     tracing::info!(
-                        "{}: {items}/{} done, {:.1} MB, {:.0}s",
+                        "{}: {items}/{total} done, {:.1} MB, {:.0}s",
                         self.what,
-                        self.total,
                         bytes as f64 / 1e6,
                         self.started.elapsed().as_secs_f64()
                     );

@@ -508,6 +508,7 @@ fn summary_shows_the_lake() {
 fn killed_mid_run_leaves_no_half_file_and_the_rerun_completes() {
     let w = Workdir::new();
     let gen = larger_generated(&w);
+    let mut killed_mid_run = 0;
     for delay_ms in [150u64, 400, 900] {
         let lake = format!("lake-{delay_ms}");
         let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_cdncost"))
@@ -516,7 +517,12 @@ fn killed_mid_run_leaves_no_half_file_and_the_rerun_completes() {
             .spawn()
             .unwrap();
         std::thread::sleep(std::time::Duration::from_millis(delay_ms));
-        child.kill().unwrap(); // SIGKILL
+        // A kill counts as mid-run only if the process was still running when it landed
+        // (a fast machine may finish first: that attempt then proves nothing).
+        if child.try_wait().unwrap().is_none() {
+            child.kill().unwrap(); // SIGKILL
+            killed_mid_run += 1;
+        }
         child.wait().unwrap();
 
         // Readers skip hidden temporaries; every visible file must read in full.
@@ -547,6 +553,10 @@ fn killed_mid_run_leaves_no_half_file_and_the_rerun_completes() {
             .collect();
         assert!(leftovers.is_empty(), "{leftovers:?}");
     }
+    assert!(
+        killed_mid_run >= 2,
+        "only {killed_mid_run} of 3 kills landed while the ingest ran: make the data larger"
+    );
 }
 
 /// `--json-logs`: every stderr line is a JSON record, errors included, and stdout keeps
@@ -879,4 +889,81 @@ fn first_line(gz: &std::path::Path) -> String {
         .read_line(&mut line)
         .unwrap();
     line
+}
+
+/// `[ingest] max_line_bytes` is the cap the reader applies (it was parsed and ignored).
+#[test]
+fn max_line_bytes_setting_caps_lines() {
+    let w = Workdir::new();
+    let agent = "x".repeat(3000);
+    let line = format!("20261120000242 1.2.3.4 d.example.com /p?us=wxad-1 10 4 2 200 - 1 \"{agent}\" \"(null)\" GET HTTPS hit 80\n");
+    write_gz(&w.path("in/long-2026112000.gz"), line.as_bytes());
+    let run = w.run(&["ingest", "--lake", "default", "in"]).ok();
+    assert!(
+        run.stdout().contains("1 parsed + 0 rejected"),
+        "{}",
+        run.stdout()
+    );
+    std::fs::write(w.path("capped.toml"), "[ingest]\nmax_line_bytes = 2048\n").unwrap();
+    let run = w
+        .run(&[
+            "--config",
+            "capped.toml",
+            "ingest",
+            "--lake",
+            "capped",
+            "in",
+        ])
+        .ok();
+    assert!(
+        run.stdout().contains("0 parsed + 1 rejected"),
+        "{}",
+        run.stdout()
+    );
+    let rejects = scan_table(&w.path("capped"), "rejects").collect().unwrap();
+    assert_eq!(
+        strings(&rejects, "reason"),
+        vec![Some("line longer than the line-length cap".to_string())]
+    );
+    assert_eq!(
+        ints(&rejects, "line_length"),
+        vec![Some(line.len() as i64 - 1)]
+    );
+}
+
+/// `cdncost … | head`: a reader that went away is a clean exit (status 0, no message),
+/// on the `println` paths (summary, ingest) and the bulk-write path (query).
+#[test]
+fn a_closed_pipe_is_a_clean_exit() {
+    let w = Workdir::new();
+    w.run(&["ingest", "-q", &sample_logs()]).ok();
+    let closed_stdout = |args: &[&str]| {
+        // The read end is closed before the command writes anything.
+        let (reader, writer) = std::io::pipe().unwrap();
+        drop(reader);
+        let out = std::process::Command::new(env!("CARGO_BIN_EXE_cdncost"))
+            .args(args)
+            .current_dir(w.dir.path())
+            .stdout(writer)
+            .stderr(std::process::Stdio::piped())
+            .output()
+            .unwrap();
+        let stderr = String::from_utf8_lossy(&out.stderr).to_string();
+        assert_eq!(out.status.code(), Some(0), "{args:?}: {stderr}");
+        assert!(
+            !stderr.contains("Broken pipe") && !stderr.contains("panicked"),
+            "{args:?}: {stderr}"
+        );
+    };
+    closed_stdout(&["summary"]);
+    closed_stdout(&["ingest", "--lake", "lake2", &sample_logs()]);
+    closed_stdout(&["query", "--format", "csv", "SELECT * FROM cdn_requests"]);
+    closed_stdout(&["query", "--list"]);
+}
+
+fn sample_logs() -> String {
+    std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("sample_data/cdn_logs")
+        .display()
+        .to_string()
 }

@@ -369,3 +369,20 @@ fn bad_ranges_and_prices_are_clear_errors() {
     assert!(run.stderr().contains("last band"), "{}", run.stderr());
     assert!(!w.path("out").exists(), "nothing is written on an error");
 }
+
+/// The page's GB are the GB of `[prices] bytes_per_gb` (it used 10^9 whatever was set).
+#[test]
+fn page_uses_the_configured_bytes_per_gb() {
+    let log_bytes: u64 = expected_totals(&sample()).values().map(|v| v.1).sum();
+    let shown = |bytes_per_gb: f64| format!("{:.2} GB", log_bytes as f64 / bytes_per_gb);
+    let s = start("\n[prices]\nbytes_per_gb = 1073741824\n");
+    s.fetch_all(DAY2);
+    s.report(&[]).ok();
+    let page = std::fs::read_to_string(s.w.path("out/report.html")).unwrap();
+    let card = format!(
+        "<b>{}</b><span>WeChat log traffic</span>",
+        shown(1073741824.0)
+    );
+    assert!(page.contains(&card), "want {card} in the page");
+    assert!(!page.contains(&shown(1e9)), "{} is decimal GB", shown(1e9));
+}

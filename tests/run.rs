@@ -154,7 +154,18 @@ fn a_second_run_on_the_same_lake_exits_clearly() {
     let s = start("");
     s.wechat.faults().trickle_downloads = Some(Duration::from_millis(5));
     let mut first = s.spawn(RUN);
-    std::thread::sleep(Duration::from_millis(400));
+    // Wait (up to 30 s) until the first run holds the lake's lock, however slow it starts.
+    let lock = s.w.path("lake/.lock");
+    let held_by_first =
+        || std::fs::read_to_string(&lock).is_ok_and(|t| t.starts_with(&format!("{} ", first.id())));
+    let deadline = std::time::Instant::now() + Duration::from_secs(30);
+    while !held_by_first() {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "the first run never took the lock"
+        );
+        std::thread::sleep(Duration::from_millis(20));
+    }
     let second = s.cdncost(RUN).expect_code(1);
     assert!(
         second.stderr().contains("lake") && second.stderr().contains(&first.id().to_string()),
@@ -226,18 +237,23 @@ fn schedule_starts_run_at_the_given_china_time_and_logs_the_outcome() {
         .with_timezone(&cdncost::china_time::offset())
         .format("%H:%M:%S")
         .to_string();
-    // No credentials: the run fails, and the scheduler says so and goes on.
+    // No credentials: the run fails, and the scheduler says so and goes on. If this
+    // process starts more than 2 s late, `at` has passed and the scheduler would wait a
+    // day: the watchdog turns that into a failure after a minute, never a hang.
     let run = w
-        .run(&[
-            "schedule",
-            "--at",
-            &at,
-            "--max-runs",
-            "1",
-            "--",
-            "--date",
-            DAY1,
-        ])
+        .run_within(
+            &[
+                "schedule",
+                "--at",
+                &at,
+                "--max-runs",
+                "1",
+                "--",
+                "--date",
+                DAY1,
+            ],
+            Duration::from_secs(60),
+        )
         .ok();
     assert!(run.stderr().contains("next run at"), "{}", run.stderr());
     assert!(
@@ -247,4 +263,21 @@ fn schedule_starts_run_at_the_given_china_time_and_logs_the_outcome() {
     );
     let run = w.run(&["schedule", "--at", "25:00"]).expect_code(2);
     assert!(run.stderr().contains("HH:MM"), "{}", run.stderr());
+}
+
+/// The report names the configured `complete_after_hours`, not a fixed "3 hours".
+#[test]
+fn provisional_message_names_the_configured_hours() {
+    // 100000 hours (11 years): every sample file is fetched "too soon" after its hour.
+    let s = start(&format!(
+        "{PRICED}[wechat]\ncomplete_after_hours = 100000\n"
+    ));
+    let run = s.cdncost(RUN).expect_code(4);
+    let daily = std::fs::read_to_string(s.w.path("out/channel_daily.csv")).unwrap();
+    assert!(
+        daily.contains("log files provisional (fetched under 100000 hours after their hour)"),
+        "{daily}\n{}",
+        run.stderr()
+    );
+    assert!(!daily.contains("under 3 hours"), "{daily}");
 }

@@ -594,3 +594,81 @@ fn a_slow_but_live_download_is_not_cut_by_the_call_timeout() {
         .count();
     assert_eq!(outcomes, 72, "no download had to be retried");
 }
+
+/// The token call follows the one retry rule: a 429 is retried like any API call's.
+#[test]
+fn a_rate_limited_token_call_is_retried() {
+    let s = start(FAST);
+    s.server.faults().token_429 = 2;
+    let run = s
+        .cdncost(&[
+            "fetch",
+            "usage",
+            "--from",
+            "2026-11-18",
+            "--to",
+            "2026-11-19",
+        ])
+        .ok();
+    assert_eq!(lake_usage(&s, 1440).0, usage_per_day());
+    s.assert_no_secrets(&[&run]);
+}
+
+/// 45011 (per-minute limit) is told apart by its code, not by matching message text.
+#[test]
+fn the_per_minute_limit_is_named_when_it_persists() {
+    let s = start(FAST);
+    s.server.faults().minute_limit = 1;
+    let run = s
+        .cdncost(&[
+            "fetch",
+            "usage",
+            "--from",
+            "2026-11-18",
+            "--to",
+            "2026-11-19",
+        ])
+        .expect_code(1);
+    assert!(
+        run.stderr()
+            .contains("still over the per-minute call limit (errcode 45011)"),
+        "{}",
+        run.stderr()
+    );
+    assert_eq!(s.api_calls("getcdnusagedata"), vec!["errcode 45011"]);
+}
+
+/// The reply's own counts are cross-checks: an interval other than the one asked, or a
+/// listing shorter than its `total_count`, is an error and nothing of it is written.
+#[test]
+fn replies_that_contradict_themselves_are_refused() {
+    let s = start(FAST);
+    s.server.faults().wrong_interval = true;
+    let run = s
+        .cdncost(&[
+            "fetch",
+            "usage",
+            "--from",
+            "2026-11-18",
+            "--to",
+            "2026-11-19",
+            "--interval",
+            "60",
+        ])
+        .expect_code(1);
+    assert!(
+        run.stderr().contains("asked for 60-minute points")
+            && run.stderr().contains("answered data_interval 1440"),
+        "{}",
+        run.stderr()
+    );
+    assert!(!s.w.path("lake/cdn_usage").exists(), "nothing written");
+    s.server.faults().short_listing = true;
+    let run = s.logs("2026-11-18", "2026-11-19").expect_code(1);
+    assert!(
+        run.stderr().contains("getcdnlogs: total_count is"),
+        "{}",
+        run.stderr()
+    );
+    assert!(!s.w.path("lake/cdn_requests").exists(), "nothing ingested");
+}

@@ -7,7 +7,7 @@
 use polars::prelude::*;
 
 use super::line::LogLine;
-use crate::china_time::CHINA_TZ;
+use crate::china_time::china_tz;
 
 /// The decoded channel fields that come with a line.
 pub struct Tag<'a> {
@@ -168,21 +168,6 @@ impl RequestColumns {
         ];
         DataFrame::new(height, columns)
     }
-
-    /// The table's schema (what `take` produces).
-    pub fn schema() -> Schema {
-        RequestColumns::new(0)
-            .take("")
-            .expect("an empty batch always builds")
-            .schema()
-            .as_ref()
-            .clone()
-    }
-}
-
-pub fn china_tz() -> TimeZone {
-    // SAFETY-free: `from_static` only skips validation, and this name is a valid IANA zone.
-    unsafe { TimeZone::from_static(CHINA_TZ) }
 }
 
 /// Column builders for lines that did not parse: enough to find, explain and replay them.
@@ -244,14 +229,5 @@ impl RejectColumns {
                 full.raw.finish().into_column(),
             ],
         )
-    }
-
-    pub fn schema() -> Schema {
-        RejectColumns::new(0)
-            .take("")
-            .expect("an empty batch always builds")
-            .schema()
-            .as_ref()
-            .clone()
     }
 }

@@ -64,8 +64,9 @@ pub struct LineReader {
 }
 
 impl LineReader {
-    /// Opens `path`, sniffing gzip by its magic bytes.
-    pub fn open(path: &Path) -> io::Result<Self> {
+    /// Opens `path`, sniffing gzip by its magic bytes; lines longer than `max_line` bytes
+    /// are cut and flagged.
+    pub fn open(path: &Path, max_line: usize) -> io::Result<Self> {
         let mut file = BufReader::with_capacity(READ_CHUNK, File::open(path)?);
         let is_gzip = io::BufRead::fill_buf(&mut file)?.starts_with(&[0x1f, 0x8b]);
         let inner: Box<dyn Read + Send> = if is_gzip {
@@ -73,7 +74,7 @@ impl LineReader {
         } else {
             Box::new(file)
         };
-        Ok(Self::new(inner, is_gzip, DEFAULT_MAX_LINE))
+        Ok(Self::new(inner, is_gzip, max_line))
     }
 
     pub fn new(inner: Box<dyn Read + Send>, is_gzip: bool, max_line: usize) -> Self {
@@ -102,21 +103,31 @@ impl LineReader {
             if let Some(pos) = memchr::memchr(b'\n', &self.buf[self.start..self.end]) {
                 let line_start = self.start;
                 self.start += pos + 1;
-                return Ok(Some(self.emit(line_start, line_start + pos, None)));
+                return Ok(Some(self.emit_capped(line_start, pos)));
             }
             if self.eof {
                 if self.start == self.end {
                     return Ok(None);
                 }
                 // A last line without a newline.
-                let (line_start, line_end) = (self.start, self.end);
+                let (line_start, length) = (self.start, self.end - self.start);
                 self.start = self.end;
-                return Ok(Some(self.emit(line_start, line_end, None)));
+                return Ok(Some(self.emit_capped(line_start, length)));
             }
             if self.end - self.start >= self.max_line {
                 return self.skip_long_line().map(Some);
             }
             self.fill()?;
+        }
+    }
+
+    /// A whole line found in the buffer: as it is, or cut to the cap when longer (a line
+    /// over the cap but shorter than the buffer is still a line over the cap).
+    fn emit_capped(&mut self, start: usize, length: usize) -> Line<'_> {
+        if length > self.max_line {
+            self.emit(start, start + self.max_line, Some(length as u64))
+        } else {
+            self.emit(start, start + length, None)
         }
     }
 
@@ -278,5 +289,18 @@ mod tests {
         let got = lines_of(&data, 1000);
         assert_eq!(got.len(), 1);
         assert_eq!(got[0].2, Some(5000));
+    }
+
+    #[test]
+    fn a_line_over_the_cap_but_inside_the_buffer_is_cut_too() {
+        let mut data = vec![b'z'; 3000];
+        data.extend_from_slice(b"\nok\n");
+        data.extend(vec![b'w'; 1500]);
+        let got = lines_of(&data, 2048);
+        let shape: Vec<(usize, Option<u64>)> = got.iter().map(|l| (l.1.len(), l.2)).collect();
+        assert_eq!(shape, vec![(2048, Some(3000)), (2, None), (1500, None)]);
+        let got = lines_of(&data, 1024);
+        assert_eq!(got[2].1.len(), 1024);
+        assert_eq!(got[2].2, Some(1500), "the last line, without a newline");
     }
 }

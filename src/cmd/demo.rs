@@ -130,19 +130,19 @@ pub fn run(ctx: &Context, args: Args) -> Result<Exit> {
             excel: false,
         },
     )?;
-    println!("\nLook at:");
+    outln!("\nLook at:")?;
     for (file, what) in [
         ("report.html", "the page for finance"),
         ("channel_daily.csv", "per day x channel (also .parquet)"),
         ("channel_monthly.csv", "per month x channel"),
         ("reconciliation.csv", "log estimate against the bill"),
     ] {
-        println!("  {}   {what}", report.join(file).display());
+        outln!("  {}   {what}", report.join(file).display())?;
     }
-    println!(
+    outln!(
         "  cdncost --lake {} summary   the lake (hive-partitioned Parquet) itself",
         demo.lake.root().display()
-    );
+    )?;
     drop(servers);
     Ok(exit)
 }

@@ -7,7 +7,7 @@ use chrono::NaiveDate;
 
 use cdncost::china_time::parse_date;
 use cdncost::exit::Exit;
-use cdncost::fetch::logs::{LogsFetch, LogsReport};
+use cdncost::fetch::logs::LogsFetch;
 use cdncost::fetch::polyv::{PolyvFetch, LAG_DAYS};
 use cdncost::fetch::usage::UsageFetch;
 use cdncost::lake::ParquetOptions;
@@ -60,8 +60,9 @@ pub struct UsageArgs {
 /// downloads each one (several hours can have one file per domain; quiet hours none),
 /// verifies it is a complete gzip stream, records it in RAW/_manifest/cdn_logs/, and
 /// ingests it exactly as `cdncost ingest` would. A second run downloads nothing that is
-/// complete; files fetched less than 3 hours after their hour ended are downloaded again,
-/// and a file that changed replaces its rows. The API keeps 30 days of logs.
+/// complete; files fetched less than complete_after_hours (3 by default) after their hour
+/// ended are downloaded again, and a file that changed replaces its rows. The API keeps
+/// 30 days of logs.
 #[derive(clap::Args, Debug)]
 pub struct LogsArgs {
     /// First China day (YYYY-MM-DD)
@@ -147,14 +148,14 @@ pub fn usage(ctx: &Context, args: UsageArgs) -> Result<Fetched> {
         parquet: ParquetOptions::default(),
     };
     let report = super::runtime()?.block_on(fetch.run(args.from, args.to))?;
-    println!(
+    outln!(
         "usage: {} days, {} points of {} min, {:.3} GB billed (query_type {})",
         report.days,
         report.points,
         args.interval,
         report.billed_bytes as f64 / 1e9,
         args.query_type
-    );
+    )?;
     if !report.empty_days.is_empty() {
         let days: Vec<String> = report.empty_days.iter().map(|d| d.to_string()).collect();
         tracing::warn!(
@@ -171,8 +172,8 @@ pub fn logs(ctx: &Context, args: LogsArgs) -> Result<Fetched> {
     let raw = args.raw.unwrap_or_else(|| config.raw_dir.clone());
     super::sweep_temporaries(&[ctx.lake.root(), &raw]);
     let options = ctx.config.ingest_options();
-    let runtime = super::runtime()?;
-    let mut fetch = LogsFetch {
+    let progress = Progress::new(ctx.progress, "logs", 0);
+    let fetch = LogsFetch {
         lake: &ctx.lake,
         raw: raw.clone(),
         client: &client,
@@ -182,17 +183,12 @@ pub fn logs(ctx: &Context, args: LogsArgs) -> Result<Fetched> {
         max_inflated_bytes: config.max_inflated_bytes,
         complete_after_hours: config.complete_after_hours,
         ingest: options,
-        progress: None,
+        progress: Some(&progress),
     };
-    // List first, so the progress bar knows how many files there are.
-    let mut report = LogsReport::default();
-    let listed = runtime.block_on(fetch.list(args.from, args.to, &mut report))?;
-    let progress = Progress::new(ctx.progress, "logs", listed.len() as u64);
-    fetch.progress = Some(&progress);
-    let report = runtime.block_on(fetch.fetch_listed(listed.clone(), report))?;
+    let report = super::runtime()?.block_on(fetch.run(args.from, args.to));
     progress.finish();
-    fetch.record_days(args.from, args.to, &listed)?;
-    println!(
+    let report = report?;
+    outln!(
         "logs: {} files listed: {} downloaded ({:.1} MB), {} complete and skipped, {} unchanged; {} ingested: {} lines, {} rejected",
         report.listed,
         report.downloaded,
@@ -202,27 +198,27 @@ pub fn logs(ctx: &Context, args: LogsArgs) -> Result<Fetched> {
         report.ingested,
         report.lines,
         report.rejected_lines
-    );
+    )?;
     if report.reingested_from_raw > 0 {
-        println!(
+        outln!(
             "{} complete files were ingested again from {} (the lake lacked their rows)",
             report.reingested_from_raw,
             raw.display()
-        );
+        )?;
     }
     for refused in &report.refused {
-        println!("REFUSED listing entry {refused}");
+        outln!("REFUSED listing entry {refused}")?;
     }
     for failure in &report.failures {
-        println!("FAILED {failure}");
+        outln!("FAILED {failure}")?;
     }
     let exit = if report.refused.is_empty() && report.failures.is_empty() {
         Exit::Ok
     } else {
-        println!(
+        outln!(
             "{} files missing: run again to retry them (nothing was half-written)",
             report.refused.len() + report.failures.len()
-        );
+        )?;
         Exit::Incomplete
     };
     Ok(Fetched {
@@ -265,14 +261,14 @@ pub fn polyv(ctx: &Context, args: PolyvArgs) -> Result<Fetched> {
         .block_on(fetch.run(args.from, args.to))
         .context("writing Polyv traffic to the lake")?;
 
-    println!(
+    outln!(
         "polyv: {} videos × {} days: {} rows ({} zero: Polyv listed no traffic), {:.3} GB",
         report.videos,
         report.days,
         report.rows,
         report.zero_rows,
         report.total_bytes as f64 / 1e9
-    );
+    )?;
     if !report.provisional_days.is_empty() {
         let days: Vec<String> = report
             .provisional_days
@@ -291,12 +287,12 @@ pub fn polyv(ctx: &Context, args: PolyvArgs) -> Result<Fetched> {
             Exit::NotFinal
         }));
     }
-    println!(
+    outln!(
         "FAILED: {} requests (earlier rows of those videos, if any, were kept):",
         report.failures.len()
-    );
+    )?;
     for e in &report.failures {
-        println!("  {e}");
+        outln!("  {e}")?;
     }
     Ok(Fetched::with_exit(Exit::Incomplete))
 }

@@ -73,15 +73,15 @@ pub fn run(_ctx: &Context, args: Args) -> Result<Exit> {
         .filter_map(|f| std::fs::metadata(f).ok())
         .map(|m| m.len())
         .sum();
-    println!(
+    outln!(
         "wrote {} log files ({:.1} MB gzip) under {}",
         files.len(),
         bytes as f64 / 1e6,
         args.out.join("cdn_logs").display()
-    );
-    println!(
+    )?;
+    outln!(
         "ground truth: {}",
         args.out.join("expected_totals.csv").display()
-    );
+    )?;
     Ok(Exit::Ok)
 }

@@ -67,7 +67,7 @@ pub fn run(ctx: &Context, args: Args) -> Result<Exit> {
     });
     progress.finish();
     let elapsed = started.elapsed().as_secs_f64();
-    Ok(print_totals(&results, elapsed))
+    print_totals(&results, elapsed)
 }
 
 fn log_file(file: &Path, result: &Result<FileRecord, IngestError>) {
@@ -86,7 +86,7 @@ fn log_file(file: &Path, result: &Result<FileRecord, IngestError>) {
 }
 
 /// The run's accounting on stdout; the exit status says whether anything failed.
-fn print_totals(results: &[Result<FileRecord, IngestError>], elapsed: f64) -> Exit {
+fn print_totals(results: &[Result<FileRecord, IngestError>], elapsed: f64) -> Result<Exit> {
     let done: Vec<&FileRecord> = results.iter().filter_map(|r| r.as_ref().ok()).collect();
     let failed: Vec<&IngestError> = results.iter().filter_map(|r| r.as_ref().err()).collect();
     let sum = |f: fn(&FileRecord) -> u64| done.iter().map(|r| f(r)).sum::<u64>();
@@ -99,21 +99,21 @@ fn print_totals(results: &[Result<FileRecord, IngestError>], elapsed: f64) -> Ex
     let mut observed = Observed::default();
     done.iter().for_each(|r| observed.add(&r.observed));
 
-    println!(
+    outln!(
         "ingested {} of {} files: {} lines read = {} parsed + {} rejected",
         done.len(),
         results.len(),
         thousands(read as i128),
         thousands(parsed as i128),
         thousands(rejected as i128)
-    );
-    println!(
+    )?;
+    outln!(
         "log bytes {:.3} GB; text {:.1} MB in {elapsed:.2}s ({:.1} MB/s)",
         sum(|r| r.log_bytes) as f64 / 1e9,
         text / 1e6,
         text / 1e6 / elapsed.max(1e-9)
-    );
-    println!(
+    )?;
+    outln!(
         "seen: {} untagged requests, {} unknown province codes, {} unknown ISP codes, {} lines with 15 fields, {} with 16, {} unix-time lines, {} non-UTF-8 lines repaired",
         observed.untagged_requests,
         observed.unknown_province_codes,
@@ -122,36 +122,36 @@ fn print_totals(results: &[Result<FileRecord, IngestError>], elapsed: f64) -> Ex
         observed.lines_16_fields,
         observed.time_unix_seconds,
         observed.non_utf8_lines_repaired
-    );
+    )?;
     let markers: Vec<String> = observed
         .empty_markers
         .iter()
         .map(|(spelling, n)| format!("{spelling} {n}"))
         .collect();
-    println!(
+    outln!(
         "shape: {} quoted agents, {} quoted ranges, {} ranges not a single byte range, {} lines with tabs or runs of blanks; empty markers: {}",
         observed.quoted_user_agents,
         observed.quoted_ranges,
         observed.ranges_not_single,
         observed.irregular_separators,
         if markers.is_empty() { "none".to_string() } else { markers.join(", ") }
-    );
+    )?;
     if rejected > 0 {
-        println!(
+        outln!(
             "rejected lines are in the lake's rejects/ table (file, line number, reason, raw line)"
-        );
+        )?;
     }
     if failed.is_empty() {
-        return Exit::Ok;
+        return Ok(Exit::Ok);
     }
-    println!(
+    outln!(
         "FAILED: {} files (nothing of them was published):",
         failed.len()
-    );
+    )?;
     for e in failed {
-        println!("  {e}");
+        outln!("  {e}")?;
     }
-    Exit::Incomplete
+    Ok(Exit::Incomplete)
 }
 
 /// The inputs found under the paths given, and the files passed over.

@@ -12,6 +12,16 @@ use cdncost::exit::{Exit, EXIT_STATUS_HELP};
 use cdncost::lake::Lake;
 use cdncost::progress::ProgressMode;
 
+/// `println!` that returns the write's error instead of panicking, so a closed pipe
+/// (`cdncost summary | head -1`) ends the command cleanly: `main` maps BrokenPipe to
+/// status 0. Use as `outln!(...)?`.
+macro_rules! outln {
+    ($($arg:tt)*) => {{
+        use std::io::Write as _;
+        writeln!(std::io::stdout().lock(), $($arg)*)
+    }};
+}
+
 pub mod demo;
 pub mod fetch;
 pub mod generate;

@@ -109,7 +109,7 @@ fn list(dir: &Path) -> Result<()> {
     let queries: Vec<LibraryQuery> = query::library(dir)?;
     let width = queries.iter().map(|q| q.name.len()).max().unwrap_or(0);
     for q in queries {
-        println!("{:width$}  {}", q.name, q.summary);
+        outln!("{:width$}  {}", q.name, q.summary)?;
     }
     Ok(())
 }

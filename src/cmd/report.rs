@@ -61,9 +61,9 @@ pub struct ReportOutcome {
 pub fn run(ctx: &Context, args: Args) -> Result<Exit> {
     let outcome = make(ctx, &args)?;
     for path in &outcome.files {
-        println!("wrote {}", path.display());
+        outln!("wrote {}", path.display())?;
     }
-    println!("total cost {:.2} CNY", outcome.total_cost_cny);
+    outln!("total cost {:.2} CNY", outcome.total_cost_cny)?;
     Ok(exit_for(&outcome))
 }
 
@@ -93,7 +93,12 @@ pub fn make(ctx: &Context, args: &Args) -> Result<ReportOutcome> {
     let page = if args.no_html {
         None
     } else {
-        Some(html::render(&built, args.from, args.to)?)
+        Some(html::render(
+            &built,
+            args.from,
+            args.to,
+            ctx.config.prices.bytes_per_gb,
+        )?)
     };
     let mut formats = args.format.clone();
     formats.dedup();

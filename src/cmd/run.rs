@@ -175,7 +175,7 @@ pub fn run(ctx: &Context, args: Args) -> Result<Exit> {
         }
     };
     let line = summary_line(check_from, to, &fetched, outcome.as_ref(), started, exit);
-    println!("{line}");
+    outln!("{line}")?;
     tracing::info!(
         status = exit as u8,
         days = (to - check_from).num_days() + 1,

@@ -26,6 +26,6 @@ pub struct Args {
 
 pub fn run(ctx: &Context, args: Args) -> Result<Exit> {
     let frame = channel_day_summary(&ctx.lake, args.from, args.to)?;
-    print!("{}", render_frame(&frame));
+    outln!("{}", render_frame(&frame).trim_end_matches('\n'))?;
     Ok(Exit::Ok)
 }

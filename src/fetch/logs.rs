@@ -28,7 +28,7 @@ use crate::ingest::{ingest_file, previous_record, IngestOptions};
 use crate::lake::{write_atomic, Lake, SafeName};
 use crate::progress::Progress;
 use crate::sources::describe;
-use crate::sources::retry::Backoff;
+use crate::sources::retry::{self, Backoff, Verdict};
 use crate::sources::secret::redact_url;
 use crate::sources::wechat::{LogFileEntry, WechatClient};
 
@@ -77,6 +77,13 @@ pub struct LogDayRecord {
     /// Listed files the lake lacks (name and why).
     pub missing: Vec<String>,
     pub checked_at: String,
+    /// The `complete_after_hours` setting the fetch used (older records: the default, 3).
+    #[serde(default = "default_complete_after_hours")]
+    pub complete_after_hours: u64,
+}
+
+fn default_complete_after_hours() -> u64 {
+    3
 }
 
 /// The manifest kind of [`LogDayRecord`]s in the lake.
@@ -151,7 +158,7 @@ struct Verified {
 impl LogsFetch<'_> {
     /// The files listed for `from..=to` (China days), validated; refused entries are
     /// added to the report.
-    pub async fn list(
+    async fn list(
         &self,
         from: NaiveDate,
         to: NaiveDate,
@@ -168,6 +175,20 @@ impl LogsFetch<'_> {
                 .client
                 .cdn_logs(window, window_end - 1, self.query_type)
                 .await?;
+            // The count is a cross-check: a listing shorter than its count lost files.
+            if let Some(total) = reply.total_count {
+                if total != reply.domestic_cdn_logs.len() as i64 {
+                    return Err(FetchError::Inconsistent {
+                        call: "getcdnlogs",
+                        detail: format!(
+                            "total_count is {total} but {} files are listed for {}..{}",
+                            reply.domestic_cdn_logs.len(),
+                            china_time::to_china(window),
+                            china_time::to_china(window_end)
+                        ),
+                    });
+                }
+            }
             for entry in reply.domestic_cdn_logs {
                 if !entries.iter().any(|e| e.name == entry.name) {
                     entries.push(entry);
@@ -179,9 +200,14 @@ impl LogsFetch<'_> {
         Ok(entries)
     }
 
+    /// The whole fetch of `from..=to`: list, download and ingest what is not complete
+    /// yet, then record each day. The progress (if any) learns its total from the listing.
     pub async fn run(&self, from: NaiveDate, to: NaiveDate) -> Result<LogsReport, FetchError> {
         let mut report = LogsReport::default();
         let entries = self.list(from, to, &mut report).await?;
+        if let Some(progress) = self.progress {
+            progress.set_total(entries.len() as u64);
+        }
         let report = self.fetch_listed(entries.clone(), report).await?;
         self.record_days(from, to, &entries)?;
         Ok(report)
@@ -189,7 +215,7 @@ impl LogsFetch<'_> {
 
     /// Writes a [`LogDayRecord`] for every day of `from..=to`, from the listing and
     /// the download manifests as they stand after the fetch.
-    pub fn record_days(
+    fn record_days(
         &self,
         from: NaiveDate,
         to: NaiveDate,
@@ -207,6 +233,7 @@ impl LogsFetch<'_> {
                 let record = LogDayRecord {
                     date: date.to_string(),
                     checked_at: checked_at.clone(),
+                    complete_after_hours: self.complete_after_hours,
                     ..LogDayRecord::default()
                 };
                 (date, record)
@@ -241,7 +268,7 @@ impl LogsFetch<'_> {
     }
 
     /// Downloads, verifies and ingests what [`LogsFetch::list`] returned.
-    pub async fn fetch_listed(
+    async fn fetch_listed(
         &self,
         entries: Vec<LogFileEntry>,
         mut report: LogsReport,
@@ -378,7 +405,7 @@ impl LogsFetch<'_> {
             .await
             .map_err(|e| Failure::Transient(describe(e)))?;
         let status = response.status();
-        if status.is_server_error() || status.as_u16() == 429 {
+        if retry::http_status(status) == Verdict::Retry {
             return Err(Failure::Transient(format!("HTTP {status}")));
         }
         if !status.is_success() {

@@ -18,6 +18,9 @@ pub enum FetchError {
     Lake(#[from] LakeError),
     #[error("{0}")]
     Range(String),
+    /// A reply that contradicts itself or the request: nothing of it is written.
+    #[error("WeChat {call}: {detail}; nothing of this reply was written")]
+    Inconsistent { call: &'static str, detail: String },
 }
 
 /// `from..=to` cut into windows of at most `max_days` days.

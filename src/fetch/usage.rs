@@ -13,7 +13,7 @@ use polars::prelude::*;
 use serde::{Deserialize, Serialize};
 
 use super::{check_history, windows, FetchError};
-use crate::cdnlog::columns::china_tz;
+use crate::china_time::china_tz;
 use crate::china_time::{self, ChinaHour};
 use crate::lake::{stage_frame, Lake, LakeError, ParquetOptions, SafeName};
 use crate::sources::wechat::WechatClient;
@@ -60,6 +60,18 @@ impl UsageFetch<'_> {
                 .client
                 .cdn_usage(start_unix, end_unix, self.interval_min, self.query_type)
                 .await?;
+            // Points of another interval would be filed (and summed) as this one's.
+            if let Some(answered) = reply.data_interval {
+                if answered != self.interval_min as i64 {
+                    return Err(FetchError::Inconsistent {
+                        call: "getcdnusagedata",
+                        detail: format!(
+                            "asked for {}-minute points of {start}..{end}, answered data_interval {answered}",
+                            self.interval_min
+                        ),
+                    });
+                }
+            }
             let mut by_day: BTreeMap<NaiveDate, Vec<(i64, u64)>> = BTreeMap::new();
             for point in reply.item_list {
                 let day = ChinaHour::of_unix_ms(point.time * 1000).date();

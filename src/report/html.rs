@@ -55,8 +55,16 @@ struct DailyRow {
     traffic_gb: f64,
 }
 
-pub fn render(tables: &ReportTables, from: NaiveDate, to: NaiveDate) -> PolarsResult<String> {
-    let rows = daily_rows(&tables.daily)?;
+/// The page. `bytes_per_gb` is the `[prices]` setting, so GB on the page are the GB the
+/// prices are per (10^9 bytes by default, 2^30 when so configured).
+pub fn render(
+    tables: &ReportTables,
+    from: NaiveDate,
+    to: NaiveDate,
+    bytes_per_gb: f64,
+) -> PolarsResult<String> {
+    let gb = bytes_per_gb;
+    let rows = daily_rows(&tables.daily, gb)?;
     let measure = if rows.iter().any(|r| r.cost != 0.0) {
         Measure::Cost
     } else {
@@ -78,7 +86,7 @@ pub fn render(tables: &ReportTables, from: NaiveDate, to: NaiveDate) -> PolarsRe
         escape(&title),
         escape(&title)
     );
-    headline(&mut page, &rows, &tables.reconciliation, measure)?;
+    headline(&mut page, &rows, &tables.reconciliation, measure, gb)?;
     gaps(&mut page, &tables.reconciliation)?;
     if measure == Measure::Traffic {
         page.push_str(
@@ -99,10 +107,10 @@ pub fn render(tables: &ReportTables, from: NaiveDate, to: NaiveDate) -> PolarsRe
     page.push_str("<h2>Top channels of the period</h2>\n");
     page.push_str(&top_channels(&rows, value, measure));
     page.push_str("<h2>Reconciliation: log estimate against the billed series</h2>\n");
-    page.push_str(&reconciliation_chart(&tables.reconciliation)?);
-    page.push_str(&reconciliation_table(&tables.reconciliation)?);
+    page.push_str(&reconciliation_chart(&tables.reconciliation, gb)?);
+    page.push_str(&reconciliation_table(&tables.reconciliation, gb)?);
     page.push_str("<h2>Monthly</h2>\n");
-    page.push_str(&monthly_table(&tables.monthly)?);
+    page.push_str(&monthly_table(&tables.monthly, gb)?);
     page.push_str("</body></html>\n");
     Ok(page)
 }
@@ -116,7 +124,7 @@ table{border-collapse:collapse;font-size:12px;width:100%}th,td{padding:3px 6px;b
 th{background:#f6f6f6}td.l,th.l{text-align:left}tr.total td{font-weight:bold;border-top:1px solid #999}\
 svg text{font-size:11px;fill:#333}.legend{font-size:12px}.legend i{display:inline-block;width:10px;height:10px;margin:0 4px 0 12px}";
 
-fn daily_rows(daily: &DataFrame) -> PolarsResult<Vec<DailyRow>> {
+fn daily_rows(daily: &DataFrame, gb: f64) -> PolarsResult<Vec<DailyRow>> {
     let dates = strings(daily, "date")?;
     let channels = strings(daily, "channel")?;
     let total = floats(daily, "total_cost_cny")?;
@@ -134,7 +142,7 @@ fn daily_rows(daily: &DataFrame) -> PolarsResult<Vec<DailyRow>> {
             polyv_cost: polyv[i].unwrap_or(0.0),
             traffic_gb: (allocated[i].or(estimate[i]).unwrap_or(0.0)
                 + polyv_bytes[i].unwrap_or(0.0))
-                / 1e9,
+                / gb,
         })
         .collect())
 }
@@ -144,18 +152,19 @@ fn headline(
     rows: &[DailyRow],
     reconciliation: &DataFrame,
     measure: Measure,
+    gb: f64,
 ) -> PolarsResult<()> {
     let sum = |f: fn(&DailyRow) -> f64| rows.iter().map(f).sum::<f64>();
     let log_gb = floats(reconciliation, "log_bytes")?
         .iter()
         .flatten()
         .sum::<f64>()
-        / 1e9;
+        / gb;
     let billed_gb = floats(reconciliation, "billed_bytes")?
         .iter()
         .flatten()
         .sum::<f64>()
-        / 1e9;
+        / gb;
     let complete = bools(reconciliation, "complete")?;
     let days_complete = complete.iter().filter(|c| **c).count();
     let mut cards: Vec<(String, &str)> = Vec::new();
@@ -319,7 +328,7 @@ fn top_channels(rows: &[DailyRow], value: impl Fn(&DailyRow) -> f64, measure: Me
 }
 
 /// Estimated and billed GB per day as two lines.
-fn reconciliation_chart(reconciliation: &DataFrame) -> PolarsResult<String> {
+fn reconciliation_chart(reconciliation: &DataFrame, gb: f64) -> PolarsResult<String> {
     let dates = strings(reconciliation, "date")?;
     let estimate = floats(reconciliation, "estimated_billed_bytes")?;
     let billed = floats(reconciliation, "billed_bytes")?;
@@ -328,12 +337,12 @@ fn reconciliation_chart(reconciliation: &DataFrame) -> PolarsResult<String> {
         .chain(billed.iter())
         .flatten()
         .fold(0.0f64, |a, b| a.max(*b))
-        / 1e9;
+        / gb;
     let frame = Frame::new(max, Measure::Traffic);
     let mut svg = frame.open();
     let step = frame.width / dates.len().max(1) as f64;
     let x = |i: usize| frame.left + step * (i as f64 + 0.5);
-    let y = |v: f64| frame.bottom() - frame.height * (v / 1e9) / frame.top_value;
+    let y = |v: f64| frame.bottom() - frame.height * (v / gb) / frame.top_value;
     // The estimate is drawn dashed over the billed line: they often nearly coincide.
     let lines = [
         (&billed, PALETTE[0], "billed", "stroke-width=\"4\""),
@@ -363,7 +372,7 @@ fn reconciliation_chart(reconciliation: &DataFrame) -> PolarsResult<String> {
                     x(i),
                     y(*v),
                     escape(&dates[i]),
-                    v / 1e9
+                    v / gb
                 );
             }
         }
@@ -390,7 +399,7 @@ fn reconciliation_chart(reconciliation: &DataFrame) -> PolarsResult<String> {
     Ok(svg)
 }
 
-fn reconciliation_table(reconciliation: &DataFrame) -> PolarsResult<String> {
+fn reconciliation_table(reconciliation: &DataFrame, gb: f64) -> PolarsResult<String> {
     let columns = [
         ("date", "date", Cell::Text),
         ("log_bytes", "log GB", Cell::Gb),
@@ -399,10 +408,10 @@ fn reconciliation_table(reconciliation: &DataFrame) -> PolarsResult<String> {
         ("deviation_pct", "deviation %", Cell::Number(2)),
         ("complete", "complete", Cell::Text),
     ];
-    html_table(reconciliation, &columns, None)
+    html_table(reconciliation, &columns, None, gb)
 }
 
-fn monthly_table(monthly: &DataFrame) -> PolarsResult<String> {
+fn monthly_table(monthly: &DataFrame, gb: f64) -> PolarsResult<String> {
     let columns = [
         ("month", "month", Cell::Text),
         ("channel", "channel", Cell::Text),
@@ -419,7 +428,7 @@ fn monthly_table(monthly: &DataFrame) -> PolarsResult<String> {
         ("cost_share", "share", Cell::Percent),
         ("complete", "complete", Cell::Text),
     ];
-    html_table(monthly, &columns, Some("channel"))
+    html_table(monthly, &columns, Some("channel"), gb)
 }
 
 #[derive(Clone, Copy)]
@@ -436,6 +445,7 @@ fn html_table(
     frame: &DataFrame,
     columns: &[(&str, &str, Cell)],
     total_marker: Option<&str>,
+    gb: f64,
 ) -> PolarsResult<String> {
     let mut out = String::from("<table><tr>");
     for (_, header, cell) in columns {
@@ -471,7 +481,7 @@ fn html_table(
                 Cell::Text => texts[c][row].clone(),
                 _ => numbers[c][row].map_or(String::new(), |v| match cell {
                     Cell::Int => thousands(v as i128),
-                    Cell::Gb => format!("{:.3}", v / 1e9),
+                    Cell::Gb => format!("{:.3}", v / gb),
                     Cell::Money => money(v),
                     Cell::Percent => format!("{:.1}%", v * 100.0),
                     // No "-0.00" for a value that rounds to zero.

@@ -184,8 +184,8 @@ pub fn day_gaps(
                 r.listed
             )),
             Some(r) if r.provisional > 0 => gaps.not_final.push(format!(
-                "{} log files provisional (fetched under 3 hours after their hour)",
-                r.provisional
+                "{} log files provisional (fetched under {} hours after their hour)",
+                r.provisional, r.complete_after_hours
             )),
             Some(_) => {}
         }

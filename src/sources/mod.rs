@@ -61,13 +61,17 @@ impl RateLimiter {
 
     /// Waits for this request's slot.
     pub async fn wait(&self) {
-        let slot = {
-            let mut next = self.next.lock().await;
-            let slot = (*next).max(tokio::time::Instant::now());
-            *next = slot + self.interval;
-            slot
-        };
+        let slot = self.reserve(tokio::time::Instant::now()).await;
         tokio::time::sleep_until(slot).await;
+    }
+
+    /// The start of the next free slot at `now` (taken by the caller): the limiter's
+    /// whole rule, kept apart from the sleeping so it is tested without a clock.
+    async fn reserve(&self, now: tokio::time::Instant) -> tokio::time::Instant {
+        let mut next = self.next.lock().await;
+        let slot = (*next).max(now);
+        *next = slot + self.interval;
+        slot
     }
 }
 
@@ -77,23 +81,20 @@ mod tests {
 
     #[tokio::test]
     async fn spaces_requests() {
-        let limiter = std::sync::Arc::new(RateLimiter::per_second(50.0));
-        let start = tokio::time::Instant::now();
-        let tasks: Vec<_> = (0..5)
-            .map(|_| {
-                let limiter = limiter.clone();
-                tokio::spawn(async move { limiter.wait().await })
-            })
-            .collect();
-        for t in tasks {
-            t.await.unwrap();
+        // Five requests asking at the same instant get slots 20 ms apart, in order; one
+        // asking after a long pause gets its slot at once. No real time passes.
+        let limiter = RateLimiter::per_second(50.0);
+        let unlimited = RateLimiter::per_second(0.0);
+        let t0 = tokio::time::Instant::now();
+        let mut slots = Vec::new();
+        for _ in 0..5 {
+            slots.push(limiter.reserve(t0).await - t0);
         }
-        // 5 requests at 50/s, even from concurrent tasks: the last starts 80 ms or more
-        // after the first.
-        assert!(
-            start.elapsed() >= Duration::from_millis(80),
-            "{:?}",
-            start.elapsed()
-        );
+        let ms = |n: u64| Duration::from_millis(n);
+        assert_eq!(slots, vec![ms(0), ms(20), ms(40), ms(60), ms(80)]);
+        let later = t0 + Duration::from_secs(10);
+        assert_eq!(limiter.reserve(later).await, later);
+        assert_eq!(unlimited.reserve(t0).await, t0);
+        assert_eq!(unlimited.reserve(t0).await, t0);
     }
 }

@@ -1,10 +1,44 @@
-//! When to try again: capped exponential backoff with full jitter, bounded both in
-//! attempts and in total time. *Whether* to retry is each client's call (it knows its
-//! error codes); this only spaces the attempts.
+//! Whether and when to try again (Vector's split). *Whether*: [`http_status`] is the one
+//! rule for every HTTP exchange of every client (API calls, the token call, downloads):
+//! transport errors, 408, 429 and 5xx are worth another attempt, any other status is
+//! final; each client adds only its own error codes on top. *When*: capped exponential
+//! backoff with full jitter, bounded both in attempts and in total time.
 
 use std::time::{Duration, Instant};
 
 use serde::Deserialize;
+
+/// What one failed exchange deserves.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Verdict {
+    /// Another attempt may succeed (the server or the network was busy or broken).
+    Retry,
+    /// It will fail the same way again (our request or our credentials are wrong).
+    Final,
+}
+
+/// The rule for an HTTP status that is not a success: 408 (request timeout), 429 (rate
+/// limited) and every 5xx are retried; any other status is final. A transport error
+/// (refused, reset, timed out) has no status and is always retried.
+pub fn http_status(status: reqwest::StatusCode) -> Verdict {
+    if status.is_server_error()
+        || status == reqwest::StatusCode::TOO_MANY_REQUESTS
+        || status == reqwest::StatusCode::REQUEST_TIMEOUT
+    {
+        Verdict::Retry
+    } else {
+        Verdict::Final
+    }
+}
+
+/// The extra wait a server's status asks for: a rate limit (429) is not retried at once.
+pub fn status_pause(status: reqwest::StatusCode) -> Duration {
+    if status == reqwest::StatusCode::TOO_MANY_REQUESTS {
+        Duration::from_secs(2)
+    } else {
+        Duration::ZERO
+    }
+}
 
 #[derive(Debug, Clone, Copy, Deserialize)]
 #[serde(deny_unknown_fields, default)]
@@ -117,6 +151,23 @@ mod tests {
         assert!(delays.iter().all(|d| *d <= Duration::from_millis(250)));
         let mut b = Backoff::new(policy);
         assert!(b.next_delay(Duration::from_millis(200)).unwrap() >= Duration::from_millis(200));
+    }
+
+    #[test]
+    fn one_status_rule() {
+        use reqwest::StatusCode as S;
+        for status in [
+            S::INTERNAL_SERVER_ERROR,
+            S::BAD_GATEWAY,
+            S::TOO_MANY_REQUESTS,
+            S::REQUEST_TIMEOUT,
+        ] {
+            assert_eq!(http_status(status), Verdict::Retry, "{status}");
+        }
+        for status in [S::BAD_REQUEST, S::UNAUTHORIZED, S::FORBIDDEN, S::NOT_FOUND] {
+            assert_eq!(http_status(status), Verdict::Final, "{status}");
+        }
+        assert_eq!(status_pause(S::TOO_MANY_REQUESTS), Duration::from_secs(2));
     }
 
     #[test]

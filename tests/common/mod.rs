@@ -94,6 +94,56 @@ impl Workdir {
         }
     }
 
+    /// Runs the binary, killing it (and failing the test) if it has not ended within
+    /// `limit`: for commands that wait on the clock, so a slow start can't hang a test.
+    pub fn run_within(&self, args: &[&str], limit: std::time::Duration) -> Run {
+        use std::io::Read;
+        let mut child = Command::new(env!("CARGO_BIN_EXE_cdncost"))
+            .args(args)
+            .current_dir(self.dir.path())
+            .env_remove("RUST_LOG")
+            .stdout(std::process::Stdio::piped())
+            .stderr(std::process::Stdio::piped())
+            .spawn()
+            .expect("the cdncost binary runs");
+        let deadline = std::time::Instant::now() + limit;
+        let status = loop {
+            if let Some(status) = child.try_wait().unwrap() {
+                break status;
+            }
+            if std::time::Instant::now() > deadline {
+                let _ = child.kill();
+                let _ = child.wait();
+                panic!(
+                    "cdncost {} still running after {limit:?}: killed",
+                    args.join(" ")
+                );
+            }
+            std::thread::sleep(std::time::Duration::from_millis(50));
+        };
+        let (mut stdout, mut stderr) = (Vec::new(), Vec::new());
+        child
+            .stdout
+            .take()
+            .unwrap()
+            .read_to_end(&mut stdout)
+            .unwrap();
+        child
+            .stderr
+            .take()
+            .unwrap()
+            .read_to_end(&mut stderr)
+            .unwrap();
+        Run {
+            command: format!("cdncost {}", args.join(" ")),
+            output: Output {
+                status,
+                stdout,
+                stderr,
+            },
+        }
+    }
+
     /// Generates logs with the repo's generator under `rel`.
     pub fn generate(&self, rel: &str, extra: &[&str]) -> PathBuf {
         let mut args = vec!["generate", "--out", rel];

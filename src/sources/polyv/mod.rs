@@ -17,7 +17,7 @@ use serde::Deserialize;
 use sha1::{Digest, Sha1};
 
 use super::describe;
-use super::retry::{Backoff, RetryPolicy};
+use super::retry::{self, Backoff, RetryPolicy, Verdict};
 use super::secret::{redact_url, scrub, Secret};
 
 pub const DEFAULT_API_BASE: &str = "https://api.polyv.net";
@@ -132,18 +132,6 @@ pub enum PolyvError {
         url: String,
         detail: String,
     },
-}
-
-impl PolyvError {
-    pub fn vid(&self) -> Option<&str> {
-        match self {
-            PolyvError::Config(_) => None,
-            PolyvError::Refused { vid, .. }
-            | PolyvError::GaveUp { vid, .. }
-            | PolyvError::ClockSkew { vid, .. }
-            | PolyvError::BadReply { vid, .. } => Some(vid),
-        }
-    }
 }
 
 #[derive(Debug, Deserialize)]
@@ -296,11 +284,8 @@ impl PolyvClient {
             Err(e) => return Attempt::Retry(self.clean(&describe(e)), Duration::ZERO),
         };
         let status = response.status();
-        if status.as_u16() == 429 {
-            return Attempt::Retry("rate limited (HTTP 429)".into(), Duration::from_secs(2));
-        }
-        if status.is_server_error() {
-            return Attempt::Retry(format!("HTTP {status}"), Duration::ZERO);
+        if retry::http_status(status) == Verdict::Retry {
+            return Attempt::Retry(format!("HTTP {status}"), retry::status_pause(status));
         }
         let body = match response.bytes().await {
             Ok(b) => b,

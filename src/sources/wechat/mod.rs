@@ -22,7 +22,7 @@ use serde::de::DeserializeOwned;
 use serde::Deserialize;
 
 use super::describe;
-use super::retry::{Backoff, RetryPolicy};
+use super::retry::{self, Backoff, RetryPolicy, Verdict};
 use super::secret::{redact_url, scrub, Secret};
 
 pub const DEFAULT_API_BASE: &str = "https://api.weixin.qq.com";
@@ -196,9 +196,19 @@ struct TokenFile {
 /// What one attempt came to.
 enum Attempt<T> {
     Done(T),
-    Retry(String, Duration),
+    /// Worth another attempt: why (for the log), the least wait, and whether it is the
+    /// per-minute limit (which has its own error when the attempts run out).
+    Retry(String, Duration, Limit),
     TokenRejected(i64, String),
     Fatal(WechatError),
+}
+
+/// Which limit, if any, a retried call ran into.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Limit {
+    None,
+    /// errcode 45011: calls per minute.
+    PerMinute,
 }
 
 pub struct WechatClient {
@@ -282,7 +292,7 @@ impl WechatClient {
         let mut token_refreshed = false;
         loop {
             let token = self.access_token().await?;
-            let (at_least, reason) = match self.attempt::<T>(name, &token, &body).await {
+            let (at_least, reason, limit) = match self.attempt::<T>(name, &token, &body).await {
                 Attempt::Done(value) => return Ok(value),
                 Attempt::Fatal(e) => return Err(e),
                 Attempt::TokenRejected(errcode, errmsg) => {
@@ -299,13 +309,13 @@ impl WechatClient {
                     token_refreshed = true;
                     continue;
                 }
-                Attempt::Retry(reason, at_least) => (at_least, reason),
+                Attempt::Retry(reason, at_least, limit) => (at_least, reason, limit),
             };
             if !backoff
                 .pause(&format!("WeChat {name}"), &reason, at_least)
                 .await
             {
-                if reason.contains("45011") {
+                if limit == Limit::PerMinute {
                     return Err(WechatError::MinuteLimit { call: name });
                 }
                 return Err(WechatError::GaveUp {
@@ -338,11 +348,15 @@ impl WechatClient {
             .await
         {
             Ok(r) => r,
-            Err(e) => return Attempt::Retry(self.clean(&describe(e)), Duration::ZERO),
+            Err(e) => return Attempt::Retry(self.clean(&describe(e)), Duration::ZERO, Limit::None),
         };
         let status = response.status();
-        if status.is_server_error() || status.as_u16() == 429 {
-            return Attempt::Retry(format!("HTTP {status}"), Duration::ZERO);
+        if retry::http_status(status) == Verdict::Retry {
+            return Attempt::Retry(
+                format!("HTTP {status}"),
+                retry::status_pause(status),
+                Limit::None,
+            );
         }
         let bytes = match response.bytes().await {
             Ok(b) => b,
@@ -350,6 +364,7 @@ impl WechatClient {
                 return Attempt::Retry(
                     self.clean(&format!("reading the reply: {}", describe(e))),
                     Duration::ZERO,
+                    Limit::None,
                 )
             }
         };
@@ -377,14 +392,17 @@ impl WechatClient {
             -1 | -2 => Attempt::Retry(
                 format!("errcode {errcode} ({errmsg}): busy or not ready"),
                 Duration::ZERO,
+                Limit::None,
             ),
             10093023 => Attempt::Retry(
                 format!("errcode {errcode} ({errmsg}): calls too frequent"),
                 Duration::from_secs(1),
+                Limit::None,
             ),
             45011 => Attempt::Retry(
                 format!("errcode 45011 ({errmsg}): per-minute limit"),
                 Duration::from_secs(60),
+                Limit::PerMinute,
             ),
             45009 => Attempt::Fatal(WechatError::DailyQuota { call: name }),
             _ => Attempt::Fatal(WechatError::Api {
@@ -441,7 +459,9 @@ impl WechatClient {
                 .await
             {
                 Err(e) => self.clean(&describe(e)),
-                Ok(r) if r.status().is_server_error() => format!("HTTP {}", r.status()),
+                Ok(r) if retry::http_status(r.status()) == Verdict::Retry => {
+                    format!("HTTP {}", r.status())
+                }
                 Ok(r) => {
                     let value: serde_json::Value =
                         r.json().await.map_err(|e| WechatError::BadReply {
@@ -505,7 +525,9 @@ impl WechatClient {
             access_token: token.token.expose().to_string(),
             expires_at: token.expires_at,
         };
-        if let Err(e) = write_private(path, &serde_json::to_vec(&file).unwrap_or_default()) {
+        if let Err(e) =
+            crate::lake::write_private(path, &serde_json::to_vec(&file).unwrap_or_default())
+        {
             tracing::warn!("could not write the token cache {}: {e}", path.display());
         }
     }
@@ -513,23 +535,6 @@ impl WechatClient {
     fn clean(&self, text: &str) -> String {
         scrub(text, &[&self.secret])
     }
-}
-
-/// Writes a file only its owner can read (mode 0600 from creation, not chmod after).
-pub fn write_private(path: &std::path::Path, bytes: &[u8]) -> std::io::Result<()> {
-    use std::io::Write;
-    if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
-        std::fs::create_dir_all(dir)?;
-    }
-    let temp = path.with_extension(format!("tmp{}", std::process::id()));
-    let mut options = std::fs::OpenOptions::new();
-    options.write(true).create(true).truncate(true);
-    #[cfg(unix)]
-    std::os::unix::fs::OpenOptionsExt::mode(&mut options, 0o600);
-    let mut file = options.open(&temp)?;
-    file.write_all(bytes)?;
-    file.sync_all()?;
-    std::fs::rename(&temp, path)
 }
 
 fn hint_for(errcode: i64) -> &'static str {
@@ -563,20 +568,5 @@ mod tests {
         )
         .unwrap();
         assert_eq!(usage.item_list.iter().map(|p| p.value).sum::<u64>(), 49);
-    }
-
-    #[test]
-    fn private_files_are_owner_only() {
-        let dir = tempfile::tempdir().unwrap();
-        let path = dir.path().join("cache/token.json");
-        write_private(&path, b"{}").unwrap();
-        #[cfg(unix)]
-        {
-            use std::os::unix::fs::PermissionsExt;
-            assert_eq!(
-                std::fs::metadata(&path).unwrap().permissions().mode() & 0o777,
-                0o600
-            );
-        }
     }
 }

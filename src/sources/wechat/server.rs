@@ -48,6 +48,14 @@ pub struct WechatFaults {
     pub hostile_entries: bool,
     /// Downloads are sent in four parts this far apart (a slow but live connection).
     pub trickle_downloads: Option<Duration>,
+    /// The next N token requests get HTTP 429 (rate limited).
+    pub token_429: u32,
+    /// The next N API calls answer 45011 (per-minute limit).
+    pub minute_limit: u32,
+    /// Usage replies name another `data_interval` than the one asked for.
+    pub wrong_interval: bool,
+    /// Listings say one more file in `total_count` than they list.
+    pub short_listing: bool,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -196,6 +204,13 @@ fn wx_error(errcode: i64, errmsg: &str) -> Response {
 
 async fn stable_token(State(s): State<Arc<ServerState>>, Json(body): Json<Value>) -> Response {
     lock(&s.log).push(Logged::Token);
+    {
+        let mut f = lock(&s.faults);
+        if f.token_429 > 0 {
+            f.token_429 -= 1;
+            return (StatusCode::TOO_MANY_REQUESTS, "slow down").into_response();
+        }
+    }
     let field = |k: &str| body.get(k).and_then(|v| v.as_str()).unwrap_or("");
     if field("grant_type") != "client_credential" {
         return wx_error(40002, "invalid grant_type");
@@ -253,6 +268,13 @@ fn api_answer(
             return (
                 wx_error(45009, "reach max api daily quota limit"),
                 "errcode 45009".into(),
+            );
+        }
+        if f.minute_limit > 0 {
+            f.minute_limit -= 1;
+            return (
+                wx_error(45011, "api minute-quota reach limit"),
+                "errcode 45011".into(),
             );
         }
     }
@@ -336,7 +358,16 @@ fn usage(s: &ServerState, start: i64, end: i64, interval_min: i64) -> Result<Val
         .into_iter()
         .map(|(time, value)| json!({"time": time, "value": value}))
         .collect();
-    Ok(json!({"errcode": 0, "errmsg": "ok", "data_interval": interval_min, "item_list": items}))
+    let answered = if lock(&s.faults).wrong_interval {
+        if interval_min == 1440 {
+            60
+        } else {
+            1440
+        }
+    } else {
+        interval_min
+    };
+    Ok(json!({"errcode": 0, "errmsg": "ok", "data_interval": answered, "item_list": items}))
 }
 
 fn logs(s: &ServerState, start: i64, end: i64) -> Result<Value, (i64, String)> {
@@ -371,8 +402,9 @@ fn logs(s: &ServerState, start: i64, end: i64) -> Result<Value, (i64, String)> {
             entries.push(json!({"date": "2026-11-18", "name": name, "url": url, "start_time": hour, "end_time": hour + 3600}));
         }
     }
+    let total_count = entries.len() + lock(&s.faults).short_listing as usize;
     Ok(
-        json!({"errcode": 0, "errmsg": "ok", "total_count": entries.len(), "domestic_cdn_logs": entries}),
+        json!({"errcode": 0, "errmsg": "ok", "total_count": total_count, "domestic_cdn_logs": entries}),
     )
 }
 
