@@ -14,8 +14,8 @@ use std::time::Instant;
 use cdncost::cdnlog::columns::{RequestColumns, Tag};
 use cdncost::cdnlog::line::{parse_line_with, TimeParser};
 use cdncost::cdnlog::reader::{LineReader, DEFAULT_MAX_LINE};
-use cdncost::ingest::{ingest_file, IngestOptions};
 use cdncost::lake::Lake;
+use cdncost::pipeline::ingest::{ingest_file, IngestOptions};
 
 fn main() {
     let mut files: Vec<PathBuf> = std::env::args()

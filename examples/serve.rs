@@ -4,10 +4,8 @@
 //!   cargo run --release --example serve
 //!   CDNCOST_SERVE_DATA=bench-data/logs-180000-4 cargo run --release --example serve
 
-use cdncost::sources::polyv::server::{PolyvServer, PolyvTraffic};
-use cdncost::sources::polyv::videos::read_videos;
+use cdncost::sources::loopback::{Credentials, Platforms};
 use cdncost::sources::secret::Secret;
-use cdncost::sources::wechat::server::WechatServer;
 
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {
@@ -15,21 +13,14 @@ async fn main() -> anyhow::Result<()> {
     let data = std::env::var_os("CDNCOST_SERVE_DATA")
         .map(std::path::PathBuf::from)
         .unwrap_or_else(|| std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("sample_data"));
-    let wechat =
-        WechatServer::start("wxloopback0000001", Secret::new("loopback-secret"), &data).await?;
-    let polyv_data = Some(data.join("polyv"))
-        .filter(|d| d.exists())
-        .unwrap_or_else(|| {
-            std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("sample_data/polyv")
-        });
-    let videos = read_videos(&polyv_data.join("videos.csv"))?;
-    let traffic = PolyvTraffic::load(
-        &polyv_data.join("traffic.csv"),
-        videos.into_iter().map(|v| v.vid),
-    )?;
+    let who = Credentials {
+        wechat_appid: "wxloopback0000001".into(),
+        wechat_secret: Secret::new("loopback-secret"),
+        polyv_userid: "loopbackuser".into(),
+        polyv_secret: Secret::new("loopback-key"),
+    };
     let today = chrono::NaiveDate::from_ymd_opt(2026, 11, 23).expect("a date");
-    let polyv =
-        PolyvServer::start("loopbackuser", Secret::new("loopback-key"), traffic, today).await?;
+    let Platforms { wechat, polyv } = Platforms::start(&data, who, today).await?;
     println!(
         "export WECHAT_APPID=wxloopback0000001 WECHAT_APPSECRET=loopback-secret WECHAT_API_BASE={}",
         wechat.url()

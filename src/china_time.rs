@@ -96,8 +96,20 @@ pub fn day_start_unix(date: NaiveDate) -> i64 {
 /// timestamps such as Polyv's `ptime` always use the real clock.
 pub const TODAY_ENV: &str = "CDNCOST_TODAY";
 
-/// Today's date in China, whatever the host's zone (or `CDNCOST_TODAY`).
+static PINNED_TODAY: std::sync::OnceLock<NaiveDate> = std::sync::OnceLock::new();
+
+/// The clock seam: fixes "today" for the rest of the process (the demo serves sample
+/// data with fixed dates). Like [`TODAY_ENV`], it moves calendar decisions only. Returns
+/// false when today was pinned already (to another date).
+pub fn pin_today(date: NaiveDate) -> bool {
+    *PINNED_TODAY.get_or_init(|| date) == date
+}
+
+/// Today's date in China, whatever the host's zone (or the pinned date, or `CDNCOST_TODAY`).
 pub fn today() -> NaiveDate {
+    if let Some(pinned) = PINNED_TODAY.get() {
+        return *pinned;
+    }
     std::env::var(TODAY_ENV)
         .ok()
         .and_then(|s| parse_date(s.trim()).ok())

@@ -42,10 +42,10 @@ pub struct IngestConfig {
 
 impl Config {
     /// Ingest settings: the file's values over the defaults.
-    pub fn ingest_options(&self) -> crate::ingest::IngestOptions {
-        let defaults = crate::ingest::IngestOptions::default();
+    pub fn ingest_options(&self) -> crate::pipeline::ingest::IngestOptions {
+        let defaults = crate::pipeline::ingest::IngestOptions::default();
         let settings = &self.ingest;
-        crate::ingest::IngestOptions {
+        crate::pipeline::ingest::IngestOptions {
             parquet: crate::lake::ParquetOptions {
                 row_group_rows: settings
                     .row_group_rows

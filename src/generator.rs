@@ -33,8 +33,8 @@ use chrono::NaiveDate;
 use flate2::write::GzEncoder;
 use flate2::Compression;
 
-use crate::cdnlog::channel::UNTAGGED;
 use crate::china_time;
+use crate::lake::UNTAGGED;
 
 #[derive(Debug, Clone)]
 pub struct LogSpec {

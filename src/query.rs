@@ -13,11 +13,10 @@ use std::path::{Path, PathBuf};
 use polars::prelude::*;
 use polars::sql::SQLContext;
 
-use crate::fetch::{polyv::TABLE as POLYV, usage::TABLE as USAGE};
-use crate::lake::{Lake, LakeError, REJECTS, REQUESTS};
+use crate::lake::catalogue::TABLES;
+use crate::lake::{Lake, LakeError};
 
-/// Lake tables, and the report tables read from a report directory.
-pub const LAKE_TABLES: &[&str] = &[REQUESTS, USAGE, POLYV, REJECTS];
+/// The report tables, read from a report directory (the lake's come from its catalogue).
 pub const REPORT_TABLES: &[&str] = &["channel_daily", "channel_monthly", "reconciliation"];
 
 #[derive(Debug, thiserror::Error)]
@@ -66,7 +65,7 @@ fn tables_hint(message: &str, tables: &[String]) -> String {
 pub fn context(lake: &Lake, reports: &Path) -> Result<(SQLContext, Vec<String>), QueryError> {
     let ctx = SQLContext::new();
     let mut names = Vec::new();
-    for table in LAKE_TABLES {
+    for table in TABLES.iter().map(|t| t.name) {
         match lake.scan(table) {
             Ok(frame) => {
                 ctx.register(table, frame);

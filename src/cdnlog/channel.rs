@@ -4,9 +4,6 @@
 //! because the developer's own tag may contain `-`. No `us`, an empty one, or one without
 //! a `-` is untagged traffic: it is kept and counted under its own row, never dropped.
 
-/// How untagged traffic is labelled wherever channels are listed (reports, tables).
-pub const UNTAGGED: &str = "(untagged)";
-
 /// The raw (still percent-encoded) value of query parameter `name`, wherever it stands
 /// in the query. The first occurrence wins.
 pub fn query_param<'a>(query: &'a str, name: &str) -> Option<&'a str> {

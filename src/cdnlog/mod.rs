@@ -1,5 +1,5 @@
 //! The CDN access log: reading files, parsing lines, the code tables and the channel tag,
-//! and the columns a parsed line becomes. `crate::ingest` puts these together.
+//! and the columns a parsed line becomes. `crate::pipeline::ingest` puts these together.
 
 pub mod channel;
 pub mod codes;

@@ -10,15 +10,15 @@ use std::path::{Path, PathBuf};
 use anyhow::{bail, Context as _, Result};
 use chrono::{Days, NaiveDate};
 
-use cdncost::china_time::TODAY_ENV;
+use cdncost::china_time;
 use cdncost::config::Config;
 use cdncost::exit::Exit;
 use cdncost::lake::Lake;
+use cdncost::pipeline::nightly::{self, NightlyRequest};
+use cdncost::pipeline::Job;
 use cdncost::report::prices::Prices;
-use cdncost::sources::polyv::server::{PolyvServer, PolyvTraffic};
-use cdncost::sources::polyv::videos::read_videos;
+use cdncost::sources::loopback::{Credentials, Platforms};
 use cdncost::sources::secret::Secret;
-use cdncost::sources::wechat::server::WechatServer;
 
 use super::Context;
 
@@ -52,42 +52,18 @@ pub fn run(ctx: &Context, args: Args) -> Result<Exit> {
     // The demo's "today" is two days after the sample, so its days are within the
     // APIs' history and Polyv's figures are final, whatever the real date.
     let today = last + Days::new(2);
-    // SAFETY (edition 2021: safe): set before any runtime or thread is started.
-    std::env::set_var(TODAY_ENV, today.to_string());
-    for var in [
-        "WECHAT_APPID",
-        "WECHAT_APPSECRET",
-        "WECHAT_API_BASE",
-        "POLYV_USERID",
-        "POLYV_SECRETKEY",
-        "POLYV_API_BASE",
-    ] {
-        std::env::remove_var(var);
-    }
+    china_time::pin_today(today);
     let wechat_secret = Secret::new(format!("demo-{}", std::process::id()));
     let polyv_secret = Secret::new(format!("demo-key-{}", std::process::id()));
-    let servers = super::runtime()?;
-    let wechat = servers
-        .block_on(WechatServer::start(
-            DEMO_APPID,
-            wechat_secret.clone(),
-            &data,
-        ))
-        .context("starting the loopback WeChat server")?;
+    let servers = cdncost::pipeline::runtime()?;
+    let who = Credentials {
+        wechat_appid: DEMO_APPID.into(),
+        wechat_secret: wechat_secret.clone(),
+        polyv_userid: DEMO_USERID.into(),
+        polyv_secret: polyv_secret.clone(),
+    };
+    let Platforms { wechat, polyv } = servers.block_on(Platforms::start(&data, who, today))?;
     let videos_file = data.join("polyv/videos.csv");
-    let videos = read_videos(&videos_file)?;
-    let traffic = PolyvTraffic::load(
-        &data.join("polyv/traffic.csv"),
-        videos.into_iter().map(|v| v.vid),
-    )?;
-    let polyv = servers
-        .block_on(PolyvServer::start(
-            DEMO_USERID,
-            polyv_secret.clone(),
-            traffic,
-            today,
-        ))
-        .context("starting the loopback Polyv server")?;
     tracing::info!(
         "loopback servers: WeChat {} and Polyv {}, serving {}",
         wechat.url(),
@@ -110,26 +86,32 @@ pub fn run(ctx: &Context, args: Args) -> Result<Exit> {
         polyv_cny_per_gb: 0.12,
         ..Prices::default()
     };
-    let demo = Context {
-        config,
-        lake: Lake::new(args.out.join("lake")),
-        progress: ctx.progress,
-        global_args: Vec::new(),
-    };
-    let _lock = demo.lake.lock()?;
+    let lake = Lake::new(args.out.join("lake"));
+    let _lock = lake.lock()?;
     let report = args.out.join("report");
-    let exit = super::run::run(
-        &demo,
-        super::run::Args {
-            date: None,
-            from: Some(first),
-            to: Some(last),
-            lookback: 0,
-            out: report.clone(),
-            raw: None,
-            excel: false,
-        },
-    )?;
+    // The demo's settings are the servers above: real credentials in the environment
+    // are ignored.
+    let job = Job {
+        config: &config,
+        lake: &lake,
+        progress: ctx.progress,
+        use_env: false,
+    };
+    let request = NightlyRequest {
+        from: first,
+        to: last,
+        lookback: 0,
+        out: report.clone(),
+        raw: None,
+        excel: false,
+    };
+    let outcome = nightly::run(&job, &request);
+    for line in &outcome.fetched.said {
+        outln!("{line}")?;
+    }
+    outln!("{}", outcome.summary_line())?;
+    outcome.log_record();
+    let exit = outcome.exit;
     outln!("\nLook at:")?;
     for (file, what) in [
         ("report.html", "the page for finance"),
@@ -141,7 +123,7 @@ pub fn run(ctx: &Context, args: Args) -> Result<Exit> {
     }
     outln!(
         "  cdncost --lake {} summary   the lake (hive-partitioned Parquet) itself",
-        demo.lake.root().display()
+        lake.root().display()
     )?;
     drop(servers);
     Ok(exit)

@@ -7,7 +7,8 @@ use anyhow::{bail, Context as _, Result};
 
 use cdncost::cdnlog::reader::is_log_file_name;
 use cdncost::exit::Exit;
-use cdncost::ingest::{ingest_files, FileRecord, IngestError, Observed};
+use cdncost::lake::manifest::{FileRecord, Observed};
+use cdncost::pipeline::ingest::{ingest_files, IngestError};
 use cdncost::progress::Progress;
 use cdncost::table::thousands;
 
@@ -46,7 +47,7 @@ pub fn run(ctx: &Context, args: Args) -> Result<Exit> {
             display_list(&args.paths)
         );
     }
-    super::sweep_temporaries(&[ctx.lake.root()]);
+    cdncost::pipeline::sweep_temporaries(&[ctx.lake.root()]);
     let options = ctx.config.ingest_options();
     let jobs = args
         .jobs

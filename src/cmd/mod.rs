@@ -122,6 +122,16 @@ pub struct Context {
 }
 
 impl Context {
+    /// The library's view of this context, for a job.
+    pub fn job(&self) -> cdncost::pipeline::Job<'_> {
+        cdncost::pipeline::Job {
+            config: &self.config,
+            lake: &self.lake,
+            progress: self.progress,
+            use_env: true,
+        }
+    }
+
     fn new(global: &GlobalArgs) -> Result<Context> {
         let config = Config::load(global.config.as_deref())?;
         let root = global
@@ -206,22 +216,4 @@ pub fn all_cores() -> usize {
     std::thread::available_parallelism()
         .map(|n| n.get())
         .unwrap_or(1)
-}
-
-/// The async runtime the API clients run on.
-pub fn runtime() -> Result<tokio::runtime::Runtime> {
-    Ok(tokio::runtime::Builder::new_multi_thread()
-        .enable_all()
-        .build()?)
-}
-
-/// Removes temporaries that runs killed part-way left in `dirs`, and says so.
-pub fn sweep_temporaries(dirs: &[&std::path::Path]) {
-    let swept: usize = dirs
-        .iter()
-        .map(|d| cdncost::lake::sweep_temporaries(d))
-        .sum();
-    if swept > 0 {
-        tracing::info!("removed {swept} temporary files left by an interrupted run");
-    }
 }

@@ -1,16 +1,14 @@
 //! `cdncost report`: the finance tables and page for a range of China days.
 
-use std::collections::BTreeMap;
 use std::path::PathBuf;
 
-use anyhow::{bail, Result};
+use anyhow::Result;
 use chrono::NaiveDate;
 
 use cdncost::china_time::parse_date;
 use cdncost::exit::Exit;
-use cdncost::report::inputs::DayGaps;
-use cdncost::report::output::{write_report, Format, OutputOptions};
-use cdncost::report::{html, tables};
+use cdncost::report::output::Format;
+use cdncost::report::{self, ReportRequest};
 
 use super::Context;
 
@@ -49,84 +47,24 @@ pub struct Args {
     pub no_html: bool,
 }
 
-/// What a report run found, for the command's (and `run`'s) summary line.
-pub struct ReportOutcome {
-    pub files: Vec<PathBuf>,
-    pub total_cost_cny: f64,
-    /// WeChat log bytes of the period.
-    pub log_bytes: i64,
-    pub gaps: BTreeMap<NaiveDate, DayGaps>,
+impl Args {
+    pub fn request(&self) -> ReportRequest {
+        ReportRequest {
+            from: self.from,
+            to: self.to,
+            out: self.out.clone(),
+            formats: self.format.clone(),
+            excel: self.excel,
+            html: !self.no_html,
+        }
+    }
 }
 
 pub fn run(ctx: &Context, args: Args) -> Result<Exit> {
-    let outcome = make(ctx, &args)?;
+    let outcome = report::make(&ctx.lake, &ctx.config.prices, &args.request())?;
     for path in &outcome.files {
         outln!("wrote {}", path.display())?;
     }
     outln!("total cost {:.2} CNY", outcome.total_cost_cny)?;
-    Ok(exit_for(&outcome))
-}
-
-/// Warns about each incomplete day; the worst gap sets the status: data missing (3)
-/// over data not final yet (4).
-pub fn exit_for(outcome: &ReportOutcome) -> Exit {
-    let mut exit = Exit::Ok;
-    for (date, gaps) in outcome.gaps.iter().filter(|(_, g)| !g.complete()) {
-        tracing::warn!("{date} is incomplete: {}", gaps.describe());
-        exit = exit.worst(if gaps.missing.is_empty() {
-            Exit::NotFinal
-        } else {
-            Exit::Incomplete
-        });
-    }
-    exit
-}
-
-pub fn make(ctx: &Context, args: &Args) -> Result<ReportOutcome> {
-    if args.to < args.from {
-        bail!("--to {} is before --from {}", args.to, args.from);
-    }
-    if args.format.is_empty() && args.no_html {
-        bail!("nothing to write: no --format and --no-html");
-    }
-    let built = tables::build(&ctx.lake, args.from, args.to, &ctx.config.prices)?;
-    let page = if args.no_html {
-        None
-    } else {
-        Some(html::render(
-            &built,
-            args.from,
-            args.to,
-            ctx.config.prices.bytes_per_gb,
-        )?)
-    };
-    let mut formats = args.format.clone();
-    formats.dedup();
-    let options = OutputOptions {
-        formats,
-        excel: args.excel,
-    };
-    let files = write_report(&args.out, &built, page.as_deref(), &options)?;
-    let total_cost_cny = built
-        .daily
-        .column("total_cost_cny")?
-        .f64()?
-        .iter()
-        .flatten()
-        .sum::<f64>();
-    // A sum of cent amounts: rounding drops the float noise, not money.
-    let total_cost_cny = (total_cost_cny * 100.0).round() / 100.0;
-    let log_bytes = built
-        .reconciliation
-        .column("log_bytes")?
-        .i64()?
-        .iter()
-        .flatten()
-        .sum::<i64>();
-    Ok(ReportOutcome {
-        files,
-        total_cost_cny,
-        log_bytes,
-        gaps: built.gaps,
-    })
+    Ok(outcome.exit())
 }

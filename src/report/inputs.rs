@@ -8,11 +8,9 @@ use std::collections::BTreeMap;
 use chrono::NaiveDate;
 use polars::prelude::*;
 
-use crate::cdnlog::channel::UNTAGGED;
-use crate::fetch::logs::{LogDayRecord, DAY_MANIFEST_KIND};
-use crate::fetch::polyv::{PolyvDayRecord, MANIFEST_KIND as POLYV_MANIFEST, TABLE as POLYV};
-use crate::fetch::usage::TABLE as USAGE;
-use crate::lake::{Lake, LakeError, SafeName, REQUESTS};
+use crate::lake::catalogue::manifest_kind;
+use crate::lake::manifest::{LogDayRecord, PolyvDayRecord};
+use crate::lake::{Lake, LakeError, SafeName, POLYV, REQUESTS, UNTAGGED, USAGE};
 
 /// Seconds in one bandwidth bucket.
 pub const BUCKET_SECS: i64 = 300;
@@ -175,7 +173,7 @@ pub fn day_gaps(
         let stem = SafeName::exact(&date.to_string()).expect("a date is a safe name");
         let mut gaps = DayGaps::default();
         let logs: Option<LogDayRecord> =
-            lake.read_manifest(&lake.manifest_file(DAY_MANIFEST_KIND, &stem))?;
+            lake.read_manifest(&lake.manifest_file(manifest_kind::LOG_DAYS, &stem))?;
         match logs {
             None => gaps.missing.push("log files not listed by the API".into()),
             Some(r) if !r.missing.is_empty() => gaps.missing.push(format!(
@@ -198,7 +196,7 @@ pub fn day_gaps(
         }
         if polyv_in_use {
             let polyv: Option<PolyvDayRecord> =
-                lake.read_manifest(&lake.manifest_file(POLYV_MANIFEST, &stem))?;
+                lake.read_manifest(&lake.manifest_file(manifest_kind::POLYV_DAYS, &stem))?;
             match polyv {
                 None => gaps.missing.push("no Polyv data".into()),
                 Some(r) if !r.videos_failed.is_empty() => gaps

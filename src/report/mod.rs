@@ -10,3 +10,119 @@ pub mod output;
 pub mod prices;
 pub mod summary;
 pub mod tables;
+
+use std::collections::BTreeMap;
+use std::path::PathBuf;
+
+use chrono::NaiveDate;
+use polars::prelude::PolarsError;
+
+use crate::exit::Exit;
+use crate::lake::Lake;
+use inputs::DayGaps;
+use output::{write_report, Format, OutputError, OutputOptions};
+use prices::Prices;
+use tables::ReportError;
+
+/// One report to write: the China days, where, and in which forms.
+#[derive(Debug, Clone)]
+pub struct ReportRequest {
+    pub from: NaiveDate,
+    pub to: NaiveDate,
+    pub out: PathBuf,
+    pub formats: Vec<Format>,
+    /// CSV for Excel: a byte-order mark and CRLF line ends.
+    pub excel: bool,
+    pub html: bool,
+}
+
+/// What a report run found, for the command's (and the nightly run's) summary line.
+#[derive(Debug)]
+pub struct ReportOutcome {
+    pub files: Vec<PathBuf>,
+    pub total_cost_cny: f64,
+    /// WeChat log bytes of the period.
+    pub log_bytes: i64,
+    pub gaps: BTreeMap<NaiveDate, DayGaps>,
+}
+
+impl ReportOutcome {
+    /// Warns about each incomplete day; the worst gap sets the status: data missing (3)
+    /// over data not final yet (4).
+    pub fn exit(&self) -> Exit {
+        let mut exit = Exit::Ok;
+        for (date, gaps) in self.gaps.iter().filter(|(_, g)| !g.complete()) {
+            tracing::warn!("{date} is incomplete: {}", gaps.describe());
+            exit = exit.worst(if gaps.missing.is_empty() {
+                Exit::NotFinal
+            } else {
+                Exit::Incomplete
+            });
+        }
+        exit
+    }
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum MakeError {
+    #[error("--to {to} is before --from {from}")]
+    Range { from: NaiveDate, to: NaiveDate },
+    #[error("nothing to write: no --format and --no-html")]
+    Nothing,
+    #[error(transparent)]
+    Build(#[from] ReportError),
+    #[error(transparent)]
+    Output(#[from] OutputError),
+    #[error("report: {0}")]
+    Frame(#[from] PolarsError),
+}
+
+/// Builds the report of `request` from the lake and writes its files, all at once.
+pub fn make(
+    lake: &Lake,
+    prices: &Prices,
+    request: &ReportRequest,
+) -> Result<ReportOutcome, MakeError> {
+    let (from, to) = (request.from, request.to);
+    if to < from {
+        return Err(MakeError::Range { from, to });
+    }
+    if request.formats.is_empty() && !request.html {
+        return Err(MakeError::Nothing);
+    }
+    let built = tables::build(lake, from, to, prices)?;
+    let page = if request.html {
+        Some(html::render(&built, from, to, prices.bytes_per_gb)?)
+    } else {
+        None
+    };
+    let mut formats = request.formats.clone();
+    formats.dedup();
+    let options = OutputOptions {
+        formats,
+        excel: request.excel,
+    };
+    let files = write_report(&request.out, &built, page.as_deref(), &options)?;
+    let total_cost_cny = built
+        .daily
+        .column("total_cost_cny")?
+        .f64()?
+        .iter()
+        .flatten()
+        .sum::<f64>();
+    // A sum of cent amounts: rounding drops the float noise, not money.
+    let total_cost_cny = (total_cost_cny * 100.0).round() / 100.0;
+    let log_bytes = built
+        .reconciliation
+        .column("log_bytes")?
+        .i64()?
+        .iter()
+        .flatten()
+        .sum::<i64>();
+    Ok(ReportOutcome {
+        files,
+        total_cost_cny,
+        log_bytes,
+        gaps: built.gaps,
+    })
+}

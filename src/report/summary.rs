@@ -3,7 +3,7 @@
 use chrono::NaiveDate;
 use polars::prelude::*;
 
-use crate::cdnlog::channel::UNTAGGED;
+use crate::lake::UNTAGGED;
 use crate::lake::{Lake, LakeError, REQUESTS};
 
 /// One row per (date, channel), untagged traffic as "(untagged)", biggest first per day.

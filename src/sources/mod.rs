@@ -3,6 +3,7 @@
 //! redaction, retry policy and a client-side rate limit (Vector's split of *whether* to
 //! retry from *when*).
 
+pub mod download;
 pub mod loopback;
 pub mod polyv;
 pub mod retry;

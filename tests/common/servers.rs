@@ -4,7 +4,8 @@
 use std::path::PathBuf;
 use std::process::{Child, Command};
 
-use cdncost::sources::polyv::server::{PolyvServer, PolyvTraffic};
+use cdncost::sources::loopback::{Credentials, Platforms};
+use cdncost::sources::polyv::server::PolyvServer;
 use cdncost::sources::secret::Secret;
 use cdncost::sources::wechat::server::WechatServer;
 use chrono::NaiveDate;
@@ -32,30 +33,17 @@ pub struct Servers {
 
 pub fn start(config: &str) -> Servers {
     let rt = tokio::runtime::Runtime::new().unwrap();
-    let wechat = rt
-        .block_on(WechatServer::start(
-            APPID,
-            Secret::new(WECHAT_SECRET),
-            &sample(),
-        ))
+    let who = Credentials {
+        wechat_appid: APPID.into(),
+        wechat_secret: Secret::new(WECHAT_SECRET),
+        polyv_userid: USERID.into(),
+        polyv_secret: Secret::new(POLYV_SECRET),
+    };
+    let today = NaiveDate::parse_from_str(TODAY, "%Y-%m-%d").unwrap();
+    let Platforms { wechat, polyv } = rt
+        .block_on(Platforms::start(&sample(), who, today))
         .unwrap();
     let videos = sample().join("polyv/videos.csv");
-    let traffic = PolyvTraffic::load(
-        &sample().join("polyv/traffic.csv"),
-        cdncost::sources::polyv::videos::read_videos(&videos)
-            .unwrap()
-            .into_iter()
-            .map(|v| v.vid),
-    )
-    .unwrap();
-    let polyv = rt
-        .block_on(PolyvServer::start(
-            USERID,
-            Secret::new(POLYV_SECRET),
-            traffic,
-            NaiveDate::parse_from_str(TODAY, "%Y-%m-%d").unwrap(),
-        ))
-        .unwrap();
     let w = Workdir::new();
     let toml = format!(
         "[polyv]\nvideos = {:?}\nrequests_per_second = 200\n{config}",

@@ -10,28 +10,16 @@ use std::collections::BTreeMap;
 
 use chrono::NaiveDate;
 use polars::prelude::*;
-use serde::{Deserialize, Serialize};
 
 use super::{check_history, windows, FetchError};
 use crate::china_time::china_tz;
 use crate::china_time::{self, ChinaHour};
-use crate::lake::{stage_frame, Lake, LakeError, ParquetOptions, SafeName};
+use crate::lake::manifest::UsageDayRecord;
+use crate::lake::{stage_frame, Lake, LakeError, ParquetOptions, SafeName, USAGE};
 use crate::sources::wechat::WechatClient;
 
-pub const TABLE: &str = "cdn_usage";
 pub const MAX_SPAN_DAYS: u32 = 90;
 pub const HISTORY_DAYS: u64 = 365;
-
-#[derive(Debug, Default, Serialize, Deserialize)]
-pub struct UsageDayRecord {
-    pub date: String,
-    pub interval_min: u32,
-    pub query_type: u8,
-    pub points: usize,
-    pub billed_bytes: u64,
-    pub fetched_at: String,
-    pub outputs: Vec<String>,
-}
 
 #[derive(Debug, Default)]
 pub struct UsageReport {
@@ -99,7 +87,7 @@ impl UsageFetch<'_> {
     fn write_day(&self, day: NaiveDate, points: &[(i64, u64)]) -> Result<(), LakeError> {
         let dir = self
             .lake
-            .table_dir(TABLE)
+            .table_dir(USAGE)
             .join(format!("interval={}", self.interval_min))
             .join(format!("date={day}"));
         let path = dir.join(format!("usage-q{}.parquet", self.query_type));
@@ -107,7 +95,7 @@ impl UsageFetch<'_> {
             "{day}-i{}-q{}",
             self.interval_min, self.query_type
         ));
-        let manifest = self.lake.manifest_file(TABLE, &key);
+        let manifest = self.lake.manifest_file(USAGE, &key);
         let previous: Option<UsageDayRecord> = self.lake.read_manifest(&manifest)?;
         let staged = if points.is_empty() {
             Vec::new()
@@ -166,4 +154,40 @@ fn usage_frame(
             ),
         ],
     )
+}
+
+/// `fetch usage` as one call: the client from the settings (and the environment), the
+/// series of `from..=to` into the lake.
+pub fn fetch(
+    job: &super::Job,
+    from: NaiveDate,
+    to: NaiveDate,
+    interval_min: u32,
+    query_type: u8,
+) -> Result<super::StepOutcome, super::JobError> {
+    let config = job.wechat();
+    let client = WechatClient::new(&config).map_err(FetchError::from)?;
+    let fetch = UsageFetch {
+        lake: job.lake,
+        client: &client,
+        interval_min,
+        query_type,
+        parquet: ParquetOptions::default(),
+    };
+    let report = super::runtime()?.block_on(fetch.run(from, to))?;
+    let mut outcome = super::StepOutcome::default();
+    outcome.say(format!(
+        "usage: {} days, {} points of {interval_min} min, {:.3} GB billed (query_type {query_type})",
+        report.days,
+        report.points,
+        report.billed_bytes as f64 / 1e9,
+    ));
+    if !report.empty_days.is_empty() {
+        let days: Vec<String> = report.empty_days.iter().map(|d| d.to_string()).collect();
+        tracing::warn!(
+            "no usage points for {}: reports will show these days' billed bytes as missing",
+            days.join(", ")
+        );
+    }
+    Ok(outcome)
 }

@@ -1,4 +1,7 @@
-//! The Parquet lake: where every table lives, how files get there, and what was written.
+//! The Parquet lake: the dataset's contract. Where every table lives ([`catalogue`]),
+//! the records kept beside them ([`manifest`]), how files get there (staged, atomic
+//! writes), and who may write (the lock). Jobs write through it; reports and queries
+//! read through it and depend on nothing else.
 //!
 //! Layout (hive-style, readable as is by DuckDB, Spark, pandas/pyarrow and polars):
 //!
@@ -27,8 +30,11 @@ use serde::{de::DeserializeOwned, Serialize};
 
 use crate::china_time::ChinaHour;
 
-pub const REQUESTS: &str = "cdn_requests";
-pub const REJECTS: &str = "rejects";
+pub mod catalogue;
+pub mod manifest;
+
+pub use catalogue::{POLYV, REJECTS, REQUESTS, UNTAGGED, USAGE};
+
 const MANIFEST_DIR: &str = "_manifest";
 
 #[derive(Debug, thiserror::Error)]

@@ -15,16 +15,15 @@ use std::collections::{BTreeMap, BTreeSet};
 use chrono::NaiveDate;
 use futures::StreamExt;
 use polars::prelude::*;
-use serde::{Deserialize, Serialize};
 
 use super::windows;
 use crate::china_time;
-use crate::lake::{stage_frame, Lake, LakeError, ParquetOptions, SafeName};
+use crate::lake::catalogue::manifest_kind;
+use crate::lake::manifest::PolyvDayRecord;
+use crate::lake::{stage_frame, Lake, LakeError, ParquetOptions, SafeName, POLYV};
 use crate::sources::polyv::videos::Video;
 use crate::sources::polyv::{DayTraffic, PolyvClient, PolyvError};
 
-pub const TABLE: &str = "polyv_traffic";
-pub const MANIFEST_KIND: &str = "polyv";
 /// Polyv publishes a day's traffic two days later.
 pub const LAG_DAYS: u64 = 2;
 
@@ -40,20 +39,6 @@ pub struct PolyvRow {
     pub is_final: bool,
     pub api_row: bool,
     pub fetched_at: String,
-}
-
-/// The manifest of one day: which videos are in, and how.
-#[derive(Debug, Clone, Default, Serialize, Deserialize)]
-pub struct PolyvDayRecord {
-    pub date: String,
-    #[serde(rename = "final")]
-    pub is_final: bool,
-    pub fetched_at: String,
-    pub videos_ok: Vec<String>,
-    pub videos_failed: Vec<String>,
-    /// Failed this time, but an earlier fetch's row was kept.
-    pub videos_kept_previous: Vec<String>,
-    pub outputs: Vec<String>,
 }
 
 #[derive(Debug, Default)]
@@ -168,12 +153,13 @@ impl PolyvFetch<'_> {
     ) -> Result<(), LakeError> {
         let path = self
             .lake
-            .table_dir(TABLE)
+            .table_dir(POLYV)
             .join(format!("date={day}"))
             .join("polyv.parquet");
-        let manifest = self
-            .lake
-            .manifest_file(MANIFEST_KIND, &SafeName::sanitize(&day.to_string()));
+        let manifest = self.lake.manifest_file(
+            manifest_kind::POLYV_DAYS,
+            &SafeName::sanitize(&day.to_string()),
+        );
         let previous_rows = read_rows(&path)?;
         let mut record = PolyvDayRecord {
             date: day.to_string(),
@@ -275,7 +261,7 @@ fn read_rows(path: &std::path::Path) -> Result<Vec<PolyvRow>, LakeError> {
         return Ok(Vec::new());
     }
     let err = |source| LakeError::Query {
-        table: TABLE.into(),
+        table: POLYV.into(),
         source,
     };
     let args = ScanArgsParquet {
@@ -321,4 +307,72 @@ fn read_rows(path: &std::path::Path) -> Result<Vec<PolyvRow>, LakeError> {
             fetched_at: fetched_at[i].clone(),
         })
         .collect())
+}
+
+/// `fetch polyv` as one call: the videos of the mapping file (`videos`, else the
+/// setting), their traffic of `from..=to` into the lake.
+pub fn fetch(
+    job: &super::Job,
+    from: NaiveDate,
+    to: NaiveDate,
+    videos: Option<&std::path::Path>,
+) -> Result<super::StepOutcome, super::JobError> {
+    use crate::exit::Exit;
+    if from > to {
+        return Err(super::JobError::Setup(format!(
+            "--from {from} is after --to {to}"
+        )));
+    }
+    let mut config = job.polyv();
+    if let Some(videos) = videos {
+        config.videos = videos.to_path_buf();
+    }
+    let videos = crate::sources::polyv::videos::read_videos(&config.videos)
+        .map_err(|e| super::JobError::Setup(format!("{e:#}")))?;
+    let client = PolyvClient::new(&config)?;
+    let fetch = PolyvFetch {
+        lake: job.lake,
+        client: &client,
+        videos: &videos,
+        max_days_per_request: config.max_days_per_request,
+        concurrency: config.concurrency,
+        parquet: ParquetOptions::default(),
+    };
+    tracing::info!(
+        "fetching Polyv traffic of {} videos for {from}..{to}",
+        videos.len()
+    );
+    let report = super::runtime()?.block_on(fetch.run(from, to))?;
+    let mut outcome = super::StepOutcome::default();
+    outcome.say(format!(
+        "polyv: {} videos × {} days: {} rows ({} zero: Polyv listed no traffic), {:.3} GB",
+        report.videos,
+        report.days,
+        report.rows,
+        report.zero_rows,
+        report.total_bytes as f64 / 1e9
+    ));
+    if !report.provisional_days.is_empty() {
+        let days: Vec<String> = report
+            .provisional_days
+            .iter()
+            .map(|d| d.to_string())
+            .collect();
+        tracing::warn!(
+            "not final yet (Polyv publishes a day {LAG_DAYS} days later): {}; marked provisional, later runs fetch them again",
+            days.join(", ")
+        );
+        outcome.exit = Exit::NotFinal;
+    }
+    if !report.failures.is_empty() {
+        outcome.say(format!(
+            "FAILED: {} requests (earlier rows of those videos, if any, were kept):",
+            report.failures.len()
+        ));
+        for e in &report.failures {
+            outcome.say(format!("  {e}"));
+        }
+        outcome.exit = Exit::Incomplete;
+    }
+    Ok(outcome)
 }

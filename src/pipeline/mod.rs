@@ -1,14 +1,22 @@
-//! Fetching from the platforms' APIs into the lake: each submodule drives one source
-//! client (`crate::sources`) and writes one table, idempotently (a re-fetch replaces).
+//! The jobs that fill the lake: `ingest` (log files → `cdn_requests`), `logs` (list,
+//! download, verify and ingest the hourly log files), `usage` (the billed series) and
+//! `polyv` (Polyv's daily traffic). Each drives one source client (`crate::sources`) and
+//! writes its tables through the lake, idempotently (a re-fetch replaces). The commands
+//! (`src/cmd/`) only parse arguments, call one job and print what it did.
 
+pub mod ingest;
+mod job;
 pub mod logs;
+pub mod nightly;
 pub mod polyv;
 pub mod usage;
 
 use chrono::NaiveDate;
 
 use crate::lake::LakeError;
+
 use crate::sources::wechat::WechatError;
+pub use job::{runtime, sweep_temporaries, Job, JobError, StepOutcome};
 
 #[derive(Debug, thiserror::Error)]
 pub enum FetchError {

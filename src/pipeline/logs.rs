@@ -13,23 +13,20 @@
 //! a `url` that is not http(s), a download over the size cap, a gzip that inflates past
 //! the inflate cap or does not end cleanly.
 
-use std::io::Read;
 use std::path::{Path, PathBuf};
 
 use chrono::NaiveDate;
 use futures::StreamExt;
 use serde::{Deserialize, Serialize};
-use sha1::{Digest, Sha1};
-use tokio::io::AsyncWriteExt;
 
 use super::{check_history, FetchError};
 use crate::china_time::{self, ChinaHour};
-use crate::ingest::{ingest_file, previous_record, IngestOptions};
+use crate::lake::catalogue::manifest_kind;
+use crate::lake::manifest::LogDayRecord;
 use crate::lake::{write_atomic, Lake, SafeName};
+use crate::pipeline::ingest::{ingest_file, previous_record, IngestOptions};
 use crate::progress::Progress;
-use crate::sources::describe;
-use crate::sources::retry::{self, Backoff, Verdict};
-use crate::sources::secret::redact_url;
+use crate::sources::download::{Downloader, Verified};
 use crate::sources::wechat::{LogFileEntry, WechatClient};
 
 pub const HISTORY_DAYS: u64 = 30;
@@ -62,32 +59,6 @@ pub struct DownloadRecord {
     /// The lake holds this version's rows.
     pub ingested: bool,
 }
-
-/// What the lake holds of one China day's listed log files, written after every fetch
-/// to `LAKE/_manifest/cdn_logs/DATE.json`: reports flag a day as incomplete from it.
-#[derive(Debug, Clone, Default, Serialize, Deserialize)]
-pub struct LogDayRecord {
-    pub date: String,
-    /// Files the API listed for the day.
-    pub listed: usize,
-    /// Listed files whose rows are in the lake.
-    pub ingested: usize,
-    /// Ingested, but fetched soon after their hour: they may still grow.
-    pub provisional: usize,
-    /// Listed files the lake lacks (name and why).
-    pub missing: Vec<String>,
-    pub checked_at: String,
-    /// The `complete_after_hours` setting the fetch used (older records: the default, 3).
-    #[serde(default = "default_complete_after_hours")]
-    pub complete_after_hours: u64,
-}
-
-fn default_complete_after_hours() -> u64 {
-    3
-}
-
-/// The manifest kind of [`LogDayRecord`]s in the lake.
-pub const DAY_MANIFEST_KIND: &str = "cdn_logs";
 
 #[derive(Debug, Default)]
 pub struct LogsReport {
@@ -145,14 +116,6 @@ struct Wanted {
     hour_start: i64,
     hour_end: i64,
     listed_date: String,
-}
-
-/// A verified download, still under its temporary name.
-struct Verified {
-    temp: PathBuf,
-    size: u64,
-    sha1: String,
-    lines: u64,
 }
 
 impl LogsFetch<'_> {
@@ -260,7 +223,7 @@ impl LogsFetch<'_> {
         }
         for record in days.into_values() {
             let stem = SafeName::exact(&record.date).expect("a date is a safe name");
-            let path = self.lake.manifest_file(DAY_MANIFEST_KIND, &stem);
+            let path = self.lake.manifest_file(manifest_kind::LOG_DAYS, &stem);
             let json = serde_json::to_vec_pretty(&record).expect("a record serializes");
             write_atomic(&path, &json)?;
         }
@@ -362,114 +325,23 @@ impl LogsFetch<'_> {
         serde_json::from_slice(&std::fs::read(self.manifest_path(&w.name)).ok()?).ok()
     }
 
-    /// Downloads and verifies one file, retrying transient failures (cut connections,
-    /// truncated streams, 5xx) with backoff. The result is a temporary file.
+    /// Downloads and verifies one file into a temporary name beside its final place.
     async fn download(&self, w: &Wanted) -> Result<Verified, String> {
-        let mut backoff = Backoff::new(self.client.retry_policy());
-        loop {
-            let reason = match self.download_once(w).await {
-                Ok(v) => return Ok(v),
-                Err(Failure::Final(e)) => return Err(e),
-                Err(Failure::Transient(e)) => e,
-            };
-            if !backoff
-                .pause(
-                    &format!("download {}", w.name),
-                    &reason,
-                    std::time::Duration::ZERO,
-                )
-                .await
-            {
-                return Err(format!(
-                    "gave up after {} attempts: {reason}",
-                    backoff.attempt()
-                ));
-            }
-        }
-    }
-
-    async fn download_once(&self, w: &Wanted) -> Result<Verified, Failure> {
         let dest = self.raw_path(w);
         let dir = dest.parent().expect("raw paths have a directory");
         tokio::fs::create_dir_all(dir)
             .await
-            .map_err(|e| Failure::Final(format!("{}: {e}", dir.display())))?;
+            .map_err(|e| format!("{}: {e}", dir.display()))?;
         let temp = dir.join(format!(".{}.gz.{}.tmp", w.name, std::process::id()));
-        let guard = TempGuard(temp.clone());
-        let shown = redact_url(&w.url);
-        let response = self
-            .client
-            .http()
-            .get(&w.url)
-            .send()
+        let downloader = Downloader {
+            http: self.client.http(),
+            retry: self.client.retry_policy(),
+            max_download_bytes: self.max_download_bytes,
+            max_inflated_bytes: self.max_inflated_bytes,
+        };
+        downloader
+            .fetch_gzip(&w.url, &temp, &format!("download {}", w.name))
             .await
-            .map_err(|e| Failure::Transient(describe(e)))?;
-        let status = response.status();
-        if retry::http_status(status) == Verdict::Retry {
-            return Err(Failure::Transient(format!("HTTP {status}")));
-        }
-        if !status.is_success() {
-            return Err(Failure::Final(format!("HTTP {status} from {shown} (the link may have expired: run again to list fresh links)")));
-        }
-        if let Some(length) = response
-            .content_length()
-            .filter(|l| *l > self.max_download_bytes)
-        {
-            return Err(Failure::Final(format!(
-                "the file is {length} bytes, over the download cap of {} (max_download_bytes)",
-                self.max_download_bytes
-            )));
-        }
-        let mut file = tokio::fs::File::create(&temp)
-            .await
-            .map_err(|e| Failure::Final(format!("{}: {e}", temp.display())))?;
-        let mut hasher = Sha1::new();
-        let mut size = 0u64;
-        let mut response = response;
-        loop {
-            match response.chunk().await {
-                Ok(Some(chunk)) => {
-                    size += chunk.len() as u64;
-                    if size > self.max_download_bytes {
-                        return Err(Failure::Final(format!(
-                            "the download passed the cap of {} bytes (max_download_bytes)",
-                            self.max_download_bytes
-                        )));
-                    }
-                    hasher.update(&chunk);
-                    file.write_all(&chunk)
-                        .await
-                        .map_err(|e| Failure::Final(format!("{}: {e}", temp.display())))?;
-                }
-                Ok(None) => break,
-                Err(e) => {
-                    return Err(Failure::Transient(format!(
-                        "connection lost after {size} bytes: {}",
-                        describe(e)
-                    )))
-                }
-            }
-        }
-        file.sync_all()
-            .await
-            .map_err(|e| Failure::Final(format!("{}: {e}", temp.display())))?;
-        drop(file);
-        let cap = self.max_inflated_bytes;
-        let check_path = temp.clone();
-        let lines = tokio::task::spawn_blocking(move || verify_gzip(&check_path, cap))
-            .await
-            .map_err(|e| Failure::Final(e.to_string()))?
-            .map_err(|e| match e {
-                GzipProblem::Truncated(msg) => Failure::Transient(msg),
-                GzipProblem::TooBig(msg) => Failure::Final(msg),
-            })?;
-        guard.keep();
-        Ok(Verified {
-            temp,
-            size,
-            sha1: hex(&hasher.finalize()),
-            lines,
-        })
     }
 
     /// Ingests a downloaded file (off the async threads: it is CPU work).
@@ -536,63 +408,6 @@ impl LogsFetch<'_> {
         let json = serde_json::to_vec_pretty(&record).map_err(|e| e.to_string())?;
         write_atomic(&self.manifest_path(&w.name), &json).map_err(|e| e.to_string())
     }
-}
-
-enum Failure {
-    Transient(String),
-    Final(String),
-}
-
-enum GzipProblem {
-    Truncated(String),
-    TooBig(String),
-}
-
-/// Deletes a temporary download unless kept.
-struct TempGuard(PathBuf);
-
-impl TempGuard {
-    fn keep(self) {
-        std::mem::forget(self);
-    }
-}
-
-impl Drop for TempGuard {
-    fn drop(&mut self) {
-        let _ = std::fs::remove_file(&self.0);
-    }
-}
-
-/// Inflates the whole file (without keeping it) to prove it is a complete gzip stream
-/// that stays under the inflate cap; returns its line count.
-fn verify_gzip(path: &Path, cap: u64) -> Result<u64, GzipProblem> {
-    let file = std::fs::File::open(path).map_err(|e| GzipProblem::Truncated(e.to_string()))?;
-    let mut reader =
-        flate2::read::MultiGzDecoder::new(std::io::BufReader::with_capacity(1 << 18, file));
-    let mut buf = vec![0u8; 1 << 18];
-    let (mut total, mut lines) = (0u64, 0u64);
-    loop {
-        match reader.read(&mut buf) {
-            Ok(0) => break,
-            Ok(n) => {
-                total += n as u64;
-                if total > cap {
-                    return Err(GzipProblem::TooBig(format!("the file inflates past the cap of {cap} bytes (max_inflated_bytes): refused")));
-                }
-                lines += memchr::memchr_iter(b'\n', &buf[..n]).count() as u64;
-            }
-            Err(e) => {
-                return Err(GzipProblem::Truncated(format!(
-                    "not a complete gzip stream after {total} inflated bytes: {e}"
-                )))
-            }
-        }
-    }
-    Ok(lines)
-}
-
-fn hex(bytes: &[u8]) -> String {
-    bytes.iter().map(|b| format!("{b:02x}")).collect()
 }
 
 /// `2024032819-1500020822.vod2.myqcloud.com-mainland` → `1500020822.vod2.myqcloud.com`.
@@ -673,4 +488,86 @@ mod tests {
             "1500020822.vod2.myqcloud.com"
         );
     }
+}
+
+/// What `fetch logs` is asked for beyond the days.
+#[derive(Debug, Clone, Default)]
+pub struct LogsRequest {
+    pub query_type: u8,
+    /// Where downloads are kept [default: the `raw_dir` setting].
+    pub raw: Option<PathBuf>,
+    /// Downloads at once [default: the `download_jobs` setting].
+    pub jobs: Option<usize>,
+}
+
+/// `fetch logs` as one call: list, download, verify and ingest `from..=to`, record the
+/// days, and say what happened.
+pub fn fetch(
+    job: &super::Job,
+    from: NaiveDate,
+    to: NaiveDate,
+    request: &LogsRequest,
+) -> Result<super::StepOutcome, super::JobError> {
+    let config = job.wechat();
+    let client = WechatClient::new(&config).map_err(FetchError::from)?;
+    let raw = request
+        .raw
+        .clone()
+        .unwrap_or_else(|| config.raw_dir.clone());
+    super::sweep_temporaries(&[job.lake.root(), &raw]);
+    let progress = Progress::new(job.progress, "logs", 0);
+    let fetch = LogsFetch {
+        lake: job.lake,
+        raw: raw.clone(),
+        client: &client,
+        query_type: request.query_type,
+        jobs: request.jobs.unwrap_or(config.download_jobs),
+        max_download_bytes: config.max_download_bytes,
+        max_inflated_bytes: config.max_inflated_bytes,
+        complete_after_hours: config.complete_after_hours,
+        ingest: job.config.ingest_options(),
+        progress: Some(&progress),
+    };
+    let report = super::runtime()?.block_on(fetch.run(from, to));
+    progress.finish();
+    let report = report?;
+    let mut outcome = super::StepOutcome {
+        files: report.listed,
+        downloaded: report.downloaded,
+        lines: report.lines,
+        rejected: report.rejected_lines,
+        ..Default::default()
+    };
+    outcome.say(format!(
+        "logs: {} files listed: {} downloaded ({:.1} MB), {} complete and skipped, {} unchanged; {} ingested: {} lines, {} rejected",
+        report.listed,
+        report.downloaded,
+        report.bytes as f64 / 1e6,
+        report.skipped_complete,
+        report.unchanged,
+        report.ingested,
+        report.lines,
+        report.rejected_lines
+    ));
+    if report.reingested_from_raw > 0 {
+        outcome.say(format!(
+            "{} complete files were ingested again from {} (the lake lacked their rows)",
+            report.reingested_from_raw,
+            raw.display()
+        ));
+    }
+    for refused in &report.refused {
+        outcome.say(format!("REFUSED listing entry {refused}"));
+    }
+    for failure in &report.failures {
+        outcome.say(format!("FAILED {failure}"));
+    }
+    if !report.refused.is_empty() || !report.failures.is_empty() {
+        outcome.say(format!(
+            "{} files missing: run again to retry them (nothing was half-written)",
+            report.refused.len() + report.failures.len()
+        ));
+        outcome.exit = crate::exit::Exit::Incomplete;
+    }
+    Ok(outcome)
 }

@@ -11,13 +11,10 @@
 //! stops that file (its temporaries are dropped) and leaves the lake as it was.
 
 use std::borrow::Cow;
-use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Mutex;
 use std::time::Instant;
-
-use serde::{Deserialize, Serialize};
 
 use crate::cdnlog::channel::{channel_of, percent_decode_into, query_param};
 use crate::cdnlog::codes::{isp_name, province_name, UNKNOWN};
@@ -25,9 +22,9 @@ use crate::cdnlog::columns::{RejectColumns, RequestColumns, Tag};
 use crate::cdnlog::line::{parse_line_with, EmptyMarker, LogLine, Reject, TimeFormat, TimeParser};
 use crate::cdnlog::reader::{LineReader, DEFAULT_MAX_LINE};
 use crate::china_time::{self, ChinaHour};
+use crate::lake::catalogue::manifest_kind;
+use crate::lake::manifest::{FileRecord, Observed};
 use crate::lake::{Lake, LakeError, ParquetOptions, ParquetSink, SafeName, StagedFile};
-
-const MANIFEST_KIND: &str = "ingest";
 
 #[derive(Debug, Clone, Copy)]
 pub struct IngestOptions {
@@ -71,29 +68,6 @@ pub enum IngestError {
         other: PathBuf,
         stem: String,
     },
-}
-
-/// Counts of the format variants seen in a file (DOMAIN.md marks the format partly unknown).
-/// Manifests written before a counter existed read it as 0.
-#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(default)]
-pub struct Observed {
-    pub time_yyyymmddhhmmss: u64,
-    pub time_unix_seconds: u64,
-    pub lines_15_fields: u64,
-    pub lines_16_fields: u64,
-    pub quoted_user_agents: u64,
-    pub quoted_ranges: u64,
-    /// Ranges that are not one `start-end` / `start-` byte range (suffix, several, other).
-    pub ranges_not_single: u64,
-    /// Lines with a tab or a run of blanks between fields.
-    pub irregular_separators: u64,
-    /// Empty markers by spelling as written (`-`, `NULL`, `"(null)"`, …), over all fields.
-    pub empty_markers: BTreeMap<String, u64>,
-    pub unknown_province_codes: u64,
-    pub unknown_isp_codes: u64,
-    pub untagged_requests: u64,
-    pub non_utf8_lines_repaired: u64,
 }
 
 /// The per-line part of [`Observed`], kept in plain counters while a file is read and
@@ -152,48 +126,6 @@ impl LineVariants {
     }
 }
 
-impl Observed {
-    pub fn add(&mut self, other: &Observed) {
-        self.time_yyyymmddhhmmss += other.time_yyyymmddhhmmss;
-        self.time_unix_seconds += other.time_unix_seconds;
-        self.lines_15_fields += other.lines_15_fields;
-        self.lines_16_fields += other.lines_16_fields;
-        self.quoted_user_agents += other.quoted_user_agents;
-        self.quoted_ranges += other.quoted_ranges;
-        self.ranges_not_single += other.ranges_not_single;
-        self.irregular_separators += other.irregular_separators;
-        for (marker, count) in &other.empty_markers {
-            *self.empty_markers.entry(marker.clone()).or_default() += count;
-        }
-        self.unknown_province_codes += other.unknown_province_codes;
-        self.unknown_isp_codes += other.unknown_isp_codes;
-        self.untagged_requests += other.untagged_requests;
-        self.non_utf8_lines_repaired += other.non_utf8_lines_repaired;
-    }
-}
-
-/// What ingesting one file did; also its manifest record in the lake.
-#[derive(Debug, Clone, Serialize, Deserialize)]
-pub struct FileRecord {
-    pub source: String,
-    pub source_path: String,
-    pub source_size: u64,
-    pub gzip: bool,
-    pub lines_read: u64,
-    pub lines_parsed: u64,
-    pub lines_rejected: u64,
-    /// Uncompressed text read, line ends included.
-    pub text_bytes: u64,
-    /// Sum of the `bytes` field of the parsed lines.
-    pub log_bytes: u64,
-    /// China hours (`YYYY-MM-DD HH`) the file's requests fall in.
-    pub hours: Vec<String>,
-    pub outputs: Vec<String>,
-    pub observed: Observed,
-    pub ingested_at: String,
-    pub elapsed_ms: u64,
-}
-
 /// The source name of a log file: its file name without `.gz` and `.log`, made path-safe.
 pub fn source_name(path: &Path) -> SafeName {
     let name = path
@@ -207,7 +139,7 @@ pub fn source_name(path: &Path) -> SafeName {
 
 /// The lake's record of a source, if it was ingested before.
 pub fn previous_record(lake: &Lake, stem: &SafeName) -> Result<Option<FileRecord>, LakeError> {
-    lake.read_manifest(&lake.manifest_file(MANIFEST_KIND, stem))
+    lake.read_manifest(&lake.manifest_file(manifest_kind::INGEST, stem))
 }
 
 /// Ingests one file and publishes its outputs, replacing any earlier ingest of it.
@@ -253,7 +185,7 @@ pub fn ingest_file(
     let text_bytes = reader.text_bytes();
     let (staged, mut record) = pass.finish()?;
 
-    let manifest = lake.manifest_file(MANIFEST_KIND, &stem);
+    let manifest = lake.manifest_file(manifest_kind::INGEST, &stem);
     let previous: Option<FileRecord> = lake.read_manifest(&manifest).map_err(lake_err)?;
     record.outputs = staged
         .iter()

@@ -1,0 +1,121 @@
+//! The records the lake keeps beside its tables (`LAKE/_manifest/<kind>/<name>.json`):
+//! what each job published, and what a report needs to know about a day's completeness.
+//! Jobs write them; reports read them; both name them from here.
+
+use std::collections::BTreeMap;
+
+use serde::{Deserialize, Serialize};
+
+/// What ingesting one file did; also its manifest record in the lake.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct FileRecord {
+    pub source: String,
+    pub source_path: String,
+    pub source_size: u64,
+    pub gzip: bool,
+    pub lines_read: u64,
+    pub lines_parsed: u64,
+    pub lines_rejected: u64,
+    /// Uncompressed text read, line ends included.
+    pub text_bytes: u64,
+    /// Sum of the `bytes` field of the parsed lines.
+    pub log_bytes: u64,
+    /// China hours (`YYYY-MM-DD HH`) the file's requests fall in.
+    pub hours: Vec<String>,
+    pub outputs: Vec<String>,
+    pub observed: Observed,
+    pub ingested_at: String,
+    pub elapsed_ms: u64,
+}
+
+/// Counts of the format variants seen in a file (DOMAIN.md marks the format partly unknown).
+/// Manifests written before a counter existed read it as 0.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct Observed {
+    pub time_yyyymmddhhmmss: u64,
+    pub time_unix_seconds: u64,
+    pub lines_15_fields: u64,
+    pub lines_16_fields: u64,
+    pub quoted_user_agents: u64,
+    pub quoted_ranges: u64,
+    /// Ranges that are not one `start-end` / `start-` byte range (suffix, several, other).
+    pub ranges_not_single: u64,
+    /// Lines with a tab or a run of blanks between fields.
+    pub irregular_separators: u64,
+    /// Empty markers by spelling as written (`-`, `NULL`, `"(null)"`, …), over all fields.
+    pub empty_markers: BTreeMap<String, u64>,
+    pub unknown_province_codes: u64,
+    pub unknown_isp_codes: u64,
+    pub untagged_requests: u64,
+    pub non_utf8_lines_repaired: u64,
+}
+
+impl Observed {
+    pub fn add(&mut self, other: &Observed) {
+        self.time_yyyymmddhhmmss += other.time_yyyymmddhhmmss;
+        self.time_unix_seconds += other.time_unix_seconds;
+        self.lines_15_fields += other.lines_15_fields;
+        self.lines_16_fields += other.lines_16_fields;
+        self.quoted_user_agents += other.quoted_user_agents;
+        self.quoted_ranges += other.quoted_ranges;
+        self.ranges_not_single += other.ranges_not_single;
+        self.irregular_separators += other.irregular_separators;
+        for (marker, count) in &other.empty_markers {
+            *self.empty_markers.entry(marker.clone()).or_default() += count;
+        }
+        self.unknown_province_codes += other.unknown_province_codes;
+        self.unknown_isp_codes += other.unknown_isp_codes;
+        self.untagged_requests += other.untagged_requests;
+        self.non_utf8_lines_repaired += other.non_utf8_lines_repaired;
+    }
+}
+
+/// What the lake holds of one China day's listed log files, written after every fetch
+/// to `LAKE/_manifest/cdn_logs/DATE.json`: reports flag a day as incomplete from it.
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+pub struct LogDayRecord {
+    pub date: String,
+    /// Files the API listed for the day.
+    pub listed: usize,
+    /// Listed files whose rows are in the lake.
+    pub ingested: usize,
+    /// Ingested, but fetched soon after their hour: they may still grow.
+    pub provisional: usize,
+    /// Listed files the lake lacks (name and why).
+    pub missing: Vec<String>,
+    pub checked_at: String,
+    /// The `complete_after_hours` setting the fetch used (older records: the default, 3).
+    #[serde(default = "default_complete_after_hours")]
+    pub complete_after_hours: u64,
+}
+
+fn default_complete_after_hours() -> u64 {
+    3
+}
+
+/// The manifest of one day: which videos are in, and how.
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+pub struct PolyvDayRecord {
+    pub date: String,
+    #[serde(rename = "final")]
+    pub is_final: bool,
+    pub fetched_at: String,
+    pub videos_ok: Vec<String>,
+    pub videos_failed: Vec<String>,
+    /// Failed this time, but an earlier fetch's row was kept.
+    pub videos_kept_previous: Vec<String>,
+    pub outputs: Vec<String>,
+}
+
+/// The manifest of one day of the usage series at one interval and query type.
+#[derive(Debug, Default, Serialize, Deserialize)]
+pub struct UsageDayRecord {
+    pub date: String,
+    pub interval_min: u32,
+    pub query_type: u8,
+    pub points: usize,
+    pub billed_bytes: u64,
+    pub fetched_at: String,
+    pub outputs: Vec<String>,
+}

@@ -1,0 +1,101 @@
+//! What every job shares: the settings and the lake it works on, how it shows progress,
+//! and what it hands back: a [`StepOutcome`] with its exit status, its counts and the
+//! lines a person reads. The commands print those lines; the nightly run collects them.
+
+use crate::config::Config;
+use crate::exit::Exit;
+use crate::lake::{Lake, LakeError};
+use crate::progress::ProgressMode;
+use crate::sources::polyv::PolyvError;
+
+use super::FetchError;
+
+/// The context of one job.
+#[derive(Clone, Copy)]
+pub struct Job<'a> {
+    pub config: &'a Config,
+    pub lake: &'a Lake,
+    pub progress: ProgressMode,
+    /// Whether `WECHAT_*` / `POLYV_*` environment variables override the settings (they
+    /// do for the commands; the demo's own settings must win over a user's real ones).
+    pub use_env: bool,
+}
+
+impl Job<'_> {
+    /// The WeChat settings this job uses.
+    pub fn wechat(&self) -> crate::sources::wechat::WechatConfig {
+        let config = self.config.wechat.clone();
+        if self.use_env {
+            config.with_env()
+        } else {
+            config
+        }
+    }
+
+    /// The Polyv settings this job uses.
+    pub fn polyv(&self) -> crate::sources::polyv::PolyvConfig {
+        let config = self.config.polyv.clone();
+        if self.use_env {
+            config.with_env()
+        } else {
+            config
+        }
+    }
+}
+
+/// What one job did.
+#[derive(Debug, Default)]
+pub struct StepOutcome {
+    pub exit: Exit,
+    /// Log files listed (the logs job).
+    pub files: usize,
+    pub downloaded: usize,
+    pub lines: u64,
+    pub rejected: u64,
+    /// What to tell the person who ran it, one line each (stdout).
+    pub said: Vec<String>,
+}
+
+impl StepOutcome {
+    pub fn with_exit(exit: Exit) -> StepOutcome {
+        StepOutcome {
+            exit,
+            ..StepOutcome::default()
+        }
+    }
+
+    pub fn say(&mut self, line: impl Into<String>) {
+        self.said.push(line.into());
+    }
+}
+
+/// Why a job could not run or finish (a failed file or video is an outcome, not this).
+#[derive(Debug, thiserror::Error)]
+pub enum JobError {
+    #[error(transparent)]
+    Fetch(#[from] FetchError),
+    #[error(transparent)]
+    Polyv(#[from] PolyvError),
+    #[error(transparent)]
+    Lake(#[from] LakeError),
+    #[error("{0}")]
+    Setup(String),
+    #[error("starting the async runtime: {0}")]
+    Runtime(std::io::Error),
+}
+
+/// The async runtime the API clients run on.
+pub fn runtime() -> Result<tokio::runtime::Runtime, JobError> {
+    tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .map_err(JobError::Runtime)
+}
+
+/// Removes temporaries that runs killed part-way left in `dirs`, and says so.
+pub fn sweep_temporaries(dirs: &[&std::path::Path]) {
+    let swept: usize = dirs.iter().map(|d| crate::lake::sweep_temporaries(d)).sum();
+    if swept > 0 {
+        tracing::info!("removed {swept} temporary files left by an interrupted run");
+    }
+}

@@ -1,0 +1,187 @@
+//! The nightly job as one library call: usage series, log files, Polyv, report, over a
+//! window of China days and a lookback before it. `cdncost run`, `cdncost demo` and the
+//! tests all call [`run`]; the commands only print its [`NightlyOutcome`].
+//!
+//! Every step is one of the jobs a user can run by hand, so the whole is exactly as
+//! idempotent and resumable as they are: complete files are never fetched twice, a day
+//! is replaced whole, the report is written all at once. A step that fails is logged and
+//! the others still run; the exit status is the worst outcome.
+
+use std::path::PathBuf;
+use std::time::Instant;
+
+use chrono::{Days, NaiveDate};
+
+use super::{logs, polyv, usage, Job, StepOutcome};
+use crate::exit::Exit;
+use crate::report::output::Format;
+use crate::report::{self, ReportOutcome, ReportRequest};
+
+/// What to run.
+#[derive(Debug, Clone)]
+pub struct NightlyRequest {
+    pub from: NaiveDate,
+    pub to: NaiveDate,
+    /// Days before `from` re-checked for late data.
+    pub lookback: u64,
+    /// Where the report goes.
+    pub out: PathBuf,
+    /// Where downloaded log files are kept [default: the `raw_dir` setting].
+    pub raw: Option<PathBuf>,
+    pub excel: bool,
+}
+
+/// What the run did: every step's outcome, the report's, and the status.
+#[derive(Debug)]
+pub struct NightlyOutcome {
+    /// The days covered: the window and its lookback.
+    pub from: NaiveDate,
+    pub to: NaiveDate,
+    pub exit: Exit,
+    /// The fetch steps' counts, summed.
+    pub fetched: StepOutcome,
+    pub report: Option<ReportOutcome>,
+    pub elapsed_s: f64,
+}
+
+/// Runs the nightly job. Never fails as a whole: each step's failure is logged and
+/// becomes the status (1), the other steps still run.
+pub fn run(job: &Job, request: &NightlyRequest) -> NightlyOutcome {
+    let started = Instant::now();
+    let (from, to) = (request.from, request.to);
+    let check_from = from - Days::new(request.lookback);
+    tracing::info!(
+        "run {from}..{to}, re-checking from {check_from} (lookback {} days)",
+        request.lookback
+    );
+    let mut exit = Exit::Ok;
+    let mut fetched = StepOutcome::default();
+    let mut step = |name: &str, result: Result<StepOutcome, super::JobError>| match result {
+        Ok(f) => {
+            exit = exit.worst(f.exit);
+            fetched.files += f.files;
+            fetched.downloaded += f.downloaded;
+            fetched.lines += f.lines;
+            fetched.rejected += f.rejected;
+            fetched.said.extend(f.said);
+        }
+        Err(e) => {
+            tracing::error!("{name} failed: {e}");
+            exit = exit.worst(Exit::Failure);
+        }
+    };
+
+    if let Some(usage_from) = within_history(check_from, to, usage::HISTORY_DAYS, "usage series") {
+        tracing::info!("step 1/4: usage series {usage_from}..{to}");
+        step("usage series", usage::fetch(job, usage_from, to, 1440, 0));
+    }
+    if let Some(logs_from) = within_history(check_from, to, logs::HISTORY_DAYS, "CDN logs") {
+        tracing::info!("step 2/4: CDN log files {logs_from}..{to}");
+        let logs_request = logs::LogsRequest {
+            raw: request.raw.clone(),
+            ..Default::default()
+        };
+        step("CDN logs", logs::fetch(job, logs_from, to, &logs_request));
+    }
+    if job.polyv().userid.is_empty() {
+        tracing::info!("step 3/4: Polyv skipped (no POLYV_USERID or [polyv] userid)");
+    } else {
+        tracing::info!("step 3/4: Polyv traffic {check_from}..{to}");
+        step("Polyv", polyv::fetch(job, check_from, to, None));
+    }
+
+    tracing::info!(
+        "step 4/4: report {check_from}..{to} → {}",
+        request.out.display()
+    );
+    let report_request = ReportRequest {
+        from: check_from,
+        to,
+        out: request.out.clone(),
+        formats: vec![Format::Csv, Format::Parquet],
+        excel: request.excel,
+        html: true,
+    };
+    let report = match report::make(job.lake, &job.config.prices, &report_request) {
+        Ok(outcome) => {
+            exit = exit.worst(outcome.exit());
+            Some(outcome)
+        }
+        Err(e) => {
+            tracing::error!("report failed: {e}");
+            exit = Exit::Failure;
+            None
+        }
+    };
+    fetched.exit = exit;
+    NightlyOutcome {
+        from: check_from,
+        to,
+        exit,
+        fetched,
+        report,
+        elapsed_s: started.elapsed().as_secs_f64(),
+    }
+}
+
+/// The part of `from..=to` an API still keeps; warns about the days it no longer has.
+fn within_history(from: NaiveDate, to: NaiveDate, days: u64, what: &str) -> Option<NaiveDate> {
+    let oldest = super::oldest_kept(days);
+    if to < oldest {
+        tracing::warn!("{what}: {from}..{to} is older than the {days} days the API keeps: skipped");
+        return None;
+    }
+    if from < oldest {
+        tracing::warn!(
+            "{what}: days before {oldest} are older than the {days} days the API keeps: skipped"
+        );
+        return Some(oldest);
+    }
+    Some(from)
+}
+
+impl NightlyOutcome {
+    /// The one line that says it all (and what cron mail shows).
+    pub fn summary_line(&self) -> String {
+        let status = match self.exit {
+            Exit::Ok => "complete".to_string(),
+            Exit::NotFinal => "complete but not final (status 4)".to_string(),
+            Exit::Incomplete => "INCOMPLETE: data missing (status 3), run again".to_string(),
+            Exit::Failure => "FAILED (status 1)".to_string(),
+        };
+        let cost = self.report.as_ref().map_or("no report".to_string(), |o| {
+            format!(
+                "{:.3} GB log traffic, cost {:.2} CNY",
+                o.log_bytes as f64 / 1e9,
+                o.total_cost_cny
+            )
+        });
+        let thousands = |n: u64| crate::table::thousands(n as i128);
+        format!(
+            "run {}..{}: {} days, {} log files ({} downloaded), {} lines ingested, {} rejected, {cost}, {:.1}s: {status}",
+            self.from,
+            self.to,
+            (self.to - self.from).num_days() + 1,
+            thousands(self.fetched.files as u64),
+            thousands(self.fetched.downloaded as u64),
+            thousands(self.fetched.lines),
+            thousands(self.fetched.rejected),
+            self.elapsed_s
+        )
+    }
+
+    /// The `run finished` record for log collectors (`--json-logs`).
+    pub fn log_record(&self) {
+        tracing::info!(
+            status = self.exit as u8,
+            days = (self.to - self.from).num_days() + 1,
+            files = self.fetched.files,
+            lines = self.fetched.lines,
+            rejected = self.fetched.rejected,
+            log_bytes = self.report.as_ref().map_or(0, |o| o.log_bytes),
+            cost_cny = self.report.as_ref().map_or(0.0, |o| o.total_cost_cny),
+            elapsed_s = self.elapsed_s,
+            "run finished"
+        );
+    }
+}
