@@ -124,6 +124,71 @@ pub fn to_china(unix_secs: i64) -> DateTime<FixedOffset> {
         .unwrap_or_else(|| offset().timestamp_opt(0, 0).unwrap())
 }
 
+/// China days `from..=to`, checked once where they enter (the command line): every job
+/// and report takes one of these, never two loose dates.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct DateRange {
+    from: NaiveDate,
+    to: NaiveDate,
+}
+
+/// A range whose end comes before its start.
+#[derive(Debug, Clone, thiserror::Error, PartialEq, Eq)]
+#[error("--to {to} is before --from {from}")]
+pub struct ReversedRange {
+    pub from: NaiveDate,
+    pub to: NaiveDate,
+}
+
+impl DateRange {
+    pub fn new(from: NaiveDate, to: NaiveDate) -> Result<DateRange, ReversedRange> {
+        if to < from {
+            return Err(ReversedRange { from, to });
+        }
+        Ok(DateRange { from, to })
+    }
+
+    /// One day.
+    pub fn day(date: NaiveDate) -> DateRange {
+        DateRange {
+            from: date,
+            to: date,
+        }
+    }
+
+    pub fn from(&self) -> NaiveDate {
+        self.from
+    }
+
+    pub fn to(&self) -> NaiveDate {
+        self.to
+    }
+
+    /// Every day, in order.
+    pub fn days(&self) -> impl Iterator<Item = NaiveDate> + use<> {
+        let to = self.to;
+        self.from.iter_days().take_while(move |d| *d <= to)
+    }
+
+    pub fn len_days(&self) -> u64 {
+        (self.to - self.from).num_days() as u64 + 1
+    }
+
+    /// The same range, starting `days` earlier (a lookback).
+    pub fn extended_back(&self, days: u64) -> DateRange {
+        DateRange {
+            from: self.from - chrono::Days::new(days),
+            to: self.to,
+        }
+    }
+}
+
+impl std::fmt::Display for DateRange {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{}..{}", self.from, self.to)
+    }
+}
+
 /// Parses `YYYY-MM-DD` (the form used on the command line and in partition names).
 pub fn parse_date(s: &str) -> Result<NaiveDate, String> {
     NaiveDate::parse_from_str(s, "%Y-%m-%d")
@@ -133,6 +198,22 @@ pub fn parse_date(s: &str) -> Result<NaiveDate, String> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn date_ranges_are_checked_once() {
+        let d = |s: &str| parse_date(s).unwrap();
+        let range = DateRange::new(d("2026-11-29"), d("2026-12-02")).unwrap();
+        assert_eq!(range.len_days(), 4);
+        assert_eq!(range.days().last(), Some(d("2026-12-02")));
+        assert_eq!(range.to_string(), "2026-11-29..2026-12-02");
+        assert_eq!(range.extended_back(3).from(), d("2026-11-26"));
+        let err = DateRange::new(d("2026-11-19"), d("2026-11-18")).unwrap_err();
+        assert_eq!(
+            err.to_string(),
+            "--to 2026-11-18 is before --from 2026-11-19"
+        );
+        assert_eq!(DateRange::day(d("2026-11-18")).len_days(), 1);
+    }
 
     #[test]
     fn civil_matches_chrono_for_many_days() {

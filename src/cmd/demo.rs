@@ -10,7 +10,7 @@ use std::path::{Path, PathBuf};
 use anyhow::{bail, Context as _, Result};
 use chrono::{Days, NaiveDate};
 
-use cdncost::china_time;
+use cdncost::china_time::{self, DateRange};
 use cdncost::config::Config;
 use cdncost::exit::Exit;
 use cdncost::lake::Lake;
@@ -98,8 +98,7 @@ pub fn run(ctx: &Context, args: Args) -> Result<Exit> {
         use_env: false,
     };
     let request = NightlyRequest {
-        from: first,
-        to: last,
+        days: DateRange::new(first, last)?,
         lookback: 0,
         out: report.clone(),
         raw: None,

@@ -3,14 +3,12 @@
 use std::path::PathBuf;
 
 use anyhow::Result;
-use chrono::NaiveDate;
 
-use cdncost::china_time::parse_date;
 use cdncost::exit::Exit;
 use cdncost::pipeline::logs::{self, LogsRequest};
 use cdncost::pipeline::{polyv, usage};
 
-use super::Context;
+use super::{Context, DaysArgs};
 
 /// Fetch data from the platforms' APIs into the lake.
 #[derive(clap::Args, Debug)]
@@ -34,12 +32,8 @@ pub enum Source {
 /// Re-fetching a day replaces it.
 #[derive(clap::Args, Debug)]
 pub struct UsageArgs {
-    /// First China day (YYYY-MM-DD)
-    #[arg(long, value_parser = parse_date)]
-    pub from: NaiveDate,
-    /// Last China day, inclusive
-    #[arg(long, value_parser = parse_date)]
-    pub to: NaiveDate,
+    #[command(flatten)]
+    pub days: DaysArgs,
     /// Minutes per point: 5, 60 or 1440
     #[arg(long, default_value_t = 1440, value_parser = interval)]
     pub interval: u32,
@@ -59,12 +53,8 @@ pub struct UsageArgs {
 /// 30 days of logs.
 #[derive(clap::Args, Debug)]
 pub struct LogsArgs {
-    /// First China day (YYYY-MM-DD)
-    #[arg(long, value_parser = parse_date)]
-    pub from: NaiveDate,
-    /// Last China day, inclusive
-    #[arg(long, value_parser = parse_date)]
-    pub to: NaiveDate,
+    #[command(flatten)]
+    pub days: DaysArgs,
     /// 0 all traffic, 1 mini-drama player only, 2 general playback only
     #[arg(long, default_value_t = 0, value_parser = clap::value_parser!(u8).range(0..=2))]
     pub query_type: u8,
@@ -92,12 +82,8 @@ fn interval(s: &str) -> Result<u32, String> {
 /// A video that fails is named; the others complete, and the exit status is 3.
 #[derive(clap::Args, Debug)]
 pub struct PolyvArgs {
-    /// First China day (YYYY-MM-DD)
-    #[arg(long, value_parser = parse_date)]
-    pub from: NaiveDate,
-    /// Last China day, inclusive
-    #[arg(long, value_parser = parse_date)]
-    pub to: NaiveDate,
+    #[command(flatten)]
+    pub days: DaysArgs,
     /// The mapping file [default: [polyv] videos in the config, else ./videos.csv]
     #[arg(long, value_name = "FILE")]
     pub videos: Option<PathBuf>,
@@ -106,16 +92,16 @@ pub struct PolyvArgs {
 pub fn run(ctx: &Context, args: Args) -> Result<Exit> {
     let job = ctx.job();
     let outcome = match args.source {
-        Source::Usage(a) => usage::fetch(&job, a.from, a.to, a.interval, a.query_type)?,
+        Source::Usage(a) => usage::fetch(&job, a.days.range()?, a.interval, a.query_type)?,
         Source::Logs(a) => {
             let request = LogsRequest {
                 query_type: a.query_type,
                 raw: a.raw,
                 jobs: a.jobs,
             };
-            logs::fetch(&job, a.from, a.to, &request)?
+            logs::fetch(&job, a.days.range()?, &request)?
         }
-        Source::Polyv(a) => polyv::fetch(&job, a.from, a.to, a.videos.as_deref())?,
+        Source::Polyv(a) => polyv::fetch(&job, a.days.range()?, a.videos.as_deref())?,
     };
     for line in &outcome.said {
         outln!("{line}")?;

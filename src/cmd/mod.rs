@@ -112,6 +112,24 @@ impl GlobalArgs {
     }
 }
 
+/// `--from` and `--to`, for every command that works on a range of China days.
+#[derive(Args, Debug, Clone)]
+pub struct DaysArgs {
+    /// First China day (YYYY-MM-DD)
+    #[arg(long, value_parser = cdncost::china_time::parse_date)]
+    pub from: chrono::NaiveDate,
+    /// Last China day, inclusive
+    #[arg(long, value_parser = cdncost::china_time::parse_date)]
+    pub to: chrono::NaiveDate,
+}
+
+impl DaysArgs {
+    /// The range, checked: the one place a reversed range is refused.
+    pub fn range(&self) -> Result<cdncost::china_time::DateRange> {
+        Ok(cdncost::china_time::DateRange::new(self.from, self.to)?)
+    }
+}
+
 /// What every command gets: the loaded settings and the lake.
 pub struct Context {
     pub config: Config,

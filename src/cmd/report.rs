@@ -3,14 +3,12 @@
 use std::path::PathBuf;
 
 use anyhow::Result;
-use chrono::NaiveDate;
 
-use cdncost::china_time::parse_date;
 use cdncost::exit::Exit;
 use cdncost::report::output::Format;
 use cdncost::report::{self, ReportRequest};
 
-use super::Context;
+use super::{Context, DaysArgs};
 
 /// Per-channel traffic and cost per China day and month, reconciled with the bill.
 ///
@@ -27,12 +25,8 @@ use super::Context;
 /// make the exit status 3. Files are replaced all at once, only when all are written.
 #[derive(clap::Args, Debug)]
 pub struct Args {
-    /// First China day (YYYY-MM-DD)
-    #[arg(long, value_parser = parse_date)]
-    pub from: NaiveDate,
-    /// Last China day, inclusive
-    #[arg(long, value_parser = parse_date)]
-    pub to: NaiveDate,
+    #[command(flatten)]
+    pub days: DaysArgs,
     /// Output directory
     #[arg(long, value_name = "DIR", default_value = "out")]
     pub out: PathBuf,
@@ -48,20 +42,19 @@ pub struct Args {
 }
 
 impl Args {
-    pub fn request(&self) -> ReportRequest {
-        ReportRequest {
-            from: self.from,
-            to: self.to,
+    pub fn request(&self) -> Result<ReportRequest> {
+        Ok(ReportRequest {
+            days: self.days.range()?,
             out: self.out.clone(),
             formats: self.format.clone(),
             excel: self.excel,
             html: !self.no_html,
-        }
+        })
     }
 }
 
 pub fn run(ctx: &Context, args: Args) -> Result<Exit> {
-    let outcome = report::make(&ctx.lake, &ctx.config.prices, &args.request())?;
+    let outcome = report::make(&ctx.lake, &ctx.config.prices, &args.request()?)?;
     for path in &outcome.files {
         outln!("wrote {}", path.display())?;
     }

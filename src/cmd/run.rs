@@ -3,10 +3,10 @@
 
 use std::path::PathBuf;
 
-use anyhow::{bail, Result};
+use anyhow::Result;
 use chrono::{Days, NaiveDate};
 
-use cdncost::china_time::{self, parse_date};
+use cdncost::china_time::{self, parse_date, DateRange};
 use cdncost::exit::Exit;
 use cdncost::pipeline::nightly::{self, NightlyRequest};
 
@@ -53,27 +53,18 @@ pub struct Args {
 
 impl Args {
     /// The window asked for: `--date`, `--from/--to`, or yesterday.
-    fn window(&self) -> Result<(NaiveDate, NaiveDate)> {
-        let (from, to) = match (self.date, self.from, self.to) {
-            (Some(day), _, _) => (day, day),
-            (None, Some(from), Some(to)) => (from, to),
-            _ => {
-                let yesterday = china_time::today() - Days::new(1);
-                (yesterday, yesterday)
-            }
-        };
-        if to < from {
-            bail!("--to {to} is before --from {from}");
-        }
-        Ok((from, to))
+    fn window(&self) -> Result<DateRange> {
+        Ok(match (self.date, self.from, self.to) {
+            (Some(day), _, _) => DateRange::day(day),
+            (None, Some(from), Some(to)) => DateRange::new(from, to)?,
+            _ => DateRange::day(china_time::today() - Days::new(1)),
+        })
     }
 }
 
 pub fn run(ctx: &Context, args: Args) -> Result<Exit> {
-    let (from, to) = args.window()?;
     let request = NightlyRequest {
-        from,
-        to,
+        days: args.window()?,
         lookback: args.lookback,
         out: args.out.clone(),
         raw: args.raw.clone(),

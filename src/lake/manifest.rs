@@ -6,6 +6,28 @@ use std::collections::BTreeMap;
 
 use serde::{Deserialize, Serialize};
 
+/// A record that lists the files its job published: the next publish of the same thing
+/// replaces exactly those ([`super::Lake::replace`]).
+pub trait Published {
+    fn outputs(&self) -> &[String];
+    fn set_outputs(&mut self, outputs: Vec<String>);
+}
+
+macro_rules! published {
+    ($($record:ty),*) => {$(
+        impl Published for $record {
+            fn outputs(&self) -> &[String] {
+                &self.outputs
+            }
+            fn set_outputs(&mut self, outputs: Vec<String>) {
+                self.outputs = outputs;
+            }
+        }
+    )*};
+}
+
+published!(FileRecord, PolyvDayRecord, UsageDayRecord);
+
 /// What ingesting one file did; also its manifest record in the lake.
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct FileRecord {

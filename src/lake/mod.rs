@@ -172,10 +172,54 @@ impl Lake {
         }
     }
 
+    /// The one publish sequence of every job: `staged` replaces what `manifest` listed
+    /// last time (outputs this run did not produce are removed), and `record`, with its
+    /// outputs filled in, becomes the new manifest, written last.
+    pub fn replace<T>(
+        &self,
+        staged: Vec<StagedFile>,
+        manifest: &Path,
+        mut record: T,
+    ) -> Result<T, LakeError>
+    where
+        T: manifest::Published + Serialize + DeserializeOwned,
+    {
+        let previous: Option<T> = self.read_manifest(manifest)?;
+        let previous_outputs = previous.map(|p| p.outputs().to_vec()).unwrap_or_default();
+        record.set_outputs(
+            staged
+                .iter()
+                .map(|s| self.relative(s.final_path()))
+                .collect(),
+        );
+        self.publish(staged, &previous_outputs, manifest, &record)?;
+        Ok(record)
+    }
+
+    /// A partition that is one file: `frame` staged at `path` (no file when `None`: the
+    /// partition is emptied), then [`Lake::replace`].
+    pub fn replace_partition<T>(
+        &self,
+        path: &Path,
+        frame: Option<&DataFrame>,
+        options: ParquetOptions,
+        manifest: &Path,
+        record: T,
+    ) -> Result<T, LakeError>
+    where
+        T: manifest::Published + Serialize + DeserializeOwned,
+    {
+        let staged = match frame {
+            Some(frame) => vec![stage_frame(path, frame, options)?],
+            None => Vec::new(),
+        };
+        self.replace(staged, manifest, record)
+    }
+
     /// Publishes a source's staged outputs, removes its outputs from an earlier run that
     /// this run did not produce, then records the new manifest. The manifest is written
     /// last: until it is, the source counts as not (re)ingested.
-    pub fn publish<T: Serialize>(
+    fn publish<T: Serialize>(
         &self,
         staged: Vec<StagedFile>,
         previous_outputs: &[String],

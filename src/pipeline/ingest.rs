@@ -186,21 +186,13 @@ pub fn ingest_file(
     let (staged, mut record) = pass.finish()?;
 
     let manifest = lake.manifest_file(manifest_kind::INGEST, &stem);
-    let previous: Option<FileRecord> = lake.read_manifest(&manifest).map_err(lake_err)?;
-    record.outputs = staged
-        .iter()
-        .map(|s| lake.relative(s.final_path()))
-        .collect();
     record.source_path = path.display().to_string();
     record.source_size = source_size;
     record.gzip = reader.is_gzip;
     record.text_bytes = text_bytes;
     record.ingested_at = china_time::to_china(chrono::Utc::now().timestamp()).to_rfc3339();
     record.elapsed_ms = started.elapsed().as_millis() as u64;
-    let previous_outputs = previous.map(|p| p.outputs).unwrap_or_default();
-    lake.publish(staged, &previous_outputs, &manifest, &record)
-        .map_err(lake_err)?;
-    Ok(record)
+    lake.replace(staged, &manifest, record).map_err(lake_err)
 }
 
 /// Writes a row group to `sink`, creating its file at `path()` on first use.

@@ -20,6 +20,7 @@ use futures::StreamExt;
 use serde::{Deserialize, Serialize};
 
 use super::{check_history, FetchError};
+use crate::china_time::DateRange;
 use crate::china_time::{self, ChinaHour};
 use crate::lake::catalogue::manifest_kind;
 use crate::lake::manifest::LogDayRecord;
@@ -127,7 +128,7 @@ impl LogsFetch<'_> {
         to: NaiveDate,
         report: &mut LogsReport,
     ) -> Result<Vec<LogFileEntry>, FetchError> {
-        check_history(from, to, HISTORY_DAYS, "getcdnlogs")?;
+        check_history(from, HISTORY_DAYS, "getcdnlogs")?;
         let start = china_time::day_start_unix(from);
         let end = china_time::day_start_unix(to + chrono::Days::new(1));
         let mut entries: Vec<LogFileEntry> = Vec::new();
@@ -504,8 +505,7 @@ pub struct LogsRequest {
 /// days, and say what happened.
 pub fn fetch(
     job: &super::Job,
-    from: NaiveDate,
-    to: NaiveDate,
+    days: DateRange,
     request: &LogsRequest,
 ) -> Result<super::StepOutcome, super::JobError> {
     let config = job.wechat();
@@ -528,7 +528,7 @@ pub fn fetch(
         ingest: job.config.ingest_options(),
         progress: Some(&progress),
     };
-    let report = super::runtime()?.block_on(fetch.run(from, to));
+    let report = super::runtime()?.block_on(fetch.run(days.from(), days.to()));
     progress.finish();
     let report = report?;
     let mut outcome = super::StepOutcome {

@@ -48,18 +48,9 @@ pub fn oldest_kept(history_days: u64) -> NaiveDate {
     crate::china_time::today() - chrono::Days::new(history_days)
 }
 
-/// Refuses a range the API no longer keeps (`history_days` back from today, China time).
-pub fn check_history(
-    from: NaiveDate,
-    to: NaiveDate,
-    history_days: u64,
-    call: &str,
-) -> Result<(), FetchError> {
-    if from > to {
-        return Err(FetchError::Range(format!(
-            "--from {from} is after --to {to}"
-        )));
-    }
+/// Refuses a range starting on a day the API no longer keeps (`history_days` back from
+/// today, China time).
+pub fn check_history(from: NaiveDate, history_days: u64, call: &str) -> Result<(), FetchError> {
     let today = crate::china_time::today();
     let oldest = oldest_kept(history_days);
     if from < oldest {

@@ -10,7 +10,7 @@
 use std::path::PathBuf;
 use std::time::Instant;
 
-use chrono::{Days, NaiveDate};
+use crate::china_time::DateRange;
 
 use super::{logs, polyv, usage, Job, StepOutcome};
 use crate::exit::Exit;
@@ -20,9 +20,9 @@ use crate::report::{self, ReportOutcome, ReportRequest};
 /// What to run.
 #[derive(Debug, Clone)]
 pub struct NightlyRequest {
-    pub from: NaiveDate,
-    pub to: NaiveDate,
-    /// Days before `from` re-checked for late data.
+    /// The window asked for (the lookback comes before it).
+    pub days: DateRange,
+    /// Days before the window re-checked for late data.
     pub lookback: u64,
     /// Where the report goes.
     pub out: PathBuf,
@@ -35,10 +35,9 @@ pub struct NightlyRequest {
 #[derive(Debug)]
 pub struct NightlyOutcome {
     /// The days covered: the window and its lookback.
-    pub from: NaiveDate,
-    pub to: NaiveDate,
+    pub days: DateRange,
     pub exit: Exit,
-    /// The fetch steps' counts, summed.
+    /// The fetch steps' counts, summed, and what they said.
     pub fetched: StepOutcome,
     pub report: Option<ReportOutcome>,
     pub elapsed_s: f64,
@@ -48,10 +47,11 @@ pub struct NightlyOutcome {
 /// becomes the status (1), the other steps still run.
 pub fn run(job: &Job, request: &NightlyRequest) -> NightlyOutcome {
     let started = Instant::now();
-    let (from, to) = (request.from, request.to);
-    let check_from = from - Days::new(request.lookback);
+    let checked = request.days.extended_back(request.lookback);
     tracing::info!(
-        "run {from}..{to}, re-checking from {check_from} (lookback {} days)",
+        "run {}, re-checking from {} (lookback {} days)",
+        request.days,
+        checked.from(),
         request.lookback
     );
     let mut exit = Exit::Ok;
@@ -71,32 +71,28 @@ pub fn run(job: &Job, request: &NightlyRequest) -> NightlyOutcome {
         }
     };
 
-    if let Some(usage_from) = within_history(check_from, to, usage::HISTORY_DAYS, "usage series") {
-        tracing::info!("step 1/4: usage series {usage_from}..{to}");
-        step("usage series", usage::fetch(job, usage_from, to, 1440, 0));
+    if let Some(days) = within_history(checked, usage::HISTORY_DAYS, "usage series") {
+        tracing::info!("step 1/4: usage series {days}");
+        step("usage series", usage::fetch(job, days, 1440, 0));
     }
-    if let Some(logs_from) = within_history(check_from, to, logs::HISTORY_DAYS, "CDN logs") {
-        tracing::info!("step 2/4: CDN log files {logs_from}..{to}");
+    if let Some(days) = within_history(checked, logs::HISTORY_DAYS, "CDN logs") {
+        tracing::info!("step 2/4: CDN log files {days}");
         let logs_request = logs::LogsRequest {
             raw: request.raw.clone(),
             ..Default::default()
         };
-        step("CDN logs", logs::fetch(job, logs_from, to, &logs_request));
+        step("CDN logs", logs::fetch(job, days, &logs_request));
     }
     if job.polyv().userid.is_empty() {
         tracing::info!("step 3/4: Polyv skipped (no POLYV_USERID or [polyv] userid)");
     } else {
-        tracing::info!("step 3/4: Polyv traffic {check_from}..{to}");
-        step("Polyv", polyv::fetch(job, check_from, to, None));
+        tracing::info!("step 3/4: Polyv traffic {checked}");
+        step("Polyv", polyv::fetch(job, checked, None));
     }
 
-    tracing::info!(
-        "step 4/4: report {check_from}..{to} → {}",
-        request.out.display()
-    );
+    tracing::info!("step 4/4: report {checked} → {}", request.out.display());
     let report_request = ReportRequest {
-        from: check_from,
-        to,
+        days: checked,
         out: request.out.clone(),
         formats: vec![Format::Csv, Format::Parquet],
         excel: request.excel,
@@ -115,8 +111,7 @@ pub fn run(job: &Job, request: &NightlyRequest) -> NightlyOutcome {
     };
     fetched.exit = exit;
     NightlyOutcome {
-        from: check_from,
-        to,
+        days: checked,
         exit,
         fetched,
         report,
@@ -124,20 +119,20 @@ pub fn run(job: &Job, request: &NightlyRequest) -> NightlyOutcome {
     }
 }
 
-/// The part of `from..=to` an API still keeps; warns about the days it no longer has.
-fn within_history(from: NaiveDate, to: NaiveDate, days: u64, what: &str) -> Option<NaiveDate> {
-    let oldest = super::oldest_kept(days);
-    if to < oldest {
-        tracing::warn!("{what}: {from}..{to} is older than the {days} days the API keeps: skipped");
+/// The part of `days` an API still keeps; warns about the days it no longer has.
+fn within_history(days: DateRange, kept: u64, what: &str) -> Option<DateRange> {
+    let oldest = super::oldest_kept(kept);
+    if days.to() < oldest {
+        tracing::warn!("{what}: {days} is older than the {kept} days the API keeps: skipped");
         return None;
     }
-    if from < oldest {
+    if days.from() < oldest {
         tracing::warn!(
-            "{what}: days before {oldest} are older than the {days} days the API keeps: skipped"
+            "{what}: days before {oldest} are older than the {kept} days the API keeps: skipped"
         );
-        return Some(oldest);
+        return DateRange::new(oldest, days.to()).ok();
     }
-    Some(from)
+    Some(days)
 }
 
 impl NightlyOutcome {
@@ -158,10 +153,9 @@ impl NightlyOutcome {
         });
         let thousands = |n: u64| crate::table::thousands(n as i128);
         format!(
-            "run {}..{}: {} days, {} log files ({} downloaded), {} lines ingested, {} rejected, {cost}, {:.1}s: {status}",
-            self.from,
-            self.to,
-            (self.to - self.from).num_days() + 1,
+            "run {}: {} days, {} log files ({} downloaded), {} lines ingested, {} rejected, {cost}, {:.1}s: {status}",
+            self.days,
+            self.days.len_days(),
             thousands(self.fetched.files as u64),
             thousands(self.fetched.downloaded as u64),
             thousands(self.fetched.lines),
@@ -174,7 +168,7 @@ impl NightlyOutcome {
     pub fn log_record(&self) {
         tracing::info!(
             status = self.exit as u8,
-            days = (self.to - self.from).num_days() + 1,
+            days = self.days.len_days(),
             files = self.fetched.files,
             lines = self.fetched.lines,
             rejected = self.fetched.rejected,

@@ -18,9 +18,10 @@ use polars::prelude::*;
 
 use super::windows;
 use crate::china_time;
+use crate::china_time::DateRange;
 use crate::lake::catalogue::manifest_kind;
 use crate::lake::manifest::PolyvDayRecord;
-use crate::lake::{stage_frame, Lake, LakeError, ParquetOptions, SafeName, POLYV};
+use crate::lake::{Lake, LakeError, ParquetOptions, SafeName, POLYV};
 use crate::sources::polyv::videos::Video;
 use crate::sources::polyv::{DayTraffic, PolyvClient, PolyvError};
 
@@ -199,26 +200,17 @@ impl PolyvFetch<'_> {
             }
         }
         report.rows += rows.len();
-        let old_record: Option<PolyvDayRecord> = self.lake.read_manifest(&manifest)?;
-        let staged = if rows.is_empty() {
-            Vec::new()
+        let frame = if rows.is_empty() {
+            None
         } else {
-            vec![stage_frame(
-                &path,
-                &rows_frame(&rows).map_err(|source| LakeError::Parquet {
-                    path: path.clone(),
-                    source,
-                })?,
-                self.parquet,
-            )?]
+            Some(rows_frame(&rows).map_err(|source| LakeError::Parquet {
+                path: path.clone(),
+                source,
+            })?)
         };
-        record.outputs = staged
-            .iter()
-            .map(|s| self.lake.relative(s.final_path()))
-            .collect();
-        let previous_outputs = old_record.map(|r| r.outputs).unwrap_or_default();
         self.lake
-            .publish(staged, &previous_outputs, &manifest, &record)
+            .replace_partition(&path, frame.as_ref(), self.parquet, &manifest, record)
+            .map(|_| ())
     }
 }
 
@@ -313,16 +305,10 @@ fn read_rows(path: &std::path::Path) -> Result<Vec<PolyvRow>, LakeError> {
 /// setting), their traffic of `from..=to` into the lake.
 pub fn fetch(
     job: &super::Job,
-    from: NaiveDate,
-    to: NaiveDate,
+    days: DateRange,
     videos: Option<&std::path::Path>,
 ) -> Result<super::StepOutcome, super::JobError> {
     use crate::exit::Exit;
-    if from > to {
-        return Err(super::JobError::Setup(format!(
-            "--from {from} is after --to {to}"
-        )));
-    }
     let mut config = job.polyv();
     if let Some(videos) = videos {
         config.videos = videos.to_path_buf();
@@ -339,10 +325,10 @@ pub fn fetch(
         parquet: ParquetOptions::default(),
     };
     tracing::info!(
-        "fetching Polyv traffic of {} videos for {from}..{to}",
+        "fetching Polyv traffic of {} videos for {days}",
         videos.len()
     );
-    let report = super::runtime()?.block_on(fetch.run(from, to))?;
+    let report = super::runtime()?.block_on(fetch.run(days.from(), days.to()))?;
     let mut outcome = super::StepOutcome::default();
     outcome.say(format!(
         "polyv: {} videos × {} days: {} rows ({} zero: Polyv listed no traffic), {:.3} GB",

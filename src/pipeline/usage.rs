@@ -13,9 +13,10 @@ use polars::prelude::*;
 
 use super::{check_history, windows, FetchError};
 use crate::china_time::china_tz;
+use crate::china_time::DateRange;
 use crate::china_time::{self, ChinaHour};
 use crate::lake::manifest::UsageDayRecord;
-use crate::lake::{stage_frame, Lake, LakeError, ParquetOptions, SafeName, USAGE};
+use crate::lake::{Lake, LakeError, ParquetOptions, SafeName, USAGE};
 use crate::sources::wechat::WechatClient;
 
 pub const MAX_SPAN_DAYS: u32 = 90;
@@ -39,7 +40,7 @@ pub struct UsageFetch<'a> {
 
 impl UsageFetch<'_> {
     pub async fn run(&self, from: NaiveDate, to: NaiveDate) -> Result<UsageReport, FetchError> {
-        check_history(from, to, HISTORY_DAYS, "getcdnusagedata")?;
+        check_history(from, HISTORY_DAYS, "getcdnusagedata")?;
         let mut report = UsageReport::default();
         for (start, end) in windows(from, to, MAX_SPAN_DAYS) {
             let start_unix = china_time::day_start_unix(start);
@@ -96,18 +97,17 @@ impl UsageFetch<'_> {
             self.interval_min, self.query_type
         ));
         let manifest = self.lake.manifest_file(USAGE, &key);
-        let previous: Option<UsageDayRecord> = self.lake.read_manifest(&manifest)?;
-        let staged = if points.is_empty() {
-            Vec::new()
+        let frame = if points.is_empty() {
+            None
         } else {
-            let frame =
+            Some(
                 usage_frame(points, self.interval_min, self.query_type).map_err(|source| {
                     LakeError::Parquet {
                         path: path.clone(),
                         source,
                     }
-                })?;
-            vec![stage_frame(&path, &frame, self.parquet)?]
+                })?,
+            )
         };
         let record = UsageDayRecord {
             date: day.to_string(),
@@ -116,17 +116,11 @@ impl UsageFetch<'_> {
             points: points.len(),
             billed_bytes: points.iter().map(|p| p.1).sum(),
             fetched_at: china_time::to_china(chrono::Utc::now().timestamp()).to_rfc3339(),
-            outputs: staged
-                .iter()
-                .map(|s| self.lake.relative(s.final_path()))
-                .collect(),
+            outputs: Vec::new(),
         };
-        self.lake.publish(
-            staged,
-            &previous.map(|p| p.outputs).unwrap_or_default(),
-            &manifest,
-            &record,
-        )
+        self.lake
+            .replace_partition(&path, frame.as_ref(), self.parquet, &manifest, record)
+            .map(|_| ())
     }
 }
 
@@ -160,8 +154,7 @@ fn usage_frame(
 /// series of `from..=to` into the lake.
 pub fn fetch(
     job: &super::Job,
-    from: NaiveDate,
-    to: NaiveDate,
+    days: DateRange,
     interval_min: u32,
     query_type: u8,
 ) -> Result<super::StepOutcome, super::JobError> {
@@ -174,7 +167,7 @@ pub fn fetch(
         query_type,
         parquet: ParquetOptions::default(),
     };
-    let report = super::runtime()?.block_on(fetch.run(from, to))?;
+    let report = super::runtime()?.block_on(fetch.run(days.from(), days.to()))?;
     let mut outcome = super::StepOutcome::default();
     outcome.say(format!(
         "usage: {} days, {} points of {interval_min} min, {:.3} GB billed (query_type {query_type})",

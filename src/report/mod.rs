@@ -17,6 +17,7 @@ use std::path::PathBuf;
 use chrono::NaiveDate;
 use polars::prelude::PolarsError;
 
+use crate::china_time::DateRange;
 use crate::exit::Exit;
 use crate::lake::Lake;
 use inputs::DayGaps;
@@ -27,8 +28,7 @@ use tables::ReportError;
 /// One report to write: the China days, where, and in which forms.
 #[derive(Debug, Clone)]
 pub struct ReportRequest {
-    pub from: NaiveDate,
-    pub to: NaiveDate,
+    pub days: DateRange,
     pub out: PathBuf,
     pub formats: Vec<Format>,
     /// CSV for Excel: a byte-order mark and CRLF line ends.
@@ -65,8 +65,6 @@ impl ReportOutcome {
 
 #[derive(Debug, thiserror::Error)]
 pub enum MakeError {
-    #[error("--to {to} is before --from {from}")]
-    Range { from: NaiveDate, to: NaiveDate },
     #[error("nothing to write: no --format and --no-html")]
     Nothing,
     #[error(transparent)]
@@ -83,10 +81,7 @@ pub fn make(
     prices: &Prices,
     request: &ReportRequest,
 ) -> Result<ReportOutcome, MakeError> {
-    let (from, to) = (request.from, request.to);
-    if to < from {
-        return Err(MakeError::Range { from, to });
-    }
+    let (from, to) = (request.days.from(), request.days.to());
     if request.formats.is_empty() && !request.html {
         return Err(MakeError::Nothing);
     }
