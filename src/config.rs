@@ -19,11 +19,42 @@ pub struct Config {
     #[serde(default)]
     pub ingest: IngestConfig,
     #[serde(default)]
+    pub logs: LogsConfig,
+    #[serde(default)]
     pub polyv: crate::sources::polyv::PolyvConfig,
     #[serde(default)]
     pub wechat: crate::sources::wechat::WechatConfig,
     #[serde(default)]
     pub prices: crate::report::prices::Prices,
+}
+
+/// `[logs]`: how the hourly log files are downloaded and when they count as complete.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct LogsConfig {
+    /// Where downloaded log files are kept (`RAW/cdn_logs/date=…/<name>.gz`).
+    pub raw_dir: PathBuf,
+    /// Downloads at once.
+    pub download_jobs: usize,
+    /// A download larger than this is stopped (bytes).
+    pub max_download_bytes: u64,
+    /// A log file that inflates past this is refused (bytes).
+    pub max_inflated_bytes: u64,
+    /// A file fetched this many hours after its hour ended is complete; earlier ones are
+    /// downloaded again next run (the platform completes files about 3 hours late).
+    pub complete_after_hours: u64,
+}
+
+impl Default for LogsConfig {
+    fn default() -> Self {
+        LogsConfig {
+            raw_dir: "raw".into(),
+            download_jobs: 4,
+            max_download_bytes: 4_000_000_000,
+            max_inflated_bytes: 40_000_000_000,
+            complete_after_hours: 3,
+        }
+    }
 }
 
 #[derive(Debug, Default, Clone, Deserialize)]
@@ -69,6 +100,39 @@ impl Config {
         };
         let text = std::fs::read_to_string(&path)
             .with_context(|| format!("reading config {}", path.display()))?;
-        toml::from_str(&text).with_context(|| format!("config {}", path.display()))
+        let mut config: Config =
+            toml::from_str(&text).with_context(|| format!("config {}", path.display()))?;
+        config.move_deprecated(&path);
+        Ok(config)
+    }
+
+    /// Download settings written under `[wechat]` (where they used to be) are taken into
+    /// `[logs]`, unless `[logs]` sets them too, with one warning naming them.
+    fn move_deprecated(&mut self, path: &Path) {
+        let (old, new) = (&mut self.wechat, &mut self.logs);
+        let defaults = LogsConfig::default();
+        let mut moved = Vec::new();
+        macro_rules! take {
+            ($field:ident) => {
+                if let Some(value) = old.$field.take() {
+                    moved.push(stringify!($field));
+                    if new.$field == defaults.$field {
+                        new.$field = value;
+                    }
+                }
+            };
+        }
+        take!(raw_dir);
+        take!(download_jobs);
+        take!(max_download_bytes);
+        take!(max_inflated_bytes);
+        take!(complete_after_hours);
+        if !moved.is_empty() {
+            tracing::warn!(
+                "{}: {} under [wechat] is deprecated: move it to [logs]",
+                path.display(),
+                moved.join(", ")
+            );
+        }
     }
 }

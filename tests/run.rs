@@ -269,9 +269,7 @@ fn schedule_starts_run_at_the_given_china_time_and_logs_the_outcome() {
 #[test]
 fn provisional_message_names_the_configured_hours() {
     // 100000 hours (11 years): every sample file is fetched "too soon" after its hour.
-    let s = start(&format!(
-        "{PRICED}[wechat]\ncomplete_after_hours = 100000\n"
-    ));
+    let s = start(&format!("{PRICED}[logs]\ncomplete_after_hours = 100000\n"));
     let run = s.cdncost(RUN).expect_code(4);
     let daily = std::fs::read_to_string(s.w.path("out/channel_daily.csv")).unwrap();
     assert!(

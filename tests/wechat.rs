@@ -447,8 +447,16 @@ fn a_file_that_stays_truncated_is_reported_and_the_next_run_completes() {
 #[test]
 fn a_changed_file_replaces_its_rows() {
     // Every file counts as possibly incomplete, so every run checks it again.
+    // Under [wechat], where the setting used to live: still taken, with a warning.
     let s = start(&format!("{FAST}complete_after_hours = 100000000\n"));
-    s.logs("2026-11-18", "2026-11-19").ok();
+    let first = s.logs("2026-11-18", "2026-11-19").ok();
+    assert!(
+        first
+            .stderr()
+            .contains("complete_after_hours under [wechat] is deprecated: move it to [logs]"),
+        "{}",
+        first.stderr()
+    );
     s.assert_lake_is_complete();
     let name = "2026111820-1500020822.vod2.myqcloud.com-mainland";
     let mut content = Vec::new();

@@ -75,7 +75,7 @@ pub fn run(ctx: &Context, args: Args) -> Result<Exit> {
     config.wechat.appid = DEMO_APPID.into();
     config.wechat.appsecret = wechat_secret;
     config.wechat.api_base = wechat.url();
-    config.wechat.raw_dir = args.out.join("raw");
+    config.logs.raw_dir = args.out.join("raw");
     config.polyv.userid = DEMO_USERID.into();
     config.polyv.secretkey = polyv_secret;
     config.polyv.api_base = polyv.url();

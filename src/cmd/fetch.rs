@@ -58,10 +58,10 @@ pub struct LogsArgs {
     /// 0 all traffic, 1 mini-drama player only, 2 general playback only
     #[arg(long, default_value_t = 0, value_parser = clap::value_parser!(u8).range(0..=2))]
     pub query_type: u8,
-    /// Where downloaded files are kept [default: [wechat] raw_dir, else ./raw]
+    /// Where downloaded files are kept [default: [logs] raw_dir, else ./raw]
     #[arg(long, value_name = "DIR")]
     pub raw: Option<PathBuf>,
-    /// Downloads at once [default: [wechat] download_jobs, else 4]
+    /// Downloads at once [default: [logs] download_jobs, else 4]
     #[arg(short, long)]
     pub jobs: Option<usize>,
 }

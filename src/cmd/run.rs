@@ -43,7 +43,7 @@ pub struct Args {
     /// Where the report goes
     #[arg(long, value_name = "DIR", default_value = "out")]
     pub out: PathBuf,
-    /// Where downloaded log files are kept [default: [wechat] raw_dir, else ./raw]
+    /// Where downloaded log files are kept [default: [logs] raw_dir, else ./raw]
     #[arg(long, value_name = "DIR")]
     pub raw: Option<PathBuf>,
     /// CSV for Excel (BOM and CRLF)

@@ -508,8 +508,8 @@ pub fn fetch(
     days: DateRange,
     request: &LogsRequest,
 ) -> Result<super::StepOutcome, super::JobError> {
-    let config = job.wechat();
-    let client = WechatClient::new(&config).map_err(FetchError::from)?;
+    let client = WechatClient::new(&job.wechat()).map_err(FetchError::from)?;
+    let config = &job.config.logs;
     let raw = request
         .raw
         .clone()

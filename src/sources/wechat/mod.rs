@@ -40,17 +40,13 @@ pub struct WechatConfig {
     /// byte (a large download may take longer in all).
     pub timeout_secs: u64,
     pub retry: RetryPolicy,
-    /// Where downloaded log files are kept (`RAW/cdn_logs/date=…/<name>.gz`).
-    pub raw_dir: PathBuf,
-    /// Downloads at once.
-    pub download_jobs: usize,
-    /// A download larger than this is stopped (bytes).
-    pub max_download_bytes: u64,
-    /// A log file that inflates past this is refused (bytes).
-    pub max_inflated_bytes: u64,
-    /// A file fetched this many hours after its hour ended is complete; earlier ones are
-    /// downloaded again next run (the platform completes files about 3 hours late).
-    pub complete_after_hours: u64,
+    /// Deprecated here: the download settings of the log files live in `[logs]`
+    /// ([`crate::config::LogsConfig`]); values found here are moved there, with a warning.
+    pub raw_dir: Option<PathBuf>,
+    pub download_jobs: Option<usize>,
+    pub max_download_bytes: Option<u64>,
+    pub max_inflated_bytes: Option<u64>,
+    pub complete_after_hours: Option<u64>,
 }
 
 impl Default for WechatConfig {
@@ -62,11 +58,11 @@ impl Default for WechatConfig {
             token_cache: None,
             timeout_secs: 30,
             retry: RetryPolicy::default(),
-            raw_dir: "raw".into(),
-            download_jobs: 4,
-            max_download_bytes: 4_000_000_000,
-            max_inflated_bytes: 40_000_000_000,
-            complete_after_hours: 3,
+            raw_dir: None,
+            download_jobs: None,
+            max_download_bytes: None,
+            max_inflated_bytes: None,
+            complete_after_hours: None,
         }
     }
 }
