@@ -808,6 +808,10 @@ fn real_shape_package_files_round_trip_every_field() {
         (Some(false), Some(1))
     );
     assert_eq!(plain["observed"]["unknown_province_codes"], 0);
+    assert_eq!(
+        plain["format"], "tencent-cdn",
+        "the line format is recorded"
+    );
 }
 
 /// The same seed in both line shapes: the same requests, and the lake equals the truth.

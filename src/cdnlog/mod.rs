@@ -4,5 +4,6 @@
 pub mod channel;
 pub mod codes;
 pub mod columns;
+pub mod format;
 pub mod line;
 pub mod reader;

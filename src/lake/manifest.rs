@@ -35,6 +35,9 @@ pub struct FileRecord {
     pub source_path: String,
     pub source_size: u64,
     pub gzip: bool,
+    /// The line format it was read as (`tencent-cdn`); empty in records from before.
+    #[serde(default)]
+    pub format: String,
     pub lines_read: u64,
     pub lines_parsed: u64,
     pub lines_rejected: u64,

@@ -19,7 +19,8 @@ use std::time::Instant;
 use crate::cdnlog::channel::{channel_of, percent_decode_into, query_param};
 use crate::cdnlog::codes::{isp_name, province_name, UNKNOWN};
 use crate::cdnlog::columns::{RejectColumns, RequestColumns, Tag};
-use crate::cdnlog::line::{parse_line_with, EmptyMarker, LogLine, Reject, TimeFormat, TimeParser};
+use crate::cdnlog::format::{LogFormat, TencentCdn};
+use crate::cdnlog::line::{EmptyMarker, LogLine, Reject, TimeFormat};
 use crate::cdnlog::reader::{LineReader, DEFAULT_MAX_LINE};
 use crate::china_time::{self, ChinaHour};
 use crate::lake::catalogue::manifest_kind;
@@ -148,6 +149,15 @@ pub fn ingest_file(
     path: &Path,
     options: &IngestOptions,
 ) -> Result<FileRecord, IngestError> {
+    ingest_file_as::<TencentCdn>(lake, path, options)
+}
+
+/// [`ingest_file`] for a file in the line format `F`.
+pub fn ingest_file_as<F: LogFormat>(
+    lake: &Lake,
+    path: &Path,
+    options: &IngestOptions,
+) -> Result<FileRecord, IngestError> {
     let started = Instant::now();
     let stem = source_name(path);
     let lake_err = |source| IngestError::Lake {
@@ -161,7 +171,7 @@ pub fn ingest_file(
     let source_size = std::fs::metadata(path).map_err(open_err)?.len();
     let mut reader = LineReader::open(path, options.max_line).map_err(open_err)?;
 
-    let mut pass = FilePass::new(lake, path, &stem, options);
+    let mut pass = FilePass::<F>::new(lake, path, &stem, options);
     loop {
         let line = match reader.next_line() {
             Ok(Some(line)) => line,
@@ -231,7 +241,7 @@ fn decoded_us<'a>(query: Option<&'a str>, scratch: &'a mut Vec<u8>) -> Option<&'
 }
 
 /// The state of one pass over one file.
-struct FilePass<'a> {
+struct FilePass<'a, F: LogFormat> {
     lake: &'a Lake,
     file: &'a Path,
     stem: &'a SafeName,
@@ -245,7 +255,7 @@ struct FilePass<'a> {
     rejects: RejectColumns,
     reject_sink: Option<ParquetSink>,
     us_scratch: Vec<u8>,
-    times: TimeParser,
+    format: F,
     lines_read: u64,
     lines_parsed: u64,
     lines_rejected: u64,
@@ -260,7 +270,7 @@ struct Partition {
     sink: Option<ParquetSink>,
 }
 
-impl<'a> FilePass<'a> {
+impl<'a, F: LogFormat> FilePass<'a, F> {
     fn new(lake: &'a Lake, file: &'a Path, stem: &'a SafeName, options: &'a IngestOptions) -> Self {
         let source_file = file
             .file_name()
@@ -278,7 +288,7 @@ impl<'a> FilePass<'a> {
             rejects: RejectColumns::new(1024),
             reject_sink: None,
             us_scratch: Vec::with_capacity(128),
-            times: TimeParser::default(),
+            format: F::default(),
             lines_read: 0,
             lines_parsed: 0,
             lines_rejected: 0,
@@ -302,7 +312,7 @@ impl<'a> FilePass<'a> {
             Ok(text) => Cow::Borrowed(text),
             Err(_) => Cow::Owned(String::from_utf8_lossy(bytes).into_owned()),
         };
-        match parse_line_with(&text, &mut self.times) {
+        match self.format.parse(&text) {
             Ok(parsed) => {
                 if matches!(text, Cow::Owned(_)) {
                     self.observed.non_utf8_lines_repaired += 1;
@@ -458,6 +468,7 @@ impl<'a> FilePass<'a> {
             source_path: String::new(),
             source_size: 0,
             gzip: false,
+            format: F::NAME.to_string(),
             lines_read: self.lines_read,
             lines_parsed: self.lines_parsed,
             lines_rejected: self.lines_rejected,

@@ -24,21 +24,19 @@ pub struct Job<'a> {
 impl Job<'_> {
     /// The WeChat settings this job uses.
     pub fn wechat(&self) -> crate::sources::wechat::WechatConfig {
-        let config = self.config.wechat.clone();
-        if self.use_env {
-            config.with_env()
-        } else {
-            config
-        }
+        self.settings(&self.config.wechat, |c| c.with_env())
     }
 
     /// The Polyv settings this job uses.
     pub fn polyv(&self) -> crate::sources::polyv::PolyvConfig {
-        let config = self.config.polyv.clone();
+        self.settings(&self.config.polyv, |c| c.with_env())
+    }
+
+    fn settings<T: Clone>(&self, file: &T, with_env: fn(T) -> T) -> T {
         if self.use_env {
-            config.with_env()
+            with_env(file.clone())
         } else {
-            config
+            file.clone()
         }
     }
 }

@@ -306,26 +306,19 @@ fn monthly(daily: LazyFrame, several_months: bool) -> LazyFrame {
             no_peak(),
         ])
         .select(order);
-    let columns = [
-        "month",
-        "channel",
-        "days",
-        "wechat_requests",
-        "wechat_log_bytes",
-        "wechat_billed_bytes_est",
-        "wechat_peak_mbps",
-        "wechat_share",
-        "wechat_allocated_billed_bytes",
-        "wechat_cost_basis",
-        "polyv_pc_bytes",
-        "polyv_mobile_bytes",
-        "polyv_bytes",
-        "wechat_cost_cny",
-        "polyv_cost_cny",
-        "total_cost_cny",
-        "cost_share",
-        "complete",
-    ];
+    // The daily measures in their order (a month has no p95: it is a daily figure),
+    // between the month's keys and its shares.
+    let per_day_only = ["date", "channel", "wechat_p95_mbps", "complete", "missing"];
+    let columns: Vec<&str> = ["month", "channel", "days"]
+        .into_iter()
+        .chain(
+            DAILY_COLUMNS
+                .iter()
+                .copied()
+                .filter(|c| !per_day_only.contains(c)),
+        )
+        .chain(["cost_share", "complete"])
+        .collect();
     let month_total = |c: &str| {
         col(c)
             .filter(col("channel").neq(lit(TOTAL_CHANNEL)))

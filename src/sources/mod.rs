@@ -12,6 +12,20 @@ pub mod wechat;
 
 use std::time::Duration;
 
+/// The environment's value of `var`, when set, over a setting from the file.
+pub fn from_env(var: &str, setting: &mut String) {
+    if let Ok(value) = std::env::var(var) {
+        *setting = value;
+    }
+}
+
+/// [`from_env`] for a secret.
+pub fn secret_from_env(var: &str, setting: &mut secret::Secret) {
+    if let Ok(value) = std::env::var(var) {
+        *setting = secret::Secret::new(value);
+    }
+}
+
 /// The HTTP client of the API clients: connect and per-read timeouts only. API calls add
 /// a total timeout per request; downloads do not, so a large log file may take minutes,
 /// but a stalled connection still fails after `read_timeout`.

@@ -61,15 +61,9 @@ impl Default for PolyvConfig {
 impl PolyvConfig {
     /// Applies the environment over the file's values (the environment wins).
     pub fn with_env(mut self) -> PolyvConfig {
-        if let Ok(v) = std::env::var("POLYV_USERID") {
-            self.userid = v;
-        }
-        if let Ok(v) = std::env::var("POLYV_SECRETKEY") {
-            self.secretkey = Secret::new(v);
-        }
-        if let Ok(v) = std::env::var("POLYV_API_BASE") {
-            self.api_base = v;
-        }
+        super::from_env("POLYV_USERID", &mut self.userid);
+        super::secret_from_env("POLYV_SECRETKEY", &mut self.secretkey);
+        super::from_env("POLYV_API_BASE", &mut self.api_base);
         self
     }
 }

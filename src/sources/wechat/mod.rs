@@ -70,15 +70,9 @@ impl Default for WechatConfig {
 impl WechatConfig {
     /// Applies the environment over the file's values (the environment wins).
     pub fn with_env(mut self) -> WechatConfig {
-        if let Ok(v) = std::env::var("WECHAT_APPID") {
-            self.appid = v;
-        }
-        if let Ok(v) = std::env::var("WECHAT_APPSECRET") {
-            self.appsecret = Secret::new(v);
-        }
-        if let Ok(v) = std::env::var("WECHAT_API_BASE") {
-            self.api_base = v;
-        }
+        super::from_env("WECHAT_APPID", &mut self.appid);
+        super::secret_from_env("WECHAT_APPSECRET", &mut self.appsecret);
+        super::from_env("WECHAT_API_BASE", &mut self.api_base);
         self
     }
 }
