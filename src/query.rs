@@ -17,7 +17,12 @@ use crate::lake::catalogue::TABLES;
 use crate::lake::{Lake, LakeError};
 
 /// The report tables, read from a report directory (the lake's come from its catalogue).
-pub const REPORT_TABLES: &[&str] = &["channel_daily", "channel_monthly", "reconciliation"];
+pub const REPORT_TABLES: &[&str] = &[
+    "channel_daily",
+    "channel_platform_daily",
+    "channel_monthly",
+    "reconciliation",
+];
 
 #[derive(Debug, thiserror::Error)]
 pub enum QueryError {

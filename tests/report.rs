@@ -245,7 +245,7 @@ fn reports_are_byte_identical_and_parquet_matches_csv() {
             (f, bytes)
         })
         .collect();
-    assert_eq!(first.len(), 7, "{first:?}");
+    assert_eq!(first.len(), 9, "{first:?}");
     s.report(&[]).ok();
     for (name, bytes) in &first {
         assert_eq!(

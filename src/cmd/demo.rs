@@ -115,6 +115,10 @@ pub fn run(ctx: &Context, args: Args) -> Result<Exit> {
     for (file, what) in [
         ("report.html", "the page for finance"),
         ("channel_daily.csv", "per day x channel (also .parquet)"),
+        (
+            "channel_platform_daily.csv",
+            "per day x channel x platform: billed bytes and cost",
+        ),
         ("channel_monthly.csv", "per month x channel"),
         ("reconciliation.csv", "log estimate against the bill"),
     ] {

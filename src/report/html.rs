@@ -50,8 +50,8 @@ struct DailyRow {
     date: String,
     channel: String,
     cost: f64,
-    wechat_cost: f64,
-    polyv_cost: f64,
+    /// Each platform's cost, in the order of `ReportTables::platforms`.
+    costs: Vec<f64>,
     traffic_gb: f64,
 }
 
@@ -64,7 +64,7 @@ pub fn render(
     bytes_per_gb: f64,
 ) -> PolarsResult<String> {
     let gb = bytes_per_gb;
-    let rows = daily_rows(&tables.daily, gb)?;
+    let rows = daily_rows(tables, gb)?;
     let measure = if rows.iter().any(|r| r.cost != 0.0) {
         Measure::Cost
     } else {
@@ -86,7 +86,7 @@ pub fn render(
         escape(&title),
         escape(&title)
     );
-    headline(&mut page, &rows, &tables.reconciliation, measure, gb)?;
+    headline(&mut page, &rows, tables, measure, gb)?;
     gaps(&mut page, &tables.reconciliation)?;
     if measure == Measure::Traffic {
         page.push_str(
@@ -124,24 +124,37 @@ table{border-collapse:collapse;font-size:12px;width:100%}th,td{padding:3px 6px;b
 th{background:#f6f6f6}td.l,th.l{text-align:left}tr.total td{font-weight:bold;border-top:1px solid #999}\
 svg text{font-size:11px;fill:#333}.legend{font-size:12px}.legend i{display:inline-block;width:10px;height:10px;margin:0 4px 0 12px}";
 
-fn daily_rows(daily: &DataFrame, gb: f64) -> PolarsResult<Vec<DailyRow>> {
+/// The daily rows as the charts use them; a row's traffic is what its platforms bill it
+/// by, summed from the core table.
+fn daily_rows(tables: &ReportTables, gb: f64) -> PolarsResult<Vec<DailyRow>> {
+    let daily = &tables.daily;
     let dates = strings(daily, "date")?;
     let channels = strings(daily, "channel")?;
     let total = floats(daily, "total_cost_cny")?;
-    let wechat = floats(daily, "wechat_cost_cny")?;
-    let polyv = floats(daily, "polyv_cost_cny")?;
-    let allocated = floats(daily, "wechat_allocated_billed_bytes")?;
-    let estimate = floats(daily, "wechat_billed_bytes_est")?;
-    let polyv_bytes = floats(daily, "polyv_bytes")?;
+    let costs: Vec<Vec<Option<f64>>> = tables
+        .platforms
+        .iter()
+        .map(|(name, _)| floats(daily, &format!("{name}_cost_cny")))
+        .collect::<PolarsResult<_>>()?;
+    let long = &tables.long;
+    let mut billed: std::collections::HashMap<(String, String), f64> = Default::default();
+    for ((date, channel), bytes) in strings(long, "date")?
+        .into_iter()
+        .zip(strings(long, "channel")?)
+        .zip(floats(long, "billed_bytes")?)
+    {
+        *billed.entry((date, channel)).or_default() += bytes.unwrap_or(0.0);
+    }
     Ok((0..daily.height())
         .map(|i| DailyRow {
             date: dates[i].clone(),
             channel: channels[i].clone(),
             cost: total[i].unwrap_or(0.0),
-            wechat_cost: wechat[i].unwrap_or(0.0),
-            polyv_cost: polyv[i].unwrap_or(0.0),
-            traffic_gb: (allocated[i].or(estimate[i]).unwrap_or(0.0)
-                + polyv_bytes[i].unwrap_or(0.0))
+            costs: costs.iter().map(|c| c[i].unwrap_or(0.0)).collect(),
+            traffic_gb: billed
+                .get(&(dates[i].clone(), channels[i].clone()))
+                .copied()
+                .unwrap_or(0.0)
                 / gb,
         })
         .collect())
@@ -150,10 +163,11 @@ fn daily_rows(daily: &DataFrame, gb: f64) -> PolarsResult<Vec<DailyRow>> {
 fn headline(
     page: &mut String,
     rows: &[DailyRow],
-    reconciliation: &DataFrame,
+    tables: &ReportTables,
     measure: Measure,
     gb: f64,
 ) -> PolarsResult<()> {
+    let reconciliation = &tables.reconciliation;
     let sum = |f: fn(&DailyRow) -> f64| rows.iter().map(f).sum::<f64>();
     let log_gb = floats(reconciliation, "log_bytes")?
         .iter()
@@ -170,8 +184,10 @@ fn headline(
     let mut cards: Vec<(String, &str)> = Vec::new();
     if measure == Measure::Cost {
         cards.push((format!("¥{}", money(sum(|r| r.cost))), "total cost"));
-        cards.push((format!("¥{}", money(sum(|r| r.wechat_cost))), "WeChat CDN"));
-        cards.push((format!("¥{}", money(sum(|r| r.polyv_cost))), "Polyv"));
+        for (i, (_, label)) in tables.platforms.iter().enumerate() {
+            let cost: f64 = rows.iter().map(|r| r.costs[i]).sum();
+            cards.push((format!("¥{}", money(cost)), label));
+        }
     }
     cards.push((format!("{log_gb:.2} GB"), "WeChat log traffic"));
     cards.push((format!("{billed_gb:.2} GB"), "WeChat billed (usage series)"));

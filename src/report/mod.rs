@@ -4,9 +4,11 @@
 //! `inputs` reduces each source to rows per day (× channel), `tables` joins and prices
 //! them, `html` draws the page, `output` writes the files of one report atomically.
 
+pub mod cost;
 pub mod html;
 pub mod inputs;
 pub mod output;
+pub mod platform;
 pub mod prices;
 pub mod summary;
 pub mod tables;

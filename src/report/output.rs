@@ -32,9 +32,10 @@ pub enum OutputError {
 }
 
 /// The tables in the order they are written, with their file stems.
-pub fn named_tables(tables: &ReportTables) -> [(&'static str, &DataFrame); 3] {
+pub fn named_tables(tables: &ReportTables) -> [(&'static str, &DataFrame); 4] {
     [
         ("channel_daily", &tables.daily),
+        ("channel_platform_daily", &tables.long),
         ("channel_monthly", &tables.monthly),
         ("reconciliation", &tables.reconciliation),
     ]

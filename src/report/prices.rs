@@ -6,6 +6,8 @@
 //! over its rows as one effective price per GB: every row of the month pays the same
 //! rate, and the rows add up to the month's tiered cost.
 
+use std::collections::BTreeMap;
+
 use serde::Deserialize;
 
 /// The bytes in one billed GB: platforms bill traffic in decimal units.
@@ -13,8 +15,11 @@ pub const DECIMAL_GB: f64 = 1e9;
 /// Billed bytes ≈ log bytes × 1.10 (the log counts application-layer bytes only).
 pub const DEFAULT_BILLING_FACTOR: f64 = 1.10;
 
+/// `[prices]`. WeChat and Polyv keep their flat keys (`wechat_cny_per_gb`,
+/// `polyv_tiers`, …); any platform, those two included, may instead have a table of its
+/// own, `[prices.<platform>]` with `cny_per_gb` and/or `tiers`. Unknown keys are errors.
 #[derive(Debug, Clone, Deserialize)]
-#[serde(deny_unknown_fields)]
+#[serde(try_from = "toml::Table")]
 pub struct Prices {
     /// CNY per GB of WeChat CDN traffic (used when `wechat_tiers` is empty).
     #[serde(default)]
@@ -36,6 +41,72 @@ pub struct Prices {
     /// the default) or "volume" (the whole month at the price of the band it reaches).
     #[serde(default)]
     pub tier_mode: TierMode,
+    /// `[prices.<platform>]` tables, by platform name.
+    #[serde(skip)]
+    pub platforms: BTreeMap<String, PlatformPrice>,
+}
+
+/// `[prices.<platform>]`: a flat price, or monthly volume bands that replace it.
+#[derive(Debug, Clone, Default, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct PlatformPrice {
+    #[serde(default)]
+    pub cny_per_gb: f64,
+    #[serde(default)]
+    pub tiers: Vec<Tier>,
+}
+
+/// The flat keys of `[prices]`, as they are written.
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct FlatPrices {
+    #[serde(default)]
+    wechat_cny_per_gb: f64,
+    #[serde(default)]
+    polyv_cny_per_gb: f64,
+    #[serde(default = "default_gb")]
+    bytes_per_gb: f64,
+    #[serde(default = "default_factor")]
+    billing_factor: f64,
+    #[serde(default)]
+    wechat_tiers: Vec<Tier>,
+    #[serde(default)]
+    polyv_tiers: Vec<Tier>,
+    #[serde(default)]
+    tier_mode: TierMode,
+}
+
+impl TryFrom<toml::Table> for Prices {
+    type Error = String;
+
+    fn try_from(mut table: toml::Table) -> Result<Prices, String> {
+        let names: Vec<String> = table
+            .iter()
+            .filter(|(_, value)| value.is_table())
+            .map(|(name, _)| name.clone())
+            .collect();
+        let mut platforms = BTreeMap::new();
+        for name in names {
+            let value = table.remove(&name).expect("listed above");
+            let price: PlatformPrice = value
+                .try_into()
+                .map_err(|e| format!("[prices.{name}]: {e}"))?;
+            platforms.insert(name, price);
+        }
+        let flat: FlatPrices = toml::Value::Table(table)
+            .try_into()
+            .map_err(|e| format!("[prices]: {e}"))?;
+        Ok(Prices {
+            wechat_cny_per_gb: flat.wechat_cny_per_gb,
+            polyv_cny_per_gb: flat.polyv_cny_per_gb,
+            bytes_per_gb: flat.bytes_per_gb,
+            billing_factor: flat.billing_factor,
+            wechat_tiers: flat.wechat_tiers,
+            polyv_tiers: flat.polyv_tiers,
+            tier_mode: flat.tier_mode,
+            platforms,
+        })
+    }
 }
 
 fn default_gb() -> f64 {
@@ -56,6 +127,7 @@ impl Default for Prices {
             wechat_tiers: Vec::new(),
             polyv_tiers: Vec::new(),
             tier_mode: TierMode::Graduated,
+            platforms: BTreeMap::new(),
         }
     }
 }
@@ -76,12 +148,6 @@ pub enum TierMode {
     Volume,
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Platform {
-    Wechat,
-    Polyv,
-}
-
 impl Prices {
     /// Checks what serde can't: ordered bands, a last open band, no negative price.
     pub fn validate(&self) -> Result<(), String> {
@@ -91,10 +157,17 @@ impl Prices {
         if self.billing_factor.is_nan() || self.billing_factor <= 0.0 {
             return Err("[prices] billing_factor must be positive".into());
         }
+        let named = self
+            .platforms
+            .iter()
+            .map(|(name, p)| (name.as_str(), p.cny_per_gb, &p.tiers));
         for (name, flat, tiers) in [
             ("wechat", self.wechat_cny_per_gb, &self.wechat_tiers),
             ("polyv", self.polyv_cny_per_gb, &self.polyv_tiers),
-        ] {
+        ]
+        .into_iter()
+        .chain(named)
+        {
             if flat < 0.0 || tiers.iter().any(|t| t.cny_per_gb < 0.0) {
                 return Err(format!("[prices] {name}: a price is negative"));
             }
@@ -125,15 +198,33 @@ impl Prices {
         Ok(())
     }
 
-    fn tiers(&self, platform: Platform) -> (&[Tier], f64) {
+    /// A platform's bands and flat price: its `[prices.<platform>]` table when there is
+    /// one, else (WeChat, Polyv) the flat keys, else nothing (free).
+    fn tiers(&self, platform: &str) -> (&[Tier], f64) {
+        if let Some(p) = self.platforms.get(platform) {
+            return (&p.tiers, p.cny_per_gb);
+        }
         match platform {
-            Platform::Wechat => (&self.wechat_tiers, self.wechat_cny_per_gb),
-            Platform::Polyv => (&self.polyv_tiers, self.polyv_cny_per_gb),
+            "wechat" => (&self.wechat_tiers, self.wechat_cny_per_gb),
+            "polyv" => (&self.polyv_tiers, self.polyv_cny_per_gb),
+            _ => (&[], 0.0),
         }
     }
 
+    /// Whether any price is set (else the page charts traffic instead of money).
+    pub fn any(&self) -> bool {
+        let priced =
+            |flat: f64, tiers: &[Tier]| flat > 0.0 || tiers.iter().any(|t| t.cny_per_gb > 0.0);
+        priced(self.wechat_cny_per_gb, &self.wechat_tiers)
+            || priced(self.polyv_cny_per_gb, &self.polyv_tiers)
+            || self
+                .platforms
+                .values()
+                .any(|p| priced(p.cny_per_gb, &p.tiers))
+    }
+
     /// The cost of one month's volume, in CNY (unrounded).
-    pub fn month_cost(&self, platform: Platform, bytes: f64) -> f64 {
+    pub fn month_cost(&self, platform: &str, bytes: f64) -> f64 {
         let gb = bytes / self.bytes_per_gb;
         let (tiers, flat) = self.tiers(platform);
         if tiers.is_empty() {
@@ -163,7 +254,7 @@ impl Prices {
     }
 
     /// CNY per byte for a month of `bytes`: the month's cost spread evenly.
-    pub fn effective_cny_per_byte(&self, platform: Platform, bytes: f64) -> f64 {
+    pub fn effective_cny_per_byte(&self, platform: &str, bytes: f64) -> f64 {
         if bytes > 0.0 {
             self.month_cost(platform, bytes) / bytes
         } else {
@@ -202,16 +293,31 @@ mod tests {
     #[test]
     fn graduated_tiers_price_each_band() {
         let p = tiered(TierMode::Graduated);
-        assert!((p.month_cost(Platform::Wechat, 5e9) - 1.0).abs() < 1e-9);
+        assert!((p.month_cost("wechat", 5e9) - 1.0).abs() < 1e-9);
         // 10 × 0.20 + 40 × 0.15 + 10 × 0.10
-        assert!((p.month_cost(Platform::Wechat, 60e9) - 9.0).abs() < 1e-9);
+        assert!((p.month_cost("wechat", 60e9) - 9.0).abs() < 1e-9);
     }
 
     #[test]
     fn volume_tiers_price_the_whole_month_at_its_band() {
         let p = tiered(TierMode::Volume);
-        assert!((p.month_cost(Platform::Wechat, 60e9) - 6.0).abs() < 1e-9);
-        assert!((p.month_cost(Platform::Wechat, 10e9) - 2.0).abs() < 1e-9);
+        assert!((p.month_cost("wechat", 60e9) - 6.0).abs() < 1e-9);
+        assert!((p.month_cost("wechat", 10e9) - 2.0).abs() < 1e-9);
+    }
+
+    #[test]
+    fn platform_tables_price_any_platform() {
+        let text = "bytes_per_gb = 1e9\nwechat_cny_per_gb = 0.2\n[fakecdn]\ncny_per_gb = 0.5\n[polyv]\ntiers = [{ up_to_gb = 1, cny_per_gb = 0.3 }, { cny_per_gb = 0.1 }]\n";
+        let p: Prices = toml::from_str(text).unwrap();
+        assert!(p.validate().is_ok());
+        assert!((p.month_cost("fakecdn", 2e9) - 1.0).abs() < 1e-9);
+        assert!((p.month_cost("wechat", 2e9) - 0.4).abs() < 1e-9);
+        assert!((p.month_cost("polyv", 2e9) - 0.4).abs() < 1e-9, "0.3 + 0.1");
+        assert_eq!(p.month_cost("unpriced", 2e9), 0.0);
+        let err = toml::from_str::<Prices>("wechat_cny_per_gbb = 1\n").unwrap_err();
+        assert!(err.to_string().contains("wechat_cny_per_gbb"), "{err}");
+        let err = toml::from_str::<Prices>("[x]\ncny = 1\n").unwrap_err();
+        assert!(err.to_string().contains("[prices.x]"), "{err}");
     }
 
     #[test]

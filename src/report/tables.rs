@@ -15,10 +15,11 @@ use std::collections::BTreeMap;
 use chrono::{Datelike, NaiveDate};
 use polars::prelude::*;
 
-use super::inputs::{self, DayGaps, BUCKET_SECS};
-use super::prices::{Platform, Prices};
+use super::cost;
+use super::inputs::{self, DayGaps};
+use super::platform::{cost_column, default_platforms, Inputs, Platform};
+use super::prices::Prices;
 use crate::lake::{Lake, LakeError};
-use crate::report::summary::share_of_day;
 
 /// The row of a month's (or the period's) totals in `channel_monthly`.
 pub const TOTAL_CHANNEL: &str = "(total)";
@@ -54,73 +55,99 @@ fn first_line(error: &PolarsError) -> String {
 pub struct ReportTables {
     /// What each day of the period lacks (empty when complete).
     pub gaps: BTreeMap<NaiveDate, DayGaps>,
+    /// The core table: one row per day × channel × platform, with its billed bytes,
+    /// their basis and its cost (`channel_platform_daily`).
+    pub long: DataFrame,
+    /// The wide table for finance: one row per day × channel (`channel_daily`).
     pub daily: DataFrame,
     pub monthly: DataFrame,
     pub reconciliation: DataFrame,
+    /// Name and label of each platform, in the wide table's order (for the page).
+    pub platforms: Vec<(&'static str, &'static str)>,
 }
 
-/// The columns of `channel_daily`, in order.
-pub const DAILY_COLUMNS: &[&str] = &[
+/// The columns of the core table, in order.
+pub const LONG_COLUMNS: &[&str] = &[
     "date",
     "channel",
-    "wechat_requests",
-    "wechat_log_bytes",
-    "wechat_billed_bytes_est",
-    "wechat_peak_mbps",
-    "wechat_p95_mbps",
-    "wechat_share",
-    "wechat_allocated_billed_bytes",
-    "wechat_cost_basis",
-    "polyv_pc_bytes",
-    "polyv_mobile_bytes",
-    "polyv_bytes",
-    "wechat_cost_cny",
-    "polyv_cost_cny",
-    "total_cost_cny",
-    "complete",
-    "missing",
+    "platform",
+    "billed_bytes",
+    "cost_basis",
+    "cost_cny",
 ];
 
-/// Sums carried from `channel_daily` into `channel_monthly`.
-const SUMMED: &[&str] = &[
-    "wechat_requests",
-    "wechat_log_bytes",
-    "wechat_billed_bytes_est",
-    "wechat_allocated_billed_bytes",
-    "polyv_pc_bytes",
-    "polyv_mobile_bytes",
-    "polyv_bytes",
-];
-const MONEY: &[&str] = &["wechat_cost_cny", "polyv_cost_cny", "total_cost_cny"];
+/// The columns of `channel_daily`, in order: the keys, each platform's measures, each
+/// platform's cost, the total, and the day's completeness.
+pub fn daily_columns(platforms: &[Box<dyn Platform>]) -> Vec<String> {
+    let mut columns = vec!["date".to_string(), "channel".to_string()];
+    for p in platforms {
+        columns.extend(p.wide_columns().iter().map(|c| c.to_string()));
+    }
+    columns.extend(money_columns(platforms));
+    columns.extend(["complete".to_string(), "missing".to_string()]);
+    columns
+}
 
+/// Each platform's cost column, then the total.
+fn money_columns(platforms: &[Box<dyn Platform>]) -> Vec<String> {
+    let mut money: Vec<String> = platforms.iter().map(|p| cost_column(p.as_ref())).collect();
+    money.push("total_cost_cny".into());
+    money
+}
+
+/// The report of the default platforms (WeChat, Polyv).
 pub fn build(
     lake: &Lake,
     from: NaiveDate,
     to: NaiveDate,
     prices: &Prices,
 ) -> Result<ReportTables, ReportError> {
+    build_with(lake, from, to, prices, &default_platforms())
+}
+
+/// The report of `platforms`, in that order.
+pub fn build_with(
+    lake: &Lake,
+    from: NaiveDate,
+    to: NaiveDate,
+    prices: &Prices,
+    platforms: &[Box<dyn Platform>],
+) -> Result<ReportTables, ReportError> {
     prices.validate().map_err(ReportError::Prices)?;
     let query = |source| ReportError::Query { from, to, source };
     // Whole months are read: a tiered price depends on the month's whole volume.
     let (month_from, month_to) = (first_of_month(from), last_of_month(to));
-    let wechat = inputs::wechat_by_channel(lake, month_from, month_to)?;
-    let polyv = inputs::polyv_by_channel(lake, month_from, month_to)?;
-    if wechat.is_none() && polyv.is_none() {
-        return Err(ReportError::NoData {
-            lake: lake.root().display().to_string(),
-        });
-    }
     let usage = match inputs::usage_by_day(lake, month_from, month_to)? {
         Some(frame) => frame.collect().map_err(query)?,
         None => DataFrame::empty_with_schema(&usage_schema()),
     };
+    let context = Inputs {
+        lake,
+        from: month_from,
+        to: month_to,
+        usage: usage.clone().lazy(),
+        prices,
+    };
+    let mut frames = Vec::with_capacity(platforms.len());
+    for p in platforms {
+        frames.push(p.daily(&context)?);
+    }
+    if frames.iter().all(Option::is_none) {
+        return Err(ReportError::NoData {
+            lake: lake.root().display().to_string(),
+        });
+    }
+    let frames: Vec<LazyFrame> = frames
+        .into_iter()
+        .zip(platforms)
+        .map(|(frame, p)| frame.unwrap_or_else(|| p.empty()))
+        .collect();
     let day_gaps = inputs::day_gaps(lake, from, to, &usage_points(&usage).map_err(query)?)?;
     let gaps = gaps_frame(&day_gaps).map_err(query)?;
 
-    let wechat = wechat.unwrap_or_else(|| DataFrame::empty_with_schema(&wechat_schema()).lazy());
-    let polyv = polyv.unwrap_or_else(|| DataFrame::empty_with_schema(&polyv_schema()).lazy());
-    let rows = priced_rows(wechat.clone(), polyv, usage.clone().lazy(), prices).map_err(query)?;
-    let daily = inputs::in_range(rows, from, to)
+    let long = cost::price(long_rows(&frames, platforms).map_err(query)?, prices).map_err(query)?;
+    let daily = wide(&frames, long.clone(), platforms).map_err(query)?;
+    let daily = inputs::in_range(daily, from, to)
         .join(
             gaps.clone().lazy(),
             [col("date")],
@@ -131,155 +158,133 @@ pub fn build(
             [
                 col("date"),
                 col("total_cost_cny"),
-                col("wechat_log_bytes"),
+                col(platforms[0].volume_column()),
                 col("channel"),
             ],
             SortMultipleOptions::default()
                 .with_order_descending_multi([false, true, true, false])
                 .with_nulls_last(true),
         )
-        .select(DAILY_COLUMNS.iter().map(|c| col(*c)).collect::<Vec<_>>())
+        .select(
+            daily_columns(platforms)
+                .iter()
+                .map(|c| col(c.as_str()))
+                .collect::<Vec<_>>(),
+        )
+        .collect()
+        .map_err(query)?;
+    let long = inputs::in_range(long, from, to)
+        .sort(
+            ["date", "channel", "platform"],
+            SortMultipleOptions::default(),
+        )
+        .select(LONG_COLUMNS.iter().map(|c| col(*c)).collect::<Vec<_>>())
         .collect()
         .map_err(query)?;
     let several_months = first_of_month(from) != first_of_month(to);
-    let monthly = monthly(daily.clone().lazy(), several_months)
+    let monthly = monthly(daily.clone().lazy(), several_months, platforms)
         .collect()
         .map_err(query)?;
-    let reconciliation = reconciliation(wechat, usage.lazy(), gaps.lazy(), from, to, prices)
+    let requests = inputs::wechat_by_channel(lake, month_from, month_to)?
+        .unwrap_or_else(|| DataFrame::empty_with_schema(&wechat_schema()).lazy());
+    let reconciliation = reconciliation(requests, usage.lazy(), gaps.lazy(), from, to, prices)
         .collect()
         .map_err(query)?;
     Ok(ReportTables {
         gaps: day_gaps,
+        long,
         daily,
         monthly,
         reconciliation,
+        platforms: platforms.iter().map(|p| (p.name(), p.label())).collect(),
     })
 }
 
-/// Day × channel rows of both platforms, with the WeChat measures and the costs.
-fn priced_rows(
-    wechat: LazyFrame,
-    polyv: LazyFrame,
-    usage: LazyFrame,
-    prices: &Prices,
-) -> PolarsResult<LazyFrame> {
-    let factor = prices.billing_factor;
-    // Bytes of one 5-minute bucket → megabits per second, billed.
-    let to_mbps = |c: &str| {
-        (col(c).cast(DataType::Float64) * lit(8.0 * factor / BUCKET_SECS as f64 / 1e6))
-            .round(3, RoundMode::HalfAwayFromZero)
-    };
-    let joined = wechat
-        .join(
-            polyv,
-            [col("date"), col("channel")],
-            [col("date"), col("channel")],
-            JoinArgs::new(JoinType::Full).with_coalesce(JoinCoalesce::CoalesceColumns),
-        )
-        .join(
-            usage,
-            [col("date")],
-            [col("date")],
-            JoinArgs::new(JoinType::Left),
-        )
-        .with_columns([
-            round_bytes(col("wechat_log_bytes").cast(DataType::Float64) * lit(factor))
-                .alias("wechat_billed_bytes_est"),
-            to_mbps("peak_bucket_bytes").alias("wechat_peak_mbps"),
-            to_mbps("p95_bucket_bytes").alias("wechat_p95_mbps"),
-            share_of_day("wechat_log_bytes").alias("wechat_share"),
-            col("date").dt().strftime("%Y-%m").alias("month"),
-        ])
-        .with_column(
-            round_bytes(col("billed_bytes").cast(DataType::Float64) * col("wechat_share"))
-                .alias("wechat_allocated_billed_bytes"),
-        )
-        .with_columns([
-            when(col("wechat_allocated_billed_bytes").is_not_null())
-                .then(lit("usage"))
-                .when(col("wechat_billed_bytes_est").is_not_null())
-                .then(lit("estimate"))
-                .otherwise(lit(NULL).cast(DataType::String))
-                .alias("wechat_cost_basis"),
-            coalesce(&[
-                col("wechat_allocated_billed_bytes"),
-                col("wechat_billed_bytes_est"),
+/// The core table's rows, unpriced: every platform's (date, channel) rows with what
+/// they are billed by.
+fn long_rows(frames: &[LazyFrame], platforms: &[Box<dyn Platform>]) -> PolarsResult<LazyFrame> {
+    let parts: Vec<LazyFrame> = frames
+        .iter()
+        .zip(platforms)
+        .map(|(frame, p)| {
+            frame.clone().select([
+                col("date"),
+                col("channel"),
+                lit(p.name()).alias("platform"),
+                col("billed_bytes").cast(DataType::Int64),
+                col("cost_basis").cast(DataType::String),
             ])
-            .alias("wechat_basis_bytes"),
-            col("wechat_share").round(6, RoundMode::HalfAwayFromZero),
-        ]);
-    let rates = monthly_rates(joined.clone(), prices)?;
-    let cost = |bytes: &str, rate: &str| {
-        (col(bytes).cast(DataType::Float64) * col(rate)).round(2, RoundMode::HalfAwayFromZero)
-    };
-    Ok(joined
-        .join(
-            rates.lazy(),
-            [col("month")],
-            [col("month")],
-            JoinArgs::new(JoinType::Left),
-        )
-        .with_columns([
-            cost("wechat_basis_bytes", "wechat_cny_per_byte").alias("wechat_cost_cny"),
-            cost("polyv_bytes", "polyv_cny_per_byte").alias("polyv_cost_cny"),
-        ])
-        .with_column(
-            (col("wechat_cost_cny").fill_null(lit(0.0))
-                + col("polyv_cost_cny").fill_null(lit(0.0)))
+        })
+        .collect();
+    concat(parts, UnionArgs::default())
+}
+
+/// The wide table: every platform's measures side by side per (date, channel) (a full
+/// join: a channel may use one platform only), each platform's cost pivoted from the
+/// core table, and their total.
+fn wide(
+    frames: &[LazyFrame],
+    long: LazyFrame,
+    platforms: &[Box<dyn Platform>],
+) -> PolarsResult<LazyFrame> {
+    let keys = || [col("date"), col("channel")];
+    let mut wide: Option<LazyFrame> = None;
+    for (frame, p) in frames.iter().zip(platforms) {
+        let mut columns = keys().to_vec();
+        columns.extend(p.wide_columns().iter().map(|c| col(*c)));
+        let measures = frame.clone().select(columns);
+        wide = Some(match wide {
+            None => measures,
+            Some(left) => left.join(
+                measures,
+                keys(),
+                keys(),
+                JoinArgs::new(JoinType::Full).with_coalesce(JoinCoalesce::CoalesceColumns),
+            ),
+        });
+    }
+    let mut wide = wide.expect("at least one platform");
+    let mut total = lit(0.0);
+    for (i, p) in platforms.iter().enumerate() {
+        let name = cost_column(p.as_ref());
+        let costs = long
+            .clone()
+            .filter(col("platform").eq(lit(p.name())))
+            .select([
+                col("date"),
+                col("channel"),
+                col("cost_cny").alias(name.as_str()),
+            ]);
+        wide = wide.join(costs, keys(), keys(), JoinArgs::new(JoinType::Left));
+        let cost = col(name.as_str()).fill_null(lit(0.0));
+        total = if i == 0 { cost } else { total + cost };
+    }
+    Ok(wide.with_column(
+        total
             .round(2, RoundMode::HalfAwayFromZero)
             .alias("total_cost_cny"),
-        ))
-}
-
-fn round_bytes(expr: Expr) -> Expr {
-    expr.round(0, RoundMode::HalfAwayFromZero)
-        .cast(DataType::Int64)
-}
-
-/// Each month's effective CNY per byte, per platform, from its whole volume.
-fn monthly_rates(rows: LazyFrame, prices: &Prices) -> PolarsResult<DataFrame> {
-    let volumes = rows
-        .group_by([col("month")])
-        .agg([
-            col("wechat_basis_bytes").sum().cast(DataType::Float64),
-            col("polyv_bytes").sum().cast(DataType::Float64),
-        ])
-        .collect()?;
-    let months = volumes.column("month")?.str()?;
-    let wechat = volumes.column("wechat_basis_bytes")?.f64()?;
-    let polyv = volumes.column("polyv_bytes")?.f64()?;
-    let rate = |platform, bytes: Option<f64>| {
-        prices.effective_cny_per_byte(platform, bytes.unwrap_or(0.0))
-    };
-    let wechat_rates: Vec<f64> = wechat.iter().map(|b| rate(Platform::Wechat, b)).collect();
-    let polyv_rates: Vec<f64> = polyv.iter().map(|b| rate(Platform::Polyv, b)).collect();
-    DataFrame::new(
-        volumes.height(),
-        vec![
-            months.clone().into_column(),
-            Column::new("wechat_cny_per_byte".into(), wechat_rates),
-            Column::new("polyv_cny_per_byte".into(), polyv_rates),
-        ],
-    )
+    ))
 }
 
 /// Month × channel sums of the daily rows, a total row per month, and a total of the
 /// period when it spans several months.
-fn monthly(daily: LazyFrame, several_months: bool) -> LazyFrame {
+fn monthly(daily: LazyFrame, several_months: bool, platforms: &[Box<dyn Platform>]) -> LazyFrame {
     let daily = daily.with_column(col("date").dt().strftime("%Y-%m").alias("month"));
+    let summed: Vec<&str> = platforms
+        .iter()
+        .flat_map(|p| p.summed().iter().copied())
+        .collect();
+    let money = money_columns(platforms);
     let sums = |frame: LazyFrame, keys: Vec<Expr>| {
-        let mut aggs: Vec<Expr> = SUMMED.iter().map(|c| sum_or_null(col(*c))).collect();
-        aggs.extend(MONEY.iter().map(|c| {
-            sum_or_null(col(*c))
+        let mut aggs: Vec<Expr> = summed.iter().map(|c| sum_or_null(col(*c))).collect();
+        aggs.extend(money.iter().map(|c| {
+            sum_or_null(col(c.as_str()))
                 .round(2, RoundMode::HalfAwayFromZero)
-                .alias(*c)
+                .alias(c.as_str())
         }));
-        aggs.extend([
-            col("date").n_unique().cast(DataType::Int64).alias("days"),
-            col("wechat_peak_mbps").max(),
-            basis_of_sum(),
-            col("complete").all(false),
-        ]);
+        aggs.push(col("date").n_unique().cast(DataType::Int64).alias("days"));
+        aggs.extend(platforms.iter().flat_map(|p| p.monthly_aggregates()));
+        aggs.push(col("complete").all(false));
         if keys.is_empty() {
             frame.select(aggs)
         } else {
@@ -287,38 +292,35 @@ fn monthly(daily: LazyFrame, several_months: bool) -> LazyFrame {
         }
     };
     // Parts are stacked, so each has the same columns in the same order.
+    let extra: Vec<String> = platforms
+        .iter()
+        .flat_map(|p| p.monthly_aggregates())
+        .filter_map(|e| e.meta().output_name().ok().map(|n| n.to_string()))
+        .collect();
     let mut order = vec![col("month"), col("channel"), col("days")];
-    order.extend(SUMMED.iter().chain(MONEY).map(|c| col(*c)));
-    order.extend([
-        col("wechat_peak_mbps"),
-        col("wechat_cost_basis"),
-        col("complete"),
-    ]);
-    let no_peak = || lit(NULL).cast(DataType::Float64).alias("wechat_peak_mbps");
+    order.extend(summed.iter().map(|c| col(*c)));
+    order.extend(money.iter().map(|c| col(c.as_str())));
+    order.extend(extra.iter().map(|c| col(c.as_str())));
+    order.push(col("complete"));
+    let total_values = || -> Vec<Expr> {
+        let mut values = vec![lit(TOTAL_CHANNEL).alias("channel")];
+        values.extend(platforms.iter().flat_map(|p| p.total_row_values()));
+        values
+    };
     let per_channel = sums(daily.clone(), vec![col("month"), col("channel")]).select(order.clone());
     let per_month = sums(daily.clone(), vec![col("month")])
-        .with_columns([lit(TOTAL_CHANNEL).alias("channel"), no_peak()])
+        .with_columns(total_values())
         .select(order.clone());
     let period = sums(daily, vec![])
-        .with_columns([
-            lit(ALL_MONTHS).alias("month"),
-            lit(TOTAL_CHANNEL).alias("channel"),
-            no_peak(),
-        ])
+        .with_columns([lit(ALL_MONTHS).alias("month")])
+        .with_columns(total_values())
         .select(order);
-    // The daily measures in their order (a month has no p95: it is a daily figure),
-    // between the month's keys and its shares.
-    let per_day_only = ["date", "channel", "wechat_p95_mbps", "complete", "missing"];
-    let columns: Vec<&str> = ["month", "channel", "days"]
-        .into_iter()
-        .chain(
-            DAILY_COLUMNS
-                .iter()
-                .copied()
-                .filter(|c| !per_day_only.contains(c)),
-        )
-        .chain(["cost_share", "complete"])
-        .collect();
+    let mut columns: Vec<&str> = vec!["month", "channel", "days"];
+    for p in platforms {
+        columns.extend(p.monthly_columns());
+    }
+    columns.extend(money.iter().map(String::as_str));
+    columns.extend(["cost_share", "complete"]);
     let month_total = |c: &str| {
         col(c)
             .filter(col("channel").neq(lit(TOTAL_CHANNEL)))
@@ -327,16 +329,17 @@ fn monthly(daily: LazyFrame, several_months: bool) -> LazyFrame {
             .expect("a window over a plain column is valid")
             .cast(DataType::Float64)
     };
-    let shares = [
-        (col("wechat_log_bytes").cast(DataType::Float64) / month_total("wechat_log_bytes"))
-            .round(6, RoundMode::HalfAwayFromZero)
-            .alias("wechat_share"),
+    let mut shares: Vec<Expr> = platforms
+        .iter()
+        .flat_map(|p| p.monthly_shares(&month_total))
+        .collect();
+    shares.push(
         when(month_total("total_cost_cny").gt(lit(0.0)))
             .then(col("total_cost_cny") / month_total("total_cost_cny"))
             .otherwise(lit(NULL).cast(DataType::Float64))
             .round(6, RoundMode::HalfAwayFromZero)
             .alias("cost_share"),
-    ];
+    );
     let months = concat(
         [per_channel, per_month],
         UnionArgs {
@@ -347,8 +350,12 @@ fn monthly(daily: LazyFrame, several_months: bool) -> LazyFrame {
     .expect("both parts have the same columns")
     .with_columns(shares);
     // The period's total only when it is not the same as the one month's.
-    let period =
-        period.with_columns([lit(1.0).alias("wechat_share"), lit(1.0).alias("cost_share")]);
+    let mut whole: Vec<Expr> = platforms
+        .iter()
+        .flat_map(|p| p.share_columns().iter().map(|c| lit(1.0).alias(*c)))
+        .collect();
+    whole.push(lit(1.0).alias("cost_share"));
+    let period = period.with_columns(whole);
     let parts = if several_months {
         vec![months, period]
     } else {
@@ -369,7 +376,7 @@ fn monthly(daily: LazyFrame, several_months: bool) -> LazyFrame {
             col("month"),
             col("is_total"),
             col("total_cost_cny"),
-            col("wechat_log_bytes"),
+            col(platforms[0].volume_column()),
             col("channel"),
         ],
         SortMultipleOptions::default()
@@ -393,19 +400,9 @@ fn sum_or_null(c: Expr) -> Expr {
         )
 }
 
-/// "usage" when every summed day was costed from the usage series, "estimate" when
-/// none was, "mixed" otherwise; null with no WeChat traffic.
-fn basis_of_sum() -> Expr {
-    let usage = col("wechat_cost_basis").eq(lit("usage")).sum();
-    let estimate = col("wechat_cost_basis").eq(lit("estimate")).sum();
-    when(usage.clone().gt(lit(0)).and(estimate.clone().gt(lit(0))))
-        .then(lit("mixed"))
-        .when(usage.gt(lit(0)))
-        .then(lit("usage"))
-        .when(estimate.gt(lit(0)))
-        .then(lit("estimate"))
-        .otherwise(lit(NULL).cast(DataType::String))
-        .alias("wechat_cost_basis")
+fn round_bytes(expr: Expr) -> Expr {
+    expr.round(0, RoundMode::HalfAwayFromZero)
+        .cast(DataType::Int64)
 }
 
 /// Per day of the period: log bytes, the estimate, the billed bytes and how far apart
@@ -524,17 +521,6 @@ fn wechat_schema() -> Schema {
         ("wechat_log_bytes", Int64),
         ("peak_bucket_bytes", Int64),
         ("p95_bucket_bytes", Int64),
-    ])
-}
-
-fn polyv_schema() -> Schema {
-    use DataType::*;
-    schema(&[
-        ("date", Date),
-        ("channel", String),
-        ("polyv_pc_bytes", Int64),
-        ("polyv_mobile_bytes", Int64),
-        ("polyv_bytes", Int64),
     ])
 }
 

@@ -1,0 +1,328 @@
+//! Platforms as data: each CDN whose traffic the report attributes to channels is one
+//! [`Platform`]. It says what its traffic was per (date, channel) and which columns it
+//! shows; the report's core table (`channel_platform_daily`: date, channel, platform,
+//! billed bytes, basis, cost) is the union of what the platforms give, priced by one cost
+//! rule ([`super::cost`]), and the wide `channel_daily` finance reads is a pivot of it
+//! joined with each platform's own measures. Adding a platform is a new type implementing
+//! the trait (its table in the lake, its fetch job) and its place in the list given to
+//! [`super::tables::build_with`]: the tables, the page's cards and the monthly sums follow.
+
+use chrono::NaiveDate;
+use polars::prelude::*;
+
+use super::inputs::{self, BUCKET_SECS};
+use super::prices::Prices;
+use super::summary::share_of_day;
+use super::tables::ReportError;
+use crate::lake::Lake;
+
+/// What every platform's daily traffic is computed from.
+pub struct Inputs<'a> {
+    pub lake: &'a Lake,
+    /// Whole months: a tiered price needs the month's whole volume.
+    pub from: NaiveDate,
+    pub to: NaiveDate,
+    /// The billed usage series per day (`date`, `billed_bytes`, …), for allocations.
+    pub usage: LazyFrame,
+    pub prices: &'a Prices,
+}
+
+/// One CDN platform, as the report sees it.
+pub trait Platform: Sync {
+    /// The `platform` value in the core table, the `[prices.<name>]` table, and the
+    /// prefix of its columns in the wide table (`wechat_log_bytes`, `wechat_cost_cny`).
+    fn name(&self) -> &'static str;
+    /// For people (the page's cards).
+    fn label(&self) -> &'static str;
+    /// Per (date, channel) of `inputs.from..=inputs.to`: `date`, `channel`,
+    /// `billed_bytes` (Int64: what this row is billed by), `cost_basis` (String: how
+    /// `billed_bytes` was arrived at) and every column of [`Platform::wide_columns`].
+    /// `None` when the lake has no data of it.
+    fn daily(&self, inputs: &Inputs) -> Result<Option<LazyFrame>, ReportError>;
+    /// The same columns with no rows, for a lake without its data.
+    fn empty(&self) -> LazyFrame;
+    /// Its columns in `channel_daily`, in order.
+    fn wide_columns(&self) -> &'static [&'static str];
+    /// Its columns in `channel_monthly`, in order (a subset of the wide ones).
+    fn monthly_columns(&self) -> &'static [&'static str] {
+        self.wide_columns()
+    }
+    /// The wide columns a month sums (null when every day is null).
+    fn summed(&self) -> &'static [&'static str];
+    /// Its other monthly aggregates (a maximum, a basis of the month).
+    fn monthly_aggregates(&self) -> Vec<Expr> {
+        Vec::new()
+    }
+    /// Values of those aggregates on the `(total)` rows, where they mean nothing.
+    fn total_row_values(&self) -> Vec<Expr> {
+        Vec::new()
+    }
+    /// Its shares of the month, from `month_total(column)` (the month's sum of a column
+    /// over the channel rows), as named expressions; 1.0 on the period's total row.
+    fn monthly_shares(&self, _month_total: &dyn Fn(&str) -> Expr) -> Vec<Expr> {
+        Vec::new()
+    }
+    /// Names of the shares above.
+    fn share_columns(&self) -> &'static [&'static str] {
+        &[]
+    }
+    /// The traffic column rows are ordered by after their cost (the first platform's).
+    fn volume_column(&self) -> &'static str;
+}
+
+/// The platforms of the media service studios use, in the wide table's order.
+pub fn default_platforms() -> Vec<Box<dyn Platform>> {
+    vec![Box::new(Wechat), Box::new(Polyv)]
+}
+
+/// `<platform>_cost_cny`: a platform's cost column in the wide tables.
+pub fn cost_column(platform: &dyn Platform) -> String {
+    format!("{}_cost_cny", platform.name())
+}
+
+fn schema(fields: &[(&str, DataType)]) -> Schema {
+    Schema::from_iter(
+        fields
+            .iter()
+            .map(|(name, dtype)| Field::new((*name).into(), dtype.clone())),
+    )
+}
+
+fn round_bytes(expr: Expr) -> Expr {
+    expr.round(0, RoundMode::HalfAwayFromZero)
+        .cast(DataType::Int64)
+}
+
+/// The WeChat mini-drama media service's CDN: the access logs say who used what, the
+/// usage series says what was billed. A day's bill is allocated to channels by their
+/// share of the day's log bytes; a day without a usage series is estimated from the logs.
+pub struct Wechat;
+
+const WECHAT_COLUMNS: &[&str] = &[
+    "wechat_requests",
+    "wechat_log_bytes",
+    "wechat_billed_bytes_est",
+    "wechat_peak_mbps",
+    "wechat_p95_mbps",
+    "wechat_share",
+    "wechat_allocated_billed_bytes",
+    "wechat_cost_basis",
+];
+
+impl Platform for Wechat {
+    fn name(&self) -> &'static str {
+        "wechat"
+    }
+
+    fn label(&self) -> &'static str {
+        "WeChat CDN"
+    }
+
+    fn daily(&self, inputs: &Inputs) -> Result<Option<LazyFrame>, ReportError> {
+        let Some(requests) = inputs::wechat_by_channel(inputs.lake, inputs.from, inputs.to)? else {
+            return Ok(None);
+        };
+        Ok(Some(self.measures(requests, inputs)))
+    }
+
+    fn empty(&self) -> LazyFrame {
+        use DataType::*;
+        let raw = DataFrame::empty_with_schema(&schema(&[
+            ("date", Date),
+            ("channel", String),
+            ("wechat_requests", Int64),
+            ("wechat_log_bytes", Int64),
+            ("peak_bucket_bytes", Int64),
+            ("p95_bucket_bytes", Int64),
+        ]));
+        let usage =
+            DataFrame::empty_with_schema(&schema(&[("date", Date), ("billed_bytes", Int64)]));
+        self.measures_with(raw.lazy(), usage.lazy(), 1.0)
+    }
+
+    fn wide_columns(&self) -> &'static [&'static str] {
+        WECHAT_COLUMNS
+    }
+
+    fn monthly_columns(&self) -> &'static [&'static str] {
+        // p95 is a figure of one day's buckets: a month has none.
+        &[
+            "wechat_requests",
+            "wechat_log_bytes",
+            "wechat_billed_bytes_est",
+            "wechat_peak_mbps",
+            "wechat_share",
+            "wechat_allocated_billed_bytes",
+            "wechat_cost_basis",
+        ]
+    }
+
+    fn summed(&self) -> &'static [&'static str] {
+        &[
+            "wechat_requests",
+            "wechat_log_bytes",
+            "wechat_billed_bytes_est",
+            "wechat_allocated_billed_bytes",
+        ]
+    }
+
+    fn monthly_aggregates(&self) -> Vec<Expr> {
+        vec![col("wechat_peak_mbps").max(), basis_of_sum()]
+    }
+
+    fn total_row_values(&self) -> Vec<Expr> {
+        vec![lit(NULL).cast(DataType::Float64).alias("wechat_peak_mbps")]
+    }
+
+    fn monthly_shares(&self, month_total: &dyn Fn(&str) -> Expr) -> Vec<Expr> {
+        vec![
+            (col("wechat_log_bytes").cast(DataType::Float64) / month_total("wechat_log_bytes"))
+                .round(6, RoundMode::HalfAwayFromZero)
+                .alias("wechat_share"),
+        ]
+    }
+
+    fn share_columns(&self) -> &'static [&'static str] {
+        &["wechat_share"]
+    }
+
+    fn volume_column(&self) -> &'static str {
+        "wechat_log_bytes"
+    }
+}
+
+impl Wechat {
+    fn measures(&self, requests: LazyFrame, inputs: &Inputs) -> LazyFrame {
+        self.measures_with(
+            requests,
+            inputs
+                .usage
+                .clone()
+                .select([col("date"), col("billed_bytes")]),
+            inputs.prices.billing_factor,
+        )
+    }
+
+    /// The log measures, the estimate, the bandwidth figures and the allocation of the
+    /// day's bill by share of log bytes.
+    fn measures_with(&self, requests: LazyFrame, usage: LazyFrame, factor: f64) -> LazyFrame {
+        // Bytes of one 5-minute bucket → megabits per second, billed.
+        let to_mbps = |c: &str| {
+            (col(c).cast(DataType::Float64) * lit(8.0 * factor / BUCKET_SECS as f64 / 1e6))
+                .round(3, RoundMode::HalfAwayFromZero)
+        };
+        requests
+            .join(
+                usage,
+                [col("date")],
+                [col("date")],
+                JoinArgs::new(JoinType::Left),
+            )
+            .with_columns([
+                round_bytes(col("wechat_log_bytes").cast(DataType::Float64) * lit(factor))
+                    .alias("wechat_billed_bytes_est"),
+                to_mbps("peak_bucket_bytes").alias("wechat_peak_mbps"),
+                to_mbps("p95_bucket_bytes").alias("wechat_p95_mbps"),
+                share_of_day("wechat_log_bytes").alias("wechat_share"),
+            ])
+            .with_column(
+                round_bytes(col("billed_bytes").cast(DataType::Float64) * col("wechat_share"))
+                    .alias("wechat_allocated_billed_bytes"),
+            )
+            .with_columns([
+                when(col("wechat_allocated_billed_bytes").is_not_null())
+                    .then(lit("usage"))
+                    .when(col("wechat_billed_bytes_est").is_not_null())
+                    .then(lit("estimate"))
+                    .otherwise(lit(NULL).cast(DataType::String))
+                    .alias("wechat_cost_basis"),
+                col("wechat_share").round(6, RoundMode::HalfAwayFromZero),
+            ])
+            .with_columns([
+                coalesce(&[
+                    col("wechat_allocated_billed_bytes"),
+                    col("wechat_billed_bytes_est"),
+                ])
+                .alias("billed_bytes"),
+                col("wechat_cost_basis").alias("cost_basis"),
+            ])
+            .select(
+                ["date", "channel", "billed_bytes", "cost_basis"]
+                    .iter()
+                    .chain(WECHAT_COLUMNS)
+                    .map(|c| col(*c))
+                    .collect::<Vec<_>>(),
+            )
+    }
+}
+
+/// "usage" when every summed day was costed from the usage series, "estimate" when
+/// none was, "mixed" otherwise; null with no WeChat traffic.
+fn basis_of_sum() -> Expr {
+    let usage = col("wechat_cost_basis").eq(lit("usage")).sum();
+    let estimate = col("wechat_cost_basis").eq(lit("estimate")).sum();
+    when(usage.clone().gt(lit(0)).and(estimate.clone().gt(lit(0))))
+        .then(lit("mixed"))
+        .when(usage.gt(lit(0)))
+        .then(lit("usage"))
+        .when(estimate.gt(lit(0)))
+        .then(lit("estimate"))
+        .otherwise(lit(NULL).cast(DataType::String))
+        .alias("wechat_cost_basis")
+}
+
+/// Polyv (保利威): its API reports each video's bytes per day; the mapping file says
+/// which channel a video's traffic belongs to. Those bytes are what it bills.
+pub struct Polyv;
+
+const POLYV_COLUMNS: &[&str] = &["polyv_pc_bytes", "polyv_mobile_bytes", "polyv_bytes"];
+
+impl Platform for Polyv {
+    fn name(&self) -> &'static str {
+        "polyv"
+    }
+
+    fn label(&self) -> &'static str {
+        "Polyv"
+    }
+
+    fn daily(&self, inputs: &Inputs) -> Result<Option<LazyFrame>, ReportError> {
+        Ok(
+            inputs::polyv_by_channel(inputs.lake, inputs.from, inputs.to)?
+                .map(|frame| self.with_basis(frame)),
+        )
+    }
+
+    fn empty(&self) -> LazyFrame {
+        use DataType::*;
+        let frame = DataFrame::empty_with_schema(&schema(&[
+            ("date", Date),
+            ("channel", String),
+            ("polyv_pc_bytes", Int64),
+            ("polyv_mobile_bytes", Int64),
+            ("polyv_bytes", Int64),
+        ]));
+        self.with_basis(frame.lazy())
+    }
+
+    fn wide_columns(&self) -> &'static [&'static str] {
+        POLYV_COLUMNS
+    }
+
+    fn summed(&self) -> &'static [&'static str] {
+        POLYV_COLUMNS
+    }
+
+    fn volume_column(&self) -> &'static str {
+        "polyv_bytes"
+    }
+}
+
+impl Polyv {
+    fn with_basis(&self, frame: LazyFrame) -> LazyFrame {
+        frame.with_columns([
+            col("polyv_bytes").alias("billed_bytes"),
+            lit("reported").alias("cost_basis"),
+        ])
+    }
+}
