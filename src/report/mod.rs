@@ -83,11 +83,21 @@ pub fn make(
     prices: &Prices,
     request: &ReportRequest,
 ) -> Result<ReportOutcome, MakeError> {
+    make_with(lake, prices, request, &platform::default_platforms())
+}
+
+/// [`make`] for the platforms given, in that order.
+pub fn make_with(
+    lake: &Lake,
+    prices: &Prices,
+    request: &ReportRequest,
+    platforms: &[Box<dyn platform::Platform>],
+) -> Result<ReportOutcome, MakeError> {
     let (from, to) = (request.days.from(), request.days.to());
     if request.formats.is_empty() && !request.html {
         return Err(MakeError::Nothing);
     }
-    let built = tables::build(lake, from, to, prices)?;
+    let built = tables::build_with(lake, from, to, prices, platforms)?;
     let page = if request.html {
         Some(html::render(&built, from, to, prices.bytes_per_gb)?)
     } else {
