@@ -153,60 +153,62 @@ impl DayGaps {
     }
 }
 
-/// What is missing or not final on each day of `from..=to`.
-///
-/// - WeChat logs: the day's listing record (written by `fetch logs`) must show every
-///   listed file ingested and none provisional. Logs ingested by hand have no listing,
-///   so nothing proves the day whole: such days say "log files not listed by the API".
-/// - Usage series: the day must have its points (all of them for its interval).
-/// - Polyv, when the lake has any Polyv data: the day's record must exist, be final and
-///   have no failed video.
-pub fn day_gaps(
+/// What the WeChat side lacks on `date`:
+/// - logs: the day's listing record (written by `fetch logs`) must show every listed file
+///   ingested and none provisional. Logs ingested by hand have no listing, so nothing
+///   proves the day whole: such days say "log files not listed by the API";
+/// - the usage series: the day must have its points (all of them for its interval).
+pub fn wechat_gaps(
     lake: &Lake,
-    from: NaiveDate,
-    to: NaiveDate,
+    date: NaiveDate,
     usage_points: &BTreeMap<NaiveDate, (i64, i64)>,
-) -> Result<BTreeMap<NaiveDate, DayGaps>, LakeError> {
-    let polyv_in_use = lake.table_dir(POLYV).exists();
-    let mut out = BTreeMap::new();
-    for date in from.iter_days().take_while(|d| *d <= to) {
-        let stem = SafeName::exact(&date.to_string()).expect("a date is a safe name");
-        let mut gaps = DayGaps::default();
-        let logs: Option<LogDayRecord> =
-            lake.read_manifest(&lake.manifest_file(manifest_kind::LOG_DAYS, &stem))?;
-        match logs {
-            None => gaps.missing.push("log files not listed by the API".into()),
-            Some(r) if !r.missing.is_empty() => gaps.missing.push(format!(
-                "{} of {} log files missing",
-                r.missing.len(),
-                r.listed
-            )),
-            Some(r) if r.provisional > 0 => gaps.not_final.push(format!(
-                "{} log files provisional (fetched under {} hours after their hour)",
-                r.provisional, r.complete_after_hours
-            )),
-            Some(_) => {}
-        }
-        match usage_points.get(&date) {
-            None => gaps.missing.push("no usage series".into()),
-            Some(&(interval, points)) if points < 1440 / interval.max(1) => gaps.missing.push(
-                format!("usage series has {points} of {} points", 1440 / interval),
-            ),
-            Some(_) => {}
-        }
-        if polyv_in_use {
-            let polyv: Option<PolyvDayRecord> =
-                lake.read_manifest(&lake.manifest_file(manifest_kind::POLYV_DAYS, &stem))?;
-            match polyv {
-                None => gaps.missing.push("no Polyv data".into()),
-                Some(r) if !r.videos_failed.is_empty() => gaps
-                    .missing
-                    .push(format!("Polyv: {} videos failed", r.videos_failed.len())),
-                Some(r) if !r.is_final => gaps.not_final.push("Polyv not final".into()),
-                Some(_) => {}
-            }
-        }
-        out.insert(date, gaps);
+    gaps: &mut DayGaps,
+) -> Result<(), LakeError> {
+    let logs: Option<LogDayRecord> =
+        lake.read_manifest(&lake.manifest_file(manifest_kind::LOG_DAYS, &day_name(date)))?;
+    match logs {
+        None => gaps.missing.push("log files not listed by the API".into()),
+        Some(r) if !r.missing.is_empty() => gaps.missing.push(format!(
+            "{} of {} log files missing",
+            r.missing.len(),
+            r.listed
+        )),
+        Some(r) if r.provisional > 0 => gaps.not_final.push(format!(
+            "{} log files provisional (fetched under {} hours after their hour)",
+            r.provisional, r.complete_after_hours
+        )),
+        Some(_) => {}
     }
-    Ok(out)
+    match usage_points.get(&date) {
+        None => gaps.missing.push("no usage series".into()),
+        Some(&(interval, points)) if points < 1440 / interval.max(1) => gaps.missing.push(format!(
+            "usage series has {points} of {} points",
+            1440 / interval
+        )),
+        Some(_) => {}
+    }
+    Ok(())
+}
+
+/// What the Polyv side lacks on `date`, when the lake has any Polyv data: the day's
+/// record must exist, be final and have no failed video.
+pub fn polyv_gaps(lake: &Lake, date: NaiveDate, gaps: &mut DayGaps) -> Result<(), LakeError> {
+    if !lake.table_dir(POLYV).exists() {
+        return Ok(());
+    }
+    let polyv: Option<PolyvDayRecord> =
+        lake.read_manifest(&lake.manifest_file(manifest_kind::POLYV_DAYS, &day_name(date)))?;
+    match polyv {
+        None => gaps.missing.push("no Polyv data".into()),
+        Some(r) if !r.videos_failed.is_empty() => gaps
+            .missing
+            .push(format!("Polyv: {} videos failed", r.videos_failed.len())),
+        Some(r) if !r.is_final => gaps.not_final.push("Polyv not final".into()),
+        Some(_) => {}
+    }
+    Ok(())
+}
+
+fn day_name(date: NaiveDate) -> SafeName {
+    SafeName::exact(&date.to_string()).expect("a date is a safe name")
 }

@@ -7,14 +7,16 @@
 //! the trait (its table in the lake, its fetch job) and its place in the list given to
 //! [`super::tables::build_with`]: the tables, the page's cards and the monthly sums follow.
 
+use std::collections::BTreeMap;
+
 use chrono::NaiveDate;
 use polars::prelude::*;
 
-use super::inputs::{self, BUCKET_SECS};
+use super::inputs::{self, DayGaps, BUCKET_SECS};
 use super::prices::Prices;
 use super::summary::share_of_day;
 use super::tables::ReportError;
-use crate::lake::Lake;
+use crate::lake::{Lake, LakeError};
 
 /// What every platform's daily traffic is computed from.
 pub struct Inputs<'a> {
@@ -24,6 +26,8 @@ pub struct Inputs<'a> {
     pub to: NaiveDate,
     /// The billed usage series per day (`date`, `billed_bytes`, …), for allocations.
     pub usage: LazyFrame,
+    /// Per day: the interval and number of points of that series (for completeness).
+    pub usage_points: BTreeMap<NaiveDate, (i64, i64)>,
     pub prices: &'a Prices,
 }
 
@@ -68,6 +72,16 @@ pub trait Platform: Sync {
     }
     /// The traffic column rows are ordered by after their cost (the first platform's).
     fn volume_column(&self) -> &'static str;
+    /// Adds to `gaps` what this platform's inputs lack on `date` (missing, or not final
+    /// yet); nothing by default.
+    fn day_gaps(
+        &self,
+        _inputs: &Inputs,
+        _date: NaiveDate,
+        _gaps: &mut DayGaps,
+    ) -> Result<(), LakeError> {
+        Ok(())
+    }
 }
 
 /// The platforms of the media service studios use, in the wide table's order.
@@ -188,6 +202,15 @@ impl Platform for Wechat {
 
     fn volume_column(&self) -> &'static str {
         "wechat_log_bytes"
+    }
+
+    fn day_gaps(
+        &self,
+        inputs: &Inputs,
+        date: NaiveDate,
+        gaps: &mut DayGaps,
+    ) -> Result<(), LakeError> {
+        inputs::wechat_gaps(inputs.lake, date, &inputs.usage_points, gaps)
     }
 }
 
@@ -315,6 +338,15 @@ impl Platform for Polyv {
 
     fn volume_column(&self) -> &'static str {
         "polyv_bytes"
+    }
+
+    fn day_gaps(
+        &self,
+        inputs: &Inputs,
+        date: NaiveDate,
+        gaps: &mut DayGaps,
+    ) -> Result<(), LakeError> {
+        inputs::polyv_gaps(inputs.lake, date, gaps)
     }
 }
 

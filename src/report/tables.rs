@@ -126,6 +126,7 @@ pub fn build_with(
         from: month_from,
         to: month_to,
         usage: usage.clone().lazy(),
+        usage_points: usage_points(&usage).map_err(query)?,
         prices,
     };
     let mut frames = Vec::with_capacity(platforms.len());
@@ -142,7 +143,14 @@ pub fn build_with(
         .zip(platforms)
         .map(|(frame, p)| frame.unwrap_or_else(|| p.empty()))
         .collect();
-    let day_gaps = inputs::day_gaps(lake, from, to, &usage_points(&usage).map_err(query)?)?;
+    let mut day_gaps = BTreeMap::new();
+    for date in from.iter_days().take_while(|d| *d <= to) {
+        let mut gaps = DayGaps::default();
+        for p in platforms {
+            p.day_gaps(&context, date, &mut gaps)?;
+        }
+        day_gaps.insert(date, gaps);
+    }
     let gaps = gaps_frame(&day_gaps).map_err(query)?;
 
     let long = cost::price(long_rows(&frames, platforms).map_err(query)?, prices).map_err(query)?;
