@@ -1,7 +1,7 @@
 -- Each channel's peak 5-minute bandwidth per day, and when it happened (China time).
 -- param: from = 2026-11-18  first China day
 -- param: to = 2026-11-19  last China day, inclusive
--- param: factor = 1.10  billed bytes per log byte (the report's peak uses it too)
+-- param: factor = 1.10  billed bytes per log byte ([prices] billing_factor when set, as the report)
 -- Buckets start at :00, :05, ... of the China clock; Mbps = bytes x 8 x factor / 300 s / 10^6.
 WITH buckets AS (
   SELECT

@@ -472,3 +472,32 @@ fn date_filters_read_only_their_partitions() {
     assert_eq!(rows.len(), 9);
     s.cdncost(&["query", "top_channels"]).expect_code(1);
 }
+
+/// The library's cost estimate prices traffic as the report does: with the settings'
+/// billing factor, GB and WeChat price, unless the command line says otherwise.
+#[test]
+fn cost_parameters_come_from_the_prices_setting() {
+    let s = start(
+        "[prices]\nwechat_cny_per_gb = 0.5\nbilling_factor = 1.2\nbytes_per_gb = 1073741824\n",
+    );
+    s.cdncost(&["ingest", sample().join("cdn_logs").to_str().unwrap()])
+        .ok();
+    let gib = 1_073_741_824f64;
+    for row in query(&s, &["top_channels"]) {
+        let bytes = n(&row, "log_bytes") as f64;
+        assert_eq!(n(&row, "billed_bytes_est"), (bytes * 1.2).round() as i64);
+        assert_eq!(
+            f(&row, "cost_cny_est"),
+            round_to(bytes * 1.2 / gib * 0.5, 2),
+            "{row:?}"
+        );
+    }
+    // The command line still wins.
+    for row in query(&s, &["top_channels", "--param", "price_cny_per_gb=0.1"]) {
+        let bytes = n(&row, "log_bytes") as f64;
+        assert_eq!(
+            f(&row, "cost_cny_est"),
+            round_to(bytes * 1.2 / gib * 0.1, 2)
+        );
+    }
+}

@@ -83,8 +83,11 @@ pub fn run(ctx: &Context, args: Args) -> Result<Exit> {
         let (name, value) = query::parse_param(arg)?;
         params.insert(name, value);
     }
-    // Declared defaults fill what the command line leaves out.
+    // What the command line leaves out comes from the settings (the cost parameters),
+    // else from the query's declared defaults.
+    let settings = query::settings_params(&ctx.config.prices);
     for (name, value) in query::declared_defaults(&sql) {
+        let value = settings.get(&name).cloned().unwrap_or(value);
         params.entry(name).or_insert(value);
     }
     let bound = query::bind(&sql, &params)?;
