@@ -70,6 +70,17 @@ fn requests(s: &Servers) -> Vec<Request> {
         .collect()
 }
 
+/// Requests and log bytes per channel over both sample days, from the generator's truth.
+fn wechat_per_channel() -> BTreeMap<String, (i64, i64)> {
+    let mut per_channel: BTreeMap<String, (i64, i64)> = BTreeMap::new();
+    for ((_, channel), (requests, bytes)) in &expected_totals(&sample()) {
+        let e = per_channel.entry(channel.clone()).or_default();
+        e.0 += *requests as i64;
+        e.1 += *bytes as i64;
+    }
+    per_channel
+}
+
 fn query(s: &Servers, args: &[&str]) -> Vec<Row> {
     let mut all = vec!["query", "--format", "csv"];
     all.extend_from_slice(args);
@@ -94,19 +105,12 @@ fn china_second_of_day(ts_ms: i64) -> i64 {
     (ts_ms / 1000 + 8 * 3600).rem_euclid(86_400)
 }
 
+/// Channels by billed-estimate bytes and cost, against the generator's own totals.
 #[test]
-fn every_library_query_answers_its_question() {
+fn top_channels_against_the_generators_totals() {
     let s = setup();
-    let rows = requests(&s);
-
-    // top_channels: against the generator's own totals.
     let totals = expected_totals(&sample());
-    let mut per_channel: BTreeMap<String, (i64, i64)> = BTreeMap::new();
-    for ((_, channel), (requests, bytes)) in &totals {
-        let e = per_channel.entry(channel.clone()).or_default();
-        e.0 += *requests as i64;
-        e.1 += *bytes as i64;
-    }
+    let per_channel = wechat_per_channel();
     let all_bytes: i64 = per_channel.values().map(|v| v.1).sum();
     let top = query(&s, &["top_channels", "--param", "price_cny_per_gb=0.3"]);
     assert_eq!(top.len(), per_channel.len());
@@ -144,8 +148,13 @@ fn every_library_query_answers_its_question() {
         n(wxad, "log_bytes"),
         totals[&(DAY2.to_string(), "wxad".to_string())].1 as i64
     );
+}
 
-    // channel_by_province_isp
+/// One channel by province and ISP, with names, not codes.
+#[test]
+fn channel_by_province_isp_names_provinces_and_isps() {
+    let s = setup();
+    let rows = requests(&s);
     let mut expected: BTreeMap<(String, String), (i64, i64)> = BTreeMap::new();
     for r in rows.iter().filter(|r| r.channel == "douyin") {
         let e = expected
@@ -168,8 +177,13 @@ fn every_library_query_answers_its_question() {
     .collect();
     assert_eq!(got, expected);
     assert!(got.keys().any(|(p, _)| p == "广东"), "names, not codes");
+}
 
-    // channel_peak_5min: the busiest 5-minute bucket per (day, channel) and its start.
+/// The busiest 5-minute bucket per (day, channel) and its China start time.
+#[test]
+fn channel_peak_5min_finds_each_days_busiest_bucket() {
+    let s = setup();
+    let rows = requests(&s);
     let mut buckets: BTreeMap<(String, String, i64), i64> = BTreeMap::new();
     for r in &rows {
         let day = chrono::DateTime::from_timestamp_millis(r.ts_ms + 8 * 3_600_000)
@@ -202,8 +216,13 @@ fn every_library_query_answers_its_question() {
             round_to(bytes as f64 * 8.0 * 1.1 / 300.0 / 1e6, 3)
         );
     }
+}
 
-    // channel_hourly: by the China hour of each request's time.
+/// A channel by the China hour of each request.
+#[test]
+fn channel_hourly_groups_by_china_hour() {
+    let s = setup();
+    let rows = requests(&s);
     let mut hours: BTreeMap<i64, (i64, i64)> = BTreeMap::new();
     for r in rows.iter().filter(|r| r.channel == "小红书") {
         let e = hours
@@ -218,8 +237,13 @@ fn every_library_query_answers_its_question() {
             .map(|r| (n(r, "hour"), (n(r, "requests"), n(r, "log_bytes"))))
             .collect();
     assert_eq!(got, hours);
+}
 
-    // cache_hit_ratio
+/// Hit ratios by channel and domain, by requests and by bytes.
+#[test]
+fn cache_hit_ratio_by_channel_and_domain() {
+    let s = setup();
+    let rows = requests(&s);
     let mut cache: BTreeMap<(String, String), (i64, i64, i64, i64)> = BTreeMap::new();
     for r in &rows {
         let e = cache
@@ -244,8 +268,13 @@ fn every_library_query_answers_its_question() {
             round_to(hit_bytes as f64 / bytes as f64, 4)
         );
     }
+}
 
-    // untagged_traffic: the 50 biggest (path, referer) pairs of untagged requests.
+/// The 50 biggest (path, referer) pairs of untagged requests.
+#[test]
+fn untagged_traffic_ranks_paths_and_referers() {
+    let s = setup();
+    let rows = requests(&s);
     let mut untagged: BTreeMap<(String, String), (i64, i64)> = BTreeMap::new();
     for r in rows.iter().filter(|r| r.untagged) {
         let e = untagged
@@ -267,8 +296,13 @@ fn every_library_query_answers_its_question() {
         })
         .collect();
     assert_eq!(got, ranked);
+}
 
-    // status_errors
+/// 4xx and 5xx by channel, domain and province.
+#[test]
+fn status_errors_by_channel_domain_and_province() {
+    let s = setup();
+    let rows = requests(&s);
     let mut errors: BTreeMap<(String, String, String), (i64, i64)> = BTreeMap::new();
     for r in rows.iter().filter(|r| r.status >= 400) {
         let e = errors
@@ -296,8 +330,13 @@ fn every_library_query_answers_its_question() {
         .collect();
     assert!(!errors.is_empty());
     assert_eq!(got, errors);
+}
 
-    // polyv_vs_wechat: Polyv's files against the WeChat totals, full outer.
+/// Polyv's bytes against WeChat's per channel, full outer.
+#[test]
+fn polyv_vs_wechat_side_by_side() {
+    let s = setup();
+    let per_channel = wechat_per_channel();
     let mut polyv: BTreeMap<String, i64> = BTreeMap::new();
     let mut reader = csv::Reader::from_path(sample().join("polyv/videos.csv")).unwrap();
     let channel_of: BTreeMap<String, String> = reader
@@ -498,6 +537,53 @@ fn cost_parameters_come_from_the_prices_setting() {
         assert_eq!(
             f(&row, "cost_cny_est"),
             round_to(bytes * 1.2 / gib * 0.1, 2)
+        );
+    }
+}
+
+/// Each library query (`queries/NAME.sql`) run through the binary on the sample, with its
+/// declared defaults, prints exactly `tests/query_snapshots/NAME.csv` (datafusion-cli's
+/// way): a change of columns, order or number format shows up here. After an intended
+/// change, `CDNCOST_BLESS=1 cargo test --release --test query` rewrites the snapshots.
+#[test]
+fn every_library_query_prints_its_snapshot() {
+    let s = setup();
+    let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR"));
+    let snapshots = root.join("tests/query_snapshots");
+    let bless = std::env::var_os("CDNCOST_BLESS").is_some();
+    let mut names: Vec<String> = std::fs::read_dir(root.join("queries"))
+        .unwrap()
+        .flatten()
+        .filter_map(|e| {
+            let name = e.file_name().to_string_lossy().into_owned();
+            name.strip_suffix(".sql").map(str::to_string)
+        })
+        .collect();
+    names.sort();
+    assert!(names.len() >= 8, "{names:?}");
+    for name in &names {
+        let out = s
+            .cdncost(&["query", "--format", "csv", name])
+            .ok()
+            .output
+            .stdout;
+        let file = snapshots.join(format!("{name}.csv"));
+        if bless {
+            std::fs::create_dir_all(&snapshots).unwrap();
+            std::fs::write(&file, &out).unwrap();
+            continue;
+        }
+        let want = std::fs::read(&file).unwrap_or_else(|_| {
+            panic!(
+                "no snapshot {}: run with CDNCOST_BLESS=1 once",
+                file.display()
+            )
+        });
+        assert!(
+            out == want,
+            "{name}: output differs from {}:\n{}",
+            file.display(),
+            String::from_utf8_lossy(&out)
         );
     }
 }
