@@ -20,6 +20,50 @@ pub const BUCKETS_PER_DAY: i64 = 86_400 / BUCKET_SECS;
 /// highest one left: the 15th highest, counting empty buckets as zero.
 pub const P95_RANK: i64 = BUCKETS_PER_DAY * 5 / 100;
 
+fn schema(fields: &[(&str, DataType)]) -> Schema {
+    Schema::from_iter(
+        fields
+            .iter()
+            .map(|(name, dtype)| Field::new((*name).into(), dtype.clone())),
+    )
+}
+
+/// The columns [`wechat_by_channel`] gives (for a lake without requests).
+pub fn wechat_schema() -> Schema {
+    use DataType::*;
+    schema(&[
+        ("date", Date),
+        ("channel", String),
+        ("wechat_requests", Int64),
+        ("wechat_log_bytes", Int64),
+        ("peak_bucket_bytes", Int64),
+        ("p95_bucket_bytes", Int64),
+    ])
+}
+
+/// The columns [`usage_by_day`] gives (for a lake without a usage series).
+pub fn usage_schema() -> Schema {
+    use DataType::*;
+    schema(&[
+        ("date", Date),
+        ("billed_bytes", Int64),
+        ("usage_interval_min", Int32),
+        ("usage_points", Int64),
+    ])
+}
+
+/// The columns [`polyv_by_channel`] gives (for a lake without Polyv data).
+pub fn polyv_schema() -> Schema {
+    use DataType::*;
+    schema(&[
+        ("date", Date),
+        ("channel", String),
+        ("polyv_pc_bytes", Int64),
+        ("polyv_mobile_bytes", Int64),
+        ("polyv_bytes", Int64),
+    ])
+}
+
 /// Rows of `from..=to` (China days, by the `date` column).
 pub fn in_range(frame: LazyFrame, from: NaiveDate, to: NaiveDate) -> LazyFrame {
     frame.filter(col("date").gt_eq(lit(from)).and(col("date").lt_eq(lit(to))))

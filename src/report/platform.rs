@@ -94,14 +94,6 @@ pub fn cost_column(platform: &dyn Platform) -> String {
     format!("{}_cost_cny", platform.name())
 }
 
-fn schema(fields: &[(&str, DataType)]) -> Schema {
-    Schema::from_iter(
-        fields
-            .iter()
-            .map(|(name, dtype)| Field::new((*name).into(), dtype.clone())),
-    )
-}
-
 fn round_bytes(expr: Expr) -> Expr {
     expr.round(0, RoundMode::HalfAwayFromZero)
         .cast(DataType::Int64)
@@ -140,17 +132,8 @@ impl Platform for Wechat {
     }
 
     fn empty(&self) -> LazyFrame {
-        use DataType::*;
-        let raw = DataFrame::empty_with_schema(&schema(&[
-            ("date", Date),
-            ("channel", String),
-            ("wechat_requests", Int64),
-            ("wechat_log_bytes", Int64),
-            ("peak_bucket_bytes", Int64),
-            ("p95_bucket_bytes", Int64),
-        ]));
-        let usage =
-            DataFrame::empty_with_schema(&schema(&[("date", Date), ("billed_bytes", Int64)]));
+        let raw = DataFrame::empty_with_schema(&inputs::wechat_schema());
+        let usage = DataFrame::empty_with_schema(&inputs::usage_schema());
         self.measures_with(raw.lazy(), usage.lazy(), 1.0)
     }
 
@@ -317,14 +300,7 @@ impl Platform for Polyv {
     }
 
     fn empty(&self) -> LazyFrame {
-        use DataType::*;
-        let frame = DataFrame::empty_with_schema(&schema(&[
-            ("date", Date),
-            ("channel", String),
-            ("polyv_pc_bytes", Int64),
-            ("polyv_mobile_bytes", Int64),
-            ("polyv_bytes", Int64),
-        ]));
+        let frame = DataFrame::empty_with_schema(&inputs::polyv_schema());
         self.with_basis(frame.lazy())
     }
 

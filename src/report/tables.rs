@@ -119,7 +119,7 @@ pub fn build_with(
     let (month_from, month_to) = (first_of_month(from), last_of_month(to));
     let usage = match inputs::usage_by_day(lake, month_from, month_to)? {
         Some(frame) => frame.collect().map_err(query)?,
-        None => DataFrame::empty_with_schema(&usage_schema()),
+        None => DataFrame::empty_with_schema(&inputs::usage_schema()),
     };
     let context = Inputs {
         lake,
@@ -194,7 +194,7 @@ pub fn build_with(
         .collect()
         .map_err(query)?;
     let requests = inputs::wechat_by_channel(lake, month_from, month_to)?
-        .unwrap_or_else(|| DataFrame::empty_with_schema(&wechat_schema()).lazy());
+        .unwrap_or_else(|| DataFrame::empty_with_schema(&inputs::wechat_schema()).lazy());
     let reconciliation = reconciliation(requests, usage.lazy(), gaps.lazy(), from, to, prices)
         .collect()
         .map_err(query)?;
@@ -510,36 +510,6 @@ fn usage_points(usage: &DataFrame) -> PolarsResult<BTreeMap<NaiveDate, (i64, i64
         }
     }
     Ok(out)
-}
-
-fn schema(fields: &[(&str, DataType)]) -> Schema {
-    Schema::from_iter(
-        fields
-            .iter()
-            .map(|(name, dtype)| Field::new((*name).into(), dtype.clone())),
-    )
-}
-
-fn wechat_schema() -> Schema {
-    use DataType::*;
-    schema(&[
-        ("date", Date),
-        ("channel", String),
-        ("wechat_requests", Int64),
-        ("wechat_log_bytes", Int64),
-        ("peak_bucket_bytes", Int64),
-        ("p95_bucket_bytes", Int64),
-    ])
-}
-
-fn usage_schema() -> Schema {
-    use DataType::*;
-    schema(&[
-        ("date", Date),
-        ("billed_bytes", Int64),
-        ("usage_interval_min", Int32),
-        ("usage_points", Int64),
-    ])
 }
 
 fn first_of_month(date: NaiveDate) -> NaiveDate {
