@@ -7,8 +7,7 @@ use crate::exit::Exit;
 use crate::lake::{Lake, LakeError};
 use crate::progress::ProgressMode;
 use crate::sources::polyv::PolyvError;
-
-use super::FetchError;
+use crate::sources::wechat::WechatError;
 
 /// The context of one job.
 #[derive(Clone, Copy)]
@@ -71,11 +70,17 @@ impl StepOutcome {
 #[derive(Debug, thiserror::Error)]
 pub enum JobError {
     #[error(transparent)]
-    Fetch(#[from] FetchError),
+    Wechat(#[from] WechatError),
     #[error(transparent)]
     Polyv(#[from] PolyvError),
     #[error(transparent)]
     Lake(#[from] LakeError),
+    /// Days outside what an API keeps, said in the API's terms.
+    #[error("{0}")]
+    Range(String),
+    /// A reply that contradicts itself or the request: nothing of it is written.
+    #[error("WeChat {call}: {detail}; nothing of this reply was written")]
+    Inconsistent { call: &'static str, detail: String },
     #[error("{0}")]
     Setup(String),
     #[error("starting the async runtime: {0}")]

@@ -19,7 +19,7 @@ use chrono::NaiveDate;
 use futures::StreamExt;
 use serde::{Deserialize, Serialize};
 
-use super::{check_history, FetchError};
+use super::{check_history, JobError};
 use crate::china_time::DateRange;
 use crate::china_time::{self, ChinaHour};
 use crate::lake::catalogue::manifest_kind;
@@ -127,7 +127,7 @@ impl LogsFetch<'_> {
         from: NaiveDate,
         to: NaiveDate,
         report: &mut LogsReport,
-    ) -> Result<Vec<LogFileEntry>, FetchError> {
+    ) -> Result<Vec<LogFileEntry>, JobError> {
         check_history(from, HISTORY_DAYS, "getcdnlogs")?;
         let start = china_time::day_start_unix(from);
         let end = china_time::day_start_unix(to + chrono::Days::new(1));
@@ -142,7 +142,7 @@ impl LogsFetch<'_> {
             // The count is a cross-check: a listing shorter than its count lost files.
             if let Some(total) = reply.total_count {
                 if total != reply.domestic_cdn_logs.len() as i64 {
-                    return Err(FetchError::Inconsistent {
+                    return Err(JobError::Inconsistent {
                         call: "getcdnlogs",
                         detail: format!(
                             "total_count is {total} but {} files are listed for {}..{}",
@@ -166,7 +166,7 @@ impl LogsFetch<'_> {
 
     /// The whole fetch of `from..=to`: list, download and ingest what is not complete
     /// yet, then record each day. The progress (if any) learns its total from the listing.
-    pub async fn run(&self, from: NaiveDate, to: NaiveDate) -> Result<LogsReport, FetchError> {
+    pub async fn run(&self, from: NaiveDate, to: NaiveDate) -> Result<LogsReport, JobError> {
         let mut report = LogsReport::default();
         let entries = self.list(from, to, &mut report).await?;
         if let Some(progress) = self.progress {
@@ -184,7 +184,7 @@ impl LogsFetch<'_> {
         from: NaiveDate,
         to: NaiveDate,
         entries: &[LogFileEntry],
-    ) -> Result<(), FetchError> {
+    ) -> Result<(), JobError> {
         let checked_at = chrono::Utc::now()
             .with_timezone(&china_time::offset())
             .to_rfc3339();
@@ -236,7 +236,7 @@ impl LogsFetch<'_> {
         &self,
         entries: Vec<LogFileEntry>,
         mut report: LogsReport,
-    ) -> Result<LogsReport, FetchError> {
+    ) -> Result<LogsReport, JobError> {
         let mut wanted = Vec::new();
         for entry in entries {
             match validate(&entry) {
@@ -508,7 +508,7 @@ pub fn fetch(
     days: DateRange,
     request: &LogsRequest,
 ) -> Result<super::StepOutcome, super::JobError> {
-    let client = WechatClient::new(&job.wechat()).map_err(FetchError::from)?;
+    let client = WechatClient::new(&job.wechat())?;
     let config = &job.config.logs;
     let raw = request
         .raw

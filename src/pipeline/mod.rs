@@ -13,23 +13,7 @@ pub mod usage;
 
 use chrono::NaiveDate;
 
-use crate::lake::LakeError;
-
-use crate::sources::wechat::WechatError;
 pub use job::{runtime, sweep_temporaries, Job, JobError, StepOutcome};
-
-#[derive(Debug, thiserror::Error)]
-pub enum FetchError {
-    #[error(transparent)]
-    Wechat(#[from] WechatError),
-    #[error(transparent)]
-    Lake(#[from] LakeError),
-    #[error("{0}")]
-    Range(String),
-    /// A reply that contradicts itself or the request: nothing of it is written.
-    #[error("WeChat {call}: {detail}; nothing of this reply was written")]
-    Inconsistent { call: &'static str, detail: String },
-}
 
 /// `from..=to` cut into windows of at most `max_days` days.
 pub fn windows(from: NaiveDate, to: NaiveDate, max_days: u32) -> Vec<(NaiveDate, NaiveDate)> {
@@ -50,11 +34,11 @@ pub fn oldest_kept(history_days: u64) -> NaiveDate {
 
 /// Refuses a range starting on a day the API no longer keeps (`history_days` back from
 /// today, China time).
-pub fn check_history(from: NaiveDate, history_days: u64, call: &str) -> Result<(), FetchError> {
+pub fn check_history(from: NaiveDate, history_days: u64, call: &str) -> Result<(), JobError> {
     let today = crate::china_time::today();
     let oldest = oldest_kept(history_days);
     if from < oldest {
-        return Err(FetchError::Range(format!(
+        return Err(JobError::Range(format!(
             "--from {from} is more than {history_days} days back (today is {today} in China): {call} keeps {history_days} days of history; start at {oldest} or later"
         )));
     }

@@ -11,7 +11,7 @@ use std::collections::BTreeMap;
 use chrono::NaiveDate;
 use polars::prelude::*;
 
-use super::{check_history, windows, FetchError};
+use super::{check_history, windows, JobError};
 use crate::china_time::china_tz;
 use crate::china_time::DateRange;
 use crate::china_time::{self, ChinaHour};
@@ -39,7 +39,7 @@ pub struct UsageFetch<'a> {
 }
 
 impl UsageFetch<'_> {
-    pub async fn run(&self, from: NaiveDate, to: NaiveDate) -> Result<UsageReport, FetchError> {
+    pub async fn run(&self, from: NaiveDate, to: NaiveDate) -> Result<UsageReport, JobError> {
         check_history(from, HISTORY_DAYS, "getcdnusagedata")?;
         let mut report = UsageReport::default();
         for (start, end) in windows(from, to, MAX_SPAN_DAYS) {
@@ -52,7 +52,7 @@ impl UsageFetch<'_> {
             // Points of another interval would be filed (and summed) as this one's.
             if let Some(answered) = reply.data_interval {
                 if answered != self.interval_min as i64 {
-                    return Err(FetchError::Inconsistent {
+                    return Err(JobError::Inconsistent {
                         call: "getcdnusagedata",
                         detail: format!(
                             "asked for {}-minute points of {start}..{end}, answered data_interval {answered}",
@@ -159,7 +159,7 @@ pub fn fetch(
     query_type: u8,
 ) -> Result<super::StepOutcome, super::JobError> {
     let config = job.wechat();
-    let client = WechatClient::new(&config).map_err(FetchError::from)?;
+    let client = WechatClient::new(&config)?;
     let fetch = UsageFetch {
         lake: job.lake,
         client: &client,
