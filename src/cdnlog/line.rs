@@ -680,22 +680,17 @@ mod tests {
     fn time_cache_follows_hour_changes() {
         let mut times = TimeParser::default();
         let at = |times: &mut TimeParser, s: &str| times.parse(s).map(|t| t.0);
-        assert_eq!(
-            at(&mut times, "20261120000242"),
-            china_civil_to_unix_ms(2026, 11, 20, 0, 2, 42)
-        );
-        assert_eq!(
-            at(&mut times, "20261120005959"),
-            china_civil_to_unix_ms(2026, 11, 20, 0, 59, 59)
-        );
-        assert_eq!(
-            at(&mut times, "20261120010000"),
-            china_civil_to_unix_ms(2026, 11, 20, 1, 0, 0)
-        );
-        assert_eq!(
-            at(&mut times, "20261231235960"),
-            china_civil_to_unix_ms(2026, 12, 31, 23, 59, 60)
-        );
+        // In order: the cache is filled, kept within the hour, refilled at the next hour
+        // and at a jump of a month; a leap second is accepted.
+        for (text, (y, mo, d, h, mi, s)) in [
+            ("20261120000242", (2026, 11, 20, 0, 2, 42)),
+            ("20261120005959", (2026, 11, 20, 0, 59, 59)),
+            ("20261120010000", (2026, 11, 20, 1, 0, 0)),
+            ("20261231235960", (2026, 12, 31, 23, 59, 60)),
+        ] {
+            let want = china_civil_to_unix_ms(y, mo, d, h, mi, s);
+            assert_eq!(at(&mut times, text), want, "{text}");
+        }
         assert_eq!(at(&mut times, "20261120016000"), None, "minute 60");
         assert_eq!(
             at(&mut times, "20261130240000"),

@@ -64,6 +64,14 @@ impl StepOutcome {
     pub fn say(&mut self, line: impl Into<String>) {
         self.said.push(line.into());
     }
+
+    /// An outcome that says one line.
+    pub fn saying(line: impl Into<String>) -> StepOutcome {
+        StepOutcome {
+            said: vec![line.into()],
+            ..StepOutcome::default()
+        }
+    }
 }
 
 /// Why a job could not run or finish (a failed file or video is an outcome, not this).

@@ -329,8 +329,7 @@ pub fn fetch(
         videos.len()
     );
     let report = super::runtime()?.block_on(fetch.run(days.from(), days.to()))?;
-    let mut outcome = super::StepOutcome::default();
-    outcome.say(format!(
+    let mut outcome = super::StepOutcome::saying(format!(
         "polyv: {} videos × {} days: {} rows ({} zero: Polyv listed no traffic), {:.3} GB",
         report.videos,
         report.days,

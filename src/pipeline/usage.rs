@@ -168,8 +168,7 @@ pub fn fetch(
         parquet: ParquetOptions::default(),
     };
     let report = super::runtime()?.block_on(fetch.run(days.from(), days.to()))?;
-    let mut outcome = super::StepOutcome::default();
-    outcome.say(format!(
+    let outcome = super::StepOutcome::saying(format!(
         "usage: {} days, {} points of {interval_min} min, {:.3} GB billed (query_type {query_type})",
         report.days,
         report.points,

@@ -136,14 +136,18 @@ impl Backoff {
 mod tests {
     use super::*;
 
+    fn policy(attempts: u32, base_ms: u64, max_ms: u64, total_secs: u64) -> RetryPolicy {
+        RetryPolicy {
+            attempts,
+            base_ms,
+            max_ms,
+            total_secs,
+        }
+    }
+
     #[test]
     fn bounded_in_attempts_and_growth() {
-        let policy = RetryPolicy {
-            attempts: 4,
-            base_ms: 100,
-            max_ms: 250,
-            total_secs: 60,
-        };
+        let policy = policy(4, 100, 250, 60);
         let mut b = Backoff::new(policy);
         let delays: Vec<Duration> = std::iter::from_fn(|| b.next_delay(Duration::ZERO)).collect();
         assert_eq!(delays.len(), 3);
@@ -172,13 +176,7 @@ mod tests {
 
     #[test]
     fn bounded_in_total_time() {
-        let policy = RetryPolicy {
-            attempts: 100,
-            base_ms: 10_000,
-            max_ms: 10_000,
-            total_secs: 1,
-        };
-        let mut b = Backoff::new(policy);
+        let mut b = Backoff::new(policy(100, 10_000, 10_000, 1));
         assert!(b.next_delay(Duration::from_secs(2)).is_none());
     }
 }
