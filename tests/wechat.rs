@@ -54,6 +54,20 @@ impl Setup {
         self.w.run_env(args, &env)
     }
 
+    /// `fetch usage` of both sample days, with `extra` arguments.
+    fn usage(&self, extra: &[&str]) -> Run {
+        let mut args = vec![
+            "fetch",
+            "usage",
+            "--from",
+            "2026-11-18",
+            "--to",
+            "2026-11-19",
+        ];
+        args.extend_from_slice(extra);
+        self.cdncost(&args)
+    }
+
     fn logs(&self, from: &str, to: &str) -> Run {
         self.cdncost(&["fetch", "logs", "--from", from, "--to", to])
     }
@@ -139,28 +153,8 @@ fn lake_usage(s: &Setup, interval: i64) -> (BTreeMap<String, i64>, usize) {
 #[test]
 fn usage_series_for_two_days_at_each_interval() {
     let s = start(FAST);
-    let five = s
-        .cdncost(&[
-            "fetch",
-            "usage",
-            "--from",
-            "2026-11-18",
-            "--to",
-            "2026-11-19",
-            "--interval",
-            "5",
-        ])
-        .ok();
-    let daily = s
-        .cdncost(&[
-            "fetch",
-            "usage",
-            "--from",
-            "2026-11-18",
-            "--to",
-            "2026-11-19",
-        ])
-        .ok();
+    let five = s.usage(&["--interval", "5"]).ok();
+    let daily = s.usage(&[]).ok();
     let want = usage_per_day();
     assert_eq!(want.len(), 2);
     let (per_day_5, points_5) = lake_usage(&s, 5);
@@ -173,17 +167,7 @@ fn usage_series_for_two_days_at_each_interval() {
         "one point per China day"
     );
     // Again: replaced, not duplicated.
-    s.cdncost(&[
-        "fetch",
-        "usage",
-        "--from",
-        "2026-11-18",
-        "--to",
-        "2026-11-19",
-        "--interval",
-        "5",
-    ])
-    .ok();
+    s.usage(&["--interval", "5"]).ok();
     assert_eq!(lake_usage(&s, 5).1, 574);
     s.assert_no_secrets(&[&five, &daily]);
 }
@@ -338,16 +322,7 @@ fn server_errors_and_busy_answers_are_retried() {
 fn slow_answers_time_out_and_a_persistent_fault_fails_clearly() {
     let s = start(FAST);
     s.server.faults().delay = Duration::from_millis(1500);
-    let run = s
-        .cdncost(&[
-            "fetch",
-            "usage",
-            "--from",
-            "2026-11-18",
-            "--to",
-            "2026-11-19",
-        ])
-        .expect_code(1);
+    let run = s.usage(&[]).expect_code(1);
     assert!(
         run.stderr()
             .contains("WeChat getcdnusagedata: gave up after 5 attempts"),
@@ -356,27 +331,10 @@ fn slow_answers_time_out_and_a_persistent_fault_fails_clearly() {
     );
     assert!(!s.w.path("lake/cdn_usage").exists(), "nothing half-written");
     s.server.faults().delay = Duration::from_millis(200);
-    s.cdncost(&[
-        "fetch",
-        "usage",
-        "--from",
-        "2026-11-18",
-        "--to",
-        "2026-11-19",
-    ])
-    .ok();
+    s.usage(&[]).ok();
     assert_eq!(lake_usage(&s, 1440).0, usage_per_day());
     s.server.faults().daily_quota = true;
-    let run = s
-        .cdncost(&[
-            "fetch",
-            "usage",
-            "--from",
-            "2026-11-18",
-            "--to",
-            "2026-11-19",
-        ])
-        .expect_code(1);
+    let run = s.usage(&[]).expect_code(1);
     assert!(
         run.stderr()
             .contains("daily API quota is used up (errcode 45009)"),
@@ -608,16 +566,7 @@ fn a_slow_but_live_download_is_not_cut_by_the_call_timeout() {
 fn a_rate_limited_token_call_is_retried() {
     let s = start(FAST);
     s.server.faults().token_429 = 2;
-    let run = s
-        .cdncost(&[
-            "fetch",
-            "usage",
-            "--from",
-            "2026-11-18",
-            "--to",
-            "2026-11-19",
-        ])
-        .ok();
+    let run = s.usage(&[]).ok();
     assert_eq!(lake_usage(&s, 1440).0, usage_per_day());
     s.assert_no_secrets(&[&run]);
 }
@@ -627,16 +576,7 @@ fn a_rate_limited_token_call_is_retried() {
 fn the_per_minute_limit_is_named_when_it_persists() {
     let s = start(FAST);
     s.server.faults().minute_limit = 1;
-    let run = s
-        .cdncost(&[
-            "fetch",
-            "usage",
-            "--from",
-            "2026-11-18",
-            "--to",
-            "2026-11-19",
-        ])
-        .expect_code(1);
+    let run = s.usage(&[]).expect_code(1);
     assert!(
         run.stderr()
             .contains("still over the per-minute call limit (errcode 45011)"),
@@ -652,18 +592,7 @@ fn the_per_minute_limit_is_named_when_it_persists() {
 fn replies_that_contradict_themselves_are_refused() {
     let s = start(FAST);
     s.server.faults().wrong_interval = true;
-    let run = s
-        .cdncost(&[
-            "fetch",
-            "usage",
-            "--from",
-            "2026-11-18",
-            "--to",
-            "2026-11-19",
-            "--interval",
-            "60",
-        ])
-        .expect_code(1);
+    let run = s.usage(&["--interval", "60"]).expect_code(1);
     assert!(
         run.stderr().contains("asked for 60-minute points")
             && run.stderr().contains("answered data_interval 1440"),
