@@ -99,10 +99,10 @@ pub const TODAY_ENV: &str = "CDNCOST_TODAY";
 static PINNED_TODAY: std::sync::OnceLock<NaiveDate> = std::sync::OnceLock::new();
 
 /// The clock seam: fixes "today" for the rest of the process (the demo serves sample
-/// data with fixed dates). Like [`TODAY_ENV`], it moves calendar decisions only. Returns
-/// false when today was pinned already (to another date).
-pub fn pin_today(date: NaiveDate) -> bool {
-    *PINNED_TODAY.get_or_init(|| date) == date
+/// data with fixed dates). Like [`TODAY_ENV`], it moves calendar decisions only. The
+/// first pin holds for the rest of the process.
+pub fn pin_today(date: NaiveDate) {
+    PINNED_TODAY.get_or_init(|| date);
 }
 
 /// Today's date in China, whatever the host's zone (or the pinned date, or `CDNCOST_TODAY`).

@@ -54,13 +54,6 @@ pub struct StepOutcome {
 }
 
 impl StepOutcome {
-    pub fn with_exit(exit: Exit) -> StepOutcome {
-        StepOutcome {
-            exit,
-            ..StepOutcome::default()
-        }
-    }
-
     pub fn say(&mut self, line: impl Into<String>) {
         self.said.push(line.into());
     }

@@ -211,18 +211,6 @@ impl Prices {
         }
     }
 
-    /// Whether any price is set (else the page charts traffic instead of money).
-    pub fn any(&self) -> bool {
-        let priced =
-            |flat: f64, tiers: &[Tier]| flat > 0.0 || tiers.iter().any(|t| t.cny_per_gb > 0.0);
-        priced(self.wechat_cny_per_gb, &self.wechat_tiers)
-            || priced(self.polyv_cny_per_gb, &self.polyv_tiers)
-            || self
-                .platforms
-                .values()
-                .any(|p| priced(p.cny_per_gb, &p.tiers))
-    }
-
     /// The cost of one month's volume, in CNY (unrounded).
     pub fn month_cost(&self, platform: &str, bytes: f64) -> f64 {
         let gb = bytes / self.bytes_per_gb;
