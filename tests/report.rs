@@ -154,6 +154,16 @@ fn daily_channel_rows_join_both_platforms_with_costs_and_gaps() {
         month_wechat += bytes_basis;
         basis.insert((date.clone(), channel.clone()), bytes_basis);
     }
+    // The day's bill is apportioned exactly: its channels add up to it, to the byte.
+    let allocated_day1: i64 = daily
+        .iter()
+        .filter(|r| r["date"] == DAY1)
+        .filter_map(|r| int(r, "wechat_allocated_billed_bytes"))
+        .sum();
+    assert_eq!(
+        allocated_day1, billed[DAY1],
+        "allocations sum to the billed bytes"
+    );
     let wechat_rate = tiered_cost(month_wechat) / month_wechat;
     for row in &daily {
         let key = (row["date"].clone(), row["channel"].clone());

@@ -4,6 +4,7 @@
 //! `inputs` reduces each source to rows per day (× channel), `tables` joins and prices
 //! them, `html` draws the page, `output` writes the files of one report atomically.
 
+pub mod apportion;
 pub mod cost;
 pub mod html;
 pub mod inputs;

@@ -12,6 +12,7 @@ use std::collections::BTreeMap;
 use chrono::NaiveDate;
 use polars::prelude::*;
 
+use super::apportion::largest_remainder;
 use super::inputs::{self, DayGaps, BUCKET_SECS};
 use super::prices::Prices;
 use super::summary::share_of_day;
@@ -128,13 +129,19 @@ impl Platform for Wechat {
         let Some(requests) = inputs::wechat_by_channel(inputs.lake, inputs.from, inputs.to)? else {
             return Ok(None);
         };
-        Ok(Some(self.measures(requests, inputs)))
+        let query = |source| ReportError::Query {
+            from: inputs.from,
+            to: inputs.to,
+            source,
+        };
+        Ok(Some(self.measures(requests, inputs).map_err(query)?))
     }
 
     fn empty(&self) -> LazyFrame {
         let raw = DataFrame::empty_with_schema(&inputs::wechat_schema());
         let usage = DataFrame::empty_with_schema(&inputs::usage_schema());
         self.measures_with(raw.lazy(), usage.lazy(), 1.0)
+            .expect("an empty frame always builds")
     }
 
     fn wide_columns(&self) -> &'static [&'static str] {
@@ -198,7 +205,7 @@ impl Platform for Wechat {
 }
 
 impl Wechat {
-    fn measures(&self, requests: LazyFrame, inputs: &Inputs) -> LazyFrame {
+    fn measures(&self, requests: LazyFrame, inputs: &Inputs) -> PolarsResult<LazyFrame> {
         self.measures_with(
             requests,
             inputs
@@ -211,13 +218,19 @@ impl Wechat {
 
     /// The log measures, the estimate, the bandwidth figures and the allocation of the
     /// day's bill by share of log bytes.
-    fn measures_with(&self, requests: LazyFrame, usage: LazyFrame, factor: f64) -> LazyFrame {
+    fn measures_with(
+        &self,
+        requests: LazyFrame,
+        usage: LazyFrame,
+        factor: f64,
+    ) -> PolarsResult<LazyFrame> {
         // Bytes of one 5-minute bucket → megabits per second, billed.
         let to_mbps = |c: &str| {
             (col(c).cast(DataType::Float64) * lit(8.0 * factor / BUCKET_SECS as f64 / 1e6))
                 .round(3, RoundMode::HalfAwayFromZero)
         };
-        requests
+        // Rows in the order ties are settled in (date, then channel name).
+        let mut rows = requests
             .join(
                 usage,
                 [col("date")],
@@ -230,11 +243,14 @@ impl Wechat {
                 to_mbps("peak_bucket_bytes").alias("wechat_peak_mbps"),
                 to_mbps("p95_bucket_bytes").alias("wechat_p95_mbps"),
                 share_of_day("wechat_log_bytes").alias("wechat_share"),
+                col("billed_bytes").cast(DataType::Int64),
             ])
-            .with_column(
-                round_bytes(col("billed_bytes").cast(DataType::Float64) * col("wechat_share"))
-                    .alias("wechat_allocated_billed_bytes"),
-            )
+            .sort(["date", "channel"], SortMultipleOptions::default())
+            .collect()?;
+        let allocated = allocate_by_day(&rows)?;
+        rows.with_column(allocated)?;
+        Ok(rows
+            .lazy()
             .with_columns([
                 when(col("wechat_allocated_billed_bytes").is_not_null())
                     .then(lit("usage"))
@@ -258,8 +274,43 @@ impl Wechat {
                     .chain(WECHAT_COLUMNS)
                     .map(|c| col(*c))
                     .collect::<Vec<_>>(),
-            )
+            ))
     }
+}
+
+/// `wechat_allocated_billed_bytes`: each day's billed bytes (the usage series) split over
+/// the day's channels in proportion to their log bytes, by the largest remainder, so the
+/// channels of a day add up to the day's bill exactly. Rows come sorted by (date,
+/// channel): an equal remainder goes to the channel first by name. Null on a day without
+/// a usage series, or whose log bytes are all zero.
+fn allocate_by_day(rows: &DataFrame) -> PolarsResult<Column> {
+    let dates = rows.column("date")?.date()?.physical().clone();
+    let logs = rows.column("wechat_log_bytes")?.i64()?;
+    let billed = rows.column("billed_bytes")?.i64()?;
+    let mut allocated: Vec<Option<i64>> = vec![None; rows.height()];
+    let mut start = 0;
+    while start < rows.height() {
+        let day = dates.get(start);
+        let end = (start..rows.height())
+            .find(|&i| dates.get(i) != day)
+            .unwrap_or(rows.height());
+        let weights: Vec<u64> = (start..end)
+            .map(|i| logs.get(i).unwrap_or(0).max(0) as u64)
+            .collect();
+        if let Some(total) = billed.get(start).filter(|b| *b >= 0) {
+            if weights.iter().any(|w| *w > 0) {
+                let parts = largest_remainder(total as u64, &weights);
+                for (i, part) in (start..end).zip(parts) {
+                    allocated[i] = Some(part as i64);
+                }
+            }
+        }
+        start = end;
+    }
+    Ok(Column::new(
+        "wechat_allocated_billed_bytes".into(),
+        allocated,
+    ))
 }
 
 /// "usage" when every summed day was costed from the usage series, "estimate" when
