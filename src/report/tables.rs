@@ -408,6 +408,14 @@ fn sum_or_null(c: Expr) -> Expr {
         )
 }
 
+/// A small negative value rounded to zero prints as `-0.0`; finance reads that as a
+/// loss. Zero is zero.
+fn no_negative_zero(value: Expr) -> Expr {
+    when(value.clone().eq(lit(0.0)))
+        .then(lit(0.0))
+        .otherwise(value)
+}
+
 fn round_bytes(expr: Expr) -> Expr {
     expr.round(0, RoundMode::HalfAwayFromZero)
         .cast(DataType::Int64)
@@ -444,11 +452,13 @@ fn reconciliation(
         )
         .with_column(estimate.alias("estimated_billed_bytes"))
         .with_columns([
-            ((col("estimated_billed_bytes").cast(DataType::Float64)
-                - col("billed_bytes").cast(DataType::Float64))
-                / col("billed_bytes").cast(DataType::Float64)
-                * lit(100.0))
-            .round(2, RoundMode::HalfAwayFromZero)
+            no_negative_zero(
+                ((col("estimated_billed_bytes").cast(DataType::Float64)
+                    - col("billed_bytes").cast(DataType::Float64))
+                    / col("billed_bytes").cast(DataType::Float64)
+                    * lit(100.0))
+                .round(2, RoundMode::HalfAwayFromZero),
+            )
             .alias("deviation_pct"),
             (col("billed_bytes").cast(DataType::Float64)
                 / col("log_bytes").cast(DataType::Float64))
