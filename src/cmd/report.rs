@@ -14,16 +14,20 @@ use super::{Context, DaysArgs};
 ///
 /// Reads the lake (requests, the usage series, Polyv traffic, the fetch manifests) and
 /// writes into OUT:
+///   channel_platform_daily.{csv,parquet}  the core table: per day × channel × platform,
+///                                         billed bytes, their basis and the cost
 ///   channel_daily.{csv,parquet}    one row per day × channel (WeChat and Polyv joined)
 ///   channel_monthly.{csv,parquet}  per month × channel, with a total row per month
 ///   reconciliation.{csv,parquet}   per day: log bytes × factor against the billed series
 ///   report.html                    one self-contained page with the charts and tables
 ///
 /// Prices come from [prices] in cdncost.toml (CNY per GB, GB = 10^9 bytes, optional
-/// monthly tiers). Costs are rounded to 0.01 CNY per row; every total is the sum of its
-/// rows. Days with missing or provisional inputs are listed, flagged complete=false, and
+/// monthly tiers, or [prices.<platform>]). Costs are rounded to 0.01 CNY per row; every
+/// total is the sum of its rows; a day's billed bytes are split over its channels
+/// exactly. Days with missing or provisional inputs are listed, flagged complete=false, and
 /// make the exit status 3. Files are replaced all at once, only when all are written.
 #[derive(clap::Args, Debug)]
+#[command(verbatim_doc_comment)]
 pub struct Args {
     #[command(flatten)]
     pub days: DaysArgs,
