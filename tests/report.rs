@@ -164,30 +164,46 @@ fn daily_channel_rows_join_both_platforms_with_costs_and_gaps() {
         allocated_day1, billed[DAY1],
         "allocations sum to the billed bytes"
     );
-    let wechat_rate = tiered_cost(month_wechat) / month_wechat;
+    // The bill is the anchor: each platform's month is priced once on its whole volume
+    // (tiers computed here, rounded once), and its rows add up to that bill exactly;
+    // each row stays within 2 fen (one per level: month → day → channel) of its exact
+    // share of it.
+    let wechat_bill = cents(tiered_cost(month_wechat));
+    let polyv_month: i64 = polyv.values().map(|(pc, mobile)| pc + mobile).sum();
+    let polyv_bill = cents(polyv_month as f64 / 1e9 * 0.05);
+    let (mut wechat_sum, mut polyv_sum) = (0, 0);
     for row in &daily {
         let key = (row["date"].clone(), row["channel"].clone());
-        let wechat_cost = basis.get(&key).map(|b| cents(b * wechat_rate));
-        assert_eq!(
-            float(row, "wechat_cost_cny").map(cents),
-            wechat_cost,
-            "{key:?}"
-        );
-        let polyv_cost = polyv.get(&key).map(|(pc, mobile)| {
-            assert_eq!(int(row, "polyv_pc_bytes"), Some(*pc));
-            assert_eq!(int(row, "polyv_mobile_bytes"), Some(*mobile));
-            assert_eq!(int(row, "polyv_bytes"), Some(pc + mobile));
-            cents((pc + mobile) as f64 / 1e9 * 0.05)
-        });
-        if polyv_cost.is_none() {
-            assert_eq!(row["polyv_bytes"], "", "{key:?} has no Polyv side");
+        let wechat_cost = float(row, "wechat_cost_cny").map(cents);
+        assert_eq!(wechat_cost.is_some(), basis.contains_key(&key), "{key:?}");
+        if let (Some(cost), Some(b)) = (wechat_cost, basis.get(&key)) {
+            let exact = wechat_bill as f64 * b / month_wechat;
+            assert!(
+                (cost as f64 - exact).abs() <= 2.0,
+                "{key:?}: {cost} fen, exact {exact}"
+            );
+            wechat_sum += cost;
         }
-        assert_eq!(
-            float(row, "polyv_cost_cny").map(cents),
-            polyv_cost,
-            "{key:?}"
-        );
-        // The row's total is the sum of its rounded parts.
+        let polyv_cost = float(row, "polyv_cost_cny").map(cents);
+        match polyv.get(&key) {
+            Some((pc, mobile)) => {
+                assert_eq!(int(row, "polyv_pc_bytes"), Some(*pc));
+                assert_eq!(int(row, "polyv_mobile_bytes"), Some(*mobile));
+                assert_eq!(int(row, "polyv_bytes"), Some(pc + mobile));
+                let exact = polyv_bill as f64 * (pc + mobile) as f64 / polyv_month as f64;
+                let cost = polyv_cost.expect("a Polyv row has a cost");
+                assert!(
+                    (cost as f64 - exact).abs() <= 2.0,
+                    "{key:?}: {cost} fen, exact {exact}"
+                );
+                polyv_sum += cost;
+            }
+            None => {
+                assert_eq!(row["polyv_bytes"], "", "{key:?} has no Polyv side");
+                assert_eq!(polyv_cost, None, "{key:?}");
+            }
+        }
+        // The row's total is the sum of its parts.
         assert_eq!(
             cents(float(row, "total_cost_cny").unwrap()),
             wechat_cost.unwrap_or(0) + polyv_cost.unwrap_or(0)
@@ -195,6 +211,14 @@ fn daily_channel_rows_join_both_platforms_with_costs_and_gaps() {
         let complete = row["date"] == DAY1;
         assert_eq!(row["complete"], complete.to_string(), "{key:?}");
     }
+    assert_eq!(
+        wechat_sum, wechat_bill,
+        "WeChat rows add up to the bill, to the fen"
+    );
+    assert_eq!(
+        polyv_sum, polyv_bill,
+        "Polyv rows add up to the bill, to the fen"
+    );
 
     // Monthly: each channel's month is the sum of its days, the total row the sum of
     // the channels, to the cent.

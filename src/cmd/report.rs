@@ -22,10 +22,12 @@ use super::{Context, DaysArgs};
 ///   report.html                    one self-contained page with the charts and tables
 ///
 /// Prices come from [prices] in cdncost.toml (CNY per GB, GB = 10^9 bytes, optional
-/// monthly tiers, or [prices.<platform>]). Costs are rounded to 0.01 CNY per row; every
-/// total is the sum of its rows; a day's billed bytes are split over its channels
-/// exactly. Days with missing or provisional inputs are listed, flagged complete=false, and
-/// make the exit status 3. Files are replaced all at once, only when all are written.
+/// monthly tiers, or [prices.<platform>]). Each platform's month is billed once, rounded
+/// to the fen, and split over days and channels in whole fen, so every total is the sum
+/// of its rows and each month equals its bill; a day's billed bytes are split over its
+/// channels exactly. Days with missing or provisional inputs are listed, flagged
+/// complete=false, and make the exit status 3. Files are replaced all at once, only when
+/// all are written.
 #[derive(clap::Args, Debug)]
 #[command(verbatim_doc_comment)]
 pub struct Args {

@@ -1,55 +1,86 @@
-//! The one cost rule, for every platform: a month's rate per byte comes from the
-//! platform's price (`[prices]`, tiers applied to the month's whole volume), and a row
-//! costs its billed bytes at that rate, rounded half away from zero to 0.01 CNY once.
-//! The core table is priced here; every other figure of money (the wide tables, the
-//! monthly sums, the page's cards) is a sum of these rows.
+//! The one cost rule, for every platform, anchored on the bill. For each platform and
+//! month, the bill is the platform's price applied to the month's billed bytes (tiers on
+//! the whole volume), rounded once to the fen ([`Prices::month_bill_fen`]). It is then
+//! split, by the largest remainder in whole fen ([`super::apportion`]): over the month's
+//! days by their billed bytes, then over each day's channels by theirs. So every level
+//! adds up exactly: the rows of a day make the day, the days make the month's bill. Ties
+//! go to the earlier day, and within a day to the channel first by name. A month still
+//! in progress is billed on its volume so far (month to date).
 
 use polars::prelude::*;
 
+use super::apportion::largest_remainder;
 use super::prices::Prices;
 
-/// Adds `month`, `cny_per_byte` and `cost_cny` to rows of `date`, `platform`, `billed_bytes` that cover
-/// whole months (the rate of a month depends on its whole volume).
+/// Adds `month` and `cost_cny` to rows of `date`, `channel`, `platform`, `billed_bytes`
+/// that cover whole months (a month's bill depends on its whole volume).
 pub fn price(rows: LazyFrame, prices: &Prices) -> PolarsResult<LazyFrame> {
-    let rows = rows.with_column(col("date").dt().strftime("%Y-%m").alias("month"));
-    let rates = monthly_rates(rows.clone(), prices)?;
-    Ok(rows
-        .join(
-            rates.lazy(),
-            [col("month"), col("platform")],
-            [col("month"), col("platform")],
-            JoinArgs::new(JoinType::Left),
+    let mut rows = rows
+        .with_column(col("date").dt().strftime("%Y-%m").alias("month"))
+        .sort(
+            ["platform", "month", "date", "channel"],
+            SortMultipleOptions::default(),
         )
-        .with_column(row_cost(col("billed_bytes"), col("cny_per_byte")).alias("cost_cny")))
-}
-
-/// One row's cost: bytes × rate, rounded to the fen once.
-pub fn row_cost(bytes: Expr, cny_per_byte: Expr) -> Expr {
-    (bytes.cast(DataType::Float64) * cny_per_byte).round(2, RoundMode::HalfAwayFromZero)
-}
-
-/// Each (month, platform)'s effective CNY per byte, from its whole volume.
-fn monthly_rates(rows: LazyFrame, prices: &Prices) -> PolarsResult<DataFrame> {
-    let volumes = rows
-        .group_by([col("month"), col("platform")])
-        .agg([col("billed_bytes").sum().cast(DataType::Float64)])
         .collect()?;
-    let months = volumes.column("month")?.str()?;
-    let platforms = volumes.column("platform")?.str()?;
-    let bytes = volumes.column("billed_bytes")?.f64()?;
-    let rates: Vec<f64> = platforms
-        .iter()
-        .zip(bytes.iter())
-        .map(|(platform, bytes)| {
-            prices.effective_cny_per_byte(platform.unwrap_or_default(), bytes.unwrap_or(0.0))
-        })
-        .collect();
-    DataFrame::new(
-        volumes.height(),
-        vec![
-            months.clone().into_column(),
-            platforms.clone().into_column(),
-            Column::new("cny_per_byte".into(), rates),
-        ],
-    )
+    let fen = apportion_bills(&rows, prices)?;
+    rows.with_column(Column::new("cost_fen".into(), fen))?;
+    Ok(rows
+        .lazy()
+        .with_column((col("cost_fen").cast(DataType::Float64) / lit(100.0)).alias("cost_cny")))
+}
+
+/// Each row's share of its (platform, month)'s bill, in fen; null where a row has no
+/// billed bytes. Rows come sorted by platform, month, date, channel.
+fn apportion_bills(rows: &DataFrame, prices: &Prices) -> PolarsResult<Vec<Option<i64>>> {
+    let platforms = rows.column("platform")?.str()?;
+    let months = rows.column("month")?.str()?;
+    let dates = rows.column("date")?.date()?.physical().clone();
+    let bytes = rows.column("billed_bytes")?.i64()?;
+    let units = |i: usize| bytes.get(i).map(|b| b.max(0) as u64);
+    let mut fen = vec![None; rows.height()];
+    for month in runs(rows.height(), |i| (platforms.get(i), months.get(i))) {
+        let volume: u128 = month.clone().filter_map(units).map(u128::from).sum();
+        let bill = prices.month_bill_fen(platforms.get(month.start).unwrap_or_default(), volume);
+        let days: Vec<std::ops::Range<usize>> =
+            runs_within(month.clone(), |i| dates.get(i)).collect();
+        let day_volumes: Vec<u64> = days
+            .iter()
+            .map(|day| day.clone().filter_map(units).sum())
+            .collect();
+        let day_bills = largest_remainder(bill as u64, &day_volumes);
+        for (day, day_bill) in days.into_iter().zip(day_bills) {
+            let weights: Vec<u64> = day.clone().map(|i| units(i).unwrap_or(0)).collect();
+            for (i, part) in day.zip(largest_remainder(day_bill, &weights)) {
+                fen[i] = units(i).map(|_| part as i64);
+            }
+        }
+    }
+    Ok(fen)
+}
+
+/// The ranges of consecutive rows of `0..len` with the same `key`.
+fn runs<K: PartialEq>(
+    len: usize,
+    key: impl Fn(usize) -> K,
+) -> impl Iterator<Item = std::ops::Range<usize>> {
+    runs_within(0..len, key)
+}
+
+fn runs_within<K: PartialEq>(
+    range: std::ops::Range<usize>,
+    key: impl Fn(usize) -> K,
+) -> impl Iterator<Item = std::ops::Range<usize>> {
+    let mut start = range.start;
+    std::iter::from_fn(move || {
+        if start >= range.end {
+            return None;
+        }
+        let first = key(start);
+        let end = (start..range.end)
+            .find(|&i| key(i) != first)
+            .unwrap_or(range.end);
+        let run = start..end;
+        start = end;
+        Some(run)
+    })
 }

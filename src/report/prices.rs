@@ -211,45 +211,44 @@ impl Prices {
         }
     }
 
-    /// The cost of one month's volume, in CNY (unrounded).
-    pub fn month_cost(&self, platform: &str, bytes: f64) -> f64 {
-        let gb = bytes / self.bytes_per_gb;
+    /// One month's bill for `bytes` of a platform's traffic, in fen: the flat price, or
+    /// the tiers applied to the month's whole volume, rounded once, half up, as invoices
+    /// are. Integer arithmetic: a price is taken to 10^-9 CNY per GB, a band's limit to
+    /// the byte, so no binary fraction ever touches the money.
+    pub fn month_bill_fen(&self, platform: &str, bytes: u128) -> u128 {
+        let gb = self.bytes_per_gb.round() as u128;
+        let nano = |cny_per_gb: f64| (cny_per_gb * 1e9).round() as u128;
+        let limit =
+            |up_to_gb: Option<f64>| up_to_gb.map(|g| (g * self.bytes_per_gb).round() as u128);
         let (tiers, flat) = self.tiers(platform);
-        if tiers.is_empty() {
-            return gb * flat;
-        }
-        match self.tier_mode {
-            TierMode::Volume => {
-                let band = tiers
-                    .iter()
-                    .find(|t| t.up_to_gb.is_none_or(|limit| gb <= limit))
-                    .expect("validated: the last band is open");
-                gb * band.cny_per_gb
-            }
-            TierMode::Graduated => {
-                let mut cost = 0.0;
-                let mut floor = 0.0;
-                for tier in tiers {
-                    let ceiling = tier.up_to_gb.unwrap_or(f64::INFINITY);
-                    if gb > floor {
-                        cost += (gb.min(ceiling) - floor) * tier.cny_per_gb;
-                    }
-                    floor = ceiling;
-                }
-                cost
-            }
-        }
-    }
-
-    /// CNY per byte for a month of `bytes`: the month's cost spread evenly.
-    pub fn effective_cny_per_byte(&self, platform: &str, bytes: f64) -> f64 {
-        if bytes > 0.0 {
-            self.month_cost(platform, bytes) / bytes
+        // Nano-CNY per GB × bytes: divided by bytes per GB and 10^7, it is fen.
+        let scaled: u128 = if tiers.is_empty() {
+            bytes * nano(flat)
         } else {
-            // No volume: the first band's price, so a zero row costs zero either way.
-            let (tiers, flat) = self.tiers(platform);
-            tiers.first().map_or(flat, |t| t.cny_per_gb) / self.bytes_per_gb
-        }
+            match self.tier_mode {
+                TierMode::Volume => {
+                    let band = tiers
+                        .iter()
+                        .find(|t| limit(t.up_to_gb).is_none_or(|l| bytes <= l))
+                        .expect("validated: the last band is open");
+                    bytes * nano(band.cny_per_gb)
+                }
+                TierMode::Graduated => {
+                    let mut floor = 0u128;
+                    let mut sum = 0u128;
+                    for tier in tiers {
+                        let ceiling = limit(tier.up_to_gb).unwrap_or(u128::MAX);
+                        if bytes > floor {
+                            sum += (bytes.min(ceiling) - floor) * nano(tier.cny_per_gb);
+                        }
+                        floor = ceiling;
+                    }
+                    sum
+                }
+            }
+        };
+        let divisor = gb * 10_000_000;
+        (scaled + divisor / 2) / divisor
     }
 }
 
@@ -281,16 +280,19 @@ mod tests {
     #[test]
     fn graduated_tiers_price_each_band() {
         let p = tiered(TierMode::Graduated);
-        assert!((p.month_cost("wechat", 5e9) - 1.0).abs() < 1e-9);
+        assert_eq!(p.month_bill_fen("wechat", 5_000_000_000), 100);
         // 10 × 0.20 + 40 × 0.15 + 10 × 0.10
-        assert!((p.month_cost("wechat", 60e9) - 9.0).abs() < 1e-9);
+        assert_eq!(p.month_bill_fen("wechat", 60_000_000_000), 900);
+        // Rounded once, half up: 0.025 fen of a byte short of a whole fen.
+        assert_eq!(p.month_bill_fen("wechat", 25_000_000), 1, "0.5 fen → 1");
+        assert_eq!(p.month_bill_fen("wechat", 24_999_999), 0);
     }
 
     #[test]
     fn volume_tiers_price_the_whole_month_at_its_band() {
         let p = tiered(TierMode::Volume);
-        assert!((p.month_cost("wechat", 60e9) - 6.0).abs() < 1e-9);
-        assert!((p.month_cost("wechat", 10e9) - 2.0).abs() < 1e-9);
+        assert_eq!(p.month_bill_fen("wechat", 60_000_000_000), 600);
+        assert_eq!(p.month_bill_fen("wechat", 10_000_000_000), 200);
     }
 
     #[test]
@@ -298,10 +300,10 @@ mod tests {
         let text = "bytes_per_gb = 1e9\nwechat_cny_per_gb = 0.2\n[fakecdn]\ncny_per_gb = 0.5\n[polyv]\ntiers = [{ up_to_gb = 1, cny_per_gb = 0.3 }, { cny_per_gb = 0.1 }]\n";
         let p: Prices = toml::from_str(text).unwrap();
         assert!(p.validate().is_ok());
-        assert!((p.month_cost("fakecdn", 2e9) - 1.0).abs() < 1e-9);
-        assert!((p.month_cost("wechat", 2e9) - 0.4).abs() < 1e-9);
-        assert!((p.month_cost("polyv", 2e9) - 0.4).abs() < 1e-9, "0.3 + 0.1");
-        assert_eq!(p.month_cost("unpriced", 2e9), 0.0);
+        assert_eq!(p.month_bill_fen("fakecdn", 2_000_000_000), 100);
+        assert_eq!(p.month_bill_fen("wechat", 2_000_000_000), 40);
+        assert_eq!(p.month_bill_fen("polyv", 2_000_000_000), 40, "0.3 + 0.1");
+        assert_eq!(p.month_bill_fen("unpriced", 2_000_000_000), 0);
         let err = toml::from_str::<Prices>("wechat_cny_per_gbb = 1\n").unwrap_err();
         assert!(err.to_string().contains("wechat_cny_per_gbb"), "{err}");
         let err = toml::from_str::<Prices>("[x]\ncny = 1\n").unwrap_err();

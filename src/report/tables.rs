@@ -1,14 +1,14 @@
-//! The finance tables: `channel_daily`, `channel_monthly` and `reconciliation`.
+//! The finance tables: the core `channel_platform_daily`, and `channel_daily`,
+//! `channel_monthly` and `reconciliation` from it and the platforms' inputs.
 //!
 //! Every join and aggregation is a polars lazy query over the inputs of [`super::inputs`];
-//! only the tiered price of each month, a scalar per month, is worked out in Rust.
+//! only the integer work (a day's allocation, a month's bill and its split) is Rust.
 //!
-//! Rounding: costs are computed unrounded and rounded half away from zero to 0.01 CNY
-//! once, per (day, channel) row. Everything above a row is a sum of rounded rows:
-//! `total_cost_cny` = WeChat + Polyv cost of the row, a month = the sum of its days, a
-//! total row = the sum of its channels. So every figure equals the sum of the figures it
-//! is made of, cent for cent; the price of that is up to 0.005 CNY of rounding per row
-//! against the month's unrounded tiered cost.
+//! Money: each platform's month is billed once and split in whole fen ([`super::cost`]);
+//! everything above a row is a sum of rows: `total_cost_cny` = the platforms' costs of
+//! the row, a month = the sum of its days, a total row = the sum of its channels. So
+//! every figure equals the sum of the figures it is made of, and each platform's month
+//! equals its bill, to the fen.
 
 use std::collections::BTreeMap;
 
