@@ -280,6 +280,24 @@ fn reports_are_byte_identical_and_parquet_matches_csv() {
         })
         .collect();
     assert_eq!(first.len(), 9, "{first:?}");
+    // Money reads as money: two decimals in every money cell.
+    for (name, bytes) in first.iter().filter(|(n, _)| n.ends_with(".csv")) {
+        for row in csv_rows(bytes) {
+            for (column, value) in row
+                .iter()
+                .filter(|(c, v)| c.ends_with("_cny") && !v.is_empty())
+            {
+                let (units, cents) = value.split_once('.').unwrap_or((value, ""));
+                assert!(
+                    !units.is_empty()
+                        && units.bytes().all(|b| b.is_ascii_digit())
+                        && cents.len() == 2
+                        && cents.bytes().all(|b| b.is_ascii_digit()),
+                    "{name}: {column} = {value}"
+                );
+            }
+        }
+    }
     // No cell reads "-0.0": a deviation that rounds to zero is zero.
     for (name, bytes) in first.iter().filter(|(n, _)| n.ends_with(".csv")) {
         for row in csv_rows(bytes) {

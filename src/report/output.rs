@@ -77,15 +77,37 @@ fn extension(format: Format) -> &'static str {
 /// A frame as CSV: UTF-8, a header row, dates as YYYY-MM-DD, empty cells for nulls.
 pub fn csv_bytes(frame: &DataFrame, excel: bool, path: &Path) -> Result<Vec<u8>, OutputError> {
     let mut bytes = Vec::new();
-    let mut frame = frame.clone();
+    let csv_err = |source| OutputError::Csv {
+        path: path.to_path_buf(),
+        source,
+    };
+    let mut frame = money_as_text(frame).map_err(csv_err)?;
     CsvWriter::new(&mut bytes)
         .include_header(true)
         .include_bom(excel)
         .with_line_terminator(if excel { "\r\n" } else { "\n" }.into())
         .finish(&mut frame)
-        .map_err(|source| OutputError::Csv {
-            path: path.to_path_buf(),
-            source,
-        })?;
+        .map_err(csv_err)?;
     Ok(bytes)
+}
+
+/// Money reads as money in a CSV: every `…_cny` column is written with two decimals
+/// (`0.40`, never `0.4`; zero is `0.00`, never `-0.00`). Parquet keeps the numbers.
+fn money_as_text(frame: &DataFrame) -> PolarsResult<DataFrame> {
+    let mut frame = frame.clone();
+    let money: Vec<PlSmallStr> = frame
+        .columns()
+        .iter()
+        .filter(|c| c.name().ends_with("_cny") && c.dtype().is_float())
+        .map(|c| c.name().clone())
+        .collect();
+    for name in money {
+        let values = frame.column(&name)?.f64()?.clone();
+        let text: StringChunked = values
+            .iter()
+            .map(|v| v.map(|v| format!("{:.2}", if v == 0.0 { 0.0 } else { v })))
+            .collect();
+        frame.with_column(text.with_name(name).into_column())?;
+    }
+    Ok(frame)
 }
