@@ -235,6 +235,16 @@ fn daily_channel_rows_join_both_platforms_with_costs_and_gaps() {
         month_cents += days;
     }
     assert_eq!(cents(float(total, "total_cost_cny").unwrap()), month_cents);
+    // The (total) row carries each platform's bill for the month, equal to its rows.
+    assert_eq!(
+        float(total, "wechat_bill_cny").map(cents),
+        Some(wechat_bill)
+    );
+    assert_eq!(float(total, "polyv_bill_cny").map(cents), Some(polyv_bill));
+    assert!(monthly
+        .iter()
+        .filter(|r| r["channel"] != "(total)")
+        .all(|r| r["wechat_bill_cny"].is_empty() && r["polyv_bill_cny"].is_empty()));
     assert_eq!(
         int(total, "wechat_log_bytes").unwrap(),
         day_log.values().sum::<i64>()

@@ -12,6 +12,35 @@ use polars::prelude::*;
 use super::apportion::largest_remainder;
 use super::prices::Prices;
 
+/// Each (platform, month)'s bill: `platform`, `month`, `bill_cny`.
+pub fn bills(rows: &LazyFrame, prices: &Prices) -> PolarsResult<DataFrame> {
+    let volumes = rows
+        .clone()
+        .with_column(col("date").dt().strftime("%Y-%m").alias("month"))
+        .group_by([col("platform"), col("month")])
+        .agg([col("billed_bytes").sum()])
+        .sort(["platform", "month"], SortMultipleOptions::default())
+        .collect()?;
+    let platforms = volumes.column("platform")?.str()?;
+    let bytes = volumes.column("billed_bytes")?.cast(&DataType::Int64)?;
+    let fen: Vec<f64> = platforms
+        .iter()
+        .zip(bytes.i64()?.iter())
+        .map(|(platform, bytes)| {
+            let volume = bytes.unwrap_or(0).max(0) as u128;
+            prices.month_bill_fen(platform.unwrap_or_default(), volume) as f64 / 100.0
+        })
+        .collect();
+    DataFrame::new(
+        volumes.height(),
+        vec![
+            platforms.clone().into_column(),
+            volumes.column("month")?.clone(),
+            Column::new("bill_cny".into(), fen),
+        ],
+    )
+}
+
 /// Adds `month` and `cost_cny` to rows of `date`, `channel`, `platform`, `billed_bytes`
 /// that cover whole months (a month's bill depends on its whole volume).
 pub fn price(rows: LazyFrame, prices: &Prices) -> PolarsResult<LazyFrame> {

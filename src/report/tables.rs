@@ -153,7 +153,9 @@ pub fn build_with(
     }
     let gaps = gaps_frame(&day_gaps).map_err(query)?;
 
-    let long = cost::price(long_rows(&frames, platforms).map_err(query)?, prices).map_err(query)?;
+    let unpriced = long_rows(&frames, platforms).map_err(query)?;
+    let bills = cost::bills(&unpriced, prices).map_err(query)?;
+    let long = cost::price(unpriced, prices).map_err(query)?;
     let daily = wide(&frames, long.clone(), platforms).map_err(query)?;
     let daily = inputs::in_range(daily, from, to)
         .join(
@@ -190,7 +192,7 @@ pub fn build_with(
         .collect()
         .map_err(query)?;
     let several_months = first_of_month(from) != first_of_month(to);
-    let monthly = monthly(daily.clone().lazy(), several_months, platforms)
+    let monthly = monthly(daily.clone().lazy(), several_months, platforms, bills)
         .collect()
         .map_err(query)?;
     let requests = inputs::wechat_by_channel(lake, month_from, month_to)?
@@ -276,7 +278,12 @@ fn wide(
 
 /// Month × channel sums of the daily rows, a total row per month, and a total of the
 /// period when it spans several months.
-fn monthly(daily: LazyFrame, several_months: bool, platforms: &[Box<dyn Platform>]) -> LazyFrame {
+fn monthly(
+    daily: LazyFrame,
+    several_months: bool,
+    platforms: &[Box<dyn Platform>],
+    bills: DataFrame,
+) -> LazyFrame {
     let daily = daily.with_column(col("date").dt().strftime("%Y-%m").alias("month"));
     let summed: Vec<&str> = platforms
         .iter()
@@ -328,6 +335,11 @@ fn monthly(daily: LazyFrame, several_months: bool, platforms: &[Box<dyn Platform
         columns.extend(p.monthly_columns());
     }
     columns.extend(money.iter().map(String::as_str));
+    let bill_columns: Vec<String> = platforms
+        .iter()
+        .map(|p| format!("{}_bill_cny", p.name()))
+        .collect();
+    columns.extend(bill_columns.iter().map(String::as_str));
     columns.extend(["cost_share", "complete"]);
     let month_total = |c: &str| {
         col(c)
@@ -369,7 +381,7 @@ fn monthly(daily: LazyFrame, several_months: bool, platforms: &[Box<dyn Platform
     } else {
         vec![months]
     };
-    concat(
+    let sorted = concat(
         parts,
         UnionArgs {
             to_supertypes: true,
@@ -390,8 +402,37 @@ fn monthly(daily: LazyFrame, several_months: bool, platforms: &[Box<dyn Platform
         SortMultipleOptions::default()
             .with_order_descending_multi([false, false, false, true, true, false])
             .with_nulls_last(true),
-    )
-    .select(columns.iter().map(|c| col(*c)).collect::<Vec<_>>())
+    );
+    with_bills(sorted, bills, platforms).select(columns.iter().map(|c| col(*c)).collect::<Vec<_>>())
+}
+
+/// `<platform>_bill_cny` on each month's `(total)` row: the platform's bill for the whole
+/// month (its rows add up to it when the period covers the month; a shorter period shows
+/// part of it). Null on the other rows and on the period's total.
+fn with_bills(monthly: LazyFrame, bills: DataFrame, platforms: &[Box<dyn Platform>]) -> LazyFrame {
+    let mut frame = monthly;
+    for p in platforms {
+        let name = format!("{}_bill_cny", p.name());
+        let bill = bills
+            .clone()
+            .lazy()
+            .filter(col("platform").eq(lit(p.name())))
+            .select([col("month"), col("bill_cny").alias(name.as_str())]);
+        // The months are already in their order: keep it.
+        let keep_order = JoinArgs {
+            maintain_order: MaintainOrderJoin::Left,
+            ..JoinArgs::new(JoinType::Left)
+        };
+        frame = frame
+            .join(bill, [col("month")], [col("month")], keep_order)
+            .with_column(
+                when(col("channel").eq(lit(TOTAL_CHANNEL)))
+                    .then(col(name.as_str()))
+                    .otherwise(lit(NULL).cast(DataType::Float64))
+                    .alias(name.as_str()),
+            );
+    }
+    frame
 }
 
 /// The sum of a column, null (not 0) when every value is null: a month without any
