@@ -18,6 +18,16 @@ const SECRET: &str = "Wx-App-Secret-Test-77";
 const TODAY: &str = "2026-11-23";
 const FAST: &str = "[wechat]\ntimeout_secs = 1\nretry = { attempts = 5, base_ms = 20, max_ms = 100, total_secs = 30 }\n";
 
+/// `fetch usage` of both sample days.
+const USAGE_OF_THE_SAMPLE: [&str; 6] = [
+    "fetch",
+    "usage",
+    "--from",
+    "2026-11-18",
+    "--to",
+    "2026-11-19",
+];
+
 fn sample() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("sample_data")
 }
@@ -56,14 +66,7 @@ impl Setup {
 
     /// `fetch usage` of both sample days, with `extra` arguments.
     fn usage(&self, extra: &[&str]) -> Run {
-        let mut args = vec![
-            "fetch",
-            "usage",
-            "--from",
-            "2026-11-18",
-            "--to",
-            "2026-11-19",
-        ];
+        let mut args = USAGE_OF_THE_SAMPLE.to_vec();
         args.extend_from_slice(extra);
         self.cdncost(&args)
     }
@@ -490,17 +493,7 @@ fn size_caps_stop_oversized_downloads() {
 fn wrong_credentials_are_a_clear_error() {
     let s = start(FAST);
     let run = s
-        .cdncost_with_secret(
-            &[
-                "fetch",
-                "usage",
-                "--from",
-                "2026-11-18",
-                "--to",
-                "2026-11-19",
-            ],
-            "wrong-secret",
-        )
+        .cdncost_with_secret(&USAGE_OF_THE_SAMPLE, "wrong-secret")
         .expect_code(1);
     assert!(
         run.stderr().contains("errcode 40125")

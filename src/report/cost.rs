@@ -12,38 +12,16 @@ use polars::prelude::*;
 use super::apportion::largest_remainder;
 use super::prices::Prices;
 
-/// Each (platform, month)'s bill: `platform`, `month`, `bill_cny`.
-pub fn bills(rows: &LazyFrame, prices: &Prices) -> PolarsResult<DataFrame> {
-    let volumes = rows
-        .clone()
-        .with_column(col("date").dt().strftime("%Y-%m").alias("month"))
-        .group_by([col("platform"), col("month")])
-        .agg([col("billed_bytes").sum()])
-        .sort(["platform", "month"], SortMultipleOptions::default())
-        .collect()?;
-    let platforms = volumes.column("platform")?.str()?;
-    let bytes = volumes.column("billed_bytes")?.cast(&DataType::Int64)?;
-    let fen: Vec<f64> = platforms
-        .iter()
-        .zip(bytes.i64()?.iter())
-        .map(|(platform, bytes)| {
-            let volume = bytes.unwrap_or(0).max(0) as u128;
-            prices.month_bill_fen(platform.unwrap_or_default(), volume) as f64 / 100.0
-        })
-        .collect();
-    DataFrame::new(
-        volumes.height(),
-        vec![
-            platforms.clone().into_column(),
-            volumes.column("month")?.clone(),
-            Column::new("bill_cny".into(), fen),
-        ],
-    )
+/// Rows priced, and each (platform, month)'s bill (`platform`, `month`, `bill_cny`).
+pub struct Priced {
+    pub rows: LazyFrame,
+    pub bills: DataFrame,
 }
 
 /// Adds `month` and `cost_cny` to rows of `date`, `channel`, `platform`, `billed_bytes`
-/// that cover whole months (a month's bill depends on its whole volume).
-pub fn price(rows: LazyFrame, prices: &Prices) -> PolarsResult<LazyFrame> {
+/// that cover whole months (a month's bill depends on its whole volume), and returns the
+/// bills they were split from.
+pub fn price(rows: LazyFrame, prices: &Prices) -> PolarsResult<Priced> {
     let mut rows = rows
         .with_column(col("date").dt().strftime("%Y-%m").alias("month"))
         .sort(
@@ -51,25 +29,36 @@ pub fn price(rows: LazyFrame, prices: &Prices) -> PolarsResult<LazyFrame> {
             SortMultipleOptions::default(),
         )
         .collect()?;
-    let fen = apportion_bills(&rows, prices)?;
+    let (fen, bills) = apportion_bills(&rows, prices)?;
     rows.with_column(Column::new("cost_fen".into(), fen))?;
-    Ok(rows
-        .lazy()
-        .with_column((col("cost_fen").cast(DataType::Float64) / lit(100.0)).alias("cost_cny")))
+    Ok(Priced {
+        rows: rows
+            .lazy()
+            .with_column((col("cost_fen").cast(DataType::Float64) / lit(100.0)).alias("cost_cny")),
+        bills,
+    })
 }
 
-/// Each row's share of its (platform, month)'s bill, in fen; null where a row has no
-/// billed bytes. Rows come sorted by platform, month, date, channel.
-fn apportion_bills(rows: &DataFrame, prices: &Prices) -> PolarsResult<Vec<Option<i64>>> {
+/// Each row's share of its (platform, month)'s bill, in fen (null where a row has no
+/// billed bytes), and the bills. Rows come sorted by platform, month, date, channel.
+fn apportion_bills(
+    rows: &DataFrame,
+    prices: &Prices,
+) -> PolarsResult<(Vec<Option<i64>>, DataFrame)> {
     let platforms = rows.column("platform")?.str()?;
     let months = rows.column("month")?.str()?;
     let dates = rows.column("date")?.date()?.physical().clone();
     let bytes = rows.column("billed_bytes")?.i64()?;
     let units = |i: usize| bytes.get(i).map(|b| b.max(0) as u64);
     let mut fen = vec![None; rows.height()];
+    let (mut bill_platforms, mut bill_months, mut bill_cny) = (Vec::new(), Vec::new(), Vec::new());
     for month in runs(rows.height(), |i| (platforms.get(i), months.get(i))) {
         let volume: u128 = month.clone().filter_map(units).map(u128::from).sum();
-        let bill = prices.month_bill_fen(platforms.get(month.start).unwrap_or_default(), volume);
+        let platform = platforms.get(month.start).unwrap_or_default();
+        let bill = prices.month_bill_fen(platform, volume);
+        bill_platforms.push(platform);
+        bill_months.push(months.get(month.start).unwrap_or_default());
+        bill_cny.push(bill as f64 / 100.0);
         let days: Vec<std::ops::Range<usize>> =
             runs_within(month.clone(), |i| dates.get(i)).collect();
         let day_volumes: Vec<u64> = days
@@ -84,7 +73,15 @@ fn apportion_bills(rows: &DataFrame, prices: &Prices) -> PolarsResult<Vec<Option
             }
         }
     }
-    Ok(fen)
+    let bills = DataFrame::new(
+        bill_cny.len(),
+        vec![
+            Column::new("platform".into(), bill_platforms),
+            Column::new("month".into(), bill_months),
+            Column::new("bill_cny".into(), bill_cny),
+        ],
+    )?;
+    Ok((fen, bills))
 }
 
 /// The ranges of consecutive rows of `0..len` with the same `key`.

@@ -154,8 +154,7 @@ pub fn build_with(
     let gaps = gaps_frame(&day_gaps).map_err(query)?;
 
     let unpriced = long_rows(&frames, platforms).map_err(query)?;
-    let bills = cost::bills(&unpriced, prices).map_err(query)?;
-    let long = cost::price(unpriced, prices).map_err(query)?;
+    let cost::Priced { rows: long, bills } = cost::price(unpriced, prices).map_err(query)?;
     let daily = wide(&frames, long.clone(), platforms).map_err(query)?;
     let daily = inputs::in_range(daily, from, to)
         .join(
