@@ -11,7 +11,7 @@ use std::collections::BTreeMap;
 use cdncost::china_time::DateRange;
 use cdncost::lake::Lake;
 use cdncost::report::output::Format;
-use cdncost::report::platform::{default_platforms, Inputs, Platform};
+use cdncost::report::platform::{default_platforms, no_gaps, Inputs, Platform, Spec};
 use cdncost::report::prices::Prices;
 use cdncost::report::tables::ReportError;
 use cdncost::report::{make_with, ReportRequest};
@@ -24,13 +24,20 @@ struct FakeCdn;
 
 const TABLE: &str = "fakecdn_traffic";
 
-impl Platform for FakeCdn {
-    fn name(&self) -> &'static str {
-        "fakecdn"
-    }
+const FAKE: Spec = Spec {
+    name: "fakecdn",
+    label: "Fake CDN",
+    wide_columns: &["fakecdn_bytes"],
+    monthly_columns: &["fakecdn_bytes"],
+    summed: &["fakecdn_bytes"],
+    share_columns: &[],
+    volume_column: "fakecdn_bytes",
+    day_gaps: no_gaps,
+};
 
-    fn label(&self) -> &'static str {
-        "Fake CDN"
+impl Platform for FakeCdn {
+    fn spec(&self) -> &'static Spec {
+        &FAKE
     }
 
     fn daily(&self, inputs: &Inputs) -> Result<Option<LazyFrame>, ReportError> {
@@ -50,18 +57,6 @@ impl Platform for FakeCdn {
             Field::new("fakecdn_bytes".into(), DataType::Int64),
         ]);
         with_basis(DataFrame::empty_with_schema(&schema).lazy())
-    }
-
-    fn wide_columns(&self) -> &'static [&'static str] {
-        &["fakecdn_bytes"]
-    }
-
-    fn summed(&self) -> &'static [&'static str] {
-        &["fakecdn_bytes"]
-    }
-
-    fn volume_column(&self) -> &'static str {
-        "fakecdn_bytes"
     }
 }
 

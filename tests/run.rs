@@ -233,29 +233,38 @@ fn newest_days_not_final_yet_exit_4_and_missing_data_exits_3() {
 #[test]
 fn schedule_starts_run_at_the_given_china_time_and_logs_the_outcome() {
     let w = Workdir::new();
-    let at = (chrono::Utc::now() + chrono::Duration::seconds(2))
-        .with_timezone(&cdncost::china_time::offset())
-        .format("%H:%M:%S")
-        .to_string();
-    // No credentials: the run fails, and the scheduler says so and goes on. If this
-    // process starts more than 2 s late, `at` has passed and the scheduler would wait a
-    // day: the watchdog turns that into a failure after a minute, never a hang.
+    // The clock seam: the scheduler's clock starts 2 s before 03:00 China time, however
+    // late this process starts it. No credentials: the run fails, and the scheduler says
+    // so and goes on. The watchdog only guards against a broken seam.
+    let started = std::time::Instant::now();
     let run = w
         .run_within(
             &[
                 "schedule",
                 "--at",
-                &at,
+                "03:00",
                 "--max-runs",
                 "1",
                 "--",
                 "--date",
                 DAY1,
             ],
+            &[(
+                cdncost::china_time::CLOCK_START_ENV,
+                "2026-11-20T02:59:58+08:00",
+            )],
             Duration::from_secs(60),
         )
         .ok();
-    assert!(run.stderr().contains("next run at"), "{}", run.stderr());
+    assert!(
+        started.elapsed() >= Duration::from_secs(1),
+        "started before 03:00"
+    );
+    assert!(
+        run.stderr().contains("next run at 2026-11-20 03:00:00"),
+        "{}",
+        run.stderr()
+    );
     assert!(
         run.stderr().contains("run failed (status 1)"),
         "{}",

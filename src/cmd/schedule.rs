@@ -7,7 +7,7 @@ use std::process::Command;
 use std::time::Duration;
 
 use anyhow::{Context as _, Result};
-use chrono::{DateTime, FixedOffset, NaiveTime, Utc};
+use chrono::{DateTime, FixedOffset, NaiveTime};
 
 use cdncost::china_time;
 use cdncost::exit::Exit;
@@ -40,10 +40,6 @@ fn parse_time(s: &str) -> Result<NaiveTime, String> {
         .map_err(|_| format!("'{s}' is not a time of day as HH:MM (China time)"))
 }
 
-fn china_now() -> DateTime<FixedOffset> {
-    Utc::now().with_timezone(&china_time::offset())
-}
-
 /// The next moment at `at`, China time, strictly after `now`.
 pub fn next_start(now: DateTime<FixedOffset>, at: NaiveTime) -> DateTime<FixedOffset> {
     let today = now.date_naive().and_time(at);
@@ -62,21 +58,22 @@ pub fn run(ctx: &Context, args: Args) -> Result<Exit> {
     let exe = std::env::current_exe().context("finding the cdncost executable")?;
     let mut runs = 0u64;
     loop {
-        let start = next_start(china_now(), args.at);
+        let start = next_start(china_time::now(), args.at);
         tracing::info!(
             "next run at {} (China time)",
             start.format("%Y-%m-%d %H:%M:%S")
         );
         // Sleep in short steps against the wall clock, so a suspended host or a clock
         // change does not shift the start by the length of one long sleep.
-        while china_now() < start {
-            let left = (start - china_now()).to_std().unwrap_or_default();
+        while china_time::now() < start {
+            let left = (start - china_time::now()).to_std().unwrap_or_default();
             std::thread::sleep(left.min(Duration::from_secs(30)));
         }
         let status = Command::new(&exe)
             .args(&ctx.global_args)
             .arg("run")
             .args(&args.run_args)
+            .env_remove(china_time::CLOCK_START_ENV)
             .status()
             .with_context(|| format!("starting {}", exe.display()))?;
         match status.code() {

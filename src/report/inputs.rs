@@ -3,11 +3,10 @@
 //! about each day's completeness. Each function is one lazy polars query, so only the
 //! days, partitions and columns asked for are read.
 
-use std::collections::BTreeMap;
-
 use chrono::NaiveDate;
 use polars::prelude::*;
 
+use super::platform::Inputs;
 use crate::lake::catalogue::manifest_kind;
 use crate::lake::manifest::{LogDayRecord, PolyvDayRecord};
 use crate::lake::{Lake, LakeError, SafeName, POLYV, REQUESTS, UNTAGGED, USAGE};
@@ -69,10 +68,13 @@ pub fn in_range(frame: LazyFrame, from: NaiveDate, to: NaiveDate) -> LazyFrame {
     frame.filter(col("date").gt_eq(lit(from)).and(col("date").lt_eq(lit(to))))
 }
 
-/// A table's scan, or `None` when the lake has no file of it yet.
-fn scan_if_present(lake: &Lake, table: &str) -> Result<Option<LazyFrame>, LakeError> {
+/// A query over one table of the lake; `None` when the lake has no file of it yet.
+pub type TableQuery = Result<Option<LazyFrame>, LakeError>;
+
+/// The rows of `table` in `from..=to`.
+fn scan_range(lake: &Lake, table: &str, from: NaiveDate, to: NaiveDate) -> TableQuery {
     match lake.scan(table) {
-        Ok(frame) => Ok(Some(frame)),
+        Ok(frame) => Ok(Some(in_range(frame, from, to))),
         Err(LakeError::EmptyTable { .. }) => Ok(None),
         Err(e) => Err(e),
     }
@@ -80,17 +82,14 @@ fn scan_if_present(lake: &Lake, table: &str) -> Result<Option<LazyFrame>, LakeEr
 
 /// Per (date, channel): `wechat_requests`, `wechat_log_bytes`, and the busiest and the
 /// 95th-percentile 5-minute bucket of log bytes (`peak_bucket_bytes`, `p95_bucket_bytes`).
-pub fn wechat_by_channel(
-    lake: &Lake,
-    from: NaiveDate,
-    to: NaiveDate,
-) -> Result<Option<LazyFrame>, LakeError> {
-    let Some(requests) = scan_if_present(lake, REQUESTS)? else {
-        return Ok(None);
-    };
+pub fn wechat_by_channel(lake: &Lake, from: NaiveDate, to: NaiveDate) -> TableQuery {
+    Ok(scan_range(lake, REQUESTS, from, to)?.map(channel_buckets))
+}
+
+fn channel_buckets(requests: LazyFrame) -> LazyFrame {
     let bucket = (col("ts").cast(DataType::Int64) / lit(BUCKET_SECS * 1000)).alias("bucket");
     let descending = SortOptions::default().with_order_descending(true);
-    let frame = in_range(requests, from, to)
+    requests
         .select([
             col("date"),
             col("channel").fill_null(lit(UNTAGGED)),
@@ -114,27 +113,23 @@ pub fn wechat_by_channel(
                 .first()
                 .fill_null(lit(0i64))
                 .alias("p95_bucket_bytes"),
-        ]);
-    Ok(Some(frame))
+        ])
 }
 
 /// Per date: `billed_bytes` of all traffic (query_type 0) from the usage series, taken
 /// from the daily series when fetched, else the hourly, else the 5-minute one;
 /// `usage_interval_min` says which, `usage_points` how many points it had.
-pub fn usage_by_day(
-    lake: &Lake,
-    from: NaiveDate,
-    to: NaiveDate,
-) -> Result<Option<LazyFrame>, LakeError> {
-    let Some(usage) = scan_if_present(lake, USAGE)? else {
-        return Ok(None);
-    };
+pub fn usage_by_day(lake: &Lake, from: NaiveDate, to: NaiveDate) -> TableQuery {
+    Ok(scan_range(lake, USAGE, from, to)?.map(best_series_per_day))
+}
+
+fn best_series_per_day(usage: LazyFrame) -> LazyFrame {
     let preference = when(col("interval_min").eq(lit(1440)))
         .then(lit(0))
         .when(col("interval_min").eq(lit(60)))
         .then(lit(1))
         .otherwise(lit(2));
-    let frame = in_range(usage, from, to)
+    usage
         .filter(col("query_type").eq(lit(0)))
         .group_by([col("date"), col("interval_min")])
         .agg([
@@ -148,27 +143,20 @@ pub fn usage_by_day(
             col("billed_bytes").first(),
             col("interval_min").first().alias("usage_interval_min"),
             col("usage_points").first(),
-        ]);
-    Ok(Some(frame))
+        ])
 }
 
 /// Per (date, channel): Polyv's bytes, and whether every video's figure is final.
-pub fn polyv_by_channel(
-    lake: &Lake,
-    from: NaiveDate,
-    to: NaiveDate,
-) -> Result<Option<LazyFrame>, LakeError> {
-    let Some(polyv) = scan_if_present(lake, POLYV)? else {
-        return Ok(None);
-    };
-    let frame = in_range(polyv, from, to)
-        .group_by([col("date"), col("channel")])
-        .agg([
-            col("pc_bytes").sum().alias("polyv_pc_bytes"),
-            col("mobile_bytes").sum().alias("polyv_mobile_bytes"),
-            col("total_bytes").sum().alias("polyv_bytes"),
-        ]);
-    Ok(Some(frame))
+pub fn polyv_by_channel(lake: &Lake, from: NaiveDate, to: NaiveDate) -> TableQuery {
+    Ok(scan_range(lake, POLYV, from, to)?.map(polyv_per_channel))
+}
+
+fn polyv_per_channel(polyv: LazyFrame) -> LazyFrame {
+    polyv.group_by([col("date"), col("channel")]).agg([
+        col("pc_bytes").sum().alias("polyv_pc_bytes"),
+        col("mobile_bytes").sum().alias("polyv_mobile_bytes"),
+        col("total_bytes").sum().alias("polyv_bytes"),
+    ])
 }
 
 /// Why a day's figures may be short, from the manifests the fetches leave.
@@ -202,12 +190,8 @@ impl DayGaps {
 ///   ingested and none provisional. Logs ingested by hand have no listing, so nothing
 ///   proves the day whole: such days say "log files not listed by the API";
 /// - the usage series: the day must have its points (all of them for its interval).
-pub fn wechat_gaps(
-    lake: &Lake,
-    date: NaiveDate,
-    usage_points: &BTreeMap<NaiveDate, (i64, i64)>,
-    gaps: &mut DayGaps,
-) -> Result<(), LakeError> {
+pub fn wechat_gaps(inputs: &Inputs, date: NaiveDate, gaps: &mut DayGaps) -> Result<(), LakeError> {
+    let (lake, usage_points) = (inputs.lake, &inputs.usage_points);
     let logs: Option<LogDayRecord> =
         lake.read_manifest(&lake.manifest_file(manifest_kind::LOG_DAYS, &day_name(date)))?;
     match logs {
@@ -236,7 +220,8 @@ pub fn wechat_gaps(
 
 /// What the Polyv side lacks on `date`, when the lake has any Polyv data: the day's
 /// record must exist, be final and have no failed video.
-pub fn polyv_gaps(lake: &Lake, date: NaiveDate, gaps: &mut DayGaps) -> Result<(), LakeError> {
+pub fn polyv_gaps(inputs: &Inputs, date: NaiveDate, gaps: &mut DayGaps) -> Result<(), LakeError> {
+    let lake = inputs.lake;
     if !lake.table_dir(POLYV).exists() {
         return Ok(());
     }

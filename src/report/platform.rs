@@ -32,28 +32,50 @@ pub struct Inputs<'a> {
     pub prices: &'a Prices,
 }
 
-/// One CDN platform, as the report sees it.
-pub trait Platform: Sync {
+/// What a platform is called and which of its columns the tables show: plain data, one
+/// constant per platform.
+#[derive(Debug)]
+pub struct Spec {
     /// The `platform` value in the core table, the `[prices.<name>]` table, and the
     /// prefix of its columns in the wide table (`wechat_log_bytes`, `wechat_cost_cny`).
-    fn name(&self) -> &'static str;
+    pub name: &'static str,
     /// For people (the page's cards).
-    fn label(&self) -> &'static str;
+    pub label: &'static str,
+    /// Its columns in `channel_daily`, in order.
+    pub wide_columns: &'static [&'static str],
+    /// Its columns in `channel_monthly`, in order (a subset of the wide ones).
+    pub monthly_columns: &'static [&'static str],
+    /// The wide columns a month sums (null when every day is null).
+    pub summed: &'static [&'static str],
+    /// Names of the shares [`Platform::monthly_shares`] computes.
+    pub share_columns: &'static [&'static str],
+    /// The traffic column rows are ordered by after their cost (the first platform's).
+    pub volume_column: &'static str,
+    /// Adds to `gaps` what its inputs lack on a date (missing, or not final yet).
+    pub day_gaps: GapCheck,
+}
+
+/// See [`Spec::day_gaps`].
+pub type GapCheck = fn(&Inputs, NaiveDate, &mut DayGaps) -> Result<(), LakeError>;
+
+/// For a platform whose inputs are always whole.
+pub fn no_gaps(_inputs: &Inputs, _date: NaiveDate, _gaps: &mut DayGaps) -> Result<(), LakeError> {
+    Ok(())
+}
+
+/// One CDN platform, as the report sees it: its [`Spec`] and how its traffic is computed.
+pub trait Platform: Sync {
+    fn spec(&self) -> &'static Spec;
+    fn name(&self) -> &'static str {
+        self.spec().name
+    }
     /// Per (date, channel) of `inputs.from..=inputs.to`: `date`, `channel`,
     /// `billed_bytes` (Int64: what this row is billed by), `cost_basis` (String: how
-    /// `billed_bytes` was arrived at) and every column of [`Platform::wide_columns`].
+    /// `billed_bytes` was arrived at) and every column of [`Spec::wide_columns`].
     /// `None` when the lake has no data of it.
     fn daily(&self, inputs: &Inputs) -> Result<Option<LazyFrame>, ReportError>;
     /// The same columns with no rows, for a lake without its data.
     fn empty(&self) -> LazyFrame;
-    /// Its columns in `channel_daily`, in order.
-    fn wide_columns(&self) -> &'static [&'static str];
-    /// Its columns in `channel_monthly`, in order (a subset of the wide ones).
-    fn monthly_columns(&self) -> &'static [&'static str] {
-        self.wide_columns()
-    }
-    /// The wide columns a month sums (null when every day is null).
-    fn summed(&self) -> &'static [&'static str];
     /// Its other monthly aggregates (a maximum, a basis of the month).
     fn monthly_aggregates(&self) -> Vec<Expr> {
         Vec::new()
@@ -66,22 +88,6 @@ pub trait Platform: Sync {
     /// over the channel rows), as named expressions; 1.0 on the period's total row.
     fn monthly_shares(&self, _month_total: &dyn Fn(&str) -> Expr) -> Vec<Expr> {
         Vec::new()
-    }
-    /// Names of the shares above.
-    fn share_columns(&self) -> &'static [&'static str] {
-        &[]
-    }
-    /// The traffic column rows are ordered by after their cost (the first platform's).
-    fn volume_column(&self) -> &'static str;
-    /// Adds to `gaps` what this platform's inputs lack on `date` (missing, or not final
-    /// yet); nothing by default.
-    fn day_gaps(
-        &self,
-        _inputs: &Inputs,
-        _date: NaiveDate,
-        _gaps: &mut DayGaps,
-    ) -> Result<(), LakeError> {
-        Ok(())
     }
 }
 
@@ -105,24 +111,43 @@ fn round_bytes(expr: Expr) -> Expr {
 /// share of the day's log bytes; a day without a usage series is estimated from the logs.
 pub struct Wechat;
 
-const WECHAT_COLUMNS: &[&str] = &[
-    "wechat_requests",
-    "wechat_log_bytes",
-    "wechat_billed_bytes_est",
-    "wechat_peak_mbps",
-    "wechat_p95_mbps",
-    "wechat_share",
-    "wechat_allocated_billed_bytes",
-    "wechat_cost_basis",
-];
+const WECHAT: Spec = Spec {
+    name: "wechat",
+    label: "WeChat CDN",
+    wide_columns: &[
+        "wechat_requests",
+        "wechat_log_bytes",
+        "wechat_billed_bytes_est",
+        "wechat_peak_mbps",
+        "wechat_p95_mbps",
+        "wechat_share",
+        "wechat_allocated_billed_bytes",
+        "wechat_cost_basis",
+    ],
+    // p95 is a figure of one day's buckets: a month has none.
+    monthly_columns: &[
+        "wechat_requests",
+        "wechat_log_bytes",
+        "wechat_billed_bytes_est",
+        "wechat_peak_mbps",
+        "wechat_share",
+        "wechat_allocated_billed_bytes",
+        "wechat_cost_basis",
+    ],
+    summed: &[
+        "wechat_requests",
+        "wechat_log_bytes",
+        "wechat_billed_bytes_est",
+        "wechat_allocated_billed_bytes",
+    ],
+    share_columns: &["wechat_share"],
+    volume_column: "wechat_log_bytes",
+    day_gaps: inputs::wechat_gaps,
+};
 
 impl Platform for Wechat {
-    fn name(&self) -> &'static str {
-        "wechat"
-    }
-
-    fn label(&self) -> &'static str {
-        "WeChat CDN"
+    fn spec(&self) -> &'static Spec {
+        &WECHAT
     }
 
     fn daily(&self, inputs: &Inputs) -> Result<Option<LazyFrame>, ReportError> {
@@ -144,32 +169,6 @@ impl Platform for Wechat {
             .expect("an empty frame always builds")
     }
 
-    fn wide_columns(&self) -> &'static [&'static str] {
-        WECHAT_COLUMNS
-    }
-
-    fn monthly_columns(&self) -> &'static [&'static str] {
-        // p95 is a figure of one day's buckets: a month has none.
-        &[
-            "wechat_requests",
-            "wechat_log_bytes",
-            "wechat_billed_bytes_est",
-            "wechat_peak_mbps",
-            "wechat_share",
-            "wechat_allocated_billed_bytes",
-            "wechat_cost_basis",
-        ]
-    }
-
-    fn summed(&self) -> &'static [&'static str] {
-        &[
-            "wechat_requests",
-            "wechat_log_bytes",
-            "wechat_billed_bytes_est",
-            "wechat_allocated_billed_bytes",
-        ]
-    }
-
     fn monthly_aggregates(&self) -> Vec<Expr> {
         vec![col("wechat_peak_mbps").max(), basis_of_sum()]
     }
@@ -184,23 +183,6 @@ impl Platform for Wechat {
                 .round(6, RoundMode::HalfAwayFromZero)
                 .alias("wechat_share"),
         ]
-    }
-
-    fn share_columns(&self) -> &'static [&'static str] {
-        &["wechat_share"]
-    }
-
-    fn volume_column(&self) -> &'static str {
-        "wechat_log_bytes"
-    }
-
-    fn day_gaps(
-        &self,
-        inputs: &Inputs,
-        date: NaiveDate,
-        gaps: &mut DayGaps,
-    ) -> Result<(), LakeError> {
-        inputs::wechat_gaps(inputs.lake, date, &inputs.usage_points, gaps)
     }
 }
 
@@ -271,7 +253,7 @@ impl Wechat {
             .select(
                 ["date", "channel", "billed_bytes", "cost_basis"]
                     .iter()
-                    .chain(WECHAT_COLUMNS)
+                    .chain(WECHAT.wide_columns)
                     .map(|c| col(*c))
                     .collect::<Vec<_>>(),
             ))
@@ -332,15 +314,22 @@ fn basis_of_sum() -> Expr {
 /// which channel a video's traffic belongs to. Those bytes are what it bills.
 pub struct Polyv;
 
-const POLYV_COLUMNS: &[&str] = &["polyv_pc_bytes", "polyv_mobile_bytes", "polyv_bytes"];
+const POLYV_BYTES: &[&str] = &["polyv_pc_bytes", "polyv_mobile_bytes", "polyv_bytes"];
+
+const POLYV: Spec = Spec {
+    name: "polyv",
+    label: "Polyv",
+    wide_columns: POLYV_BYTES,
+    monthly_columns: POLYV_BYTES,
+    summed: POLYV_BYTES,
+    share_columns: &[],
+    volume_column: "polyv_bytes",
+    day_gaps: inputs::polyv_gaps,
+};
 
 impl Platform for Polyv {
-    fn name(&self) -> &'static str {
-        "polyv"
-    }
-
-    fn label(&self) -> &'static str {
-        "Polyv"
+    fn spec(&self) -> &'static Spec {
+        &POLYV
     }
 
     fn daily(&self, inputs: &Inputs) -> Result<Option<LazyFrame>, ReportError> {
@@ -353,27 +342,6 @@ impl Platform for Polyv {
     fn empty(&self) -> LazyFrame {
         let frame = DataFrame::empty_with_schema(&inputs::polyv_schema());
         self.with_basis(frame.lazy())
-    }
-
-    fn wide_columns(&self) -> &'static [&'static str] {
-        POLYV_COLUMNS
-    }
-
-    fn summed(&self) -> &'static [&'static str] {
-        POLYV_COLUMNS
-    }
-
-    fn volume_column(&self) -> &'static str {
-        "polyv_bytes"
-    }
-
-    fn day_gaps(
-        &self,
-        inputs: &Inputs,
-        date: NaiveDate,
-        gaps: &mut DayGaps,
-    ) -> Result<(), LakeError> {
-        inputs::polyv_gaps(inputs.lake, date, gaps)
     }
 }
 

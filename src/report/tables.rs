@@ -81,7 +81,7 @@ pub const LONG_COLUMNS: &[&str] = &[
 pub fn daily_columns(platforms: &[Box<dyn Platform>]) -> Vec<String> {
     let mut columns = vec!["date".to_string(), "channel".to_string()];
     for p in platforms {
-        columns.extend(p.wide_columns().iter().map(|c| c.to_string()));
+        columns.extend(p.spec().wide_columns.iter().map(|c| c.to_string()));
     }
     columns.extend(money_columns(platforms));
     columns.extend(["complete".to_string(), "missing".to_string()]);
@@ -147,7 +147,7 @@ pub fn build_with(
     for date in from.iter_days().take_while(|d| *d <= to) {
         let mut gaps = DayGaps::default();
         for p in platforms {
-            p.day_gaps(&context, date, &mut gaps)?;
+            (p.spec().day_gaps)(&context, date, &mut gaps)?;
         }
         day_gaps.insert(date, gaps);
     }
@@ -167,7 +167,7 @@ pub fn build_with(
             [
                 col("date"),
                 col("total_cost_cny"),
-                col(platforms[0].volume_column()),
+                col(platforms[0].spec().volume_column),
                 col("channel"),
             ],
             SortMultipleOptions::default()
@@ -205,7 +205,10 @@ pub fn build_with(
         daily,
         monthly,
         reconciliation,
-        platforms: platforms.iter().map(|p| (p.name(), p.label())).collect(),
+        platforms: platforms
+            .iter()
+            .map(|p| (p.name(), p.spec().label))
+            .collect(),
     })
 }
 
@@ -240,7 +243,7 @@ fn wide(
     let mut wide: Option<LazyFrame> = None;
     for (frame, p) in frames.iter().zip(platforms) {
         let mut columns = keys().to_vec();
-        columns.extend(p.wide_columns().iter().map(|c| col(*c)));
+        columns.extend(p.spec().wide_columns.iter().map(|c| col(*c)));
         let measures = frame.clone().select(columns);
         wide = Some(match wide {
             None => measures,
@@ -286,7 +289,7 @@ fn monthly(
     let daily = daily.with_column(col("date").dt().strftime("%Y-%m").alias("month"));
     let summed: Vec<&str> = platforms
         .iter()
-        .flat_map(|p| p.summed().iter().copied())
+        .flat_map(|p| p.spec().summed.iter().copied())
         .collect();
     let money = money_columns(platforms);
     let sums = |frame: LazyFrame, keys: Vec<Expr>| {
@@ -331,7 +334,7 @@ fn monthly(
         .select(order);
     let mut columns: Vec<&str> = vec!["month", "channel", "days"];
     for p in platforms {
-        columns.extend(p.monthly_columns());
+        columns.extend(p.spec().monthly_columns);
     }
     columns.extend(money.iter().map(String::as_str));
     let bill_columns: Vec<String> = platforms
@@ -371,7 +374,7 @@ fn monthly(
     // The period's total only when it is not the same as the one month's.
     let mut whole: Vec<Expr> = platforms
         .iter()
-        .flat_map(|p| p.share_columns().iter().map(|c| lit(1.0).alias(*c)))
+        .flat_map(|p| p.spec().share_columns.iter().map(|c| lit(1.0).alias(*c)))
         .collect();
     whole.push(lit(1.0).alias("cost_share"));
     let period = period.with_columns(whole);
@@ -395,7 +398,7 @@ fn monthly(
             col("month"),
             col("is_total"),
             col("total_cost_cny"),
-            col(platforms[0].volume_column()),
+            col(platforms[0].spec().volume_column),
             col("channel"),
         ],
         SortMultipleOptions::default()

@@ -2,6 +2,7 @@
 //! and Polyv servers (tests, the demo, `examples/serve`) share.
 
 use std::net::SocketAddr;
+use std::sync::{Arc, Mutex, MutexGuard};
 
 /// A running server; dropping it shuts the server down.
 pub struct Running {
@@ -31,6 +32,36 @@ pub async fn serve(app: axum::Router) -> std::io::Result<Running> {
         addr,
         _shutdown: shutdown,
     })
+}
+
+/// A loopback platform: a running server and the state its handlers share (the data
+/// it serves, the faults to inject, the requests seen). Each platform's server module
+/// adds its own `start` and accessors to `Server<ItsState>`.
+pub struct Server<S> {
+    running: Running,
+    state: Arc<S>,
+}
+
+impl<S: Send + Sync + 'static> Server<S> {
+    /// Serves `routes` with `state` on a free loopback port, until dropped.
+    pub async fn serve(state: S, routes: axum::Router<Arc<S>>) -> std::io::Result<Server<S>> {
+        let state = Arc::new(state);
+        let running = serve(routes.with_state(state.clone())).await?;
+        Ok(Server { running, state })
+    }
+
+    pub fn url(&self) -> String {
+        self.running.url()
+    }
+
+    pub(crate) fn state(&self) -> &S {
+        &self.state
+    }
+}
+
+/// A lock that a panicked handler did not poison for the others (test servers only).
+pub fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
+    m.lock().unwrap_or_else(|e| e.into_inner())
 }
 
 /// Who the loopback platforms accept: the WeChat app and the Polyv account.

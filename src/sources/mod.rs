@@ -37,6 +37,53 @@ pub fn http_client(read_timeout: Duration) -> Result<reqwest::Client, String> {
         .map_err(|e| format!("HTTP client: {e}"))
 }
 
+/// Where an API client sends its calls and how long one may take: the HTTP client (shared
+/// with the log downloader for WeChat), the total time of one call, the base address.
+pub struct Endpoint {
+    pub http: reqwest::Client,
+    pub timeout: Duration,
+    pub base: String,
+}
+
+impl Endpoint {
+    pub fn new(api_base: &str, timeout_secs: u64) -> Result<Endpoint, String> {
+        let timeout = Duration::from_secs(timeout_secs.max(1));
+        Ok(Endpoint {
+            http: http_client(timeout)?,
+            timeout,
+            base: api_base.trim_end_matches('/').to_string(),
+        })
+    }
+
+    /// `<base><path>`.
+    pub fn url(&self, path: &str) -> String {
+        format!("{}{path}", self.base)
+    }
+
+    /// A GET to `url` that may take `timeout` in all.
+    pub fn get(&self, url: &str) -> reqwest::RequestBuilder {
+        self.http.get(url).timeout(self.timeout)
+    }
+
+    /// A POST to `url` that may take `timeout` in all.
+    pub fn post(&self, url: &str) -> reqwest::RequestBuilder {
+        self.http.post(url).timeout(self.timeout)
+    }
+}
+
+/// The settings a client of `section` needs, as (key, value): for the first empty one,
+/// `Err("no <key>: set <SECTION>_<KEY> or [<section>] <key>")`.
+pub fn require(section: &str, settings: &[(&str, &str)]) -> Result<(), String> {
+    match settings.iter().find(|(_, value)| value.is_empty()) {
+        Some((key, _)) => Err(format!(
+            "no {key}: set {}_{} or [{section}] {key}",
+            section.to_uppercase(),
+            key.to_uppercase()
+        )),
+        None => Ok(()),
+    }
+}
+
 /// A reqwest error with its causes ("error sending request: … Connection refused") and
 /// without its URL, which may carry a token or a signature.
 pub fn describe(error: reqwest::Error) -> String {

@@ -96,12 +96,18 @@ impl Workdir {
 
     /// Runs the binary, killing it (and failing the test) if it has not ended within
     /// `limit`: for commands that wait on the clock, so a slow start can't hang a test.
-    pub fn run_within(&self, args: &[&str], limit: std::time::Duration) -> Run {
+    pub fn run_within(
+        &self,
+        args: &[&str],
+        env: &[(&str, &str)],
+        limit: std::time::Duration,
+    ) -> Run {
         use std::io::Read;
         let mut child = Command::new(env!("CARGO_BIN_EXE_cdncost"))
             .args(args)
             .current_dir(self.dir.path())
             .env_remove("RUST_LOG")
+            .envs(env.iter().copied())
             .stdout(std::process::Stdio::piped())
             .stderr(std::process::Stdio::piped())
             .spawn()

@@ -16,9 +16,9 @@ use chrono::NaiveDate;
 use serde::Deserialize;
 use sha1::{Digest, Sha1};
 
-use super::describe;
 use super::retry::{self, Backoff, RetryPolicy, Verdict};
 use super::secret::{redact_url, scrub, Secret};
+use super::{describe, Endpoint};
 
 pub const DEFAULT_API_BASE: &str = "https://api.polyv.net";
 
@@ -159,10 +159,7 @@ enum Attempt {
 }
 
 pub struct PolyvClient {
-    http: reqwest::Client,
-    /// Total time one request may take.
-    timeout: Duration,
-    base: String,
+    endpoint: Endpoint,
     userid: String,
     secret: Secret,
     retry: RetryPolicy,
@@ -171,27 +168,19 @@ pub struct PolyvClient {
 
 impl PolyvClient {
     pub fn new(config: &PolyvConfig) -> Result<PolyvClient, PolyvError> {
-        if config.userid.is_empty() {
-            return Err(PolyvError::Config(
-                "no userid: set POLYV_USERID or [polyv] userid".into(),
-            ));
-        }
-        if config.secretkey.is_empty() {
-            return Err(PolyvError::Config(
-                "no secret key: set POLYV_SECRETKEY or [polyv] secretkey".into(),
-            ));
-        }
+        let config_error = PolyvError::Config;
+        let settings = [
+            ("userid", config.userid.as_str()),
+            ("secretkey", config.secretkey.expose()),
+        ];
+        super::require("polyv", &settings).map_err(config_error)?;
         if !is_safe_token(&config.userid) {
-            return Err(PolyvError::Config(
+            return Err(config_error(
                 "the userid may only hold letters, digits, '_' and '-'".into(),
             ));
         }
-        let timeout = Duration::from_secs(config.timeout_secs.max(1));
-        let http = super::http_client(timeout).map_err(PolyvError::Config)?;
         Ok(PolyvClient {
-            http,
-            timeout,
-            base: config.api_base.trim_end_matches('/').to_string(),
+            endpoint: Endpoint::new(&config.api_base, config.timeout_secs).map_err(config_error)?,
             userid: config.userid.clone(),
             secret: config.secretkey.clone(),
             retry: config.retry,
@@ -265,15 +254,14 @@ impl PolyvClient {
         let signature = sign(&params, &self.secret);
         params.push(("sign", &signature));
         let query: Vec<String> = params.iter().map(|(k, v)| format!("{k}={v}")).collect();
-        let url = format!(
-            "{}/v2/traffic/{}/video/{vid}?{}",
-            self.base,
+        let url = self.endpoint.url(&format!(
+            "/v2/traffic/{}/video/{vid}?{}",
             self.userid,
             query.join("&")
-        );
+        ));
         let shown = redact_url(&url);
         tracing::debug!("GET {shown}");
-        let response = match self.http.get(&url).timeout(self.timeout).send().await {
+        let response = match self.endpoint.get(&url).send().await {
             Ok(r) => r,
             Err(e) => return Attempt::Retry(self.clean(&describe(e)), Duration::ZERO),
         };

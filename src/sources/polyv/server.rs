@@ -19,7 +19,7 @@ use chrono::NaiveDate;
 use serde_json::json;
 
 use super::sign;
-use crate::sources::loopback::{serve, Running};
+use crate::sources::loopback::{lock, Server};
 use crate::sources::secret::Secret;
 
 /// Daily traffic per video, as the server knows it.
@@ -75,7 +75,8 @@ pub struct LoggedRequest {
     pub outcome: String,
 }
 
-struct ServerState {
+/// What the handlers share.
+pub struct PolyvState {
     userid: String,
     secret: Secret,
     traffic: PolyvTraffic,
@@ -84,12 +85,9 @@ struct ServerState {
     log: Mutex<Vec<LoggedRequest>>,
 }
 
-pub struct PolyvServer {
-    running: Running,
-    state: Arc<ServerState>,
-}
+pub type PolyvServer = Server<PolyvState>;
 
-impl PolyvServer {
+impl Server<PolyvState> {
     /// Starts on a free loopback port; runs until dropped. `today` decides the two-day lag.
     pub async fn start(
         userid: &str,
@@ -97,35 +95,24 @@ impl PolyvServer {
         traffic: PolyvTraffic,
         today: NaiveDate,
     ) -> std::io::Result<PolyvServer> {
-        let state = Arc::new(ServerState {
+        let state = PolyvState {
             userid: userid.to_string(),
             secret,
             traffic,
             today,
             faults: Mutex::new(PolyvFaults::default()),
             log: Mutex::new(Vec::new()),
-        });
-        let app = Router::new()
-            .route("/v2/traffic/{userid}/video/{vid}", get(traffic_handler))
-            .with_state(state.clone());
-        let running = serve(app).await?;
-        Ok(PolyvServer { running, state })
-    }
-
-    pub fn url(&self) -> String {
-        self.running.url()
+        };
+        let routes = Router::new().route("/v2/traffic/{userid}/video/{vid}", get(traffic_handler));
+        Server::serve(state, routes).await
     }
 
     pub fn faults(&self) -> MutexGuard<'_, PolyvFaults> {
-        self.state.faults.lock().unwrap_or_else(|e| e.into_inner())
+        lock(&self.state().faults)
     }
 
     pub fn requests(&self) -> Vec<LoggedRequest> {
-        self.state
-            .log
-            .lock()
-            .unwrap_or_else(|e| e.into_inner())
-            .clone()
+        lock(&self.state().log).clone()
     }
 }
 
@@ -136,29 +123,26 @@ fn reply(code: i64, message: &str, data: serde_json::Value) -> Response {
 }
 
 async fn traffic_handler(
-    State(s): State<Arc<ServerState>>,
+    State(s): State<Arc<PolyvState>>,
     UrlPath((userid, vid)): UrlPath<(String, String)>,
     Query(query): Query<BTreeMap<String, String>>,
 ) -> Response {
-    let delay = s.faults.lock().unwrap_or_else(|e| e.into_inner()).delay;
+    let delay = lock(&s.faults).delay;
     if !delay.is_zero() {
         tokio::time::sleep(delay).await;
     }
     let response = answer(&s, &userid, &vid, &query);
-    s.log
-        .lock()
-        .unwrap_or_else(|e| e.into_inner())
-        .push(LoggedRequest {
-            vid,
-            ptime: query.get("ptime").cloned().unwrap_or_default(),
-            outcome: response.1,
-        });
+    lock(&s.log).push(LoggedRequest {
+        vid,
+        ptime: query.get("ptime").cloned().unwrap_or_default(),
+        outcome: response.1,
+    });
     response.0
 }
 
 /// The reply and a word on it for the log.
 fn answer(
-    s: &ServerState,
+    s: &PolyvState,
     userid: &str,
     vid: &str,
     query: &BTreeMap<String, String>,
@@ -193,14 +177,7 @@ fn answer(
         .iter()
         .map(|(k, v)| (k.as_str(), v.as_str()))
         .collect();
-    let key = if s
-        .faults
-        .lock()
-        .unwrap_or_else(|e| e.into_inner())
-        .bad_sign_vids
-        .iter()
-        .any(|v| v == vid)
-    {
+    let key = if lock(&s.faults).bad_sign_vids.iter().any(|v| v == vid) {
         Secret::new(format!("{}-rotated", s.secret.expose()))
     } else {
         s.secret.clone()
@@ -231,8 +208,8 @@ fn answer(
     )
 }
 
-fn take_fault(s: &ServerState) -> Option<(Response, String)> {
-    let mut f = s.faults.lock().unwrap_or_else(|e| e.into_inner());
+fn take_fault(s: &PolyvState) -> Option<(Response, String)> {
+    let mut f = lock(&s.faults);
     let take = |n: &mut u32| {
         let hit = *n > 0;
         *n = n.saturating_sub(1);

@@ -21,9 +21,9 @@ use std::time::Duration;
 use serde::de::DeserializeOwned;
 use serde::Deserialize;
 
-use super::describe;
 use super::retry::{self, Backoff, RetryPolicy, Verdict};
 use super::secret::{redact_url, scrub, Secret};
+use super::{describe, Endpoint};
 
 pub const DEFAULT_API_BASE: &str = "https://api.weixin.qq.com";
 
@@ -114,11 +114,10 @@ pub struct UsagePoint {
     pub value: u64,
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Default, Deserialize)]
+#[serde(default)]
 pub struct UsageReply {
-    #[serde(default)]
     pub data_interval: Option<i64>,
-    #[serde(default)]
     pub item_list: Vec<UsagePoint>,
 }
 
@@ -134,11 +133,10 @@ pub struct LogFileEntry {
     pub end_time: i64,
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Default, Deserialize)]
+#[serde(default)]
 pub struct LogsReply {
-    #[serde(default)]
     pub total_count: Option<i64>,
-    #[serde(default)]
     pub domestic_cdn_logs: Vec<LogFileEntry>,
 }
 
@@ -202,11 +200,9 @@ enum Limit {
 }
 
 pub struct WechatClient {
-    /// Shared with the log downloader: connect and per-read timeouts only.
-    http: reqwest::Client,
-    /// Total time one API call may take (downloads have none).
-    timeout: Duration,
-    base: String,
+    /// Its HTTP client is shared with the log downloader (connect and per-read timeouts
+    /// only); the total timeout is the API calls' (downloads have none).
+    endpoint: Endpoint,
     appid: String,
     secret: Secret,
     token_cache: Option<PathBuf>,
@@ -216,22 +212,14 @@ pub struct WechatClient {
 
 impl WechatClient {
     pub fn new(config: &WechatConfig) -> Result<WechatClient, WechatError> {
-        if config.appid.is_empty() {
-            return Err(WechatError::Config(
-                "no appid: set WECHAT_APPID or [wechat] appid".into(),
-            ));
-        }
-        if config.appsecret.is_empty() {
-            return Err(WechatError::Config(
-                "no app secret: set WECHAT_APPSECRET or [wechat] appsecret".into(),
-            ));
-        }
-        let timeout = Duration::from_secs(config.timeout_secs.max(1));
-        let http = super::http_client(timeout).map_err(WechatError::Config)?;
+        let config_error = WechatError::Config;
+        let settings = [
+            ("appid", config.appid.as_str()),
+            ("appsecret", config.appsecret.expose()),
+        ];
+        super::require("wechat", &settings).map_err(config_error)?;
         Ok(WechatClient {
-            http,
-            timeout,
-            base: config.api_base.trim_end_matches('/').to_string(),
+            endpoint: Endpoint::new(&config.api_base, config.timeout_secs).map_err(config_error)?,
             appid: config.appid.clone(),
             secret: config.appsecret.clone(),
             token_cache: config.token_cache.clone(),
@@ -241,7 +229,7 @@ impl WechatClient {
     }
 
     pub fn http(&self) -> &reqwest::Client {
-        &self.http
+        &self.endpoint.http
     }
 
     pub fn retry_policy(&self) -> RetryPolicy {
@@ -323,20 +311,12 @@ impl WechatClient {
         token: &Secret,
         body: &serde_json::Value,
     ) -> Attempt<T> {
-        let url = format!(
-            "{}/wxa/sec/vod/{name}?access_token={}",
-            self.base,
+        let url = self.endpoint.url(&format!(
+            "/wxa/sec/vod/{name}?access_token={}",
             token.expose()
-        );
+        ));
         tracing::debug!("POST {}", redact_url(&url));
-        let response = match self
-            .http
-            .post(&url)
-            .timeout(self.timeout)
-            .json(body)
-            .send()
-            .await
-        {
+        let response = match self.endpoint.post(&url).json(body).send().await {
             Ok(r) => r,
             Err(e) => return Attempt::Retry(self.clean(&describe(e)), Duration::ZERO, Limit::None),
         };
@@ -436,18 +416,11 @@ impl WechatClient {
 
     /// `POST /cgi-bin/stable_token` (old and new tokens overlap for 5 minutes).
     async fn fetch_token(&self) -> Result<CachedToken, WechatError> {
-        let url = format!("{}/cgi-bin/stable_token", self.base);
+        let url = self.endpoint.url("/cgi-bin/stable_token");
         let body = serde_json::json!({"grant_type": "client_credential", "appid": self.appid, "secret": self.secret.expose(), "force_refresh": false});
         let mut backoff = Backoff::new(self.retry);
         loop {
-            let reason = match self
-                .http
-                .post(&url)
-                .timeout(self.timeout)
-                .json(&body)
-                .send()
-                .await
-            {
+            let reason = match self.endpoint.post(&url).json(&body).send().await {
                 Err(e) => self.clean(&describe(e)),
                 Ok(r) if retry::http_status(r.status()) == Verdict::Retry => {
                     format!("HTTP {}", r.status())

@@ -24,7 +24,7 @@ use futures::StreamExt;
 use serde_json::{json, Value};
 
 use crate::china_time;
-use crate::sources::loopback::{serve, Running};
+use crate::sources::loopback::{lock, Server};
 use crate::sources::secret::Secret;
 
 /// Faults to inject. Counters are used up one request at a time.
@@ -65,7 +65,8 @@ pub enum Logged {
     Download { name: String, outcome: String },
 }
 
-struct ServerState {
+/// What the handlers share.
+pub struct WechatState {
     appid: String,
     secret: Secret,
     data: PathBuf,
@@ -80,17 +81,14 @@ struct ServerState {
     base_url: Mutex<String>,
 }
 
-pub struct WechatServer {
-    running: Running,
-    state: Arc<ServerState>,
-}
+pub type WechatServer = Server<WechatState>;
 
-impl WechatServer {
+impl Server<WechatState> {
     /// Starts on a free loopback port, serving `data` (see the module header).
     pub async fn start(appid: &str, secret: Secret, data: &Path) -> Result<WechatServer> {
         let files = load_files(&data.join("cdn_logs"))?;
         let usage = load_usage(&data.join("cdn_usage.csv"))?;
-        let state = Arc::new(ServerState {
+        let state = WechatState {
             appid: appid.into(),
             secret,
             data: data.to_path_buf(),
@@ -101,27 +99,22 @@ impl WechatServer {
             faults: Mutex::new(WechatFaults::default()),
             log: Mutex::new(Vec::new()),
             base_url: Mutex::new(String::new()),
-        });
-        let app = Router::new()
+        };
+        let routes = Router::new()
             .route("/cgi-bin/stable_token", post(stable_token))
             .route("/wxa/sec/vod/{name}", post(vod_api))
-            .route("/files/{date}/{file}", get(download))
-            .with_state(state.clone());
-        let running = serve(app).await?;
-        *lock(&state.base_url) = running.url();
-        Ok(WechatServer { running, state })
-    }
-
-    pub fn url(&self) -> String {
-        self.running.url()
+            .route("/files/{date}/{file}", get(download));
+        let server = Server::serve(state, routes).await?;
+        *lock(&server.state().base_url) = server.url();
+        Ok(server)
     }
 
     pub fn faults(&self) -> MutexGuard<'_, WechatFaults> {
-        lock(&self.state.faults)
+        lock(&self.state().faults)
     }
 
     pub fn requests(&self) -> Vec<Logged> {
-        lock(&self.state.log).clone()
+        lock(&self.state().log).clone()
     }
 
     /// How many log files were downloaded (whatever the outcome).
@@ -134,41 +127,30 @@ impl WechatServer {
 
     /// Replaces the content of a listed file (the platform completing a file late).
     pub fn change_file(&self, name: &str, content: Vec<u8>) {
-        if let Some(entry) = lock(&self.state.files).get_mut(name) {
+        if let Some(entry) = lock(&self.state().files).get_mut(name) {
             entry.1 = content;
         }
     }
 
     /// The current content of a listed file.
     pub fn file(&self, name: &str) -> Option<Vec<u8>> {
-        lock(&self.state.files).get(name).map(|e| e.1.clone())
+        lock(&self.state().files).get(name).map(|e| e.1.clone())
     }
 
     pub fn data_dir(&self) -> &Path {
-        &self.state.data
+        &self.state().data
     }
 }
 
-fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
-    m.lock().unwrap_or_else(|e| e.into_inner())
-}
-
 fn load_files(dir: &Path) -> Result<BTreeMap<String, (String, Vec<u8>)>> {
+    let name_of = |entry: &std::fs::DirEntry| entry.file_name().to_string_lossy().into_owned();
     let mut files = BTreeMap::new();
     for day in std::fs::read_dir(dir).with_context(|| format!("reading {}", dir.display()))? {
         let day = day?;
-        let date = day
-            .file_name()
-            .to_string_lossy()
-            .trim_start_matches("date=")
-            .to_string();
+        let date = name_of(&day).trim_start_matches("date=").to_string();
         for file in std::fs::read_dir(day.path())? {
             let file = file?;
-            let name = file
-                .file_name()
-                .to_string_lossy()
-                .trim_end_matches(".gz")
-                .to_string();
+            let name = name_of(&file).trim_end_matches(".gz").to_string();
             files.insert(name, (date.clone(), std::fs::read(file.path())?));
         }
     }
@@ -202,7 +184,7 @@ fn wx_error(errcode: i64, errmsg: &str) -> Response {
     Json(json!({"errcode": errcode, "errmsg": errmsg})).into_response()
 }
 
-async fn stable_token(State(s): State<Arc<ServerState>>, Json(body): Json<Value>) -> Response {
+async fn stable_token(State(s): State<Arc<WechatState>>, Json(body): Json<Value>) -> Response {
     lock(&s.log).push(Logged::Token);
     {
         let mut f = lock(&s.faults);
@@ -231,7 +213,7 @@ async fn stable_token(State(s): State<Arc<ServerState>>, Json(body): Json<Value>
 }
 
 async fn vod_api(
-    State(s): State<Arc<ServerState>>,
+    State(s): State<Arc<WechatState>>,
     UrlPath(name): UrlPath<String>,
     Query(query): Query<BTreeMap<String, String>>,
     Json(body): Json<Value>,
@@ -246,7 +228,7 @@ async fn vod_api(
 }
 
 fn api_answer(
-    s: &ServerState,
+    s: &WechatState,
     name: &str,
     query: &BTreeMap<String, String>,
     body: &Value,
@@ -339,7 +321,7 @@ fn api_answer(
     }
 }
 
-fn usage(s: &ServerState, start: i64, end: i64, interval_min: i64) -> Result<Value, (i64, String)> {
+fn usage(s: &WechatState, start: i64, end: i64, interval_min: i64) -> Result<Value, (i64, String)> {
     if ![5, 60, 1440].contains(&interval_min) {
         return Err((47001, "data_interval must be 5, 60 or 1440".into()));
     }
@@ -370,7 +352,7 @@ fn usage(s: &ServerState, start: i64, end: i64, interval_min: i64) -> Result<Val
     Ok(json!({"errcode": 0, "errmsg": "ok", "data_interval": answered, "item_list": items}))
 }
 
-fn logs(s: &ServerState, start: i64, end: i64) -> Result<Value, (i64, String)> {
+fn logs(s: &WechatState, start: i64, end: i64) -> Result<Value, (i64, String)> {
     if end - start > 48 * 3600 {
         return Err((47001, "the query spans more than 48 hours".into()));
     }
@@ -409,7 +391,7 @@ fn logs(s: &ServerState, start: i64, end: i64) -> Result<Value, (i64, String)> {
 }
 
 async fn download(
-    State(s): State<Arc<ServerState>>,
+    State(s): State<Arc<WechatState>>,
     UrlPath((date, file)): UrlPath<(String, String)>,
 ) -> Response {
     let name = file.trim_end_matches(".gz").to_string();
