@@ -8,16 +8,7 @@ use common::*;
 
 #[test]
 fn duckdb_and_pyarrow_read_the_lake_as_is() {
-    let have_readers = std::process::Command::new("python3")
-        .args(["-c", "import duckdb, pyarrow"])
-        .status()
-        .is_ok_and(|s| s.success());
-    if !have_readers {
-        assert!(
-            std::env::var_os("CDNCOST_REQUIRE_EXTERNAL_READERS").is_none(),
-            "python3 with duckdb and pyarrow is required here (pip install duckdb pyarrow)"
-        );
-        eprintln!("SKIPPED: python3 with duckdb and pyarrow not found");
+    if !python_readers() {
         return;
     }
     let w = Workdir::new();

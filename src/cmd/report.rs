@@ -64,6 +64,9 @@ pub fn run(ctx: &Context, args: Args) -> Result<Exit> {
     for path in &outcome.files {
         outln!("wrote {}", path.display())?;
     }
-    outln!("total cost {:.2} CNY", outcome.total_cost_cny)?;
+    outln!(
+        "total cost {} CNY",
+        cdncost::report::money::text(outcome.total_cost_fen)
+    )?;
     Ok(outcome.exit())
 }

@@ -146,9 +146,9 @@ impl NightlyOutcome {
         };
         let cost = self.report.as_ref().map_or("no report".to_string(), |o| {
             format!(
-                "{:.3} GB log traffic, cost {:.2} CNY",
+                "{:.3} GB log traffic, cost {} CNY",
                 o.log_bytes as f64 / 1e9,
-                o.total_cost_cny
+                crate::report::money::text(o.total_cost_fen)
             )
         });
         let thousands = |n: u64| crate::table::thousands(n as i128);
@@ -173,7 +173,10 @@ impl NightlyOutcome {
             lines = self.fetched.lines,
             rejected = self.fetched.rejected,
             log_bytes = self.report.as_ref().map_or(0, |o| o.log_bytes),
-            cost_cny = self.report.as_ref().map_or(0.0, |o| o.total_cost_cny),
+            cost_cny = %self
+                .report
+                .as_ref()
+                .map_or("0.00".to_string(), |o| crate::report::money::text(o.total_cost_fen)),
             elapsed_s = self.elapsed_s,
             "run finished"
         );

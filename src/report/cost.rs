@@ -10,9 +10,16 @@
 use polars::prelude::*;
 
 use super::apportion::largest_remainder;
+use super::money;
 use super::prices::Prices;
 
-/// Rows priced, and each (platform, month)'s bill (`platform`, `month`, `bill_cny`).
+/// How a month's bill was reached: on its whole volume, or (a month not over yet in
+/// China) on its volume so far, which later days may move into a cheaper band.
+pub const WHOLE_MONTH: &str = "whole month";
+pub const MONTH_TO_DATE: &str = "month to date";
+
+/// Rows priced, and each (platform, month)'s bill (`platform`, `month`, `bill_cny`,
+/// `bill_basis`).
 pub struct Priced {
     pub rows: LazyFrame,
     pub bills: DataFrame,
@@ -30,11 +37,9 @@ pub fn price(rows: LazyFrame, prices: &Prices) -> PolarsResult<Priced> {
         )
         .collect()?;
     let (fen, bills) = apportion_bills(&rows, prices)?;
-    rows.with_column(Column::new("cost_fen".into(), fen))?;
+    rows.with_column(money::column_from_fen("cost_cny", fen))?;
     Ok(Priced {
-        rows: rows
-            .lazy()
-            .with_column((col("cost_fen").cast(DataType::Float64) / lit(100.0)).alias("cost_cny")),
+        rows: rows.lazy(),
         bills,
     })
 }
@@ -51,14 +56,14 @@ fn apportion_bills(
     let bytes = rows.column("billed_bytes")?.i64()?;
     let units = |i: usize| bytes.get(i).map(|b| b.max(0) as u64);
     let mut fen = vec![None; rows.height()];
-    let (mut bill_platforms, mut bill_months, mut bill_cny) = (Vec::new(), Vec::new(), Vec::new());
+    let (mut bill_platforms, mut bill_months, mut bill_fen) = (Vec::new(), Vec::new(), Vec::new());
     for month in runs(rows.height(), |i| (platforms.get(i), months.get(i))) {
         let volume: u128 = month.clone().filter_map(units).map(u128::from).sum();
         let platform = platforms.get(month.start).unwrap_or_default();
         let bill = prices.month_bill_fen(platform, volume);
         bill_platforms.push(platform);
         bill_months.push(months.get(month.start).unwrap_or_default());
-        bill_cny.push(bill as f64 / 100.0);
+        bill_fen.push(Some(bill as i64));
         let days: Vec<std::ops::Range<usize>> =
             runs_within(month.clone(), |i| dates.get(i)).collect();
         let day_volumes: Vec<u64> = days
@@ -74,13 +79,21 @@ fn apportion_bills(
         }
     }
     let bills = DataFrame::new(
-        bill_cny.len(),
+        bill_fen.len(),
         vec![
             Column::new("platform".into(), bill_platforms),
             Column::new("month".into(), bill_months),
-            Column::new("bill_cny".into(), bill_cny),
+            money::column_from_fen("bill_cny", bill_fen),
         ],
-    )?;
+    )?
+    .lazy()
+    .with_column(
+        when(col("month").gt_eq(lit(crate::china_time::today().format("%Y-%m").to_string())))
+            .then(lit(MONTH_TO_DATE))
+            .otherwise(lit(WHOLE_MONTH))
+            .alias("bill_basis"),
+    )
+    .collect()?;
     Ok((fen, bills))
 }
 

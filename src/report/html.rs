@@ -49,9 +49,10 @@ impl Measure {
 struct DailyRow {
     date: String,
     channel: String,
-    cost: f64,
-    /// Each platform's cost, in the order of `ReportTables::platforms`.
-    costs: Vec<f64>,
+    /// The row's cost in fen, exact (the cards add these up).
+    cost_fen: i64,
+    /// Each platform's cost in fen, in the order of `ReportTables::platforms`.
+    costs_fen: Vec<i64>,
     traffic_gb: f64,
 }
 
@@ -65,13 +66,13 @@ pub fn render(
 ) -> PolarsResult<String> {
     let gb = bytes_per_gb;
     let rows = daily_rows(tables, gb)?;
-    let measure = if rows.iter().any(|r| r.cost != 0.0) {
+    let measure = if rows.iter().any(|r| r.cost_fen != 0) {
         Measure::Cost
     } else {
         Measure::Traffic
     };
     let value = |r: &DailyRow| match measure {
-        Measure::Cost => r.cost,
+        Measure::Cost => r.cost_fen as f64 / 100.0,
         Measure::Traffic => r.traffic_gb,
     };
     let mut page = String::with_capacity(64 * 1024);
@@ -130,11 +131,11 @@ fn daily_rows(tables: &ReportTables, gb: f64) -> PolarsResult<Vec<DailyRow>> {
     let daily = &tables.daily;
     let dates = strings(daily, "date")?;
     let channels = strings(daily, "channel")?;
-    let total = floats(daily, "total_cost_cny")?;
-    let costs: Vec<Vec<Option<f64>>> = tables
+    let total = fen(daily, "total_cost_cny")?;
+    let costs: Vec<Vec<Option<i64>>> = tables
         .platforms
         .iter()
-        .map(|(name, _)| floats(daily, &format!("{name}_cost_cny")))
+        .map(|(name, _)| fen(daily, &format!("{name}_cost_cny")))
         .collect::<PolarsResult<_>>()?;
     let long = &tables.long;
     let mut billed: std::collections::HashMap<(String, String), f64> = Default::default();
@@ -149,8 +150,8 @@ fn daily_rows(tables: &ReportTables, gb: f64) -> PolarsResult<Vec<DailyRow>> {
         .map(|i| DailyRow {
             date: dates[i].clone(),
             channel: channels[i].clone(),
-            cost: total[i].unwrap_or(0.0),
-            costs: costs.iter().map(|c| c[i].unwrap_or(0.0)).collect(),
+            cost_fen: total[i].unwrap_or(0),
+            costs_fen: costs.iter().map(|c| c[i].unwrap_or(0)).collect(),
             traffic_gb: billed
                 .get(&(dates[i].clone(), channels[i].clone()))
                 .copied()
@@ -168,7 +169,6 @@ fn headline(
     gb: f64,
 ) -> PolarsResult<()> {
     let reconciliation = &tables.reconciliation;
-    let sum = |f: fn(&DailyRow) -> f64| rows.iter().map(f).sum::<f64>();
     let log_gb = floats(reconciliation, "log_bytes")?
         .iter()
         .flatten()
@@ -183,10 +183,11 @@ fn headline(
     let days_complete = complete.iter().filter(|c| **c).count();
     let mut cards: Vec<(String, &str)> = Vec::new();
     if measure == Measure::Cost {
-        cards.push((format!("¥{}", money(sum(|r| r.cost))), "total cost"));
+        let total: i64 = rows.iter().map(|r| r.cost_fen).sum();
+        cards.push((format!("¥{}", money_fen(total)), "total cost"));
         for (i, (_, label)) in tables.platforms.iter().enumerate() {
-            let cost: f64 = rows.iter().map(|r| r.costs[i]).sum();
-            cards.push((format!("¥{}", money(cost)), label));
+            let cost: i64 = rows.iter().map(|r| r.costs_fen[i]).sum();
+            cards.push((format!("¥{}", money_fen(cost)), label));
         }
     }
     cards.push((format!("{log_gb:.2} GB"), "WeChat log traffic"));
@@ -480,8 +481,16 @@ fn html_table(
     let numbers: Vec<Vec<Option<f64>>> = columns
         .iter()
         .map(|(name, _, cell)| match cell {
-            Cell::Text => Ok(Vec::new()),
+            Cell::Text | Cell::Money => Ok(Vec::new()),
             _ => floats(frame, name),
+        })
+        .collect::<PolarsResult<_>>()?;
+    // Money is read as fen: the page prints the same figures as the CSVs.
+    let amounts: Vec<Vec<Option<i64>>> = columns
+        .iter()
+        .map(|(name, _, cell)| match cell {
+            Cell::Money => fen(frame, name),
+            _ => Ok(Vec::new()),
         })
         .collect::<PolarsResult<_>>()?;
     let marker = total_marker.map(|m| strings(frame, m)).transpose()?;
@@ -495,17 +504,17 @@ fn html_table(
         for (c, (_, _, cell)) in columns.iter().enumerate() {
             let shown = match cell {
                 Cell::Text => texts[c][row].clone(),
+                Cell::Money => amounts[c][row].map_or(String::new(), money_fen),
                 _ => numbers[c][row].map_or(String::new(), |v| match cell {
                     Cell::Int => thousands(v as i128),
                     Cell::Gb => format!("{:.3}", v / gb),
-                    Cell::Money => money(v),
                     Cell::Percent => format!("{:.1}%", v * 100.0),
                     // No "-0.00" for a value that rounds to zero.
                     Cell::Number(d) => {
                         let zero = v.abs() < 0.5 / 10f64.powi(*d as i32);
                         format!("{:.d$}", if zero { 0.0 } else { v })
                     }
-                    Cell::Text => unreachable!(),
+                    Cell::Text | Cell::Money => unreachable!(),
                 }),
             };
             let class = if matches!(cell, Cell::Text) {
@@ -594,12 +603,16 @@ fn nice_ceiling(v: f64) -> f64 {
         .unwrap_or(10.0 * magnitude)
 }
 
-/// 1234567.8 → "1,234,567.80".
+/// 1234567.8 → "1,234,567.80": a chart's value (a sum of exact fen, or an axis tick).
 fn money(v: f64) -> String {
-    let cents = (v * 100.0).round() as i128;
-    let sign = if cents < 0 { "-" } else { "" };
-    let cents = cents.abs();
-    format!("{sign}{}.{:02}", thousands(cents / 100), cents % 100)
+    money_fen((v * 100.0).round() as i64)
+}
+
+/// 123456780 fen → "1,234,567.80": the figures of the cards and tables.
+fn money_fen(fen: i64) -> String {
+    let sign = if fen < 0 { "-" } else { "" };
+    let abs = fen.unsigned_abs() as i128;
+    format!("{sign}{}.{:02}", thousands(abs / 100), abs % 100)
 }
 
 pub fn escape(text: &str) -> String {
@@ -624,6 +637,10 @@ fn strings(frame: &DataFrame, name: &str) -> PolarsResult<Vec<String>> {
         .iter()
         .map(|v| v.unwrap_or("").to_string())
         .collect())
+}
+
+fn fen(frame: &DataFrame, name: &str) -> PolarsResult<Vec<Option<i64>>> {
+    super::money::fen_of(frame.column(name)?)
 }
 
 fn floats(frame: &DataFrame, name: &str) -> PolarsResult<Vec<Option<f64>>> {

@@ -8,6 +8,7 @@ pub mod apportion;
 pub mod cost;
 pub mod html;
 pub mod inputs;
+pub mod money;
 pub mod output;
 pub mod platform;
 pub mod prices;
@@ -43,7 +44,8 @@ pub struct ReportRequest {
 #[derive(Debug)]
 pub struct ReportOutcome {
     pub files: Vec<PathBuf>,
-    pub total_cost_cny: f64,
+    /// The period's total cost in fen (print with [`money::text`]).
+    pub total_cost_fen: i64,
     /// WeChat log bytes of the period.
     pub log_bytes: i64,
     pub gaps: BTreeMap<NaiveDate, DayGaps>,
@@ -111,15 +113,10 @@ pub fn make_with(
         excel: request.excel,
     };
     let files = write_report(&request.out, &built, page.as_deref(), &options)?;
-    let total_cost_cny = built
-        .daily
-        .column("total_cost_cny")?
-        .f64()?
-        .iter()
+    let total_cost_fen = money::fen_of(built.daily.column("total_cost_cny")?)?
+        .into_iter()
         .flatten()
-        .sum::<f64>();
-    // A sum of cent amounts: rounding drops the float noise, not money.
-    let total_cost_cny = (total_cost_cny * 100.0).round() / 100.0;
+        .sum::<i64>();
     let log_bytes = built
         .reconciliation
         .column("log_bytes")?
@@ -129,7 +126,7 @@ pub fn make_with(
         .sum::<i64>();
     Ok(ReportOutcome {
         files,
-        total_cost_cny,
+        total_cost_fen,
         log_bytes,
         gaps: built.gaps,
     })

@@ -92,9 +92,11 @@ pub fn csv_bytes(frame: &DataFrame, excel: bool, path: &Path) -> Result<Vec<u8>,
 }
 
 /// Money reads as money in a CSV: every `…_cny` column is written with two decimals
-/// (`0.40`, never `0.4`; zero is `0.00`, never `-0.00`). Parquet keeps the numbers.
+/// (`0.40`, never `0.4`; zero is `0.00`, never `-0.00`). The report's money is decimal
+/// (printed from the fen); a query may compute a float amount of its own, which is
+/// printed rounded to the fen. Parquet keeps the numbers.
 fn money_as_text(frame: &DataFrame) -> PolarsResult<DataFrame> {
-    let mut frame = frame.clone();
+    let mut frame = super::money::columns_as_text(frame)?;
     let money: Vec<PlSmallStr> = frame
         .columns()
         .iter()

@@ -41,6 +41,10 @@ pub struct Prices {
     /// the default) or "volume" (the whole month at the price of the band it reaches).
     #[serde(default)]
     pub tier_mode: TierMode,
+    /// How a month's bill is rounded to the fen: "half-up" (default, as invoices do),
+    /// "half-even", "down" or "up". Only the bill is rounded; its parts are apportioned.
+    #[serde(default)]
+    pub rounding: Rounding,
     /// `[prices.<platform>]` tables, by platform name.
     #[serde(skip)]
     pub platforms: BTreeMap<String, PlatformPrice>,
@@ -74,6 +78,8 @@ struct FlatPrices {
     polyv_tiers: Vec<Tier>,
     #[serde(default)]
     tier_mode: TierMode,
+    #[serde(default)]
+    rounding: Rounding,
 }
 
 impl TryFrom<toml::Table> for Prices {
@@ -104,6 +110,7 @@ impl TryFrom<toml::Table> for Prices {
             wechat_tiers: flat.wechat_tiers,
             polyv_tiers: flat.polyv_tiers,
             tier_mode: flat.tier_mode,
+            rounding: flat.rounding,
             platforms,
         })
     }
@@ -127,6 +134,7 @@ impl Default for Prices {
             wechat_tiers: Vec::new(),
             polyv_tiers: Vec::new(),
             tier_mode: TierMode::Graduated,
+            rounding: Rounding::HalfUp,
             platforms: BTreeMap::new(),
         }
     }
@@ -146,6 +154,35 @@ pub enum TierMode {
     #[default]
     Graduated,
     Volume,
+}
+
+/// How a month's bill is rounded to the fen (`[prices] rounding`).
+#[derive(Debug, Clone, Copy, Default, Deserialize, PartialEq, Eq)]
+#[serde(rename_all = "kebab-case")]
+pub enum Rounding {
+    /// Half a fen or more goes up: how invoices round.
+    #[default]
+    HalfUp,
+    /// Half a fen goes to the even fen (banker's rounding).
+    HalfEven,
+    /// Any fraction of a fen is dropped.
+    Down,
+    /// Any fraction of a fen makes a whole one.
+    Up,
+}
+
+impl Rounding {
+    /// `numerator / divisor` rounded to a whole number by this rule.
+    pub fn divide(self, numerator: u128, divisor: u128) -> u128 {
+        let (whole, rest) = (numerator / divisor, numerator % divisor);
+        let up = match self {
+            Rounding::HalfUp => rest * 2 >= divisor,
+            Rounding::HalfEven => rest * 2 > divisor || (rest * 2 == divisor && whole % 2 == 1),
+            Rounding::Down => false,
+            Rounding::Up => rest > 0,
+        };
+        whole + up as u128
+    }
 }
 
 impl Prices {
@@ -212,8 +249,8 @@ impl Prices {
     }
 
     /// One month's bill for `bytes` of a platform's traffic, in fen: the flat price, or
-    /// the tiers applied to the month's whole volume, rounded once, half up, as invoices
-    /// are. Integer arithmetic: a price is taken to 10^-9 CNY per GB, a band's limit to
+    /// the tiers applied to the month's whole volume, rounded once by `rounding` (half up,
+    /// as invoices are, unless set otherwise). Integer arithmetic: a price is taken to 10^-9 CNY per GB, a band's limit to
     /// the byte, so no binary fraction ever touches the money.
     pub fn month_bill_fen(&self, platform: &str, bytes: u128) -> u128 {
         let gb = self.bytes_per_gb.round() as u128;
@@ -247,8 +284,7 @@ impl Prices {
                 }
             }
         };
-        let divisor = gb * 10_000_000;
-        (scaled + divisor / 2) / divisor
+        self.rounding.divide(scaled, gb * 10_000_000)
     }
 }
 
@@ -286,6 +322,29 @@ mod tests {
         // Rounded once, half up: 0.025 fen of a byte short of a whole fen.
         assert_eq!(p.month_bill_fen("wechat", 25_000_000), 1, "0.5 fen → 1");
         assert_eq!(p.month_bill_fen("wechat", 24_999_999), 0);
+    }
+
+    #[test]
+    fn the_rounding_mode_is_a_setting() {
+        // 1.5 fen and 2.5 fen of a flat 0.01 CNY per GB.
+        let at = |rounding| Prices {
+            wechat_cny_per_gb: 0.01,
+            rounding,
+            ..Prices::default()
+        };
+        let fen = |rounding, bytes| at(rounding).month_bill_fen("wechat", bytes);
+        let (one_and_half, two_and_half, two_and_bit) =
+            (1_500_000_000, 2_500_000_000, 2_000_000_001);
+        assert_eq!(fen(Rounding::HalfUp, one_and_half), 2);
+        assert_eq!(fen(Rounding::HalfUp, two_and_half), 3);
+        assert_eq!(fen(Rounding::HalfEven, one_and_half), 2);
+        assert_eq!(fen(Rounding::HalfEven, two_and_half), 2);
+        assert_eq!(fen(Rounding::Down, two_and_half), 2);
+        assert_eq!(fen(Rounding::Up, two_and_bit), 3);
+        assert_eq!(fen(Rounding::Up, 2_000_000_000), 2);
+        let parsed: Prices = toml::from_str("rounding = \"half-even\"\n").unwrap();
+        assert_eq!(parsed.rounding, Rounding::HalfEven);
+        assert!(toml::from_str::<Prices>("rounding = \"nearest\"\n").is_err());
     }
 
     #[test]

@@ -17,6 +17,7 @@ use polars::prelude::*;
 
 use super::cost;
 use super::inputs::{self, DayGaps};
+use super::money;
 use super::platform::{cost_column, default_platforms, Inputs, Platform};
 use super::prices::Prices;
 use crate::lake::{Lake, LakeError};
@@ -25,6 +26,11 @@ use crate::lake::{Lake, LakeError};
 pub const TOTAL_CHANNEL: &str = "(total)";
 /// The `month` of the whole period's total row, when the period spans several months.
 pub const ALL_MONTHS: &str = "all";
+/// The `cost_basis` of a row whose billed bytes are estimated from its logs (no usage
+/// series for its day).
+pub const ESTIMATE_BASIS: &str = "estimate";
+/// In `channel_monthly`: how much of `total_cost_cny` rests on estimated days.
+pub const ESTIMATED_COST: &str = "estimated_cost_cny";
 
 #[derive(Debug, thiserror::Error)]
 pub enum ReportError {
@@ -156,7 +162,7 @@ pub fn build_with(
     let unpriced = long_rows(&frames, platforms).map_err(query)?;
     let cost::Priced { rows: long, bills } = cost::price(unpriced, prices).map_err(query)?;
     let daily = wide(&frames, long.clone(), platforms).map_err(query)?;
-    let daily = inputs::in_range(daily, from, to)
+    let daily_with_estimates = inputs::in_range(daily, from, to)
         .join(
             gaps.clone().lazy(),
             [col("date")],
@@ -174,13 +180,10 @@ pub fn build_with(
                 .with_order_descending_multi([false, true, true, false])
                 .with_nulls_last(true),
         )
-        .select(
-            daily_columns(platforms)
-                .iter()
-                .map(|c| col(c.as_str()))
-                .collect::<Vec<_>>(),
-        )
         .collect()
+        .map_err(query)?;
+    let daily = daily_with_estimates
+        .select(daily_columns(platforms))
         .map_err(query)?;
     let long = inputs::in_range(long, from, to)
         .sort(
@@ -191,9 +194,14 @@ pub fn build_with(
         .collect()
         .map_err(query)?;
     let several_months = first_of_month(from) != first_of_month(to);
-    let monthly = monthly(daily.clone().lazy(), several_months, platforms, bills)
-        .collect()
-        .map_err(query)?;
+    let monthly = monthly(
+        daily_with_estimates.lazy(),
+        several_months,
+        platforms,
+        bills,
+    )
+    .collect()
+    .map_err(query)?;
     let requests = inputs::wechat_by_channel(lake, month_from, month_to)?
         .unwrap_or_else(|| DataFrame::empty_with_schema(&inputs::wechat_schema()).lazy());
     let reconciliation = reconciliation(requests, usage.lazy(), gaps.lazy(), from, to, prices)
@@ -256,9 +264,10 @@ fn wide(
         });
     }
     let mut wide = wide.expect("at least one platform");
-    let mut total = lit(0.0);
+    let (mut total, mut estimate) = (money::zero(), money::zero());
     for (i, p) in platforms.iter().enumerate() {
         let name = cost_column(p.as_ref());
+        let estimate_name = format!("{name}_estimate");
         let costs = long
             .clone()
             .filter(col("platform").eq(lit(p.name())))
@@ -266,16 +275,24 @@ fn wide(
                 col("date"),
                 col("channel"),
                 col("cost_cny").alias(name.as_str()),
+                when(col("cost_basis").eq(lit(ESTIMATE_BASIS)))
+                    .then(col("cost_cny"))
+                    .otherwise(money::zero())
+                    .alias(estimate_name.as_str()),
             ]);
         wide = wide.join(costs, keys(), keys(), JoinArgs::new(JoinType::Left));
-        let cost = col(name.as_str()).fill_null(lit(0.0));
-        total = if i == 0 { cost } else { total + cost };
+        let cost = col(name.as_str()).fill_null(money::zero());
+        let estimated = col(estimate_name.as_str()).fill_null(money::zero());
+        (total, estimate) = if i == 0 {
+            (cost, estimated)
+        } else {
+            (total + cost, estimate + estimated)
+        };
     }
-    Ok(wide.with_column(
-        total
-            .round(2, RoundMode::HalfAwayFromZero)
-            .alias("total_cost_cny"),
-    ))
+    Ok(wide.with_columns([
+        total.cast(money::dtype()).alias("total_cost_cny"),
+        estimate.cast(money::dtype()).alias(ESTIMATED_COST),
+    ]))
 }
 
 /// Month × channel sums of the daily rows, a total row per month, and a total of the
@@ -291,12 +308,13 @@ fn monthly(
         .iter()
         .flat_map(|p| p.spec().summed.iter().copied())
         .collect();
-    let money = money_columns(platforms);
+    let mut money_cols = money_columns(platforms);
+    money_cols.push(ESTIMATED_COST.to_string());
     let sums = |frame: LazyFrame, keys: Vec<Expr>| {
         let mut aggs: Vec<Expr> = summed.iter().map(|c| sum_or_null(col(*c))).collect();
-        aggs.extend(money.iter().map(|c| {
+        aggs.extend(money_cols.iter().map(|c| {
             sum_or_null(col(c.as_str()))
-                .round(2, RoundMode::HalfAwayFromZero)
+                .cast(money::dtype())
                 .alias(c.as_str())
         }));
         aggs.push(col("date").n_unique().cast(DataType::Int64).alias("days"));
@@ -316,7 +334,7 @@ fn monthly(
         .collect();
     let mut order = vec![col("month"), col("channel"), col("days")];
     order.extend(summed.iter().map(|c| col(*c)));
-    order.extend(money.iter().map(|c| col(c.as_str())));
+    order.extend(money_cols.iter().map(|c| col(c.as_str())));
     order.extend(extra.iter().map(|c| col(c.as_str())));
     order.push(col("complete"));
     let total_values = || -> Vec<Expr> {
@@ -336,13 +354,13 @@ fn monthly(
     for p in platforms {
         columns.extend(p.spec().monthly_columns);
     }
-    columns.extend(money.iter().map(String::as_str));
+    columns.extend(money_cols.iter().map(String::as_str));
     let bill_columns: Vec<String> = platforms
         .iter()
         .map(|p| format!("{}_bill_cny", p.name()))
         .collect();
     columns.extend(bill_columns.iter().map(String::as_str));
-    columns.extend(["cost_share", "complete"]);
+    columns.extend(["bill_basis", "cost_share", "complete"]);
     let month_total = |c: &str| {
         col(c)
             .filter(col("channel").neq(lit(TOTAL_CHANNEL)))
@@ -357,7 +375,7 @@ fn monthly(
         .collect();
     shares.push(
         when(month_total("total_cost_cny").gt(lit(0.0)))
-            .then(col("total_cost_cny") / month_total("total_cost_cny"))
+            .then(col("total_cost_cny").cast(DataType::Float64) / month_total("total_cost_cny"))
             .otherwise(lit(NULL).cast(DataType::Float64))
             .round(6, RoundMode::HalfAwayFromZero)
             .alias("cost_share"),
@@ -412,6 +430,17 @@ fn monthly(
 /// month (its rows add up to it when the period covers the month; a shorter period shows
 /// part of it). Null on the other rows and on the period's total.
 fn with_bills(monthly: LazyFrame, bills: DataFrame, platforms: &[Box<dyn Platform>]) -> LazyFrame {
+    // The months are already in their order: keep it.
+    let keep_order = || JoinArgs {
+        maintain_order: MaintainOrderJoin::Left,
+        ..JoinArgs::new(JoinType::Left)
+    };
+    let on_total_rows = |name: &str, dtype: DataType| {
+        when(col("channel").eq(lit(TOTAL_CHANNEL)))
+            .then(col(name))
+            .otherwise(lit(NULL).cast(dtype))
+            .alias(name)
+    };
     let mut frame = monthly;
     for p in platforms {
         let name = format!("{}_bill_cny", p.name());
@@ -420,21 +449,18 @@ fn with_bills(monthly: LazyFrame, bills: DataFrame, platforms: &[Box<dyn Platfor
             .lazy()
             .filter(col("platform").eq(lit(p.name())))
             .select([col("month"), col("bill_cny").alias(name.as_str())]);
-        // The months are already in their order: keep it.
-        let keep_order = JoinArgs {
-            maintain_order: MaintainOrderJoin::Left,
-            ..JoinArgs::new(JoinType::Left)
-        };
         frame = frame
-            .join(bill, [col("month")], [col("month")], keep_order)
-            .with_column(
-                when(col("channel").eq(lit(TOTAL_CHANNEL)))
-                    .then(col(name.as_str()))
-                    .otherwise(lit(NULL).cast(DataType::Float64))
-                    .alias(name.as_str()),
-            );
+            .join(bill, [col("month")], [col("month")], keep_order())
+            .with_column(on_total_rows(&name, money::dtype()));
     }
+    // Every platform's bill of a month has the same basis: the month is over or not.
+    let basis = bills
+        .lazy()
+        .group_by([col("month")])
+        .agg([col("bill_basis").first()]);
     frame
+        .join(basis, [col("month")], [col("month")], keep_order())
+        .with_column(on_total_rows("bill_basis", DataType::String))
 }
 
 /// The sum of a column, null (not 0) when every value is null: a month without any

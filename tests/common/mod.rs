@@ -307,3 +307,20 @@ pub fn csv_rows(bytes: &[u8]) -> Vec<CsvRow> {
         })
         .collect()
 }
+
+/// Whether python3 with duckdb and pyarrow is here; where CI requires them
+/// (`CDNCOST_REQUIRE_EXTERNAL_READERS=1`), their absence fails the test.
+pub fn python_readers() -> bool {
+    let present = std::process::Command::new("python3")
+        .args(["-c", "import duckdb, pyarrow"])
+        .status()
+        .is_ok_and(|s| s.success());
+    assert!(
+        present || std::env::var_os("CDNCOST_REQUIRE_EXTERNAL_READERS").is_none(),
+        "python3 with duckdb and pyarrow is required here (pip install duckdb pyarrow)"
+    );
+    if !present {
+        eprintln!("SKIPPED: python3 with duckdb and pyarrow not found");
+    }
+    present
+}

@@ -28,10 +28,18 @@ pub struct Servers {
     pub w: Workdir,
     pub wechat: WechatServer,
     pub polyv: PolyvServer,
+    pub today: &'static str,
     _rt: tokio::runtime::Runtime,
 }
 
 pub fn start(config: &str) -> Servers {
+    start_on(&sample(), TODAY, config)
+}
+
+/// The servers on a data directory of the generator's (`cdn_logs/`, `cdn_usage.csv`,
+/// `polyv/`) as of `today` (the binary's today too), with `config` appended to the work
+/// directory's `cdncost.toml`.
+pub fn start_on(data: &std::path::Path, today: &'static str, config: &str) -> Servers {
     let rt = tokio::runtime::Runtime::new().unwrap();
     let who = Credentials {
         wechat_appid: APPID.into(),
@@ -39,11 +47,9 @@ pub fn start(config: &str) -> Servers {
         polyv_userid: USERID.into(),
         polyv_secret: Secret::new(POLYV_SECRET),
     };
-    let today = NaiveDate::parse_from_str(TODAY, "%Y-%m-%d").unwrap();
-    let Platforms { wechat, polyv } = rt
-        .block_on(Platforms::start(&sample(), who, today))
-        .unwrap();
-    let videos = sample().join("polyv/videos.csv");
+    let today_date = NaiveDate::parse_from_str(today, "%Y-%m-%d").unwrap();
+    let Platforms { wechat, polyv } = rt.block_on(Platforms::start(data, who, today_date)).unwrap();
+    let videos = data.join("polyv/videos.csv");
     let w = Workdir::new();
     let toml = format!(
         "[polyv]\nvideos = {:?}\nrequests_per_second = 200\n{config}",
@@ -54,6 +60,7 @@ pub fn start(config: &str) -> Servers {
         w,
         wechat,
         polyv,
+        today,
         _rt: rt,
     }
 }
@@ -68,7 +75,7 @@ impl Servers {
             ("POLYV_USERID", USERID.into()),
             ("POLYV_SECRETKEY", POLYV_SECRET.into()),
             ("POLYV_API_BASE", self.polyv.url()),
-            ("CDNCOST_TODAY", TODAY.into()),
+            ("CDNCOST_TODAY", self.today.into()),
         ]
     }
 
