@@ -103,7 +103,23 @@ impl Config {
         let mut config: Config =
             toml::from_str(&text).with_context(|| format!("config {}", path.display()))?;
         config.move_deprecated(&path);
+        config
+            .validate()
+            .map_err(|e| anyhow::anyhow!("config {}: {e}", path.display()))?;
         Ok(config)
+    }
+
+    /// Checks the numbers serde takes as they come: no NaN or infinity anywhere, rates a
+    /// timer can wait for.
+    pub fn validate(&self) -> Result<(), String> {
+        self.prices.validate()?;
+        let rate = self.polyv.requests_per_second;
+        if !rate.is_finite() || rate < 0.0 || (rate > 0.0 && rate < 0.001) {
+            return Err(format!(
+                "[polyv] requests_per_second = {rate}: use 0 (no limit) or a rate of at least 0.001"
+            ));
+        }
+        Ok(())
     }
 
     /// Download settings written under `[wechat]` (where they used to be) are taken into
@@ -132,6 +148,33 @@ impl Config {
                 "{}: {} under [wechat] is deprecated: move it to [logs]",
                 path.display(),
                 moved.join(", ")
+            );
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn validated(text: &str) -> Result<(), String> {
+        toml::from_str::<Config>(text).unwrap().validate()
+    }
+
+    #[test]
+    fn every_number_is_checked_when_the_config_loads() {
+        assert!(validated("").is_ok());
+        assert!(validated("[polyv]\nrequests_per_second = 0\n").is_ok());
+        for bad in [
+            "[polyv]\nrequests_per_second = 1e-20\n",
+            "[polyv]\nrequests_per_second = nan\n",
+            "[polyv]\nrequests_per_second = inf\n",
+            "[prices]\nwechat_cny_per_gb = nan\n",
+        ] {
+            let err = validated(bad).unwrap_err();
+            assert!(
+                err.contains("[polyv]") || err.contains("[prices]"),
+                "{bad}: {err}"
             );
         }
     }

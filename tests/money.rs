@@ -124,19 +124,31 @@ fn a_whole_tiered_month_adds_up_to_the_bill_at_every_level() {
     // as an operator backfilling older logs would.
     let s = start_on(&data, "2026-11-02", &config);
     let run = s.cdncost(&["run", "--from", FROM, "--to", TO, "--lookback", "0"]);
-    assert!(run.stderr().contains("days before 2026-10-03 are older"), "{}", run.stderr());
+    assert!(
+        run.stderr().contains("days before 2026-10-03 are older"),
+        "{}",
+        run.stderr()
+    );
     for day in ["2026-10-01", "2026-10-02"] {
         let dir = data.join(format!("cdn_logs/date={day}"));
         s.cdncost(&["ingest", dir.to_str().unwrap()]).ok();
     }
     // Complete but for the two days no listing proves whole: status 3, said so.
-    let report = s.cdncost(&["report", "--from", FROM, "--to", TO]).expect_code(3);
+    let report = s
+        .cdncost(&["report", "--from", FROM, "--to", TO])
+        .expect_code(3);
     assert!(
-        report.stderr().contains("2026-10-01 is incomplete: log files not listed by the API"),
+        report
+            .stderr()
+            .contains("2026-10-01 is incomplete: log files not listed by the API"),
         "{}",
         report.stderr()
     );
-    assert!(!report.stderr().contains("2026-10-03 is incomplete"), "{}", report.stderr());
+    assert!(
+        !report.stderr().contains("2026-10-03 is incomplete"),
+        "{}",
+        report.stderr()
+    );
 
     let wechat_bill = graduated_bill_fen(month_bytes, limits);
     let polyv_bill = flat_bill_fen(polyv_month_bytes(&data));

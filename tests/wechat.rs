@@ -345,6 +345,17 @@ fn slow_answers_time_out_and_a_persistent_fault_fails_clearly() {
         run.stderr()
     );
     s.assert_no_secrets(&[&run]);
+    // An error whose errcode is a string is still that error, and never replaces the
+    // stored series with an "empty" reply.
+    s.server.faults().daily_quota = false;
+    s.server.faults().string_errcode = 1;
+    let run = s.usage(&[]).expect_code(1);
+    assert!(run.stderr().contains("errcode 45009"), "{}", run.stderr());
+    assert_eq!(
+        lake_usage(&s, 1440).0,
+        usage_per_day(),
+        "stored series kept"
+    );
 }
 
 #[test]

@@ -81,7 +81,9 @@ pub fn csv_bytes(frame: &DataFrame, excel: bool, path: &Path) -> Result<Vec<u8>,
         path: path.to_path_buf(),
         source,
     };
-    let mut frame = money_as_text(frame).map_err(csv_err)?;
+    let mut frame = money_as_text(frame)
+        .and_then(|f| neutralise_formulas(&f))
+        .map_err(csv_err)?;
     CsvWriter::new(&mut bytes)
         .include_header(true)
         .include_bom(excel)
@@ -89,6 +91,40 @@ pub fn csv_bytes(frame: &DataFrame, excel: bool, path: &Path) -> Result<Vec<u8>,
         .finish(&mut frame)
         .map_err(csv_err)?;
     Ok(bytes)
+}
+
+/// Text a spreadsheet would run as a formula (a cell starting with `=`, `+`, `-`, `@`, a
+/// tab or a CR: a `us` value is anyone's URL parameter) gets a leading `'`, which Excel
+/// and LibreOffice show as text. A number (`-1.05`, `+3`) stays a number.
+fn neutralise_formulas(frame: &DataFrame) -> PolarsResult<DataFrame> {
+    let mut frame = frame.clone();
+    let texts: Vec<PlSmallStr> = frame
+        .columns()
+        .iter()
+        .filter(|c| c.dtype() == &DataType::String)
+        .map(|c| c.name().clone())
+        .collect();
+    for name in texts {
+        let column = frame.column(&name)?.str()?.clone();
+        if !column.iter().flatten().any(is_formula) {
+            continue;
+        }
+        let safe: StringChunked = column
+            .iter()
+            .map(|v| {
+                v.map(|v| match is_formula(v) {
+                    true => format!("'{v}"),
+                    false => v.to_string(),
+                })
+            })
+            .collect();
+        frame.with_column(safe.with_name(name).into_column())?;
+    }
+    Ok(frame)
+}
+
+fn is_formula(cell: &str) -> bool {
+    cell.starts_with(['=', '+', '-', '@', '\t', '\r']) && cell.trim().parse::<f64>().is_err()
 }
 
 /// Money reads as money in a CSV: every `…_cny` column is written with two decimals
@@ -112,4 +148,33 @@ fn money_as_text(frame: &DataFrame) -> PolarsResult<DataFrame> {
         frame.with_column(text.with_name(name).into_column())?;
     }
     Ok(frame)
+}
+
+#[cfg(test)]
+mod formula_tests {
+    use super::*;
+
+    #[test]
+    fn formula_cells_are_text_and_numbers_stay_numbers() {
+        let frame = DataFrame::new(
+            6,
+            vec![Column::new(
+                "channel".into(),
+                [
+                    "=HYPERLINK(\"http://x\")",
+                    "+1+1",
+                    "@SUM(1)",
+                    "-1.05",
+                    "\tx",
+                    "douyin",
+                ],
+            )],
+        )
+        .unwrap();
+        let text = String::from_utf8(csv_bytes(&frame, true, Path::new("t.csv")).unwrap()).unwrap();
+        assert_eq!(
+            text,
+            "\u{feff}channel\r\n\"'=HYPERLINK(\"\"http://x\"\")\"\r\n'+1+1\r\n'@SUM(1)\r\n-1.05\r\n'\tx\r\ndouyin\r\n"
+        );
+    }
 }

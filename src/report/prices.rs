@@ -188,10 +188,10 @@ impl Rounding {
 impl Prices {
     /// Checks what serde can't: ordered bands, a last open band, no negative price.
     pub fn validate(&self) -> Result<(), String> {
-        if self.bytes_per_gb.is_nan() || self.bytes_per_gb <= 0.0 {
+        if !self.bytes_per_gb.is_finite() || self.bytes_per_gb <= 0.0 {
             return Err("[prices] bytes_per_gb must be positive".into());
         }
-        if self.billing_factor.is_nan() || self.billing_factor <= 0.0 {
+        if !self.billing_factor.is_finite() || self.billing_factor <= 0.0 {
             return Err("[prices] billing_factor must be positive".into());
         }
         let named = self
@@ -205,8 +205,15 @@ impl Prices {
         .into_iter()
         .chain(named)
         {
-            if flat < 0.0 || tiers.iter().any(|t| t.cny_per_gb < 0.0) {
-                return Err(format!("[prices] {name}: a price is negative"));
+            let numbers = std::iter::once(flat)
+                .chain(tiers.iter().map(|t| t.cny_per_gb))
+                .chain(tiers.iter().filter_map(|t| t.up_to_gb));
+            for number in numbers {
+                if !number.is_finite() || number < 0.0 {
+                    return Err(format!(
+                        "[prices] {name}: {number} is not a price or a volume (a finite number, 0 or more)"
+                    ));
+                }
             }
             let mut previous = 0.0;
             for (i, tier) in tiers.iter().enumerate() {
@@ -322,6 +329,21 @@ mod tests {
         // Rounded once, half up: 0.025 fen of a byte short of a whole fen.
         assert_eq!(p.month_bill_fen("wechat", 25_000_000), 1, "0.5 fen → 1");
         assert_eq!(p.month_bill_fen("wechat", 24_999_999), 0);
+    }
+
+    #[test]
+    fn nan_and_infinite_numbers_are_refused() {
+        for text in [
+            "wechat_cny_per_gb = nan\n",
+            "polyv_cny_per_gb = inf\n",
+            "billing_factor = nan\n",
+            "bytes_per_gb = inf\n",
+            "wechat_tiers = [{ up_to_gb = nan, cny_per_gb = 0.1 }, { cny_per_gb = 0.1 }]\n",
+            "[fakecdn]\ncny_per_gb = -inf\n",
+        ] {
+            let prices: Prices = toml::from_str(text).unwrap();
+            assert!(prices.validate().is_err(), "{text}");
+        }
     }
 
     #[test]

@@ -48,7 +48,9 @@ pub fn start_on(data: &std::path::Path, today: &'static str, config: &str) -> Se
         polyv_secret: Secret::new(POLYV_SECRET),
     };
     let today_date = NaiveDate::parse_from_str(today, "%Y-%m-%d").unwrap();
-    let Platforms { wechat, polyv } = rt.block_on(Platforms::start(data, who, today_date)).unwrap();
+    let Platforms { wechat, polyv } = rt
+        .block_on(Platforms::start(data, who, today_date))
+        .unwrap();
     let videos = data.join("polyv/videos.csv");
     let w = Workdir::new();
     let toml = format!(

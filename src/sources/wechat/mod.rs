@@ -114,9 +114,11 @@ pub struct UsagePoint {
     pub value: u64,
 }
 
-#[derive(Debug, Default, Deserialize)]
-#[serde(default)]
+/// A success reply must list its points (`item_list`, empty or not): a reply without it
+/// is not the documented shape, never "no usage".
+#[derive(Debug, Deserialize)]
 pub struct UsageReply {
+    #[serde(default)]
     pub data_interval: Option<i64>,
     pub item_list: Vec<UsagePoint>,
 }
@@ -133,9 +135,10 @@ pub struct LogFileEntry {
     pub end_time: i64,
 }
 
-#[derive(Debug, Default, Deserialize)]
-#[serde(default)]
+/// A success reply must list its files (`domestic_cdn_logs`, empty or not).
+#[derive(Debug, Deserialize)]
 pub struct LogsReply {
+    #[serde(default)]
     pub total_count: Option<i64>,
     pub domestic_cdn_logs: Vec<LogFileEntry>,
 }
@@ -348,7 +351,13 @@ impl WechatClient {
                 });
             }
         };
-        let errcode = value.get("errcode").and_then(|c| c.as_i64()).unwrap_or(0);
+        let Some(errcode) = errcode_of(&value) else {
+            let snippet = self.clean(&String::from_utf8_lossy(&bytes[..bytes.len().min(200)]));
+            return Attempt::Fatal(WechatError::BadReply {
+                call: name,
+                detail: format!("HTTP {status}, no integer errcode: {snippet}"),
+            });
+        };
         let errmsg = self.clean(value.get("errmsg").and_then(|m| m.as_str()).unwrap_or(""));
         match errcode {
             0 => match serde_json::from_value(value) {
@@ -497,6 +506,17 @@ impl WechatClient {
 
     fn clean(&self, text: &str) -> String {
         scrub(text, &[&self.secret])
+    }
+}
+
+/// A reply's `errcode`: an integer as documented, or the digits of one in a string (an
+/// error is then still taken as that error, never as success). `None` when it is absent
+/// or not a number: the reply is not the documented shape.
+fn errcode_of(reply: &serde_json::Value) -> Option<i64> {
+    match reply.get("errcode")? {
+        serde_json::Value::Number(n) => n.as_i64(),
+        serde_json::Value::String(s) => s.trim().parse().ok(),
+        _ => None,
     }
 }
 

@@ -56,6 +56,9 @@ pub struct WechatFaults {
     pub wrong_interval: bool,
     /// Listings say one more file in `total_count` than they list.
     pub short_listing: bool,
+    /// The next N API calls answer an error whose errcode is a string
+    /// (`{"errcode":"45009"}`): not the documented shape.
+    pub string_errcode: u32,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -250,6 +253,13 @@ fn api_answer(
             return (
                 wx_error(45009, "reach max api daily quota limit"),
                 "errcode 45009".into(),
+            );
+        }
+        if f.string_errcode > 0 {
+            f.string_errcode -= 1;
+            return (
+                Json(json!({"errcode": "45009"})).into_response(),
+                "errcode \"45009\"".into(),
             );
         }
         if f.minute_limit > 0 {
