@@ -69,6 +69,8 @@ pub struct IngestConfig {
     pub zstd_level: Option<i32>,
     /// Lines longer than this are rejected, their first bytes kept (default 1 MiB).
     pub max_line_bytes: Option<usize>,
+    /// A request line counting more bytes than this is rejected (default 100 GB).
+    pub max_request_bytes: Option<i64>,
 }
 
 impl Config {
@@ -88,6 +90,9 @@ impl Config {
                 .max_line_bytes
                 .unwrap_or(defaults.max_line)
                 .max(1024),
+            max_request_bytes: settings
+                .max_request_bytes
+                .unwrap_or(defaults.max_request_bytes),
         }
     }
 
@@ -113,6 +118,9 @@ impl Config {
     /// timer can wait for.
     pub fn validate(&self) -> Result<(), String> {
         self.prices.validate()?;
+        if self.ingest.max_request_bytes.is_some_and(|cap| cap <= 0) {
+            return Err("[ingest] max_request_bytes must be positive".into());
+        }
         let rate = self.polyv.requests_per_second;
         if !rate.is_finite() || rate < 0.0 || (rate > 0.0 && rate < 0.001) {
             return Err(format!(

@@ -971,3 +971,72 @@ fn sample_logs() -> String {
         .display()
         .to_string()
 }
+
+/// Hostile shapes: CR-only line ends, two records run together, a request counting more
+/// bytes than any request can. Each is its own line or its own reject, never a merged
+/// or inflated request; read = parsed + rejected.
+#[test]
+fn cr_line_ends_merged_records_and_impossible_byte_counts() {
+    let w = Workdir::new();
+    std::fs::create_dir_all(w.path("in")).unwrap();
+    let line = |time: &str, bytes: &str| {
+        format!(
+            "{time} 1.2.3.4 d.example.com /p?us=wxad-1 {bytes} 4 2 200 - 1 - - GET HTTP/1.1 hit"
+        )
+    };
+    let mut content = String::new();
+    // 1-3: old Mac line ends.
+    for time in ["20261118120000", "20261118120100", "20261118120200"] {
+        content.push_str(&line(time, "100"));
+        content.push('\r');
+    }
+    // 4: two records joined by a lost line end (the first's agent holds the second).
+    content.push_str(&line("20261118120300", "7").replace(
+        " - - GET",
+        " - 20261118120400 1.2.3.5 d.example.com /q?us=douyin-1 9 4 2 200 - 1 - - GET",
+    ));
+    content.push_str("\r\n");
+    // 5: an 18-digit byte count; 6: above the configured cap (1 MB here).
+    content.push_str(&line("20261118120500", "123456789012345678"));
+    content.push('\n');
+    content.push_str(&line("20261118120600", "1000001"));
+    content.push('\n');
+    write_gz(&w.path("in/hostile-2026111812.gz"), content.as_bytes());
+    std::fs::write(
+        w.path("cdncost.toml"),
+        "[ingest]\nmax_request_bytes = 1000000\n",
+    )
+    .unwrap();
+
+    let run = w.run(&["ingest", "in"]).ok();
+    assert!(
+        run.stdout()
+            .contains("6 lines read = 3 parsed + 3 rejected"),
+        "{}",
+        run.stdout()
+    );
+    assert_eq!(
+        lake_totals(&w.path("lake"))
+            .values()
+            .map(|v| v.1)
+            .sum::<u64>(),
+        300,
+        "only the three plain requests"
+    );
+    let rejects = scan_table(&w.path("lake"), "rejects")
+        .sort(["line_no"], Default::default())
+        .collect()
+        .unwrap();
+    assert_eq!(ints(&rejects, "line_no"), vec![Some(4), Some(5), Some(6)]);
+    let reasons = strings(&rejects, "reason");
+    assert!(reasons[0]
+        .as_deref()
+        .unwrap()
+        .contains("another record's start"));
+    for reason in &reasons[1..] {
+        assert_eq!(
+            reason.as_deref(),
+            Some("bytes above the per-request cap ([ingest] max_request_bytes)")
+        );
+    }
+}

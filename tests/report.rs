@@ -424,16 +424,17 @@ fn bad_ranges_and_prices_are_clear_errors() {
         .run(&["report", "--from", DAY1, "--to", DAY1])
         .expect_code(1);
     assert!(run.stderr().contains("no CDN requests"), "{}", run.stderr());
-    std::fs::write(
-        w.path("cdncost.toml"),
-        "[prices]\nwechat_tiers = [{ up_to_gb = 5, cny_per_gb = 0.3 }]\n",
-    )
-    .unwrap();
     write_gz(
         &w.path("in/x.gz"),
         b"20261118120000 1.2.3.4 d /p 100 4 2 200 - 1 - - GET HTTP/1.1 hit\n",
     );
     w.run(&["ingest", "in"]).ok();
+    // A bad price is refused when the config loads, by any command.
+    std::fs::write(
+        w.path("cdncost.toml"),
+        "[prices]\nwechat_tiers = [{ up_to_gb = 5, cny_per_gb = 0.3 }]\n",
+    )
+    .unwrap();
     let run = w
         .run(&["report", "--from", DAY1, "--to", DAY1])
         .expect_code(1);

@@ -613,3 +613,51 @@ fn replies_that_contradict_themselves_are_refused() {
     );
     assert!(!s.w.path("lake/cdn_requests").exists(), "nothing ingested");
 }
+
+/// A repeated point is counted once (with a warning); two values for one interval, or a
+/// value no interval can bill, are errors naming the day, and the stored series stays.
+#[test]
+fn repeated_conflicting_and_impossible_usage_points() {
+    let s = start(FAST);
+    let day_start = 1_794_931_200i64; // 2026-11-18 00:00 China time
+    let billed = usage_per_day()["2026-11-18"];
+    s.server.faults().extra_usage_items =
+        vec![serde_json::json!({"time": day_start, "value": billed})];
+    let run = s.usage(&[]).ok();
+    assert!(
+        run.stderr()
+            .contains("listed 1 point(s) of 2026-11-18 twice"),
+        "{}",
+        run.stderr()
+    );
+    assert_eq!(lake_usage(&s, 1440).0, usage_per_day(), "counted once");
+
+    s.server.faults().extra_usage_items =
+        vec![serde_json::json!({"time": day_start, "value": billed + 1})];
+    let run = s.usage(&[]).expect_code(1);
+    assert!(
+        run.stderr()
+            .contains("2026-11-18: the point at 2026-11-18 00:00:00 +08:00 is listed twice"),
+        "{}",
+        run.stderr()
+    );
+    for huge in [
+        serde_json::json!(1e19),
+        serde_json::json!(9_300_000_000_000_000_000u64),
+    ] {
+        s.server.faults().extra_usage_items =
+            vec![serde_json::json!({"time": day_start, "value": huge})];
+        let run = s.usage(&[]).expect_code(1);
+        assert!(
+            run.stderr()
+                .contains("more than the 10000000000000000 one point can"),
+            "{}",
+            run.stderr()
+        );
+    }
+    assert_eq!(
+        lake_usage(&s, 1440).0,
+        usage_per_day(),
+        "stored series kept"
+    );
+}

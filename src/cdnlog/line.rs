@@ -169,6 +169,11 @@ pub enum Reject {
     EmptyField(&'static str),
     BadNumber(&'static str),
     NoCacheField,
+    /// The bytes of one request above the per-request cap (`[ingest] max_request_bytes`).
+    BytesAboveCap,
+    /// The agent holds the start of another record (time, IP, domain): two records run
+    /// together by a lost line end, which would otherwise count as one request.
+    MergedRecords,
 }
 
 impl std::fmt::Display for Reject {
@@ -187,6 +192,14 @@ impl std::fmt::Display for Reject {
             Reject::NoCacheField => write!(
                 f,
                 "neither of the last two fields is the cache flag (hit/miss)"
+            ),
+            Reject::BytesAboveCap => write!(
+                f,
+                "bytes above the per-request cap ([ingest] max_request_bytes)"
+            ),
+            Reject::MergedRecords => write!(
+                f,
+                "the user agent holds another record's start (time, IP, domain): two records joined by a lost line end"
             ),
         }
     }
@@ -233,6 +246,9 @@ pub fn parse_line_with<'a>(line: &'a str, times: &mut TimeParser) -> Result<LogL
     );
     // The agent is everything left between field 10 and the range, spaces and all.
     let agent = scan.middle().ok_or(Reject::TooFewFields)?;
+    if holds_record_start(agent.text) {
+        return Err(Reject::MergedRecords);
+    }
 
     let (ts_ms, time_format) = times.parse(time.text).ok_or(Reject::BadTime)?;
     if !plausible_ip(client_ip.text) {
@@ -503,6 +519,34 @@ fn parse_i32(s: &str, name: &'static str) -> Result<i32, Reject> {
 }
 
 #[inline]
+/// Whether `text` holds a record's first three fields: a 14-digit time, an IP address,
+/// a domain. One pass over the bytes looks for a run of exactly 14 digits between
+/// blanks; only then are the next two tokens looked at (real agents almost never get
+/// that far).
+fn holds_record_start(text: &str) -> bool {
+    let bytes = text.as_bytes();
+    let mut run = 0usize;
+    for (i, &b) in bytes.iter().enumerate() {
+        if b.is_ascii_digit() {
+            run += 1;
+            continue;
+        }
+        if run == 14
+            && (b == b' ' || b == b'\t')
+            && (i == 14 || matches!(bytes[i - 15], b' ' | b'\t'))
+        {
+            let mut rest = text[i..].split_ascii_whitespace();
+            if let (Some(ip), Some(domain)) = (rest.next(), rest.next()) {
+                if plausible_ip(ip) && domain.contains('.') && !domain.contains('/') {
+                    return true;
+                }
+            }
+        }
+        run = 0;
+    }
+    false
+}
+
 fn digits(bytes: &[u8]) -> Option<u32> {
     bytes.iter().try_fold(0u32, |acc, &d| {
         d.is_ascii_digit().then(|| acc * 10 + (d - b'0') as u32)
@@ -576,6 +620,24 @@ fn plausible_ip(s: &str) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn two_records_joined_by_a_lost_line_end_are_a_reject() {
+        let joined = format!("{} {TYPICAL}", &TYPICAL[..TYPICAL.len() - 30]);
+        let merged = TYPICAL.replacen(
+            "(iPhone;",
+            "20261120000243 36.45.133.23 1500020822.vod2.myqcloud.com /v.ts 5 1 2 200 - 1 (iPhone;",
+            1,
+        );
+        assert_eq!(parse_line(&merged).unwrap_err(), Reject::MergedRecords);
+        assert!(parse_line(&joined).is_err());
+        // Digits in a real agent are not a record.
+        let agent = TYPICAL.replacen("(iPhone;", "Build/20261120000243 (iPhone;", 1);
+        assert!(parse_line(&agent).is_ok());
+        assert!(!holds_record_start(
+            "MicroMessenger/8.0.47 12345678901234 NetType/WIFI"
+        ));
+    }
 
     /// Unix milliseconds of a China wall-clock time.
     fn china_ms(y: i64, mo: u32, d: u32, h: u32, mi: u32, s: u32) -> i64 {

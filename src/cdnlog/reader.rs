@@ -6,6 +6,9 @@
 //! cap is handed out as its first `max_line` bytes and flagged, and the rest is skipped,
 //! so one runaway line can't take the process's memory.
 //!
+//! A line ends at LF, CR LF, or a lone CR (old Mac line ends: without this, a whole file
+//! would read as one line and its records would merge).
+//!
 //! Gzip is recognised by its magic bytes, not the file name, and concatenated gzip members
 //! are read as one stream (the format allows it and some rotators write it).
 
@@ -100,9 +103,21 @@ impl LineReader {
     /// truncated gzip stream) is returned as is; the lines before it were handed out.
     pub fn next_line(&mut self) -> io::Result<Option<Line<'_>>> {
         loop {
-            if let Some(pos) = memchr::memchr(b'\n', &self.buf[self.start..self.end]) {
+            if let Some(pos) = memchr::memchr2(b'\n', b'\r', &self.buf[self.start..self.end]) {
                 let line_start = self.start;
-                self.start += pos + 1;
+                let end = self.start + pos;
+                let ending = match self.buf[end] {
+                    b'\n' => 1,
+                    // CR LF is one line end; a CR at the end of what is buffered waits
+                    // for the next byte to tell.
+                    _ if end + 1 < self.end => 1 + (self.buf[end + 1] == b'\n') as usize,
+                    _ if self.eof => 1,
+                    _ => {
+                        self.fill()?;
+                        continue;
+                    }
+                };
+                self.start = end + ending;
                 return Ok(Some(self.emit_capped(line_start, pos)));
             }
             if self.eof {
@@ -257,6 +272,19 @@ mod tests {
         assert_eq!(got.last().unwrap().0, 4);
         assert!(lines_of(b"", 1 << 20).is_empty());
         assert_eq!(lines_of(b"x\n", 1 << 20).len(), 1);
+    }
+
+    #[test]
+    fn cr_lf_and_lone_cr_end_lines() {
+        let got = lines_of(b"a\rb\r\nc\n\rd\r", 1 << 20);
+        let texts: Vec<&[u8]> = got.iter().map(|l| l.1.as_slice()).collect();
+        assert_eq!(texts, vec![&b"a"[..], b"b", b"c", b"", b"d"]);
+        // A CR LF split across two reads is still one line end.
+        let mut data = vec![b'x'; READ_CHUNK - 1];
+        data.extend_from_slice(b"\r\nnext\r\n");
+        let got = lines_of(&data, 1 << 20);
+        assert_eq!(got.len(), 2);
+        assert_eq!(got[1].1, b"next");
     }
 
     #[test]

@@ -31,13 +31,20 @@ use crate::lake::{Lake, LakeError, ParquetOptions, ParquetSink, SafeName, Staged
 pub struct IngestOptions {
     pub parquet: ParquetOptions,
     pub max_line: usize,
+    /// The most bytes one request line may count; a larger one is rejected (an
+    /// 18-digit `bytes` would otherwise take a whole day's bill to its channel).
+    pub max_request_bytes: i64,
 }
+
+/// 100 GB: more than any one video file a CDN serves in a request.
+pub const DEFAULT_MAX_REQUEST_BYTES: i64 = 100_000_000_000;
 
 impl Default for IngestOptions {
     fn default() -> Self {
         IngestOptions {
             parquet: ParquetOptions::default(),
             max_line: DEFAULT_MAX_LINE,
+            max_request_bytes: DEFAULT_MAX_REQUEST_BYTES,
         }
     }
 }
@@ -313,6 +320,9 @@ impl<'a, F: LogFormat> FilePass<'a, F> {
             Err(_) => Cow::Owned(String::from_utf8_lossy(bytes).into_owned()),
         };
         match self.format.parse(&text) {
+            Ok(parsed) if parsed.bytes > self.options.max_request_bytes => {
+                self.reject(line_no, Reject::BytesAboveCap, bytes, bytes.len() as u64)
+            }
             Ok(parsed) => {
                 if matches!(text, Cow::Owned(_)) {
                     self.observed.non_utf8_lines_repaired += 1;

@@ -20,6 +20,9 @@ use crate::lake::{Lake, LakeError, ParquetOptions, SafeName, USAGE};
 use crate::sources::wechat::WechatClient;
 
 pub const MAX_SPAN_DAYS: u32 = 90;
+/// The most bytes one point of the series may bill: 10 PB, over 260 Tbit/s for a
+/// 5-minute point and far above any studio's day. A larger value is a broken reply.
+pub const MAX_POINT_BYTES: u64 = 10_000_000_000_000_000;
 pub const HISTORY_DAYS: u64 = 365;
 
 #[derive(Debug, Default)]
@@ -62,6 +65,18 @@ impl UsageFetch<'_> {
                 }
             }
             let mut by_day: BTreeMap<NaiveDate, Vec<(i64, u64)>> = BTreeMap::new();
+            for point in reply.item_list.iter() {
+                if point.value > MAX_POINT_BYTES {
+                    return Err(JobError::Inconsistent {
+                        call: "getcdnusagedata",
+                        detail: format!(
+                            "the point at {} bills {} bytes, more than the {MAX_POINT_BYTES} one point can",
+                            china_time::to_china(point.time),
+                            point.value
+                        ),
+                    });
+                }
+            }
             for point in reply.item_list {
                 let day = ChinaHour::of_unix_ms(point.time * 1000).date();
                 if day >= start && day <= end {
@@ -71,8 +86,18 @@ impl UsageFetch<'_> {
                         .push((point.time, point.value));
                 }
             }
-            for day in start.iter_days().take_while(|d| *d <= end) {
-                let points = by_day.remove(&day).unwrap_or_default();
+            // Every day of the reply is checked before any is written.
+            let days: Vec<(NaiveDate, Vec<(i64, u64)>)> = start
+                .iter_days()
+                .take_while(|d| *d <= end)
+                .map(|day| {
+                    Ok((
+                        day,
+                        distinct_points(day, by_day.remove(&day).unwrap_or_default())?,
+                    ))
+                })
+                .collect::<Result<_, JobError>>()?;
+            for (day, points) in days {
                 if points.is_empty() {
                     report.empty_days.push(day);
                 }
@@ -122,6 +147,36 @@ impl UsageFetch<'_> {
             .replace_partition(&path, frame.as_ref(), self.parquet, &manifest, record)
             .map(|_| ())
     }
+}
+
+/// The day's points, each interval once. The same interval twice with the same value is
+/// a repeat (kept once, with a warning); with different values the reply contradicts
+/// itself, and which one is billed is unknown: an error naming the day.
+fn distinct_points(
+    day: NaiveDate,
+    mut points: Vec<(i64, u64)>,
+) -> Result<Vec<(i64, u64)>, JobError> {
+    points.sort_unstable();
+    let before = points.len();
+    points.dedup();
+    if let Some(pair) = points.windows(2).find(|w| w[0].0 == w[1].0) {
+        return Err(JobError::Inconsistent {
+            call: "getcdnusagedata",
+            detail: format!(
+                "{day}: the point at {} is listed twice, billing {} and {} bytes",
+                china_time::to_china(pair[0].0),
+                pair[0].1,
+                pair[1].1
+            ),
+        });
+    }
+    if points.len() < before {
+        tracing::warn!(
+            "getcdnusagedata listed {} point(s) of {day} twice with the same value: counted once",
+            before - points.len()
+        );
+    }
+    Ok(points)
 }
 
 fn usage_frame(

@@ -124,7 +124,10 @@ fn neutralise_formulas(frame: &DataFrame) -> PolarsResult<DataFrame> {
 }
 
 fn is_formula(cell: &str) -> bool {
-    cell.starts_with(['=', '+', '-', '@', '\t', '\r']) && cell.trim().parse::<f64>().is_err()
+    // A lone `-` (a placeholder) or `+` is text to every spreadsheet.
+    cell.len() > 1
+        && cell.starts_with(['=', '+', '-', '@', '\t', '\r'])
+        && cell.trim().parse::<f64>().is_err()
 }
 
 /// Money reads as money in a CSV: every `…_cny` column is written with two decimals
@@ -166,7 +169,7 @@ mod formula_tests {
                     "@SUM(1)",
                     "-1.05",
                     "\tx",
-                    "douyin",
+                    "-",
                 ],
             )],
         )
@@ -174,7 +177,7 @@ mod formula_tests {
         let text = String::from_utf8(csv_bytes(&frame, true, Path::new("t.csv")).unwrap()).unwrap();
         assert_eq!(
             text,
-            "\u{feff}channel\r\n\"'=HYPERLINK(\"\"http://x\"\")\"\r\n'+1+1\r\n'@SUM(1)\r\n-1.05\r\n'\tx\r\ndouyin\r\n"
+            "\u{feff}channel\r\n\"'=HYPERLINK(\"\"http://x\"\")\"\r\n'+1+1\r\n'@SUM(1)\r\n-1.05\r\n'\tx\r\n-\r\n"
         );
     }
 }

@@ -353,7 +353,7 @@ fn parse_days(data: Option<serde_json::Value>) -> Result<Vec<DayTraffic>, String
             let pc = bytes(&r.pc_flow_size, "pcFlowSize")?;
             let mobile = bytes(&r.mobile_flow_size, "mobileFlowSize")?;
             let total = match &r.total_flow_size {
-                None => pc + mobile,
+                None => pc + mobile, // each at most MAX_DAY_BYTES: no overflow
                 some => bytes(some, "totalFlowSize")?,
             };
             Ok(DayTraffic {
@@ -366,8 +366,23 @@ fn parse_days(data: Option<serde_json::Value>) -> Result<Vec<DayTraffic>, String
         .collect()
 }
 
-/// A byte count sent as a number or as a numeric string; absent or null is 0.
+/// The most bytes one video may be served in a day: 10 PB (a larger figure is a broken
+/// reply, and would turn into negative money downstream).
+pub const MAX_DAY_BYTES: u64 = 10_000_000_000_000_000;
+
+/// A byte count sent as a number or as a numeric string; absent or null is 0; above
+/// [`MAX_DAY_BYTES`] an error.
 fn bytes(value: &Option<serde_json::Value>, name: &str) -> Result<u64, String> {
+    let count = byte_count(value, name)?;
+    if count > MAX_DAY_BYTES {
+        return Err(format!(
+            "{name} {count} is more than one video can be served in a day ({MAX_DAY_BYTES})"
+        ));
+    }
+    Ok(count)
+}
+
+fn byte_count(value: &Option<serde_json::Value>, name: &str) -> Result<u64, String> {
     match value {
         None | Some(serde_json::Value::Null) => Ok(0),
         Some(serde_json::Value::Number(n)) => n
@@ -393,6 +408,24 @@ pub fn is_safe_token(s: &str) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn byte_counts_out_of_range_are_errors() {
+        let day = |total: serde_json::Value| {
+            parse_days(Some(serde_json::json!([
+                {"currentDay": "2026-11-18", "pcFlowSize": 1, "mobileFlowSize": 2, "totalFlowSize": total}
+            ])))
+        };
+        assert_eq!(day(serde_json::json!(3)).unwrap()[0].total_bytes, 3);
+        for bad in [
+            serde_json::json!(1e19),
+            serde_json::json!("18446744073709551615"),
+            serde_json::json!(-1),
+        ] {
+            let err = day(bad.clone()).unwrap_err();
+            assert!(err.contains("totalFlowSize"), "{bad}: {err}");
+        }
+    }
 
     #[test]
     fn documented_known_answers() {

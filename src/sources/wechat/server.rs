@@ -59,6 +59,9 @@ pub struct WechatFaults {
     /// The next N API calls answer an error whose errcode is a string
     /// (`{"errcode":"45009"}`): not the documented shape.
     pub string_errcode: u32,
+    /// Items appended to every usage reply as they are (duplicated or conflicting
+    /// points, values out of range).
+    pub extra_usage_items: Vec<Value>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -346,10 +349,11 @@ fn usage(s: &WechatState, start: i64, end: i64, interval_min: i64) -> Result<Val
     for (t, bytes) in s.usage.range(align(start)..=end) {
         *buckets.entry(align(*t)).or_default() += bytes;
     }
-    let items: Vec<Value> = buckets
+    let mut items: Vec<Value> = buckets
         .into_iter()
         .map(|(time, value)| json!({"time": time, "value": value}))
         .collect();
+    items.extend(lock(&s.faults).extra_usage_items.iter().cloned());
     let answered = if lock(&s.faults).wrong_interval {
         if interval_min == 1440 {
             60
