@@ -520,31 +520,31 @@ fn parse_i32(s: &str, name: &'static str) -> Result<i32, Reject> {
 
 #[inline]
 /// Whether `text` holds a record's first three fields: a 14-digit time, an IP address,
-/// a domain. One pass over the bytes looks for a run of exactly 14 digits between
-/// blanks; only then are the next two tokens looked at (real agents almost never get
-/// that far).
+/// a domain, after a blank (or a CR: a stray old-Mac line end). Only the positions after
+/// a blank are looked at (an agent has a dozen), and only one starting with a digit is
+/// looked at further, so the hot path pays one `memchr3` pass over the agent.
 fn holds_record_start(text: &str) -> bool {
     let bytes = text.as_bytes();
-    let mut run = 0usize;
-    for (i, &b) in bytes.iter().enumerate() {
-        if b.is_ascii_digit() {
-            run += 1;
-            continue;
-        }
-        if run == 14
-            && (b == b' ' || b == b'\t')
-            && (i == 14 || matches!(bytes[i - 15], b' ' | b'\t'))
-        {
-            let mut rest = text[i..].split_ascii_whitespace();
-            if let (Some(ip), Some(domain)) = (rest.next(), rest.next()) {
-                if plausible_ip(ip) && domain.contains('.') && !domain.contains('/') {
-                    return true;
-                }
-            }
-        }
-        run = 0;
+    is_record_start(text)
+        || memchr::memchr3_iter(b' ', b'\t', b'\r', bytes)
+            .any(|blank| is_record_start(&text[blank + 1..]))
+}
+
+fn is_record_start(text: &str) -> bool {
+    let bytes = text.as_bytes();
+    if bytes.len() < 16 || !bytes[0].is_ascii_digit() || !matches!(bytes[14], b' ' | b'\t') {
+        return false;
     }
-    false
+    if !bytes[..14].iter().all(u8::is_ascii_digit) {
+        return false;
+    }
+    let mut rest = text[15..].split_ascii_whitespace();
+    match (rest.next(), rest.next()) {
+        (Some(ip), Some(domain)) => {
+            plausible_ip(ip) && domain.contains('.') && !domain.contains('/')
+        }
+        _ => false,
+    }
 }
 
 fn digits(bytes: &[u8]) -> Option<u32> {

@@ -7,7 +7,10 @@
 //! so one runaway line can't take the process's memory.
 //!
 //! A line ends at LF, CR LF, or a lone CR (old Mac line ends: without this, a whole file
-//! would read as one line and its records would merge).
+//! would read as one line and its records would merge). Lone CRs are looked for in the
+//! first read of a file; a file that has them is split on both bytes (`memchr2`), any
+//! other on LF alone, the fast path. A stray lone CR further into an LF file joins two
+//! records into one line, which the parser rejects as merged records: never silently.
 //!
 //! Gzip is recognised by its magic bytes, not the file name, and concatenated gzip members
 //! are read as one stream (the format allows it and some rotators write it).
@@ -63,6 +66,8 @@ pub struct LineReader {
     max_line: usize,
     line_no: u64,
     text_bytes: u64,
+    /// Whether the first read held a CR not followed by LF: lines then end at CR too.
+    lone_cr: bool,
     pub is_gzip: bool,
 }
 
@@ -90,6 +95,7 @@ impl LineReader {
             max_line,
             line_no: 0,
             text_bytes: 0,
+            lone_cr: false,
             is_gzip,
         }
     }
@@ -103,7 +109,13 @@ impl LineReader {
     /// truncated gzip stream) is returned as is; the lines before it were handed out.
     pub fn next_line(&mut self) -> io::Result<Option<Line<'_>>> {
         loop {
-            if let Some(pos) = memchr::memchr2(b'\n', b'\r', &self.buf[self.start..self.end]) {
+            let unread = &self.buf[self.start..self.end];
+            let found = if self.lone_cr {
+                memchr::memchr2(b'\n', b'\r', unread)
+            } else {
+                memchr::memchr(b'\n', unread)
+            };
+            if let Some(pos) = found {
                 let line_start = self.start;
                 let end = self.start + pos;
                 let ending = match self.buf[end] {
@@ -118,7 +130,9 @@ impl LineReader {
                     }
                 };
                 self.start = end + ending;
-                return Ok(Some(self.emit_capped(line_start, pos)));
+                let length =
+                    pos - (!self.lone_cr && pos > 0 && self.buf[end - 1] == b'\r') as usize;
+                return Ok(Some(self.emit_capped(line_start, length)));
             }
             if self.eof {
                 if self.start == self.end {
@@ -212,6 +226,9 @@ impl LineReader {
         loop {
             match self.inner.read(&mut self.buf[self.end..]) {
                 Ok(n) => {
+                    if self.text_bytes == 0 {
+                        self.lone_cr = has_lone_cr(&self.buf[self.end..self.end + n]);
+                    }
                     self.end += n;
                     self.text_bytes += n as u64;
                     return Ok(n);
@@ -221,6 +238,12 @@ impl LineReader {
             }
         }
     }
+}
+
+/// Whether `chunk` holds a CR that is not the first half of CR LF (a CR at the very end
+/// of the chunk does not count: its LF may be in the next read).
+fn has_lone_cr(chunk: &[u8]) -> bool {
+    memchr::memchr_iter(b'\r', chunk).any(|i| chunk.get(i + 1).is_some_and(|&next| next != b'\n'))
 }
 
 #[cfg(test)]
