@@ -288,3 +288,40 @@ fn provisional_message_names_the_configured_hours() {
     );
     assert!(!daily.contains("under 3 hours"), "{daily}");
 }
+
+/// Usage billed on days whose log listing is empty: the bill lands on an
+/// `(unattributed)` row (the totals still equal the bill), the days are incomplete
+/// ("no log files listed for a billed day"), exit 3; on a fresh lake too.
+#[test]
+fn billed_days_without_logs_keep_their_bill_as_unattributed() {
+    let s = start(PRICED);
+    s.wechat.faults().empty_listing = true;
+    let run = s.cdncost(RUN).expect_code(3);
+    assert!(
+        run.stderr().contains("no log files listed for a billed day"),
+        "{}",
+        run.stderr()
+    );
+    // The bill, from the server's own usage file: 0.20 CNY per GB of the month.
+    let usage = std::fs::read_to_string(sample().join("cdn_usage.csv")).unwrap();
+    let billed: u128 = usage
+        .lines()
+        .skip(1)
+        .map(|l| l.split_once(',').unwrap().1.parse::<u128>().unwrap())
+        .sum();
+    let bill_fen = ((billed * 20 + 500_000_000) / 1_000_000_000) as i64;
+    let daily = csv_rows(&std::fs::read(s.w.path("out/channel_daily.csv")).unwrap());
+    let fen = |v: &str| (v.parse::<f64>().unwrap() * 100.0).round() as i64;
+    let unattributed: Vec<_> = daily
+        .iter()
+        .filter(|r| r["channel"] == "(unattributed)")
+        .collect();
+    assert_eq!(unattributed.len(), 2, "one per billed day");
+    let wechat: i64 = daily
+        .iter()
+        .filter(|r| !r["wechat_cost_cny"].is_empty())
+        .map(|r| fen(&r["wechat_cost_cny"]))
+        .sum();
+    assert_eq!(wechat, bill_fen, "the WeChat bill is all there");
+    assert!(unattributed.iter().all(|r| r["complete"] == "false"));
+}

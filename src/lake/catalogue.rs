@@ -15,6 +15,9 @@ pub const POLYV: &str = "polyv_traffic";
 /// How rows without a channel (no `us`, or a platform-only tag) are labelled wherever
 /// channels are listed: they are counted under this row, never dropped.
 pub const UNTAGGED: &str = "(untagged)";
+/// The channel of billed usage that no log line explains (a day the usage series bills
+/// but whose logs are not in the lake): it keeps the day's bill in the report's totals.
+pub const UNATTRIBUTED: &str = "(unattributed)";
 
 /// A table as readers see it.
 #[derive(Debug, Clone, Copy)]

@@ -33,7 +33,7 @@ use crate::china_time::ChinaHour;
 pub mod catalogue;
 pub mod manifest;
 
-pub use catalogue::{POLYV, REJECTS, REQUESTS, UNTAGGED, USAGE};
+pub use catalogue::{POLYV, REJECTS, REQUESTS, UNATTRIBUTED, UNTAGGED, USAGE};
 
 const MANIFEST_DIR: &str = "_manifest";
 

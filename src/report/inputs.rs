@@ -194,8 +194,12 @@ pub fn wechat_gaps(inputs: &Inputs, date: NaiveDate, gaps: &mut DayGaps) -> Resu
     let (lake, usage_points) = (inputs.lake, &inputs.usage_points);
     let logs: Option<LogDayRecord> =
         lake.read_manifest(&lake.manifest_file(manifest_kind::LOG_DAYS, &day_name(date)))?;
+    let billed = usage_points.get(&date).is_some_and(|d| d.billed_bytes > 0);
     match logs {
         None => gaps.missing.push("log files not listed by the API".into()),
+        Some(r) if r.listed == 0 && billed => gaps
+            .missing
+            .push("no log files listed for a billed day".into()),
         Some(r) if !r.missing.is_empty() => gaps.missing.push(format!(
             "{} of {} log files missing",
             r.missing.len(),
@@ -209,9 +213,10 @@ pub fn wechat_gaps(inputs: &Inputs, date: NaiveDate, gaps: &mut DayGaps) -> Resu
     }
     match usage_points.get(&date) {
         None => gaps.missing.push("no usage series".into()),
-        Some(&(interval, points)) if points < 1440 / interval.max(1) => gaps.missing.push(format!(
-            "usage series has {points} of {} points",
-            1440 / interval
+        Some(d) if d.points < 1440 / d.interval_min.max(1) => gaps.missing.push(format!(
+            "usage series has {} of {} points",
+            d.points,
+            1440 / d.interval_min.max(1)
         )),
         Some(_) => {}
     }

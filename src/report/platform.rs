@@ -17,7 +17,7 @@ use super::inputs::{self, DayGaps, BUCKET_SECS};
 use super::prices::Prices;
 use super::summary::share_of_day;
 use super::tables::ReportError;
-use crate::lake::{Lake, LakeError};
+use crate::lake::{Lake, LakeError, UNATTRIBUTED};
 
 /// What every platform's daily traffic is computed from.
 pub struct Inputs<'a> {
@@ -27,8 +27,8 @@ pub struct Inputs<'a> {
     pub to: NaiveDate,
     /// The billed usage series per day (`date`, `billed_bytes`, …), for allocations.
     pub usage: LazyFrame,
-    /// Per day: the interval and number of points of that series (for completeness).
-    pub usage_points: BTreeMap<NaiveDate, (i64, i64)>,
+    /// Per day: what the usage series has of it (for completeness).
+    pub usage_points: BTreeMap<NaiveDate, UsageDay>,
     pub prices: &'a Prices,
 }
 
@@ -61,6 +61,14 @@ pub type GapCheck = fn(&Inputs, NaiveDate, &mut DayGaps) -> Result<(), LakeError
 /// For a platform whose inputs are always whole.
 pub fn no_gaps(_inputs: &Inputs, _date: NaiveDate, _gaps: &mut DayGaps) -> Result<(), LakeError> {
     Ok(())
+}
+
+/// One day of the usage series: its interval (minutes), how many points, bytes billed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct UsageDay {
+    pub interval_min: i64,
+    pub points: i64,
+    pub billed_bytes: i64,
 }
 
 /// One CDN platform, as the report sees it: its [`Spec`] and how its traffic is computed.
@@ -151,8 +159,13 @@ impl Platform for Wechat {
     }
 
     fn daily(&self, inputs: &Inputs) -> Result<Option<LazyFrame>, ReportError> {
-        let Some(requests) = inputs::wechat_by_channel(inputs.lake, inputs.from, inputs.to)? else {
-            return Ok(None);
+        // Billed usage without any log still makes rows: its bill must not vanish.
+        let requests = match inputs::wechat_by_channel(inputs.lake, inputs.from, inputs.to)? {
+            Some(requests) => requests,
+            None if inputs.usage_points.values().any(|d| d.billed_bytes > 0) => {
+                DataFrame::empty_with_schema(&inputs::wechat_schema()).lazy()
+            }
+            None => return Ok(None),
         };
         let query = |source| ReportError::Query {
             from: inputs.from,
@@ -211,6 +224,7 @@ impl Wechat {
             (col(c).cast(DataType::Float64) * lit(8.0 * factor / BUCKET_SECS as f64 / 1e6))
                 .round(3, RoundMode::HalfAwayFromZero)
         };
+        let requests = with_unattributed(requests, usage.clone())?;
         // Rows in the order ties are settled in (date, then channel name).
         let mut rows = requests
             .join(
@@ -260,6 +274,43 @@ impl Wechat {
     }
 }
 
+/// The request rows, plus an `(unattributed)` row on each day the usage series bills
+/// bytes that no log byte of the lake explains (its logs were never listed or never
+/// fetched): the day's bill goes to that row, so the totals still equal the bill.
+fn with_unattributed(requests: LazyFrame, usage: LazyFrame) -> PolarsResult<LazyFrame> {
+    let day_logs = requests
+        .clone()
+        .group_by([col("date")])
+        .agg([col("wechat_log_bytes").sum().alias("day_log_bytes")]);
+    let unexplained = usage
+        .join(
+            day_logs,
+            [col("date")],
+            [col("date")],
+            JoinArgs::new(JoinType::Left),
+        )
+        .filter(
+            col("billed_bytes")
+                .gt(lit(0))
+                .and(col("day_log_bytes").fill_null(lit(0)).eq(lit(0))),
+        )
+        .select([
+            col("date"),
+            lit(UNATTRIBUTED).alias("channel"),
+            lit(0i64).alias("wechat_requests"),
+            lit(0i64).alias("wechat_log_bytes"),
+            lit(0i64).alias("peak_bucket_bytes"),
+            lit(0i64).alias("p95_bucket_bytes"),
+        ]);
+    concat(
+        [requests, unexplained],
+        UnionArgs {
+            to_supertypes: true,
+            ..Default::default()
+        },
+    )
+}
+
 /// `wechat_allocated_billed_bytes`: each day's billed bytes (the usage series) split over
 /// the day's channels in proportion to their log bytes, by the largest remainder, so the
 /// channels of a day add up to the day's bill exactly. Rows come sorted by (date,
@@ -267,6 +318,7 @@ impl Wechat {
 /// a usage series, or whose log bytes are all zero.
 fn allocate_by_day(rows: &DataFrame) -> PolarsResult<Column> {
     let dates = rows.column("date")?.date()?.physical().clone();
+    let channels = rows.column("channel")?.str()?;
     let logs = rows.column("wechat_log_bytes")?.i64()?;
     let billed = rows.column("billed_bytes")?.i64()?;
     let mut allocated: Vec<Option<i64>> = vec![None; rows.height()];
@@ -276,9 +328,15 @@ fn allocate_by_day(rows: &DataFrame) -> PolarsResult<Column> {
         let end = (start..rows.height())
             .find(|&i| dates.get(i) != day)
             .unwrap_or(rows.height());
-        let weights: Vec<u64> = (start..end)
+        let mut weights: Vec<u64> = (start..end)
             .map(|i| logs.get(i).unwrap_or(0).max(0) as u64)
             .collect();
+        // A day no log byte explains: its `(unattributed)` row takes the whole bill.
+        if weights.iter().all(|w| *w == 0) {
+            for (w, i) in weights.iter_mut().zip(start..end) {
+                *w = (channels.get(i) == Some(UNATTRIBUTED)) as u64;
+            }
+        }
         if let Some(total) = billed.get(start).filter(|b| *b >= 0) {
             if weights.iter().any(|w| *w > 0) {
                 let parts = largest_remainder(total as u64, &weights);

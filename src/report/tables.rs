@@ -18,7 +18,7 @@ use polars::prelude::*;
 use super::cost;
 use super::inputs::{self, DayGaps};
 use super::money;
-use super::platform::{cost_column, default_platforms, Inputs, Platform};
+use super::platform::{cost_column, default_platforms, Inputs, Platform, UsageDay};
 use super::prices::Prices;
 use crate::lake::{Lake, LakeError};
 
@@ -570,22 +570,26 @@ fn gaps_frame(gaps: &BTreeMap<NaiveDate, DayGaps>) -> PolarsResult<DataFrame> {
 }
 
 /// date → (interval, points) of the usage series each day is taken from.
-fn usage_points(usage: &DataFrame) -> PolarsResult<BTreeMap<NaiveDate, (i64, i64)>> {
+fn usage_points(usage: &DataFrame) -> PolarsResult<BTreeMap<NaiveDate, UsageDay>> {
     let dates = usage.column("date")?.date()?;
     let intervals = usage.column("usage_interval_min")?.cast(&DataType::Int64)?;
     let points = usage.column("usage_points")?.cast(&DataType::Int64)?;
+    let billed = usage.column("billed_bytes")?.cast(&DataType::Int64)?;
     let mut out = BTreeMap::new();
-    for ((date, interval), count) in dates
+    for (((date, interval), count), bytes) in dates
         .physical()
         .iter()
         .zip(intervals.i64()?.iter())
         .zip(points.i64()?.iter())
+        .zip(billed.i64()?.iter())
     {
-        if let (Some(date), Some(interval), Some(count)) = (date, interval, count) {
-            out.insert(
-                crate::china_time::date_of_day_number(date),
-                (interval, count),
-            );
+        if let (Some(date), Some(interval_min), Some(points)) = (date, interval, count) {
+            let day = UsageDay {
+                interval_min,
+                points,
+                billed_bytes: bytes.unwrap_or(0),
+            };
+            out.insert(crate::china_time::date_of_day_number(date), day);
         }
     }
     Ok(out)

@@ -62,6 +62,8 @@ pub struct WechatFaults {
     /// Items appended to every usage reply as they are (duplicated or conflicting
     /// points, values out of range).
     pub extra_usage_items: Vec<Value>,
+    /// Listings list no file at all (`domestic_cdn_logs: []`), whatever the day.
+    pub empty_listing: bool,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -387,6 +389,9 @@ fn logs(s: &WechatState, start: i64, end: i64) -> Result<Value, (i64, String)> {
             })
         })
         .collect();
+    if lock(&s.faults).empty_listing {
+        entries.clear();
+    }
     if lock(&s.faults).hostile_entries {
         let hour = start - start.rem_euclid(3600);
         for (name, url) in [
