@@ -267,6 +267,17 @@ pub fn bind(sql: &str, params: &BTreeMap<String, String>) -> Result<String, Quer
                     i += 1;
                 }
             }
+            '$' if dollar_tag(&chars[i..]).is_some() => {
+                // A dollar-quoted string (`$$…$$`, `$tag$…$tag$`) is copied whole: a
+                // placeholder in it is text, and a value can't close it.
+                let tag = dollar_tag(&chars[i..]).expect("checked");
+                let body = i + tag.len();
+                let end = (body..chars.len())
+                    .find(|&j| chars[j..].starts_with(&tag))
+                    .map_or(chars.len(), |j| j + tag.len());
+                out.extend(&chars[i..end]);
+                i = end;
+            }
             '-' if chars.get(i + 1) == Some(&'-') => {
                 let end = chars[i..]
                     .iter()
@@ -322,6 +333,18 @@ pub fn bind(sql: &str, params: &BTreeMap<String, String>) -> Result<String, Quer
     Ok(out)
 }
 
+/// The opening `$tag$` of a dollar-quoted string at the start of `chars` (the tag may be
+/// empty; it can't start with a digit, so `$1` is not one).
+fn dollar_tag(chars: &[char]) -> Option<Vec<char>> {
+    let close = chars.iter().skip(1).position(|c| *c == '$')? + 1;
+    let tag = &chars[1..close];
+    let valid = tag
+        .first()
+        .is_none_or(|c| c.is_ascii_alphabetic() || *c == '_')
+        && tag.iter().all(|c| c.is_ascii_alphanumeric() || *c == '_');
+    valid.then(|| chars[..=close].to_vec())
+}
+
 fn declared_params(sql: &str) -> String {
     sql.lines()
         .filter_map(|l| l.trim().strip_prefix("--")?.trim().strip_prefix("param:"))
@@ -339,6 +362,23 @@ mod tests {
             .iter()
             .map(|(k, v)| (k.to_string(), v.to_string()))
             .collect()
+    }
+
+    #[test]
+    fn a_placeholder_in_a_dollar_quoted_string_is_text() {
+        let params: BTreeMap<String, String> =
+            [("x".to_string(), "$$ AS a, 6*7 AS injected, $$".to_string())].into();
+        // In a dollar quote the placeholder is not bound: the value is unused.
+        assert!(matches!(
+            bind("SELECT $$ :x $$", &params),
+            Err(QueryError::UnusedParam(_))
+        ));
+        assert!(bind("SELECT $t$ :x $t$", &params).is_err());
+        // Outside, the value is one single-quoted literal, its $$ harmless.
+        assert_eq!(
+            bind("SELECT :x AS v, $$:x$$", &params).unwrap(),
+            "SELECT '$$ AS a, 6*7 AS injected, $$' AS v, $$:x$$"
+        );
     }
 
     #[test]

@@ -298,7 +298,8 @@ fn billed_days_without_logs_keep_their_bill_as_unattributed() {
     s.wechat.faults().empty_listing = true;
     let run = s.cdncost(RUN).expect_code(3);
     assert!(
-        run.stderr().contains("no log files listed for a billed day"),
+        run.stderr()
+            .contains("no log files listed for a billed day"),
         "{}",
         run.stderr()
     );

@@ -661,3 +661,64 @@ fn repeated_conflicting_and_impossible_usage_points() {
         "stored series kept"
     );
 }
+
+/// The access token never reaches another host: a redirect from an API call is not
+/// followed (nor is a Referer sent), and a cached token is only used with the API base
+/// it came from.
+#[test]
+fn the_token_goes_to_no_other_host() {
+    let s = start("[wechat]\ntoken_cache = \"token.json\"\n");
+    let other = s
+        ._rt
+        .block_on(WechatServer::start(APPID, Secret::new(SECRET), &sample()))
+        .unwrap();
+    // A redirect to the other host: refused, and the other host hears nothing.
+    s.server.faults().redirect_api_to = Some(other.url());
+    let run = s.usage(&[]);
+    assert_ne!(run.code(), 0, "a redirect is not an answer");
+    assert!(run.stderr().contains("getcdnusagedata"), "{}", run.stderr());
+    assert!(other.requests().is_empty(), "{:?}", other.requests());
+    let text = run.stdout() + &run.stderr();
+    assert!(
+        !text.contains("LOOPBACK_TOKEN") && !text.contains(SECRET),
+        "{text}"
+    );
+
+    // A page echoing the request URL: the error quotes it without the token.
+    s.server.faults().redirect_api_to = None;
+    s.server.faults().echo_url = 1;
+    let run = s.usage(&[]).expect_code(1);
+    assert!(
+        run.stderr().contains("upstream error for"),
+        "{}",
+        run.stderr()
+    );
+    assert!(!run.stderr().contains("LOOPBACK_TOKEN"), "{}", run.stderr());
+
+    // A token cached for one base is not sent to another: the other base gets a token
+    // request of its own first.
+    s.server.faults().redirect_api_to = None;
+    s.usage(&[]).ok();
+    assert!(s.w.path("token.json").exists());
+    let env = [
+        ("WECHAT_APPID", APPID.to_string()),
+        ("WECHAT_APPSECRET", SECRET.to_string()),
+        ("WECHAT_API_BASE", other.url()),
+        ("CDNCOST_TODAY", TODAY.to_string()),
+    ];
+    let env: Vec<(&str, &str)> = env.iter().map(|(k, v)| (*k, v.as_str())).collect();
+    let mut args = USAGE_OF_THE_SAMPLE.to_vec();
+    args.push("--lake");
+    args.push("lake-other");
+    s.w.run_env(&args, &env).ok();
+    assert_eq!(
+        other.requests().first(),
+        Some(&Logged::Token),
+        "{:?}",
+        other.requests()
+    );
+    assert!(other
+        .requests()
+        .iter()
+        .all(|r| !matches!(r, Logged::Api { outcome, .. } if outcome.contains("40001"))));
+}

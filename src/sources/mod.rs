@@ -33,6 +33,22 @@ pub fn http_client(read_timeout: Duration) -> Result<reqwest::Client, String> {
     reqwest::Client::builder()
         .connect_timeout(Duration::from_secs(10))
         .read_timeout(read_timeout)
+        // A redirect must not carry a credential to another host: no Referer, and no
+        // redirect at all from a URL holding a token or a signature (API calls).
+        .referer(false)
+        .redirect(reqwest::redirect::Policy::custom(|attempt| {
+            let credentialed = attempt.previous().iter().any(|url| {
+                url.query_pairs()
+                    .any(|(k, _)| k == "access_token" || k == "sign")
+            });
+            if credentialed {
+                attempt.stop()
+            } else if attempt.previous().len() >= 5 {
+                attempt.error("more than 5 redirects")
+            } else {
+                attempt.follow()
+            }
+        }))
         .build()
         .map_err(|e| format!("HTTP client: {e}"))
 }

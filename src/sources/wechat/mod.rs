@@ -177,9 +177,13 @@ struct CachedToken {
     expires_at: i64,
 }
 
+/// The token cache: a token is good for the appid *and* the API base it came from (a
+/// token sent to another base would leak it there).
 #[derive(serde::Serialize, Deserialize)]
 struct TokenFile {
     appid: String,
+    #[serde(default)]
+    api_base: String,
     access_token: String,
     expires_at: i64,
 }
@@ -321,7 +325,13 @@ impl WechatClient {
         tracing::debug!("POST {}", redact_url(&url));
         let response = match self.endpoint.post(&url).json(body).send().await {
             Ok(r) => r,
-            Err(e) => return Attempt::Retry(self.clean(&describe(e)), Duration::ZERO, Limit::None),
+            Err(e) => {
+                return Attempt::Retry(
+                    self.clean_token(token, &describe(e)),
+                    Duration::ZERO,
+                    Limit::None,
+                )
+            }
         };
         let status = response.status();
         if retry::http_status(status) == Verdict::Retry {
@@ -335,7 +345,7 @@ impl WechatClient {
             Ok(b) => b,
             Err(e) => {
                 return Attempt::Retry(
-                    self.clean(&format!("reading the reply: {}", describe(e))),
+                    self.clean_token(token, &format!("reading the reply: {}", describe(e))),
                     Duration::ZERO,
                     Limit::None,
                 )
@@ -344,7 +354,10 @@ impl WechatClient {
         let value: serde_json::Value = match serde_json::from_slice(&bytes) {
             Ok(v) => v,
             Err(e) => {
-                let snippet = self.clean(&String::from_utf8_lossy(&bytes[..bytes.len().min(200)]));
+                let snippet = self.clean_token(
+                    token,
+                    &String::from_utf8_lossy(&bytes[..bytes.len().min(200)]),
+                );
                 return Attempt::Fatal(WechatError::BadReply {
                     call: name,
                     detail: format!("HTTP {status}, not JSON ({e}): {snippet}"),
@@ -352,13 +365,19 @@ impl WechatClient {
             }
         };
         let Some(errcode) = errcode_of(&value) else {
-            let snippet = self.clean(&String::from_utf8_lossy(&bytes[..bytes.len().min(200)]));
+            let snippet = self.clean_token(
+                token,
+                &String::from_utf8_lossy(&bytes[..bytes.len().min(200)]),
+            );
             return Attempt::Fatal(WechatError::BadReply {
                 call: name,
                 detail: format!("HTTP {status}, no integer errcode: {snippet}"),
             });
         };
-        let errmsg = self.clean(value.get("errmsg").and_then(|m| m.as_str()).unwrap_or(""));
+        let errmsg = self.clean_token(
+            token,
+            value.get("errmsg").and_then(|m| m.as_str()).unwrap_or(""),
+        );
         match errcode {
             0 => match serde_json::from_value(value) {
                 Ok(v) => Attempt::Done(v),
@@ -481,7 +500,7 @@ impl WechatClient {
     fn read_token_cache(&self) -> Option<CachedToken> {
         let file: TokenFile =
             serde_json::from_slice(&std::fs::read(self.token_cache.as_ref()?).ok()?).ok()?;
-        (file.appid == self.appid).then(|| CachedToken {
+        (file.appid == self.appid && file.api_base == self.endpoint.base).then(|| CachedToken {
             token: Secret::new(file.access_token),
             expires_at: file.expires_at,
         })
@@ -494,6 +513,7 @@ impl WechatClient {
         };
         let file = TokenFile {
             appid: self.appid.clone(),
+            api_base: self.endpoint.base.clone(),
             access_token: token.token.expose().to_string(),
             expires_at: token.expires_at,
         };
@@ -506,6 +526,12 @@ impl WechatClient {
 
     fn clean(&self, text: &str) -> String {
         scrub(text, &[&self.secret])
+    }
+
+    /// Server text about a call made with `token`: the secret and the token taken out (a
+    /// proxy's error page may echo the request URL).
+    fn clean_token(&self, token: &Secret, text: &str) -> String {
+        scrub(text, &[&self.secret, token])
     }
 }
 

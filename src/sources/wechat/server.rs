@@ -64,6 +64,11 @@ pub struct WechatFaults {
     pub extra_usage_items: Vec<Value>,
     /// Listings list no file at all (`domestic_cdn_logs: []`), whatever the day.
     pub empty_listing: bool,
+    /// API calls are redirected (307, method and body kept) to this base, query and all: a hostile or
+    /// misconfigured proxy fishing for the token.
+    pub redirect_api_to: Option<String>,
+    /// The next N API calls answer an HTML page echoing the request URL, token and all.
+    pub echo_url: u32,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -229,6 +234,38 @@ async fn vod_api(
     let delay = lock(&s.faults).delay;
     if !delay.is_zero() {
         tokio::time::sleep(delay).await;
+    }
+    let echo = {
+        let mut f = lock(&s.faults);
+        let echo = f.echo_url > 0;
+        f.echo_url = f.echo_url.saturating_sub(1);
+        echo
+    };
+    if echo {
+        let query: Vec<String> = query.iter().map(|(k, v)| format!("{k}={v}")).collect();
+        lock(&s.log).push(Logged::Api {
+            name: name.clone(),
+            outcome: "echoed".into(),
+        });
+        let page = format!(
+            "<html>upstream error for /wxa/sec/vod/{name}?{}</html>",
+            query.join("&")
+        );
+        return page.into_response();
+    }
+    let redirect = lock(&s.faults).redirect_api_to.clone();
+    if let Some(base) = redirect {
+        let query: Vec<String> = query.iter().map(|(k, v)| format!("{k}={v}")).collect();
+        let location = format!("{base}/wxa/sec/vod/{name}?{}", query.join("&"));
+        lock(&s.log).push(Logged::Api {
+            name,
+            outcome: "redirected".into(),
+        });
+        return (
+            StatusCode::TEMPORARY_REDIRECT,
+            [(axum::http::header::LOCATION, location)],
+        )
+            .into_response();
     }
     let (response, outcome) = api_answer(&s, &name, &query, &body);
     lock(&s.log).push(Logged::Api { name, outcome });
