@@ -695,6 +695,22 @@ fn the_token_goes_to_no_other_host() {
     );
     assert!(!run.stderr().contains("LOOPBACK_TOKEN"), "{}", run.stderr());
 
+    // A reply larger than the cap is refused, not read into memory, and not retried.
+    s.server.faults().echo_url = 0;
+    s.server.faults().pad_replies_to = cdncost::sources::MAX_REPLY_BYTES + 1;
+    let run = s.usage(&[]).expect_code(1);
+    assert!(
+        run.stderr()
+            .contains("the reply is larger than 33554432 bytes"),
+        "{}",
+        run.stderr()
+    );
+    assert_eq!(
+        s.api_calls("getcdnusagedata").last().map(String::as_str),
+        Some("padded")
+    );
+    s.server.faults().pad_replies_to = 0;
+
     // A token cached for one base is not sent to another: the other base gets a token
     // request of its own first.
     s.server.faults().redirect_api_to = None;

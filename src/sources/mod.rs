@@ -100,6 +100,42 @@ pub fn require(section: &str, settings: &[(&str, &str)]) -> Result<(), String> {
     }
 }
 
+/// The most an API reply may hold: far above any real one (a 90-day usage series of
+/// 5-minute points is about 1 MB), far below what would strain memory.
+pub const MAX_REPLY_BYTES: usize = 32 * 1024 * 1024;
+
+/// Why a reply's body was not read.
+pub enum BodyError {
+    /// Larger than [`MAX_REPLY_BYTES`]: not worth another try.
+    TooBig(String),
+    /// The connection failed while reading: worth another try.
+    Read(String),
+}
+
+/// A reply's body, read up to [`MAX_REPLY_BYTES`]; a larger one is an error, whatever
+/// its `Content-Length` claims.
+pub async fn reply_body(mut response: reqwest::Response) -> Result<Vec<u8>, BodyError> {
+    let too_big = || BodyError::TooBig(format!("the reply is larger than {MAX_REPLY_BYTES} bytes"));
+    if response
+        .content_length()
+        .is_some_and(|n| n > MAX_REPLY_BYTES as u64)
+    {
+        return Err(too_big());
+    }
+    let mut body = Vec::new();
+    while let Some(chunk) = response
+        .chunk()
+        .await
+        .map_err(|e| BodyError::Read(format!("reading the reply: {}", describe(e))))?
+    {
+        if body.len() + chunk.len() > MAX_REPLY_BYTES {
+            return Err(too_big());
+        }
+        body.extend_from_slice(&chunk);
+    }
+    Ok(body)
+}
+
 /// A reqwest error with its causes ("error sending request: … Connection refused") and
 /// without its URL, which may carry a token or a signature.
 pub fn describe(error: reqwest::Error) -> String {

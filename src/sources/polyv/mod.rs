@@ -269,13 +269,17 @@ impl PolyvClient {
         if retry::http_status(status) == Verdict::Retry {
             return Attempt::Retry(format!("HTTP {status}"), retry::status_pause(status));
         }
-        let body = match response.bytes().await {
+        let body = match super::reply_body(response).await {
             Ok(b) => b,
-            Err(e) => {
-                return Attempt::Retry(
-                    self.clean(&format!("reading the reply: {}", describe(e))),
-                    Duration::ZERO,
-                )
+            Err(super::BodyError::Read(e)) => {
+                return Attempt::Retry(self.clean(&e), Duration::ZERO)
+            }
+            Err(super::BodyError::TooBig(detail)) => {
+                return Attempt::Fatal(PolyvError::BadReply {
+                    vid: vid.into(),
+                    url: shown,
+                    detail,
+                })
             }
         };
         let reply: Reply = match serde_json::from_slice(&body) {

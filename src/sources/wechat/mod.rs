@@ -341,14 +341,13 @@ impl WechatClient {
                 Limit::None,
             );
         }
-        let bytes = match response.bytes().await {
+        let bytes = match super::reply_body(response).await {
             Ok(b) => b,
-            Err(e) => {
-                return Attempt::Retry(
-                    self.clean_token(token, &format!("reading the reply: {}", describe(e))),
-                    Duration::ZERO,
-                    Limit::None,
-                )
+            Err(super::BodyError::Read(e)) => {
+                return Attempt::Retry(self.clean_token(token, &e), Duration::ZERO, Limit::None)
+            }
+            Err(super::BodyError::TooBig(detail)) => {
+                return Attempt::Fatal(WechatError::BadReply { call: name, detail })
             }
         };
         let value: serde_json::Value = match serde_json::from_slice(&bytes) {

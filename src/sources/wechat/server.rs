@@ -69,6 +69,8 @@ pub struct WechatFaults {
     pub redirect_api_to: Option<String>,
     /// The next N API calls answer an HTML page echoing the request URL, token and all.
     pub echo_url: u32,
+    /// API replies are padded to this many bytes (a runaway or hostile reply).
+    pub pad_replies_to: usize,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -266,6 +268,17 @@ async fn vod_api(
             [(axum::http::header::LOCATION, location)],
         )
             .into_response();
+    }
+    let pad = lock(&s.faults).pad_replies_to;
+    if pad > 0 {
+        lock(&s.log).push(Logged::Api {
+            name,
+            outcome: "padded".into(),
+        });
+        let mut text = String::from("{\"errcode\":0,\"item_list\":[],\"pad\":\"");
+        text.extend(std::iter::repeat_n('x', pad));
+        text.push_str("\"}");
+        return text.into_response();
     }
     let (response, outcome) = api_answer(&s, &name, &query, &body);
     lock(&s.log).push(Logged::Api { name, outcome });
