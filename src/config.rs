@@ -71,6 +71,10 @@ pub struct IngestConfig {
     pub max_line_bytes: Option<usize>,
     /// A request line counting more bytes than this is rejected (default 100 GB).
     pub max_request_bytes: Option<i64>,
+    /// Rejected lines kept per file with their bytes (default 10000; the rest counted).
+    pub max_rejects_kept: Option<u64>,
+    /// A file of 1000+ lines with more rejects than this percentage is refused (default 50).
+    pub max_reject_percent: Option<u64>,
 }
 
 impl Config {
@@ -93,6 +97,13 @@ impl Config {
             max_request_bytes: settings
                 .max_request_bytes
                 .unwrap_or(defaults.max_request_bytes),
+            max_rejects_kept: settings
+                .max_rejects_kept
+                .unwrap_or(defaults.max_rejects_kept),
+            max_reject_percent: settings
+                .max_reject_percent
+                .unwrap_or(defaults.max_reject_percent)
+                .min(100),
         }
     }
 

@@ -1040,3 +1040,40 @@ fn cr_line_ends_merged_records_and_impossible_byte_counts() {
         );
     }
 }
+
+/// A gzip of newlines (100 000 empty lines): refused as mostly rejects, nothing
+/// published; allowed by the setting, only `max_rejects_kept` reject rows are written
+/// and the rest are counted.
+#[test]
+fn a_file_of_garbage_is_refused_or_its_rejects_capped() {
+    let w = Workdir::new();
+    std::fs::create_dir_all(w.path("in")).unwrap();
+    write_gz(&w.path("in/newlines-2026111812.gz"), &vec![b'\n'; 100_000]);
+    let run = w.run(&["ingest", "in"]);
+    assert_ne!(run.code(), 0);
+    assert!(
+        run.stderr()
+            .contains("100000 of its 100000 lines are not CDN log lines (over 50%)"),
+        "{}",
+        run.stderr()
+    );
+    assert!(!w.path("lake/rejects").exists(), "nothing published");
+
+    std::fs::write(
+        w.path("cdncost.toml"),
+        "[ingest]\nmax_reject_percent = 100\nmax_rejects_kept = 10\n",
+    )
+    .unwrap();
+    let run = w.run(&["ingest", "in"]).ok();
+    assert!(
+        run.stdout()
+            .contains("100,000 lines read = 0 parsed + 100,000 rejected")
+            || run
+                .stdout()
+                .contains("100000 lines read = 0 parsed + 100000 rejected"),
+        "{}",
+        run.stdout()
+    );
+    let rejects = scan_table(&w.path("lake"), "rejects").collect().unwrap();
+    assert_eq!(rejects.height(), 10);
+}

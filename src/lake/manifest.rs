@@ -74,6 +74,8 @@ pub struct Observed {
     pub unknown_isp_codes: u64,
     pub untagged_requests: u64,
     pub non_utf8_lines_repaired: u64,
+    /// Rejected lines counted but not kept in `rejects` (over `[ingest] max_rejects_kept`).
+    pub rejects_not_kept: u64,
 }
 
 impl Observed {
@@ -93,6 +95,7 @@ impl Observed {
         self.unknown_isp_codes += other.unknown_isp_codes;
         self.untagged_requests += other.untagged_requests;
         self.non_utf8_lines_repaired += other.non_utf8_lines_repaired;
+        self.rejects_not_kept += other.rejects_not_kept;
     }
 }
 

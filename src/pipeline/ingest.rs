@@ -34,7 +34,16 @@ pub struct IngestOptions {
     /// The most bytes one request line may count; a larger one is rejected (an
     /// 18-digit `bytes` would otherwise take a whole day's bill to its channel).
     pub max_request_bytes: i64,
+    /// Rejected lines kept (with their bytes) per file; the rest are counted only, so a
+    /// file of garbage can't write millions of reject rows.
+    pub max_rejects_kept: u64,
+    /// A file of at least [`MOSTLY_REJECTS_MIN_LINES`] lines with more rejects than
+    /// this share (percent) is not taken: most likely not a CDN log at all.
+    pub max_reject_percent: u64,
 }
+
+/// Below this many lines, a file is never refused for its share of rejects.
+pub const MOSTLY_REJECTS_MIN_LINES: u64 = 1000;
 
 /// 100 GB: more than any one video file a CDN serves in a request.
 pub const DEFAULT_MAX_REQUEST_BYTES: i64 = 100_000_000_000;
@@ -45,6 +54,8 @@ impl Default for IngestOptions {
             parquet: ParquetOptions::default(),
             max_line: DEFAULT_MAX_LINE,
             max_request_bytes: DEFAULT_MAX_REQUEST_BYTES,
+            max_rejects_kept: 10_000,
+            max_reject_percent: 50,
         }
     }
 }
@@ -70,6 +81,13 @@ pub enum IngestError {
     },
     #[error("{file}: {source}")]
     Lake { file: PathBuf, source: LakeError },
+    #[error("{file}: {rejected} of its {read} lines are not CDN log lines (over {percent}%): not taken, nothing of it published; is it a CDN log? ([ingest] max_reject_percent)")]
+    MostlyRejects {
+        file: PathBuf,
+        rejected: u64,
+        read: u64,
+        percent: u64,
+    },
     #[error("{file}: has the same source name '{stem}' as {other}; ingest them in separate runs or rename one")]
     DuplicateSource {
         file: PathBuf,
@@ -423,6 +441,10 @@ impl<'a, F: LogFormat> FilePass<'a, F> {
         length: u64,
     ) -> Result<(), IngestError> {
         self.lines_rejected += 1;
+        if self.lines_rejected > self.options.max_rejects_kept {
+            self.observed.rejects_not_kept += 1;
+            return Ok(());
+        }
         self.rejects.push(line_no, &reason.to_string(), raw, length);
         if self.rejects.len() >= self.options.parquet.row_group_rows {
             self.flush_rejects()?;
@@ -448,6 +470,17 @@ impl<'a, F: LogFormat> FilePass<'a, F> {
     /// Writes what is still buffered and every footer; returns the staged outputs and the
     /// record (without the fields only the caller knows).
     fn finish(mut self) -> Result<(Vec<StagedFile>, FileRecord), IngestError> {
+        let percent = self.options.max_reject_percent;
+        if self.lines_read >= MOSTLY_REJECTS_MIN_LINES
+            && self.lines_rejected * 100 > self.lines_read * percent
+        {
+            return Err(IngestError::MostlyRejects {
+                file: self.file.to_path_buf(),
+                rejected: self.lines_rejected,
+                read: self.lines_read,
+                percent,
+            });
+        }
         for index in 0..self.partitions.len() {
             self.flush_partition(index)?;
         }
