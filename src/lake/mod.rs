@@ -18,7 +18,7 @@
 //! are never in the lake twice. A crash leaves only temporaries, swept by the next run.
 
 use std::fs::{self, File};
-use std::io::{self, BufWriter, Write};
+use std::io::{self, BufWriter, Read, Seek, Write};
 use std::path::{Path, PathBuf};
 
 use polars::io::parquet::write::{
@@ -305,22 +305,22 @@ fn is_safe_relative(rel: &str) -> bool {
             .all(|part| !part.is_empty() && part != "." && part != "..")
 }
 
-/// Held while a command writes the lake: `LAKE/.lock` holds the owner's pid and start
-/// time. A second writer is refused, naming the holder; a lock whose process is gone
-/// (killed) is taken over. Released on drop.
+/// Held while a command writes the lake: an exclusive `flock` on `LAKE/.lock`, which
+/// also says who holds it (pid and start time) for the message a second writer gets.
+/// The kernel releases the lock when its process ends, however it ends: a killed run
+/// leaves no lock behind, and a pid reused by another process holds nothing. The file is
+/// removed on drop; a taker checks that the file it locked is still the one at the path
+/// (not one unlinked under it), so two writers can never both hold it.
 #[derive(Debug)]
 pub struct LakeLock {
     path: PathBuf,
+    _file: fs::File,
 }
 
 #[derive(Debug, thiserror::Error)]
 pub enum LockError {
-    #[error("another cdncost (pid {pid}, started {since}) is writing the lake in '{}'; wait for it to finish, or stop it", lake.display())]
-    Busy {
-        lake: PathBuf,
-        pid: u32,
-        since: String,
-    },
+    #[error("another cdncost ({holder}) is writing the lake in '{}'; wait for it to finish, or stop it", lake.display())]
+    Busy { lake: PathBuf, holder: String },
     #[error("locking the lake: {0}")]
     Io(#[from] LakeError),
 }
@@ -328,58 +328,73 @@ pub enum LockError {
 impl Lake {
     /// Takes the lake's write lock.
     pub fn lock(&self) -> Result<LakeLock, LockError> {
+        use std::os::unix::fs::MetadataExt;
         fs::create_dir_all(&self.root).map_err(io_err(&self.root))?;
         let path = self.root.join(".lock");
-        let stamp = format!(
-            "{} {}\n",
-            std::process::id(),
-            crate::china_time::to_china(chrono::Utc::now().timestamp()).to_rfc3339()
-        );
-        for _ in 0..3 {
-            match fs::OpenOptions::new()
+        for _ in 0..10 {
+            let mut file = fs::OpenOptions::new()
+                .read(true)
                 .write(true)
-                .create_new(true)
+                .create(true)
+                .truncate(false)
                 .open(&path)
-            {
-                Ok(mut file) => {
-                    file.write_all(stamp.as_bytes()).map_err(io_err(&path))?;
-                    return Ok(LakeLock { path });
-                }
-                Err(e) if e.kind() == io::ErrorKind::AlreadyExists => {
+                .map_err(io_err(&path))?;
+            match file.try_lock() {
+                Ok(()) => {}
+                Err(fs::TryLockError::WouldBlock) => {
                     let held = fs::read_to_string(&path).unwrap_or_default();
-                    let mut parts = held.split_whitespace();
-                    let pid = parts.next().and_then(|p| p.parse::<u32>().ok());
-                    let since = parts.next().unwrap_or("since an unknown time").to_string();
-                    match pid {
-                        Some(pid) if process_alive(pid) && pid != std::process::id() => {
-                            return Err(LockError::Busy {
-                                lake: self.root.clone(),
-                                pid,
-                                since,
-                            })
-                        }
-                        _ => {
-                            tracing::warn!(
-                                "taking over the lock of a cdncost that is gone ({})",
-                                held.trim()
-                            );
-                            let _ = fs::remove_file(&path);
-                        }
-                    }
+                    return Err(LockError::Busy {
+                        lake: self.root.clone(),
+                        holder: describe_holder(&held),
+                    });
                 }
-                Err(e) => return Err(io_err(&path)(e).into()),
+                Err(fs::TryLockError::Error(e)) => return Err(io_err(&path)(e).into()),
             }
+            // Locked: but is it still the file at the path?
+            let (held, current) = (file.metadata(), fs::metadata(&path));
+            let same = matches!((&held, &current), (Ok(h), Ok(c)) if h.ino() == c.ino() && h.dev() == c.dev());
+            if !same {
+                continue;
+            }
+            let mut previous = String::new();
+            let _ = file.read_to_string(&mut previous);
+            if !previous.trim().is_empty() {
+                tracing::warn!(
+                    "taking over the lock of a cdncost that is gone ({})",
+                    previous.trim()
+                );
+            }
+            let stamp = format!(
+                "{} {}\n",
+                std::process::id(),
+                crate::china_time::to_china(chrono::Utc::now().timestamp()).to_rfc3339()
+            );
+            file.set_len(0).map_err(io_err(&path))?;
+            file.seek(io::SeekFrom::Start(0)).map_err(io_err(&path))?;
+            file.write_all(stamp.as_bytes()).map_err(io_err(&path))?;
+            return Ok(LakeLock { path, _file: file });
         }
         Err(LakeError::Io {
             path,
-            source: io::Error::other("the lock file keeps reappearing"),
+            source: io::Error::other("the lock file keeps being replaced"),
         }
         .into())
     }
 }
 
+/// "pid 123, started 2026-…" from a lock file's text (which may be empty for the instant
+/// between its holder taking it and writing it).
+fn describe_holder(text: &str) -> String {
+    let mut parts = text.split_whitespace();
+    match (parts.next(), parts.next()) {
+        (Some(pid), Some(since)) => format!("pid {pid}, started {since}"),
+        _ => "starting just now".to_string(),
+    }
+}
+
 impl Drop for LakeLock {
     fn drop(&mut self) {
+        // Unlinked while still locked: a waiting taker sees the path changed and retries.
         let _ = fs::remove_file(&self.path);
     }
 }
@@ -712,5 +727,61 @@ mod tests {
             1,
             "no temp left"
         );
+    }
+}
+
+#[cfg(test)]
+mod lock_tests {
+    use super::*;
+    use std::sync::atomic::{AtomicUsize, Ordering};
+
+    /// Many takers at once, over and over: never two holders, and every taker that is
+    /// refused names a holder.
+    #[test]
+    fn the_lock_has_one_holder_at_a_time() {
+        let dir = tempfile::tempdir().unwrap();
+        let lake = Lake::new(dir.path().to_path_buf());
+        let holders = AtomicUsize::new(0);
+        let taken = AtomicUsize::new(0);
+        std::thread::scope(|scope| {
+            for _ in 0..8 {
+                scope.spawn(|| {
+                    for _ in 0..200 {
+                        match lake.lock() {
+                            Ok(lock) => {
+                                assert_eq!(
+                                    holders.fetch_add(1, Ordering::SeqCst),
+                                    0,
+                                    "two holders"
+                                );
+                                taken.fetch_add(1, Ordering::SeqCst);
+                                std::thread::yield_now();
+                                holders.fetch_sub(1, Ordering::SeqCst);
+                                drop(lock);
+                            }
+                            Err(LockError::Busy { holder, .. }) => assert!(!holder.is_empty()),
+                            Err(e) => panic!("{e}"),
+                        }
+                    }
+                });
+            }
+        });
+        assert!(taken.load(Ordering::SeqCst) > 0);
+    }
+
+    /// A lock file naming a live process that holds no lock (a reused pid) is taken over.
+    #[test]
+    fn a_reused_pid_holds_nothing() {
+        let dir = tempfile::tempdir().unwrap();
+        let lake = Lake::new(dir.path().to_path_buf());
+        fs::write(dir.path().join(".lock"), "1 2026-11-23T01:00:00+08:00\n").unwrap();
+        let lock = lake.lock().expect("pid 1 holds no flock");
+        let text = fs::read_to_string(dir.path().join(".lock")).unwrap();
+        assert!(
+            text.starts_with(&format!("{} ", std::process::id())),
+            "{text}"
+        );
+        drop(lock);
+        assert!(!dir.path().join(".lock").exists());
     }
 }
