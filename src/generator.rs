@@ -389,7 +389,7 @@ impl FileStyle {
         FileStyle {
             shape,
             unix_seconds: shape == LogShape::Classic && domain_index % 4 == 2,
-            classic_port: domain_index % 2 == 0,
+            classic_port: domain_index.is_multiple_of(2),
             crlf: domain_index % 4 == 3,
         }
     }
