@@ -111,25 +111,35 @@ impl Downloader<'_> {
                 }
             }
         }
-        file.sync_all()
+        finish_file(&mut file)
             .await
             .map_err(|e| Failure::Final(format!("{}: {e}", temp.display())))?;
         drop(file);
         let cap = self.max_inflated_bytes;
         let check_path = temp.to_path_buf();
-        let lines = tokio::task::spawn_blocking(move || verify_gzip(&check_path, cap))
+        let on_disk = tokio::task::spawn_blocking(move || verify_gzip(&check_path, cap))
             .await
             .map_err(|e| Failure::Final(e.to_string()))?
             .map_err(|e| match e {
                 GzipProblem::Truncated(msg) => Failure::Transient(msg),
                 GzipProblem::TooBig(msg) => Failure::Final(msg),
             })?;
+        // What is recorded is what the disk holds: the file read back must be what came.
+        let sha1 = hex(&hasher.finalize());
+        if on_disk.size != size || on_disk.sha1 != sha1 {
+            return Err(Failure::Final(format!(
+                "{}: the file on disk ({} bytes, sha1 {}) is not what was received ({size} bytes, sha1 {sha1}): is the disk full?",
+                temp.display(),
+                on_disk.size,
+                on_disk.sha1
+            )));
+        }
         guard.keep();
         Ok(Verified {
             temp: temp.to_path_buf(),
             size,
-            sha1: hex(&hasher.finalize()),
-            lines,
+            sha1,
+            lines: on_disk.lines,
         })
     }
 }
@@ -159,12 +169,49 @@ impl Drop for TempGuard {
     }
 }
 
-/// Inflates the whole file (without keeping it) to prove it is a complete gzip stream
-/// that stays under the inflate cap; returns its line count.
-fn verify_gzip(path: &Path, cap: u64) -> Result<u64, GzipProblem> {
+/// Ends a download's file: every write checked. Tokio's `File` writes in the
+/// background, and an error of the last write (a full disk) is only reported by the
+/// next write or by `flush`, not by `sync_all`: so flush first.
+async fn finish_file(file: &mut tokio::fs::File) -> std::io::Result<()> {
+    file.flush().await?;
+    file.sync_all().await
+}
+
+/// A downloaded file as read back from disk.
+struct OnDisk {
+    size: u64,
+    sha1: String,
+    lines: u64,
+}
+
+/// Reads through to a hasher, counting bytes.
+struct Hashing<R> {
+    inner: R,
+    hasher: Sha1,
+    size: u64,
+}
+
+impl<R: Read> Read for Hashing<R> {
+    fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+        let n = self.inner.read(buf)?;
+        self.hasher.update(&buf[..n]);
+        self.size += n as u64;
+        Ok(n)
+    }
+}
+
+/// Reads the file back from disk and inflates it whole (without keeping the text) to
+/// prove it is a complete gzip stream under the inflate cap; returns its size and sha1
+/// as on disk, and its line count.
+fn verify_gzip(path: &Path, cap: u64) -> Result<OnDisk, GzipProblem> {
     let file = std::fs::File::open(path).map_err(|e| GzipProblem::Truncated(e.to_string()))?;
+    let hashing = Hashing {
+        inner: file,
+        hasher: Sha1::new(),
+        size: 0,
+    };
     let mut reader =
-        flate2::read::MultiGzDecoder::new(std::io::BufReader::with_capacity(1 << 18, file));
+        flate2::read::MultiGzDecoder::new(std::io::BufReader::with_capacity(1 << 18, hashing));
     let mut buf = vec![0u8; 1 << 18];
     let (mut total, mut lines) = (0u64, 0u64);
     loop {
@@ -184,9 +231,42 @@ fn verify_gzip(path: &Path, cap: u64) -> Result<u64, GzipProblem> {
             }
         }
     }
-    Ok(lines)
+    // Bytes after the last gzip member (padding) are hashed too: the whole file counts.
+    let mut hashing = reader.into_inner().into_inner();
+    std::io::copy(&mut hashing, &mut std::io::sink())
+        .map_err(|e| GzipProblem::Truncated(e.to_string()))?;
+    Ok(OnDisk {
+        size: hashing.size,
+        sha1: hex(&hashing.hasher.finalize()),
+        lines,
+    })
 }
 
 fn hex(bytes: &[u8]) -> String {
     bytes.iter().map(|b| format!("{b:02x}")).collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A full disk (`/dev/full`: every write fails with ENOSPC) is an error of
+    /// `finish_file`, even when the write itself was accepted into tokio's buffer.
+    #[tokio::test]
+    async fn a_full_disk_is_reported() {
+        let Ok(std_file) = std::fs::OpenOptions::new().write(true).open("/dev/full") else {
+            return; // no /dev/full on this system
+        };
+        let mut file = tokio::fs::File::from_std(std_file);
+        let wrote = file.write_all(&[0u8; 4096]).await;
+        let finished = finish_file(&mut file).await;
+        let full = |r: &std::io::Result<()>| {
+            r.as_ref()
+                .is_err_and(|e| e.kind() == std::io::ErrorKind::StorageFull)
+        };
+        assert!(
+            full(&wrote) || full(&finished),
+            "the full disk was not named: {wrote:?} {finished:?}"
+        );
+    }
 }
