@@ -40,6 +40,9 @@ pub struct LogsConfig {
     pub max_download_bytes: u64,
     /// A log file that inflates past this is refused (bytes).
     pub max_inflated_bytes: u64,
+    /// One download attempt that is not done after this many seconds is cut (and
+    /// retried): a connection trickling a byte at a time can't hold the lake's lock.
+    pub download_deadline_secs: u64,
     /// A file fetched this many hours after its hour ended is complete; earlier ones are
     /// downloaded again next run (the platform completes files about 3 hours late).
     pub complete_after_hours: u64,
@@ -52,6 +55,7 @@ impl Default for LogsConfig {
             download_jobs: 4,
             max_download_bytes: 4_000_000_000,
             max_inflated_bytes: 40_000_000_000,
+            download_deadline_secs: 1800,
             complete_after_hours: 3,
         }
     }
@@ -129,6 +133,9 @@ impl Config {
     /// timer can wait for.
     pub fn validate(&self) -> Result<(), String> {
         self.prices.validate()?;
+        if self.logs.download_deadline_secs == 0 {
+            return Err("[logs] download_deadline_secs must be at least 1".into());
+        }
         if self.ingest.max_request_bytes.is_some_and(|cap| cap <= 0) {
             return Err("[ingest] max_request_bytes must be positive".into());
         }

@@ -565,6 +565,45 @@ fn a_slow_but_live_download_is_not_cut_by_the_call_timeout() {
     assert_eq!(outcomes, 72, "no download had to be retried");
 }
 
+/// A download that trickles past `[logs] download_deadline_secs` is cut and retried,
+/// then given up clearly: the run ends (exit 3), naming the setting, and the lock is freed.
+#[test]
+fn a_trickling_download_is_cut_at_its_deadline() {
+    let s = start("[wechat]\ntimeout_secs = 1\nretry = { attempts = 2, base_ms = 20, max_ms = 50, total_secs = 30 }\n[logs]\ndownload_deadline_secs = 1\n");
+    // Four parts 600 ms apart: 1.8 s a file, over the 1 s deadline.
+    s.server.faults().trickle_downloads = Some(Duration::from_millis(600));
+    let run = s
+        .cdncost(&[
+            "fetch",
+            "logs",
+            "--from",
+            "2026-11-18",
+            "--to",
+            "2026-11-18",
+            "--jobs",
+            "24",
+        ])
+        .expect_code(3);
+    assert!(
+        run.stderr()
+            .contains("not done after 1 s ([logs] download_deadline_secs)"),
+        "{}",
+        run.stderr()
+    );
+    assert!(!s.w.path("lake/.lock").exists(), "the lock is released");
+    // Without the trickle the next run completes the day.
+    s.server.faults().trickle_downloads = None;
+    s.cdncost(&[
+        "fetch",
+        "logs",
+        "--from",
+        "2026-11-18",
+        "--to",
+        "2026-11-18",
+    ])
+    .ok();
+}
+
 /// The token call follows the one retry rule: a 429 is retried like any API call's.
 #[test]
 fn a_rate_limited_token_call_is_retried() {

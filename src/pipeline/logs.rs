@@ -103,6 +103,7 @@ pub struct LogsFetch<'a> {
     pub jobs: usize,
     pub max_download_bytes: u64,
     pub max_inflated_bytes: u64,
+    pub download_deadline: std::time::Duration,
     pub complete_after_hours: u64,
     pub ingest: IngestOptions,
     pub progress: Option<&'a Progress>,
@@ -339,6 +340,7 @@ impl LogsFetch<'_> {
             retry: self.client.retry_policy(),
             max_download_bytes: self.max_download_bytes,
             max_inflated_bytes: self.max_inflated_bytes,
+            deadline: self.download_deadline,
         };
         downloader
             .fetch_gzip(&w.url, &temp, &format!("download {}", w.name))
@@ -524,6 +526,7 @@ pub fn fetch(
         jobs: request.jobs.unwrap_or(config.download_jobs),
         max_download_bytes: config.max_download_bytes,
         max_inflated_bytes: config.max_inflated_bytes,
+        download_deadline: std::time::Duration::from_secs(config.download_deadline_secs),
         complete_after_hours: config.complete_after_hours,
         ingest: job.config.ingest_options(),
         progress: Some(&progress),

@@ -21,6 +21,8 @@ pub struct Downloader<'a> {
     pub retry: RetryPolicy,
     pub max_download_bytes: u64,
     pub max_inflated_bytes: u64,
+    /// How long one attempt may take in all (`[logs] download_deadline_secs`).
+    pub deadline: std::time::Duration,
 }
 
 /// A verified download, still under its temporary name (the caller publishes it).
@@ -59,11 +61,16 @@ impl Downloader<'_> {
     async fn fetch_once(&self, url: &str, temp: &Path) -> Result<Verified, Failure> {
         let guard = TempGuard(temp.to_path_buf());
         let shown = redact_url(url);
-        let response = self
-            .http
-            .get(url)
-            .send()
+        let deadline = tokio::time::Instant::now() + self.deadline;
+        let late = |size: u64| {
+            Failure::Transient(format!(
+                "not done after {} s ([logs] download_deadline_secs), {size} bytes received",
+                self.deadline.as_secs()
+            ))
+        };
+        let response = tokio::time::timeout_at(deadline, self.http.get(url).send())
             .await
+            .map_err(|_| late(0))?
             .map_err(|e| Failure::Transient(describe(e)))?;
         let status = response.status();
         if retry::http_status(status) == Verdict::Retry {
@@ -88,7 +95,10 @@ impl Downloader<'_> {
         let mut size = 0u64;
         let mut response = response;
         loop {
-            match response.chunk().await {
+            let next = tokio::time::timeout_at(deadline, response.chunk())
+                .await
+                .map_err(|_| late(size))?;
+            match next {
                 Ok(Some(chunk)) => {
                     size += chunk.len() as u64;
                     if size > self.max_download_bytes {
