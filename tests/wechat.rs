@@ -777,3 +777,27 @@ fn the_token_goes_to_no_other_host() {
         .iter()
         .all(|r| !matches!(r, Logged::Api { outcome, .. } if outcome.contains("40001"))));
 }
+
+/// A name listed for two different files is refused (both), named, and the run is
+/// incomplete (exit 3); the same name listed twice for the same file is one file.
+#[test]
+fn an_ambiguous_listing_name_is_refused() {
+    let s = start(FAST);
+    s.server.faults().ambiguous_name = true;
+    let run = s.logs("2026-11-18", "2026-11-18").expect_code(3);
+    assert!(
+        run.stdout()
+            .contains("listed 2 times for different files: ambiguous, refused")
+            || run
+                .stderr()
+                .contains("listed 2 times for different files: ambiguous, refused"),
+        "{}{}",
+        run.stdout(),
+        run.stderr()
+    );
+    assert!(
+        run.stdout().contains("71 downloaded") || run.stdout().contains("71 ingested"),
+        "{}",
+        run.stdout()
+    );
+}

@@ -120,6 +120,30 @@ struct Wanted {
     listed_date: String,
 }
 
+/// The listing with each name once. A name listed again for the same file (the same
+/// address but for its signature: windows overlap, links are signed per call) is one
+/// entry; a name listed for two different files is ambiguous: refused, both, and named.
+fn one_entry_per_name(entries: Vec<LogFileEntry>, report: &mut LogsReport) -> Vec<LogFileEntry> {
+    let file_of = |e: &LogFileEntry| e.url.split('?').next().unwrap_or_default().to_string();
+    let mut by_name: std::collections::BTreeMap<String, Vec<LogFileEntry>> = Default::default();
+    for entry in entries {
+        by_name.entry(entry.name.clone()).or_default().push(entry);
+    }
+    let mut kept = Vec::new();
+    for (name, mut listed) in by_name {
+        let first = file_of(&listed[0]);
+        if listed.iter().all(|e| file_of(e) == first) {
+            kept.push(listed.swap_remove(0));
+        } else {
+            report.refused.push(format!(
+                "{name:?}: listed {} times for different files: ambiguous, refused",
+                listed.len()
+            ));
+        }
+    }
+    kept
+}
+
 impl LogsFetch<'_> {
     /// The files listed for `from..=to` (China days), validated; refused entries are
     /// added to the report.
@@ -154,13 +178,10 @@ impl LogsFetch<'_> {
                     });
                 }
             }
-            for entry in reply.domestic_cdn_logs {
-                if !entries.iter().any(|e| e.name == entry.name) {
-                    entries.push(entry);
-                }
-            }
+            entries.extend(reply.domestic_cdn_logs);
             window = window_end;
         }
+        let entries = one_entry_per_name(entries, report);
         report.listed = entries.len();
         Ok(entries)
     }

@@ -71,6 +71,8 @@ pub struct WechatFaults {
     pub echo_url: u32,
     /// API replies are padded to this many bytes (a runaway or hostile reply).
     pub pad_replies_to: usize,
+    /// Listings list their first file twice: the second time for another file.
+    pub ambiguous_name: bool,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -441,6 +443,17 @@ fn logs(s: &WechatState, start: i64, end: i64) -> Result<Value, (i64, String)> {
         .collect();
     if lock(&s.faults).empty_listing {
         entries.clear();
+    }
+    if lock(&s.faults).ambiguous_name {
+        if let Some(first) = entries.first().cloned() {
+            let mut other = first.clone();
+            let url = first["url"]
+                .as_str()
+                .unwrap_or_default()
+                .replace("/files/", "/files/other-");
+            other["url"] = Value::String(url);
+            entries.push(other);
+        }
     }
     if lock(&s.faults).hostile_entries {
         let hour = start - start.rem_euclid(3600);
