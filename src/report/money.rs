@@ -49,22 +49,12 @@ pub fn text(fen: i64) -> String {
     format!("{sign}{}.{:02}", abs / 100, abs % 100)
 }
 
-/// Every money column of `frame` (a decimal whose name ends in `_cny`), written as text
-/// with two decimals, for CSV readers that would otherwise see `0.4` or `1E+1`.
-pub fn columns_as_text(frame: &DataFrame) -> PolarsResult<DataFrame> {
-    let mut frame = frame.clone();
-    let money: Vec<PlSmallStr> = frame
-        .columns()
-        .iter()
-        .filter(|c| c.name().ends_with("_cny") && c.dtype().is_decimal())
-        .map(|c| c.name().clone())
-        .collect();
-    for name in money {
-        let fen = fen_of(frame.column(&name)?)?;
-        let text: StringChunked = fen.into_iter().map(|v| v.map(text)).collect();
-        frame.with_column(text.with_name(name).into_column())?;
-    }
-    Ok(frame)
+/// A money column as text with two decimals (`0.40`, `-1.05`, `0.00`), for CSV readers
+/// that would otherwise see `0.4` or `1E+1`.
+pub fn as_text(column: &Column) -> PolarsResult<Column> {
+    let fen = fen_of(column)?;
+    let text: StringChunked = fen.into_iter().map(|v| v.map(text)).collect();
+    Ok(text.with_name(column.name().clone()).into_column())
 }
 
 #[cfg(test)]

@@ -97,28 +97,43 @@ pub fn csv_bytes(frame: &DataFrame, excel: bool, path: &Path) -> Result<Vec<u8>,
 /// tab or a CR: a `us` value is anyone's URL parameter) gets a leading `'`, which Excel
 /// and LibreOffice show as text. A number (`-1.05`, `+3`) stays a number.
 fn neutralise_formulas(frame: &DataFrame) -> PolarsResult<DataFrame> {
+    rewrite_columns(
+        frame,
+        |c| c.dtype() == &DataType::String,
+        |c| {
+            let safe: StringChunked = c
+                .str()?
+                .iter()
+                .map(|v| {
+                    v.map(|v| {
+                        if is_formula(v) {
+                            format!("'{v}")
+                        } else {
+                            v.to_string()
+                        }
+                    })
+                })
+                .collect();
+            Ok(safe.with_name(c.name().clone()).into_column())
+        },
+    )
+}
+
+/// `frame` with each column that `pick` chooses replaced by `rewrite` of it.
+fn rewrite_columns(
+    frame: &DataFrame,
+    pick: impl Fn(&Column) -> bool,
+    rewrite: impl Fn(&Column) -> PolarsResult<Column>,
+) -> PolarsResult<DataFrame> {
     let mut frame = frame.clone();
-    let texts: Vec<PlSmallStr> = frame
+    let picked: Vec<Column> = frame
         .columns()
         .iter()
-        .filter(|c| c.dtype() == &DataType::String)
-        .map(|c| c.name().clone())
+        .filter(|c| pick(c))
+        .cloned()
         .collect();
-    for name in texts {
-        let column = frame.column(&name)?.str()?.clone();
-        if !column.iter().flatten().any(is_formula) {
-            continue;
-        }
-        let safe: StringChunked = column
-            .iter()
-            .map(|v| {
-                v.map(|v| match is_formula(v) {
-                    true => format!("'{v}"),
-                    false => v.to_string(),
-                })
-            })
-            .collect();
-        frame.with_column(safe.with_name(name).into_column())?;
+    for column in picked {
+        frame.with_column(rewrite(&column)?)?;
     }
     Ok(frame)
 }
@@ -135,22 +150,24 @@ fn is_formula(cell: &str) -> bool {
 /// (printed from the fen); a query may compute a float amount of its own, which is
 /// printed rounded to the fen. Parquet keeps the numbers.
 fn money_as_text(frame: &DataFrame) -> PolarsResult<DataFrame> {
-    let mut frame = super::money::columns_as_text(frame)?;
-    let money: Vec<PlSmallStr> = frame
-        .columns()
-        .iter()
-        .filter(|c| c.name().ends_with("_cny") && c.dtype().is_float())
-        .map(|c| c.name().clone())
-        .collect();
-    for name in money {
-        let values = frame.column(&name)?.f64()?.clone();
-        let text: StringChunked = values
-            .iter()
-            .map(|v| v.map(|v| format!("{:.2}", if v == 0.0 { 0.0 } else { v })))
-            .collect();
-        frame.with_column(text.with_name(name).into_column())?;
-    }
-    Ok(frame)
+    let is_money = |c: &Column| c.name().ends_with("_cny");
+    let exact = rewrite_columns(
+        frame,
+        |c| is_money(c) && c.dtype().is_decimal(),
+        super::money::as_text,
+    )?;
+    rewrite_columns(
+        &exact,
+        |c| is_money(c) && c.dtype().is_float(),
+        |c| {
+            let text: StringChunked = c
+                .f64()?
+                .iter()
+                .map(|v| v.map(|v| format!("{:.2}", if v == 0.0 { 0.0 } else { v })))
+                .collect();
+            Ok(text.with_name(c.name().clone()).into_column())
+        },
+    )
 }
 
 #[cfg(test)]
