@@ -12,6 +12,7 @@ pub mod china_time;
 pub mod config;
 pub mod exit;
 pub mod generator;
+pub mod gzip;
 pub mod lake;
 pub mod pipeline;
 pub mod progress;

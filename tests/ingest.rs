@@ -1077,3 +1077,35 @@ fn a_file_of_garbage_is_refused_or_its_rejects_capped() {
     let rejects = scan_table(&w.path("lake"), "rejects").collect().unwrap();
     assert_eq!(rejects.height(), 10);
 }
+
+/// Zero padding after the last gzip member (which `gzip -t` accepts) is not corruption;
+/// other bytes after it are, and nothing of that file is published.
+#[test]
+fn gzip_zero_padding_is_accepted_and_trailing_junk_is_not() {
+    let w = Workdir::new();
+    std::fs::create_dir_all(w.path("in")).unwrap();
+    let line =
+        b"20261118120000 1.2.3.4 d.example.com /p?us=wxad-1 100 4 2 200 - 1 - - GET HTTP/1.1 hit\n";
+    write_gz(&w.path("in/padded-2026111812.gz"), line);
+    let mut bytes = std::fs::read(w.path("in/padded-2026111812.gz")).unwrap();
+    bytes.extend([0u8; 1024]);
+    std::fs::write(w.path("in/padded-2026111812.gz"), &bytes).unwrap();
+    let run = w.run(&["ingest", "in"]).ok();
+    assert!(
+        run.stdout()
+            .contains("1 lines read = 1 parsed + 0 rejected")
+            || run.stdout().contains("1 line read"),
+        "{}",
+        run.stdout()
+    );
+
+    bytes.extend(b"junk");
+    std::fs::write(w.path("in/padded-2026111812.gz"), &bytes).unwrap();
+    let run = w.run(&["ingest", "in"]);
+    assert_ne!(run.code(), 0);
+    assert!(
+        run.stderr().contains("corrupt or truncated gzip"),
+        "{}",
+        run.stderr()
+    );
+}

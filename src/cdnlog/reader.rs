@@ -12,14 +12,12 @@
 //! other on LF alone, the fast path. A stray lone CR further into an LF file joins two
 //! records into one line, which the parser rejects as merged records: never silently.
 //!
-//! Gzip is recognised by its magic bytes, not the file name, and concatenated gzip members
-//! are read as one stream (the format allows it and some rotators write it).
+//! Gzip is recognised by its magic bytes, not the file name; concatenated gzip members
+//! are read as one stream and zero padding after the last is ignored ([`crate::gzip`]).
 
 use std::fs::File;
 use std::io::{self, BufReader, Read};
 use std::path::Path;
-
-use flate2::bufread::MultiGzDecoder;
 
 /// Whether a file found in a directory is a CDN log by its name: `*.gz`, `*.log`, or a
 /// package named as the platform names them, `YYYYMMDDHH-<domain>-<region>`
@@ -78,7 +76,7 @@ impl LineReader {
         let mut file = BufReader::with_capacity(READ_CHUNK, File::open(path)?);
         let is_gzip = io::BufRead::fill_buf(&mut file)?.starts_with(&[0x1f, 0x8b]);
         let inner: Box<dyn Read + Send> = if is_gzip {
-            Box::new(MultiGzDecoder::new(file))
+            Box::new(crate::gzip::Members::new(file))
         } else {
             Box::new(file)
         };

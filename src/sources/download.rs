@@ -220,8 +220,7 @@ fn verify_gzip(path: &Path, cap: u64) -> Result<OnDisk, GzipProblem> {
         hasher: Sha1::new(),
         size: 0,
     };
-    let mut reader =
-        flate2::read::MultiGzDecoder::new(std::io::BufReader::with_capacity(1 << 18, hashing));
+    let mut reader = crate::gzip::Members::new(std::io::BufReader::with_capacity(1 << 18, hashing));
     let mut buf = vec![0u8; 1 << 18];
     let (mut total, mut lines) = (0u64, 0u64);
     loop {
@@ -242,7 +241,10 @@ fn verify_gzip(path: &Path, cap: u64) -> Result<OnDisk, GzipProblem> {
         }
     }
     // Bytes after the last gzip member (padding) are hashed too: the whole file counts.
-    let mut hashing = reader.into_inner().into_inner();
+    let mut hashing = reader
+        .into_inner()
+        .expect("a stream read to its end")
+        .into_inner();
     std::io::copy(&mut hashing, &mut std::io::sink())
         .map_err(|e| GzipProblem::Truncated(e.to_string()))?;
     Ok(OnDisk {
