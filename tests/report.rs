@@ -364,6 +364,19 @@ fn excel_csv_has_bom_and_crlf() {
     assert!(text.contains("小红书"));
     assert!(!s.w.path("xl/channel_daily.parquet").exists());
     assert!(!s.w.path("xl/report.html").exists());
+    // A killed run's staged file (its pid gone) is swept by the next report; a live
+    // process's is left alone.
+    let dead = s.w.path("xl/.channel_monthly.csv.4000000000.tmp");
+    let live = s.w.path(&format!(
+        "xl/.channel_monthly.csv.{}.tmp",
+        std::process::id()
+    ));
+    std::fs::write(&dead, "half").unwrap();
+    std::fs::write(&live, "in progress").unwrap();
+    s.report(&["--excel", "--format", "csv", "--no-html", "--out", "xl"])
+        .ok();
+    assert!(!dead.exists(), "swept");
+    assert!(live.exists(), "not ours to sweep");
 }
 
 /// A known 5-minute series: `peaky` has 20 busy buckets of 1..=20 MB (two requests in

@@ -48,6 +48,14 @@ pub fn write_report(
     html: Option<&str>,
     options: &OutputOptions,
 ) -> Result<Vec<PathBuf>, OutputError> {
+    // What a killed run left staged here is of no use: its process is gone.
+    let swept = crate::lake::sweep_temporaries(out);
+    if swept > 0 {
+        tracing::info!(
+            "{}: removed {swept} temporary file(s) a killed run left",
+            out.display()
+        );
+    }
     let mut staged: Vec<StagedFile> = Vec::new();
     for (stem, frame) in named_tables(tables) {
         for format in &options.formats {
