@@ -377,6 +377,36 @@ fn excel_csv_has_bom_and_crlf() {
         .ok();
     assert!(!dead.exists(), "swept");
     assert!(live.exists(), "not ours to sweep");
+
+    // The report is published as one directory. A killed run's staging directory
+    // (marked: a new report that never took OUT's place) is removed unpublished; one left
+    // after the swap (unmarked: the old report) gives back what OUT lacks, then goes.
+    let before = std::fs::read(s.w.path("xl/channel_daily.csv")).unwrap();
+    let staged = s.w.path(".xl.4000000000.tmp");
+    std::fs::create_dir_all(&staged).unwrap();
+    std::fs::write(staged.join(".cdncost-staging"), "").unwrap();
+    std::fs::write(staged.join("channel_daily.csv"), "half a report").unwrap();
+    let old = s.w.path(".xl.4000000001.tmp");
+    std::fs::create_dir_all(&old).unwrap();
+    std::fs::write(old.join("notes.txt"), "the user's").unwrap();
+    std::fs::write(s.w.path("xl/keep.txt"), "also the user's").unwrap();
+    s.report(&["--excel", "--format", "csv", "--no-html", "--out", "xl"])
+        .ok();
+    assert!(!staged.exists() && !old.exists());
+    assert_eq!(
+        std::fs::read(s.w.path("xl/channel_daily.csv")).unwrap(),
+        before
+    );
+    assert!(s.w.path("xl/notes.txt").exists(), "moved back");
+    assert!(s.w.path("xl/keep.txt").exists(), "carried over");
+    assert!(!s.w.path("xl/.cdncost-staging").exists());
+    let leftovers: Vec<_> = std::fs::read_dir(s.w.dir.path())
+        .unwrap()
+        .flatten()
+        .map(|e| e.file_name().to_string_lossy().into_owned())
+        .filter(|n| n.starts_with(".xl."))
+        .collect();
+    assert!(leftovers.is_empty(), "{leftovers:?}");
 }
 
 /// A known 5-minute series: `peaky` has 20 busy buckets of 1..=20 MB (two requests in

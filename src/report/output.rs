@@ -1,6 +1,9 @@
-//! Writes one report's files into OUT, all or nothing: every file is staged under a
-//! temporary name first and renamed only when all of them are written, so a reader (or
-//! a run killed part-way) never sees half a report. Nothing in the files depends on
+//! Writes one report's files into OUT as one unit: the whole report is written into a
+//! staging directory beside OUT (`.OUT.<pid>.tmp/`), which then takes OUT's place in one
+//! step (`renameat2(RENAME_EXCHANGE)`), so a reader, or a run killed at any point, sees
+//! the old report or the new one, never a mix. Files in OUT that the report does not
+//! write are moved over. A staging directory a killed run left is removed by the next
+//! report (the old report's leftovers moved back first). Nothing in the files depends on
 //! when they were written, so the same lake gives byte-identical files.
 
 use std::path::{Path, PathBuf};
@@ -8,7 +11,7 @@ use std::path::{Path, PathBuf};
 use polars::prelude::*;
 
 use super::tables::ReportTables;
-use crate::lake::{stage_bytes, stage_frame, LakeError, ParquetOptions, StagedFile};
+use crate::lake::{stage_bytes, stage_frame, LakeError, ParquetOptions};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
 pub enum Format {
@@ -48,31 +51,160 @@ pub fn write_report(
     html: Option<&str>,
     options: &OutputOptions,
 ) -> Result<Vec<PathBuf>, OutputError> {
-    // What a killed run left staged here is of no use: its process is gone.
-    let swept = crate::lake::sweep_temporaries(out);
-    if swept > 0 {
-        tracing::info!(
-            "{}: removed {swept} temporary file(s) a killed run left",
-            out.display()
-        );
-    }
-    let mut staged: Vec<StagedFile> = Vec::new();
+    let unit = Unit::new(out)?;
+    let staging = unit.staging();
+    let mut names: Vec<String> = Vec::new();
     for (stem, frame) in named_tables(tables) {
         for format in &options.formats {
-            let path = out.join(format!("{stem}.{}", extension(*format)));
-            staged.push(match format {
+            let name = format!("{stem}.{}", extension(*format));
+            let path = staging.join(&name);
+            let staged = match format {
                 Format::Csv => stage_bytes(&path, &csv_bytes(frame, options.excel, &path)?)?,
                 Format::Parquet => stage_frame(&path, frame, ParquetOptions::default())?,
-            });
+            };
+            staged.commit()?;
+            names.push(name);
         }
     }
     if let Some(page) = html {
-        staged.push(stage_bytes(&out.join("report.html"), page.as_bytes())?);
+        stage_bytes(&staging.join("report.html"), page.as_bytes())?.commit()?;
+        names.push("report.html".into());
     }
-    staged
-        .into_iter()
-        .map(|file| file.commit().map_err(OutputError::from))
-        .collect()
+    unit.publish()?;
+    Ok(names.into_iter().map(|n| out.join(n)).collect())
+}
+
+/// One report being published: OUT and its staging directory.
+struct Unit {
+    out: PathBuf,
+    staging: PathBuf,
+}
+
+/// In a staging directory until the swap: it holds a new report, never to be moved.
+const STAGING_MARK: &str = ".cdncost-staging";
+
+impl Unit {
+    fn new(out: &Path) -> Result<Unit, OutputError> {
+        let name = out
+            .file_name()
+            .map(|n| n.to_string_lossy().into_owned())
+            .unwrap_or_else(|| "out".into());
+        let parent = match out.parent() {
+            Some(p) if !p.as_os_str().is_empty() => p.to_path_buf(),
+            _ => PathBuf::from("."),
+        };
+        let io = |path: &Path| {
+            let path = path.to_path_buf();
+            move |source| OutputError::Lake(LakeError::Io { path, source })
+        };
+        std::fs::create_dir_all(&parent).map_err(io(&parent))?;
+        sweep_leftovers(&parent, &name, out);
+        // Staged files of older versions (`.name.<pid>.tmp` inside OUT) of dead runs.
+        crate::lake::sweep_temporaries(out);
+        let staging = parent.join(format!(".{name}.{}.tmp", std::process::id()));
+        let _ = std::fs::remove_dir_all(&staging);
+        std::fs::create_dir(&staging).map_err(io(&staging))?;
+        std::fs::write(staging.join(STAGING_MARK), b"").map_err(io(&staging))?;
+        Ok(Unit {
+            out: out.to_path_buf(),
+            staging,
+        })
+    }
+
+    fn staging(&self) -> &Path {
+        &self.staging
+    }
+
+    /// The staging directory takes OUT's place; what else OUT held is moved over.
+    fn publish(self) -> Result<(), OutputError> {
+        let io = |path: &Path| {
+            let path = path.to_path_buf();
+            move |source| OutputError::Lake(LakeError::Io { path, source })
+        };
+        if !self.out.exists() {
+            std::fs::rename(&self.staging, &self.out).map_err(io(&self.out))?;
+        } else {
+            exchange(&self.staging, &self.out).map_err(io(&self.out))?;
+            // `staging` now holds the previous report and whatever else OUT held.
+            move_missing(&self.staging, &self.out);
+            let _ = std::fs::remove_dir_all(&self.staging);
+        }
+        let _ = std::fs::remove_file(self.out.join(STAGING_MARK));
+        Ok(())
+    }
+}
+
+/// Swaps two directories in one step (Linux `renameat2`); where the file system can't,
+/// OUT is moved aside and the new one moved in (a moment without OUT, never a mix).
+fn exchange(a: &Path, b: &Path) -> std::io::Result<()> {
+    use std::os::unix::ffi::OsStrExt;
+    let c =
+        |p: &Path| std::ffi::CString::new(p.as_os_str().as_bytes()).map_err(std::io::Error::other);
+    let (ca, cb) = (c(a)?, c(b)?);
+    // SAFETY: two valid NUL-terminated paths; the call reads them only.
+    let done = unsafe {
+        libc::renameat2(
+            libc::AT_FDCWD,
+            ca.as_ptr(),
+            libc::AT_FDCWD,
+            cb.as_ptr(),
+            libc::RENAME_EXCHANGE,
+        )
+    };
+    if done == 0 {
+        return Ok(());
+    }
+    let aside = a.with_extension("old");
+    std::fs::rename(b, &aside)?;
+    std::fs::rename(a, b)?;
+    std::fs::rename(&aside, a)
+}
+
+/// Moves each entry of `from` that `to` lacks into `to` (files OUT held that are not
+/// part of the report: they stay where the user put them).
+fn move_missing(from: &Path, to: &Path) {
+    let Ok(entries) = std::fs::read_dir(from) else {
+        return;
+    };
+    for entry in entries.flatten() {
+        let name = entry.file_name();
+        if name == STAGING_MARK {
+            continue;
+        }
+        let target = to.join(&name);
+        if !target.exists() {
+            let _ = std::fs::rename(entry.path(), target);
+        }
+    }
+}
+
+/// Staging directories of OUT (`.OUT.<pid>.tmp`) whose process is gone: one still marked
+/// held a new report that never took OUT's place (removed); one unmarked held the old
+/// report after the swap (what it holds that OUT lacks is moved back, then removed).
+fn sweep_leftovers(parent: &Path, name: &str, out: &Path) {
+    let Ok(entries) = std::fs::read_dir(parent) else {
+        return;
+    };
+    let prefix = format!(".{name}.");
+    for entry in entries.flatten() {
+        let file_name = entry.file_name().to_string_lossy().into_owned();
+        let Some(pid) = file_name
+            .strip_prefix(&prefix)
+            .and_then(|rest| rest.strip_suffix(".tmp"))
+            .and_then(|pid| pid.parse::<u32>().ok())
+        else {
+            continue;
+        };
+        if pid == std::process::id() || Path::new(&format!("/proc/{pid}")).exists() {
+            continue;
+        }
+        let dir = entry.path();
+        if !dir.join(STAGING_MARK).exists() && out.exists() {
+            move_missing(&dir, out);
+        }
+        let _ = std::fs::remove_dir_all(&dir);
+        tracing::info!("removed {} (left by a killed report)", dir.display());
+    }
 }
 
 fn extension(format: Format) -> &'static str {
