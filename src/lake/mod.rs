@@ -248,6 +248,49 @@ impl Lake {
     }
 }
 
+impl Lake {
+    /// The lake's Parquet files that are not whole (no `PAR1` at both ends: truncated or
+    /// overwritten): a cheap check of 8 bytes a file, for naming the culprit of a failed
+    /// query. Temporaries (hidden names) are not looked at.
+    pub fn damaged_parquet(&self) -> Vec<PathBuf> {
+        let mut damaged = Vec::new();
+        let mut stack = vec![self.root.clone()];
+        while let Some(dir) = stack.pop() {
+            let Ok(entries) = fs::read_dir(&dir) else {
+                continue;
+            };
+            for entry in entries.flatten() {
+                let path = entry.path();
+                let name = entry.file_name();
+                if name.to_string_lossy().starts_with('.') {
+                    continue;
+                }
+                if entry.file_type().is_ok_and(|t| t.is_dir()) {
+                    stack.push(path);
+                } else if path.extension().is_some_and(|e| e == "parquet") && !parquet_whole(&path)
+                {
+                    damaged.push(path);
+                }
+            }
+        }
+        damaged.sort();
+        damaged
+    }
+}
+
+fn parquet_whole(path: &Path) -> bool {
+    use std::io::{Seek, SeekFrom};
+    let Ok(mut file) = File::open(path) else {
+        return false;
+    };
+    let (mut head, mut tail) = ([0u8; 4], [0u8; 4]);
+    file.read_exact(&mut head).is_ok()
+        && file.seek(SeekFrom::End(-4)).is_ok()
+        && file.read_exact(&mut tail).is_ok()
+        && &head == b"PAR1"
+        && &tail == b"PAR1"
+}
+
 /// Removes the temporaries (`.name.<pid>.tmp`) below `dir` whose process is gone.
 pub fn sweep_temporaries(dir: &Path) -> usize {
     let mut removed = 0;

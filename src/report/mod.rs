@@ -100,7 +100,19 @@ pub fn make_with(
     if request.formats.is_empty() && !request.html {
         return Err(MakeError::Nothing);
     }
-    let built = tables::build_with(lake, from, to, prices, platforms)?;
+    let built = match tables::build_with(lake, from, to, prices, platforms) {
+        // A query that fails on the lake's files: name the damaged ones if that is why.
+        Err(ReportError::Query { from, to, source }) => {
+            let files = lake.damaged_parquet();
+            return Err(if files.is_empty() {
+                ReportError::Query { from, to, source }
+            } else {
+                ReportError::Damaged { from, to, files }
+            }
+            .into());
+        }
+        other => other?,
+    };
     let page = if request.html {
         Some(html::render(&built, from, to, prices.bytes_per_gb)?)
     } else {

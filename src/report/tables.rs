@@ -44,6 +44,12 @@ pub enum ReportError {
     },
     #[error("{0}")]
     Prices(String),
+    #[error("report {from}..{to}: {} damaged lake file(s), not whole Parquet: {}; ingest each one's source log again (`cdncost ingest <file>`: it replaces that file's rows; fetched logs are kept in raw/cdn_logs/, under the same name)", files.len(), files.iter().map(|f| f.display().to_string()).collect::<Vec<_>>().join(", "))]
+    Damaged {
+        from: NaiveDate,
+        to: NaiveDate,
+        files: Vec<std::path::PathBuf>,
+    },
     #[error("the lake {lake} has no CDN requests and no Polyv traffic: ingest or fetch first (cdncost ingest / cdncost fetch / cdncost run)")]
     NoData { lake: String },
 }
