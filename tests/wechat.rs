@@ -593,15 +593,7 @@ fn a_trickling_download_is_cut_at_its_deadline() {
     assert!(!s.w.path("lake/.lock").exists(), "the lock is released");
     // Without the trickle the next run completes the day.
     s.server.faults().trickle_downloads = None;
-    s.cdncost(&[
-        "fetch",
-        "logs",
-        "--from",
-        "2026-11-18",
-        "--to",
-        "2026-11-18",
-    ])
-    .ok();
+    s.logs("2026-11-18", "2026-11-18").ok();
 }
 
 /// The token call follows the one retry rule: a 429 is retried like any API call's.

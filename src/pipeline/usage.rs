@@ -65,7 +65,7 @@ impl UsageFetch<'_> {
                 }
             }
             let mut by_day: BTreeMap<NaiveDate, Vec<(i64, u64)>> = BTreeMap::new();
-            for point in reply.item_list.iter() {
+            for point in reply.item_list {
                 if point.value > MAX_POINT_BYTES {
                     return Err(JobError::Inconsistent {
                         call: "getcdnusagedata",
@@ -76,8 +76,6 @@ impl UsageFetch<'_> {
                         ),
                     });
                 }
-            }
-            for point in reply.item_list {
                 let day = ChinaHour::of_unix_ms(point.time * 1000).date();
                 if day >= start && day <= end {
                     by_day

@@ -350,27 +350,26 @@ impl WechatClient {
                 return Attempt::Fatal(WechatError::BadReply { call: name, detail })
             }
         };
+        // The reply's start, without secrets, for an error about its shape.
+        let snippet = || {
+            self.clean_token(
+                token,
+                &String::from_utf8_lossy(&bytes[..bytes.len().min(200)]),
+            )
+        };
         let value: serde_json::Value = match serde_json::from_slice(&bytes) {
             Ok(v) => v,
             Err(e) => {
-                let snippet = self.clean_token(
-                    token,
-                    &String::from_utf8_lossy(&bytes[..bytes.len().min(200)]),
-                );
                 return Attempt::Fatal(WechatError::BadReply {
                     call: name,
-                    detail: format!("HTTP {status}, not JSON ({e}): {snippet}"),
+                    detail: format!("HTTP {status}, not JSON ({e}): {}", snippet()),
                 });
             }
         };
         let Some(errcode) = errcode_of(&value) else {
-            let snippet = self.clean_token(
-                token,
-                &String::from_utf8_lossy(&bytes[..bytes.len().min(200)]),
-            );
             return Attempt::Fatal(WechatError::BadReply {
                 call: name,
-                detail: format!("HTTP {status}, no integer errcode: {snippet}"),
+                detail: format!("HTTP {status}, no integer errcode: {}", snippet()),
             });
         };
         let errmsg = self.clean_token(
