@@ -28,6 +28,23 @@ fn is_broken_pipe(err: &anyhow::Error) -> bool {
     })
 }
 
+/// The error and its causes, each said once: our messages often include their cause's
+/// text already ("locking the lake: lake: File exists"), so a cause whose text is in what
+/// was said is left out, where `{:#}` would repeat it.
+fn said_once(err: &anyhow::Error) -> String {
+    let mut said = String::new();
+    for cause in err.chain() {
+        let text = cause.to_string();
+        if !said.contains(&text) {
+            if !said.is_empty() {
+                said.push_str(": ");
+            }
+            said.push_str(&text);
+        }
+    }
+    said
+}
+
 fn main() -> ExitCode {
     limit_malloc_arenas();
     let matches = cmd::Cli::command().get_matches();
@@ -41,12 +58,13 @@ fn main() -> ExitCode {
         // The reader of stdout went away (`| head`): what it wanted, it got.
         Err(err) if is_broken_pipe(&err) => Exit::Ok.into(),
         Err(err) => {
-            // `{:#}` prints the whole chain: "ingest: lake/…: No space left on device".
-            // Once: as a JSON log record for collectors, else as a plain line.
+            // The whole chain, "ingest: lake/…: No space left on device", each part once;
+            // as a JSON log record for collectors, else as a plain line.
+            let said = said_once(&err);
             if cmd::logs_are_json() {
-                tracing::error!("{err:#}");
+                tracing::error!("{said}");
             } else {
-                eprintln!("error: {err:#}");
+                eprintln!("error: {said}");
             }
             Exit::Failure.into()
         }

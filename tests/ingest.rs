@@ -1110,8 +1110,9 @@ fn gzip_zero_padding_is_accepted_and_trailing_junk_is_not() {
     );
 }
 
-/// A truncated lake file fails the report with its name (once, not the query plan), and
-/// ingesting its source again repairs it.
+/// A truncated lake file is found by the report (its size is not the one written): the
+/// report reads around it and names it once, its day incomplete; ingesting its source
+/// again repairs it.
 #[test]
 fn a_damaged_lake_file_is_named_and_repaired_by_ingesting_again() {
     let w = Workdir::new();
@@ -1136,10 +1137,14 @@ fn a_damaged_lake_file_is_named_and_repaired_by_ingesting_again() {
     std::fs::write(&damaged, &bytes[..bytes.len() / 2]).unwrap();
     let run = w
         .run(&["report", "--from", "2026-11-18", "--to", "2026-11-18"])
-        .expect_code(1);
+        .expect_code(3);
     let name = damaged.file_name().unwrap().to_string_lossy().to_string();
     assert!(
-        run.stderr().contains("1 damaged lake file(s)"),
+        run.stderr().contains(&format!(
+            "lake file damaged: cdn_requests/{parquet} has {} bytes, {} were written",
+            bytes.len() / 2,
+            bytes.len()
+        )),
         "{}",
         run.stderr()
     );
@@ -1153,7 +1158,76 @@ fn a_damaged_lake_file_is_named_and_repaired_by_ingesting_again() {
     let source = gen.join("cdn_logs").join(source);
     w.run(&["ingest", source.to_str().unwrap()]).ok();
     // (Status 3: logs ingested by hand have no listing to prove their day whole.)
-    w.run(&["report", "--from", "2026-11-18", "--to", "2026-11-18"])
+    let run = w
+        .run(&["report", "--from", "2026-11-18", "--to", "2026-11-18"])
         .expect_code(3);
+    assert!(!run.stderr().contains("damaged"), "{}", run.stderr());
     assert_eq!(lake_totals(&w.path("lake")), expected_totals(&gen));
+}
+
+/// A file where a directory must be (the lake, the report): the error says which path
+/// and why, once; the file is left as it was.
+#[test]
+fn a_file_in_place_of_a_directory_is_named_once_and_left_alone() {
+    let w = Workdir::new();
+    w.generate(
+        "gen",
+        &[
+            "--days",
+            "1",
+            "--domains",
+            "1",
+            "--peak-requests-per-hour",
+            "20",
+        ],
+    );
+    std::fs::write(w.path("afile"), b"mine").unwrap();
+    let run = w
+        .run(&["ingest", "gen/cdn_logs", "--lake", "afile"])
+        .expect_code(1);
+    assert_eq!(
+        run.stderr().trim(),
+        "error: locking the lake: afile is a file, not a directory: a directory is needed there"
+    );
+    let run = w
+        .run(&["ingest", "gen/cdn_logs", "--lake", "afile/lake"])
+        .expect_code(1);
+    assert_eq!(
+        run.stderr().matches("is a file, not a directory").count(),
+        1,
+        "{}",
+        run.stderr()
+    );
+    assert!(
+        run.stderr().contains("afile/lake cannot be made below it"),
+        "{}",
+        run.stderr()
+    );
+
+    w.run(&["ingest", "gen/cdn_logs"]).ok();
+    let run = w
+        .run(&[
+            "report",
+            "--from",
+            "2026-11-18",
+            "--to",
+            "2026-11-18",
+            "--out",
+            "afile",
+        ])
+        .expect_code(1);
+    assert!(
+        run.stderr().contains(
+            "error: afile is a file, not a directory: the report is a directory of files"
+        ),
+        "{}",
+        run.stderr()
+    );
+    assert_eq!(std::fs::read(w.path("afile")).unwrap(), b"mine");
+    let hidden: Vec<String> = std::fs::read_dir(w.dir.path())
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .filter(|n| n.starts_with(".afile"))
+        .collect();
+    assert!(hidden.is_empty(), "{hidden:?}");
 }

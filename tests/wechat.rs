@@ -770,6 +770,36 @@ fn the_token_goes_to_no_other_host() {
         .all(|r| !matches!(r, Logged::Api { outcome, .. } if outcome.contains("40001"))));
 }
 
+/// The same file listed under two names is downloaded under both, counted once (by its
+/// sha1): the lake's totals are the generator's, the day is complete, and a second run
+/// neither downloads nor counts it again.
+#[test]
+fn a_file_listed_under_two_names_is_counted_once() {
+    let s = start(FAST);
+    s.server.faults().renamed_copy = true;
+    let run = s.logs("2026-11-18", "2026-11-19").ok();
+    assert!(
+        run.stdout().contains(
+            "1 listed files have the same content (sha1) as another listed file: counted once"
+        ),
+        "{}",
+        run.stdout()
+    );
+    assert!(
+        run.stderr().contains("-copy-"),
+        "the copy is named: {}",
+        run.stderr()
+    );
+    assert_eq!(lake_totals(&s.w.path("lake")), expected_totals(&sample()));
+    let again = s.logs("2026-11-18", "2026-11-19").ok();
+    assert!(
+        again.stdout().contains("0 downloaded"),
+        "{}",
+        again.stdout()
+    );
+    assert_eq!(lake_totals(&s.w.path("lake")), expected_totals(&sample()));
+}
+
 /// A name listed for two different files is refused (both), named, and the run is
 /// incomplete (exit 3); the same name listed twice for the same file is one file.
 #[test]

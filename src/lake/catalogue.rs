@@ -61,4 +61,7 @@ pub mod manifest_kind {
     pub const LOG_DAYS: &str = "cdn_logs";
     /// One record per China day of Polyv traffic ([`super::super::manifest::PolyvDayRecord`]).
     pub const POLYV_DAYS: &str = "polyv";
+    /// One record per China day, interval and query type of the usage series
+    /// ([`super::super::manifest::UsageDayRecord`]).
+    pub const USAGE_DAYS: &str = "cdn_usage";
 }

@@ -4,17 +4,26 @@
 
 use std::collections::BTreeMap;
 
+use chrono::NaiveDate;
 use serde::{Deserialize, Serialize};
 
+use super::integrity::FileSum;
+
 /// A record that lists the files its job published: the next publish of the same thing
-/// replaces exactly those ([`super::Lake::replace`]).
+/// replaces exactly those ([`super::Lake::replace`]), and readers check them against
+/// the sums recorded with them ([`super::integrity`]).
 pub trait Published {
     fn outputs(&self) -> &[String];
     fn set_outputs(&mut self, outputs: Vec<String>);
+    /// Size and CRC-32 of each output, by its path (empty in records from before).
+    fn sums(&self) -> &BTreeMap<String, FileSum>;
+    fn set_sums(&mut self, sums: BTreeMap<String, FileSum>);
+    /// The China days whose figures the outputs hold.
+    fn dates(&self) -> Vec<NaiveDate>;
 }
 
 macro_rules! published {
-    ($($record:ty),*) => {$(
+    ($($record:ty => |$r:ident| $dates:expr),* $(,)?) => {$(
         impl Published for $record {
             fn outputs(&self) -> &[String] {
                 &self.outputs
@@ -22,11 +31,34 @@ macro_rules! published {
             fn set_outputs(&mut self, outputs: Vec<String>) {
                 self.outputs = outputs;
             }
+            fn sums(&self) -> &BTreeMap<String, FileSum> {
+                &self.sums
+            }
+            fn set_sums(&mut self, sums: BTreeMap<String, FileSum>) {
+                self.sums = sums;
+            }
+            fn dates(&self) -> Vec<NaiveDate> {
+                let $r = self;
+                $dates
+            }
         }
     )*};
 }
 
-published!(FileRecord, PolyvDayRecord, UsageDayRecord);
+published!(
+    FileRecord => |r| {
+        let mut days: Vec<NaiveDate> = r.hours.iter().filter_map(|h| day_of(h)).collect();
+        days.dedup();
+        days
+    },
+    PolyvDayRecord => |r| day_of(&r.date).into_iter().collect(),
+    UsageDayRecord => |r| day_of(&r.date).into_iter().collect(),
+);
+
+/// The date at the start of `YYYY-MM-DD…` (a record's date or hour, a manifest's name).
+pub(crate) fn day_of(text: &str) -> Option<NaiveDate> {
+    NaiveDate::parse_from_str(text.get(..10)?, "%Y-%m-%d").ok()
+}
 
 /// What ingesting one file did; also its manifest record in the lake.
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -48,6 +80,8 @@ pub struct FileRecord {
     /// China hours (`YYYY-MM-DD HH`) the file's requests fall in.
     pub hours: Vec<String>,
     pub outputs: Vec<String>,
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub sums: BTreeMap<String, FileSum>,
     pub observed: Observed,
     pub ingested_at: String,
     pub elapsed_ms: u64,
@@ -134,6 +168,8 @@ pub struct PolyvDayRecord {
     /// Failed this time, but an earlier fetch's row was kept.
     pub videos_kept_previous: Vec<String>,
     pub outputs: Vec<String>,
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub sums: BTreeMap<String, FileSum>,
 }
 
 /// The manifest of one day of the usage series at one interval and query type.
@@ -146,4 +182,6 @@ pub struct UsageDayRecord {
     pub billed_bytes: u64,
     pub fetched_at: String,
     pub outputs: Vec<String>,
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub sums: BTreeMap<String, FileSum>,
 }

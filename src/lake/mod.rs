@@ -31,11 +31,12 @@ use serde::{de::DeserializeOwned, Serialize};
 use crate::china_time::ChinaHour;
 
 pub mod catalogue;
+pub mod integrity;
 pub mod manifest;
 
 pub use catalogue::{POLYV, REJECTS, REQUESTS, UNATTRIBUTED, UNTAGGED, USAGE};
 
-const MANIFEST_DIR: &str = "_manifest";
+pub(crate) const MANIFEST_DIR: &str = "_manifest";
 
 #[derive(Debug, thiserror::Error)]
 pub enum LakeError {
@@ -48,10 +49,36 @@ pub enum LakeError {
         path: PathBuf,
         source: serde_json::Error,
     },
+    #[error("{path} is a file, not a directory: {needed}")]
+    NotADirectory { path: PathBuf, needed: String },
     #[error("table {table} has no data in {root}: ingest or fetch first")]
     EmptyTable { table: String, root: PathBuf },
     #[error("reading table {table}: {source}")]
     Query { table: String, source: PolarsError },
+}
+
+/// Creates `dir` and its parents. When a file is where a directory should be, says which
+/// (the system's own word, "File exists", names neither).
+pub fn make_dir(dir: &Path) -> Result<(), LakeError> {
+    match fs::create_dir_all(dir) {
+        Ok(()) => Ok(()),
+        Err(source) => {
+            let in_the_way = dir
+                .ancestors()
+                .find(|a| fs::metadata(a).is_ok_and(|m| !m.is_dir()));
+            Err(match in_the_way {
+                Some(file) => LakeError::NotADirectory {
+                    needed: if file == dir {
+                        "a directory is needed there".into()
+                    } else {
+                        format!("{} cannot be made below it", dir.display())
+                    },
+                    path: file.to_path_buf(),
+                },
+                None => io_err(dir)(source),
+            })
+        }
+    }
 }
 
 pub fn io_err(path: &Path) -> impl FnOnce(io::Error) -> LakeError + '_ {
@@ -84,11 +111,24 @@ impl Default for ParquetOptions {
 #[derive(Debug, Clone)]
 pub struct Lake {
     root: PathBuf,
+    /// Files scans leave out (damaged ones a report reads around).
+    excluded: std::sync::Arc<std::collections::BTreeSet<PathBuf>>,
 }
 
 impl Lake {
     pub fn new(root: impl Into<PathBuf>) -> Self {
-        Lake { root: root.into() }
+        Lake {
+            root: root.into(),
+            excluded: Default::default(),
+        }
+    }
+
+    /// The same lake, whose scans leave `files` out.
+    pub fn excluding(&self, files: std::collections::BTreeSet<PathBuf>) -> Lake {
+        Lake {
+            root: self.root.clone(),
+            excluded: std::sync::Arc::new(files),
+        }
     }
 
     pub fn root(&self) -> &Path {
@@ -133,7 +173,6 @@ impl Lake {
             table: table.into(),
             source,
         };
-        let pattern = format!("{}/**/*.parquet", dir.display());
         let args = ScanArgsParquet {
             hive_options: HiveOptions {
                 enabled: Some(true),
@@ -143,8 +182,25 @@ impl Lake {
             },
             ..Default::default()
         };
-        let path = PlRefPath::new(pattern.as_str());
-        LazyFrame::scan_parquet(path, args).map_err(query_err)
+        if !self.excluded.iter().any(|p| p.starts_with(&dir)) {
+            let pattern = format!("{}/**/*.parquet", dir.display());
+            let path = PlRefPath::new(pattern.as_str());
+            return LazyFrame::scan_parquet(path, args).map_err(query_err);
+        }
+        // Files named one by one, the excluded left out; partitions still come from
+        // the directory names below the table's.
+        let files: Vec<PlRefPath> = parquet_files(&dir)
+            .into_iter()
+            .filter(|f| !self.excluded.contains(f))
+            .map(|f| PlRefPath::new(f.to_string_lossy().as_ref()))
+            .collect();
+        if files.is_empty() {
+            return Err(LakeError::EmptyTable {
+                table: table.into(),
+                root: self.root.clone(),
+            });
+        }
+        LazyFrame::scan_parquet_files(files.into_iter().collect(), args).map_err(query_err)
     }
 
     /// A path relative to the lake root, as stored in manifests (always `/`-separated).
@@ -184,12 +240,30 @@ impl Lake {
     where
         T: manifest::Published + Serialize + DeserializeOwned,
     {
-        let previous: Option<T> = self.read_manifest(manifest)?;
+        let previous: Option<T> = match self.read_manifest(manifest) {
+            Ok(previous) => previous,
+            // A damaged manifest is replaced: its outputs are unknown, but this publish
+            // writes the same names (a source's or a day's) over them.
+            Err(LakeError::Manifest { path, source }) => {
+                tracing::warn!(
+                    "manifest {} is damaged ({source}): replacing it",
+                    path.display()
+                );
+                None
+            }
+            Err(e) => return Err(e),
+        };
         let previous_outputs = previous.map(|p| p.outputs().to_vec()).unwrap_or_default();
         record.set_outputs(
             staged
                 .iter()
                 .map(|s| self.relative(s.final_path()))
+                .collect(),
+        );
+        record.set_sums(
+            staged
+                .iter()
+                .filter_map(|s| Some((self.relative(s.final_path()), s.sum?)))
                 .collect(),
         );
         self.publish(staged, &previous_outputs, manifest, &record)?;
@@ -214,6 +288,26 @@ impl Lake {
             None => Vec::new(),
         };
         self.replace(staged, manifest, record)
+    }
+
+    /// Removes what `manifest`'s record published, then the record: the source's rows
+    /// leave the lake (a file found to be another's copy).
+    pub fn withdraw<T>(&self, manifest: &Path) -> Result<(), LakeError>
+    where
+        T: manifest::Published + DeserializeOwned,
+    {
+        let Some(record) = self.read_manifest::<T>(manifest)? else {
+            return Ok(());
+        };
+        for rel in record.outputs().iter().filter(|r| is_safe_relative(r)) {
+            let path = self.root.join(rel);
+            match fs::remove_file(&path) {
+                Ok(()) => remove_empty_parents(&path, &self.root),
+                Err(e) if e.kind() == io::ErrorKind::NotFound => {}
+                Err(e) => return Err(io_err(&path)(e)),
+            }
+        }
+        fs::remove_file(manifest).map_err(io_err(manifest))
     }
 
     /// Publishes a source's staged outputs, removes its outputs from an earlier run that
@@ -253,29 +347,41 @@ impl Lake {
     /// overwritten): a cheap check of 8 bytes a file, for naming the culprit of a failed
     /// query. Temporaries (hidden names) are not looked at.
     pub fn damaged_parquet(&self) -> Vec<PathBuf> {
-        let mut damaged = Vec::new();
-        let mut stack = vec![self.root.clone()];
-        while let Some(dir) = stack.pop() {
-            let Ok(entries) = fs::read_dir(&dir) else {
-                continue;
-            };
-            for entry in entries.flatten() {
-                let path = entry.path();
-                let name = entry.file_name();
-                if name.to_string_lossy().starts_with('.') {
-                    continue;
-                }
-                if entry.file_type().is_ok_and(|t| t.is_dir()) {
-                    stack.push(path);
-                } else if path.extension().is_some_and(|e| e == "parquet") && !parquet_whole(&path)
-                {
-                    damaged.push(path);
-                }
-            }
-        }
+        let mut damaged: Vec<PathBuf> = parquet_files(&self.root)
+            .into_iter()
+            .filter(|p| !parquet_whole(p))
+            .collect();
         damaged.sort();
         damaged
     }
+}
+
+/// The Parquet files below `dir`, hidden names (temporaries) and `_`-directories
+/// (manifests, damaged files set aside) left out.
+fn parquet_files(dir: &Path) -> Vec<PathBuf> {
+    let mut files = Vec::new();
+    let mut stack = vec![dir.to_path_buf()];
+    while let Some(dir) = stack.pop() {
+        let Ok(entries) = fs::read_dir(&dir) else {
+            continue;
+        };
+        for entry in entries.flatten() {
+            let name = entry.file_name();
+            let name = name.to_string_lossy();
+            if name.starts_with('.') {
+                continue;
+            }
+            let path = entry.path();
+            if entry.file_type().is_ok_and(|t| t.is_dir()) {
+                if !name.starts_with('_') {
+                    stack.push(path);
+                }
+            } else if name.ends_with(".parquet") {
+                files.push(path);
+            }
+        }
+    }
+    files
 }
 
 fn parquet_whole(path: &Path) -> bool {
@@ -340,7 +446,7 @@ fn remove_empty_parents(path: &Path, root: &Path) {
 }
 
 /// A manifest entry must stay inside the lake, whatever the file says.
-fn is_safe_relative(rel: &str) -> bool {
+pub(crate) fn is_safe_relative(rel: &str) -> bool {
     !rel.is_empty()
         && !rel.starts_with('/')
         && rel
@@ -372,7 +478,7 @@ impl Lake {
     /// Takes the lake's write lock.
     pub fn lock(&self) -> Result<LakeLock, LockError> {
         use std::os::unix::fs::MetadataExt;
-        fs::create_dir_all(&self.root).map_err(io_err(&self.root))?;
+        make_dir(&self.root)?;
         let path = self.root.join(".lock");
         for _ in 0..10 {
             let mut file = fs::OpenOptions::new()
@@ -512,6 +618,8 @@ pub struct StagedFile {
     temp: PathBuf,
     final_path: PathBuf,
     committed: bool,
+    /// What was written, when the writer summed it (recorded in the manifest).
+    sum: Option<integrity::FileSum>,
 }
 
 impl StagedFile {
@@ -550,7 +658,7 @@ fn create_staged(final_path: &Path) -> Result<(File, StagedFile), LakeError> {
 
 fn create_staged_with(final_path: &Path, access: Access) -> Result<(File, StagedFile), LakeError> {
     if let Some(dir) = final_path.parent().filter(|d| !d.as_os_str().is_empty()) {
-        fs::create_dir_all(dir).map_err(io_err(dir))?;
+        make_dir(dir)?;
     }
     let temp = temp_path_for(final_path);
     let mut options = fs::OpenOptions::new();
@@ -564,6 +672,7 @@ fn create_staged_with(final_path: &Path, access: Access) -> Result<(File, Staged
         temp,
         final_path: final_path.to_path_buf(),
         committed: false,
+        sum: None,
     };
     Ok((file, staged))
 }
@@ -613,18 +722,20 @@ fn sweep_dead_temporaries_of(final_path: &Path) {
 
 /// Writes `bytes` under `path`'s temporary name, synced, for a later `commit`.
 pub fn stage_bytes(path: &Path, bytes: &[u8]) -> Result<StagedFile, LakeError> {
-    let (mut file, staged) = create_staged(path)?;
+    let (mut file, mut staged) = create_staged(path)?;
     file.write_all(bytes).map_err(io_err(path))?;
     file.sync_all().map_err(io_err(path))?;
+    staged.sum = Some(integrity::FileSum::of_bytes(bytes));
     Ok(staged)
 }
 
 /// A Parquet file being written row group by row group.
 pub struct ParquetSink {
-    writer: BatchedWriter<BufWriter<File>>,
+    writer: BatchedWriter<BufWriter<integrity::Summing<File>>>,
     /// A second handle on the same file, to sync it once the footer is flushed.
     file: File,
     staged: StagedFile,
+    sum: integrity::SumHandle,
 }
 
 impl ParquetSink {
@@ -640,6 +751,8 @@ impl ParquetSink {
         };
         let level = ZstdLevel::try_new(options.zstd_level).map_err(parquet_err)?;
         let sync_handle = file.try_clone().map_err(io_err(final_path))?;
+        // Summed below the buffer: once per megabyte written, not per Parquet write.
+        let (file, sum) = integrity::Summing::new(file);
         let writer = ParquetWriter::new(BufWriter::with_capacity(1 << 20, file))
             .with_compression(ParquetCompression::Zstd(Some(level)))
             .with_statistics(StatisticsOptions::default())
@@ -653,6 +766,7 @@ impl ParquetSink {
             writer,
             file: sync_handle,
             staged,
+            sum,
         })
     }
 
@@ -669,7 +783,9 @@ impl ParquetSink {
         self.file
             .sync_all()
             .map_err(io_err(self.staged.final_path()))?;
-        Ok(self.staged)
+        let mut staged = self.staged;
+        staged.sum = Some(self.sum.sum());
+        Ok(staged)
     }
 
     fn error(&self, source: PolarsError) -> LakeError {

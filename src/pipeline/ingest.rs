@@ -163,9 +163,11 @@ pub fn source_name(path: &Path) -> SafeName {
     SafeName::sanitize(name)
 }
 
-/// The lake's record of a source, if it was ingested before.
-pub fn previous_record(lake: &Lake, stem: &SafeName) -> Result<Option<FileRecord>, LakeError> {
-    lake.read_manifest(&lake.manifest_file(manifest_kind::INGEST, stem))
+/// Whether the lake holds a source's rows: its record, and every file the record lists
+/// at its recorded size (a lake file lost or set aside as damaged means ingest again).
+pub fn rows_in_lake(lake: &Lake, stem: &SafeName) -> bool {
+    lake.intact_record::<FileRecord>(&lake.manifest_file(manifest_kind::INGEST, stem))
+        .is_some()
 }
 
 /// Ingests one file and publishes its outputs, replacing any earlier ingest of it.
@@ -519,6 +521,7 @@ impl<'a, F: LogFormat> FilePass<'a, F> {
             log_bytes: self.log_bytes,
             hours,
             outputs: Vec::new(),
+            sums: Default::default(),
             observed: self.observed,
             ingested_at: String::new(),
             elapsed_ms: 0,

@@ -23,9 +23,9 @@ use super::{check_history, JobError};
 use crate::china_time::DateRange;
 use crate::china_time::{self, ChinaHour};
 use crate::lake::catalogue::manifest_kind;
-use crate::lake::manifest::LogDayRecord;
+use crate::lake::manifest::{FileRecord, LogDayRecord};
 use crate::lake::{write_atomic, Lake, SafeName};
-use crate::pipeline::ingest::{ingest_file, previous_record, IngestOptions};
+use crate::pipeline::ingest::{ingest_file, rows_in_lake, IngestOptions};
 use crate::progress::Progress;
 use crate::sources::download::{Downloader, Verified};
 use crate::sources::wechat::{LogFileEntry, WechatClient};
@@ -59,6 +59,34 @@ pub struct DownloadRecord {
     pub status: FileStatus,
     /// The lake holds this version's rows.
     pub ingested: bool,
+    /// The same content (sha1) as this other listed file, whose rows count it: a file
+    /// listed under two names is counted once.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub duplicate_of: Option<String>,
+}
+
+impl DownloadRecord {
+    /// Its content is in the lake: under its own name, or under its twin's.
+    fn counted(&self) -> bool {
+        self.ingested || self.duplicate_of.is_some()
+    }
+}
+
+/// Which listed file first claimed each content (sha1 → name): the files of the earlier
+/// runs, then those of this run as they settle.
+type Claims = std::sync::Mutex<std::collections::BTreeMap<String, String>>;
+
+/// The name that already holds `sha1`'s rows, if not `name` itself; else `name` claims it.
+fn twin_of(claims: &Claims, sha1: &str, name: &str) -> Option<String> {
+    let mut claims = claims.lock().unwrap_or_else(|p| p.into_inner());
+    match claims.get(sha1) {
+        Some(holder) if holder != name => Some(holder.clone()),
+        Some(_) => None,
+        None => {
+            claims.insert(sha1.to_string(), name.to_string());
+            None
+        }
+    }
 }
 
 #[derive(Debug, Default)]
@@ -75,6 +103,8 @@ pub struct LogsReport {
     pub rejected_lines: u64,
     /// Entries refused as hostile or malformed (name and reason).
     pub refused: Vec<String>,
+    /// Files with the same content as another listed file (counted once).
+    pub duplicates: Vec<String>,
     /// Files that could not be fetched or ingested (name and reason).
     pub failures: Vec<String>,
 }
@@ -91,6 +121,7 @@ impl LogsReport {
         self.lines += other.lines;
         self.rejected_lines += other.rejected_lines;
         self.refused.extend(other.refused);
+        self.duplicates.extend(other.duplicates);
         self.failures.extend(other.failures);
     }
 }
@@ -232,7 +263,7 @@ impl LogsFetch<'_> {
             };
             record.listed += 1;
             match validate(entry).ok().and_then(|w| self.previous(&w)) {
-                Some(r) if r.ingested => {
+                Some(r) if r.counted() => {
                     record.ingested += 1;
                     if r.status == FileStatus::Provisional {
                         record.provisional += 1;
@@ -266,17 +297,31 @@ impl LogsFetch<'_> {
                 Err(reason) => report.refused.push(format!("{:?}: {reason}", entry.name)),
             }
         }
+        // Contents the lake already holds, by the earlier records of the listed names
+        // (in name order, so the same name keeps its claim run after run).
+        let claims: Claims = Default::default();
+        for w in &wanted {
+            if let Some(r) = self.previous(w).filter(|r| r.ingested) {
+                twin_of(&claims, &r.sha1, w.name.as_str());
+            }
+        }
         let mut todo = Vec::new();
         for w in wanted {
             match self.previous(&w) {
+                Some(record)
+                    if record.status == FileStatus::Complete && record.duplicate_of.is_some() =>
+                {
+                    report.skipped_complete += 1;
+                    self.tick(0);
+                }
                 Some(record)
                     if record.status == FileStatus::Complete
                         && record.ingested
                         && self.raw_path(&w).exists() =>
                 {
-                    // Complete and kept: no download. A lake rebuilt from scratch gets
-                    // the rows again from the local copy.
-                    if matches!(previous_record(self.lake, &w.name), Ok(Some(_))) {
+                    // Complete and kept: no download. A lake rebuilt from scratch, or
+                    // that lost the file's rows, gets them again from the local copy.
+                    if rows_in_lake(self.lake, &w.name) {
                         report.skipped_complete += 1;
                     } else if let Err(e) = self.ingest_local(&self.raw_path(&w), &mut report).await
                     {
@@ -296,7 +341,7 @@ impl LogsFetch<'_> {
         );
         let parts: Vec<LogsReport> = futures::stream::iter(todo)
             .map(|(w, previous)| {
-                let slots = &ingest_slots;
+                let (slots, claims) = (&ingest_slots, &claims);
                 async move {
                     let mut part = LogsReport::default();
                     match self.download(&w).await {
@@ -304,7 +349,8 @@ impl LogsFetch<'_> {
                             part.downloaded += 1;
                             part.bytes += verified.size;
                             let _slot = slots.acquire().await;
-                            if let Err(e) = self.settle(&w, previous, verified, &mut part).await {
+                            let settled = self.settle(&w, previous, verified, claims, &mut part);
+                            if let Err(e) = settled.await {
                                 part.failures.push(format!("{}: {e}", w.name));
                             }
                         }
@@ -352,9 +398,7 @@ impl LogsFetch<'_> {
     async fn download(&self, w: &Wanted) -> Result<Verified, String> {
         let dest = self.raw_path(w);
         let dir = dest.parent().expect("raw paths have a directory");
-        tokio::fs::create_dir_all(dir)
-            .await
-            .map_err(|e| format!("{}: {e}", dir.display()))?;
+        crate::lake::make_dir(dir).map_err(|e| e.to_string())?;
         let temp = dir.join(format!(".{}.gz.{}.tmp", w.name, std::process::id()));
         let downloader = Downloader {
             http: self.client.http(),
@@ -388,6 +432,7 @@ impl LogsFetch<'_> {
         w: &Wanted,
         previous: Option<DownloadRecord>,
         v: Verified,
+        claims: &Claims,
         report: &mut LogsReport,
     ) -> Result<(), String> {
         let dest = self.raw_path(w);
@@ -400,7 +445,8 @@ impl LogsFetch<'_> {
         let unchanged = previous
             .as_ref()
             .is_some_and(|p| p.sha1 == v.sha1 && p.ingested)
-            && dest.exists();
+            && dest.exists()
+            && rows_in_lake(self.lake, &w.name);
         let mut record = DownloadRecord {
             name: w.name.to_string(),
             domain: domain_of(w.name.as_str()),
@@ -413,8 +459,24 @@ impl LogsFetch<'_> {
             fetched_at: china_time::to_china(now).to_rfc3339(),
             status,
             ingested: false,
+            duplicate_of: None,
         };
-        if unchanged {
+        if let Some(twin) = twin_of(claims, &v.sha1, w.name.as_str()) {
+            // Its rows are in already, under the twin's name: not ingested twice (and
+            // out again if an earlier run ingested them under this name).
+            let _ = std::fs::remove_file(&v.temp);
+            let _ = std::fs::remove_file(&dest);
+            if previous.as_ref().is_some_and(|p| p.ingested) {
+                let manifest = self.lake.manifest_file(manifest_kind::INGEST, &w.name);
+                self.lake
+                    .withdraw::<FileRecord>(&manifest)
+                    .map_err(|e| e.to_string())?;
+            }
+            report
+                .duplicates
+                .push(format!("{}: the same content as {twin}", w.name));
+            record.duplicate_of = Some(twin);
+        } else if unchanged {
             let _ = std::fs::remove_file(&v.temp);
             report.unchanged += 1;
             record.ingested = true;
@@ -582,6 +644,15 @@ pub fn fetch(
     }
     for refused in &report.refused {
         outcome.say(format!("REFUSED listing entry {refused}"));
+    }
+    if !report.duplicates.is_empty() {
+        for duplicate in &report.duplicates {
+            tracing::warn!("listed twice under two names: {duplicate}");
+        }
+        outcome.say(format!(
+            "{} listed files have the same content (sha1) as another listed file: counted once",
+            report.duplicates.len()
+        ));
     }
     for failure in &report.failures {
         outcome.say(format!("FAILED {failure}"));

@@ -14,6 +14,8 @@ use crate::china_time::DateRange;
 
 use super::{logs, polyv, usage, Job, StepOutcome};
 use crate::exit::Exit;
+use crate::lake::integrity::Depth;
+use crate::lake::LakeError;
 use crate::report::output::Format;
 use crate::report::{self, ReportOutcome, ReportRequest};
 
@@ -56,6 +58,13 @@ pub fn run(job: &Job, request: &NightlyRequest) -> NightlyOutcome {
     );
     let mut exit = Exit::Ok;
     let mut fetched = StepOutcome::default();
+    match set_aside_damage(job, checked) {
+        Ok(outcome) => fetched.said.extend(outcome.said),
+        Err(e) => {
+            tracing::error!("checking the lake failed: {e}");
+            exit = exit.worst(Exit::Failure);
+        }
+    }
     let mut step = |name: &str, result: Result<StepOutcome, super::JobError>| match result {
         Ok(f) => {
             exit = exit.worst(f.exit);
@@ -70,7 +79,6 @@ pub fn run(job: &Job, request: &NightlyRequest) -> NightlyOutcome {
             exit = exit.worst(Exit::Failure);
         }
     };
-
     if let Some(days) = within_history(checked, usage::HISTORY_DAYS, "usage series") {
         tracing::info!("step 1/4: usage series {days}");
         step("usage series", usage::fetch(job, days, 1440, 0));
@@ -117,6 +125,32 @@ pub fn run(job: &Job, request: &NightlyRequest) -> NightlyOutcome {
         report,
         elapsed_s: started.elapsed().as_secs_f64(),
     }
+}
+
+/// Checks every lake file the re-checked days come from against what was written, and
+/// sets the damaged ones aside (`LAKE/_damaged/`), so that the steps after this make
+/// them again: log rows from `raw/` (or downloaded again), usage and Polyv days fetched.
+fn set_aside_damage(job: &Job, days: DateRange) -> Result<StepOutcome, LakeError> {
+    let damage = job
+        .lake
+        .damage_between(days.from(), days.to(), Depth::Content)?;
+    let mut outcome = StepOutcome::default();
+    if damage.is_empty() {
+        return Ok(outcome);
+    }
+    let all = damage.all();
+    for line in &all {
+        tracing::warn!("lake: {line}");
+    }
+    let moved = job.lake.set_aside(&damage)?;
+    outcome.say(format!(
+        "lake: {} files damaged ({} missing, {} set aside in {}/): this run makes them again",
+        all.len(),
+        all.len() - damage.present.len() - damage.manifests.len(),
+        moved.len(),
+        crate::lake::integrity::DAMAGED_DIR
+    ));
+    Ok(outcome)
 }
 
 /// The part of `days` an API still keeps; warns about the days it no longer has.

@@ -119,7 +119,9 @@ impl UsageFetch<'_> {
             "{day}-i{}-q{}",
             self.interval_min, self.query_type
         ));
-        let manifest = self.lake.manifest_file(USAGE, &key);
+        let manifest = self
+            .lake
+            .manifest_file(crate::lake::catalogue::manifest_kind::USAGE_DAYS, &key);
         let frame = if points.is_empty() {
             None
         } else {
@@ -140,6 +142,7 @@ impl UsageFetch<'_> {
             billed_bytes: points.iter().map(|p| p.1).sum(),
             fetched_at: china_time::to_china(chrono::Utc::now().timestamp()).to_rfc3339(),
             outputs: Vec::new(),
+            sums: Default::default(),
         };
         self.lake
             .replace_partition(&path, frame.as_ref(), self.parquet, &manifest, record)

@@ -192,8 +192,9 @@ impl DayGaps {
 /// - the usage series: the day must have its points (all of them for its interval).
 pub fn wechat_gaps(inputs: &Inputs, date: NaiveDate, gaps: &mut DayGaps) -> Result<(), LakeError> {
     let (lake, usage_points) = (inputs.lake, &inputs.usage_points);
-    let logs: Option<LogDayRecord> =
-        lake.read_manifest(&lake.manifest_file(manifest_kind::LOG_DAYS, &day_name(date)))?;
+    let Some(logs) = day_record::<LogDayRecord>(lake, manifest_kind::LOG_DAYS, date, gaps)? else {
+        return Ok(());
+    };
     let billed = usage_points.get(&date).is_some_and(|d| d.billed_bytes > 0);
     match logs {
         None => gaps.missing.push("log files not listed by the API".into()),
@@ -230,8 +231,10 @@ pub fn polyv_gaps(inputs: &Inputs, date: NaiveDate, gaps: &mut DayGaps) -> Resul
     if !lake.table_dir(POLYV).exists() {
         return Ok(());
     }
-    let polyv: Option<PolyvDayRecord> =
-        lake.read_manifest(&lake.manifest_file(manifest_kind::POLYV_DAYS, &day_name(date)))?;
+    let Some(polyv) = day_record::<PolyvDayRecord>(lake, manifest_kind::POLYV_DAYS, date, gaps)?
+    else {
+        return Ok(());
+    };
     match polyv {
         None => gaps.missing.push("no Polyv data".into()),
         Some(r) if !r.videos_failed.is_empty() => gaps
@@ -241,6 +244,28 @@ pub fn polyv_gaps(inputs: &Inputs, date: NaiveDate, gaps: &mut DayGaps) -> Resul
         Some(_) => {}
     }
     Ok(())
+}
+
+/// A day's record of `kind`: `Some(None)` when there is none, `None` when it does not
+/// parse (said in `gaps`: the next run writes it again).
+fn day_record<T: serde::de::DeserializeOwned>(
+    lake: &Lake,
+    kind: &str,
+    date: NaiveDate,
+    gaps: &mut DayGaps,
+) -> Result<Option<Option<T>>, LakeError> {
+    let path = lake.manifest_file(kind, &day_name(date));
+    match lake.read_manifest(&path) {
+        Ok(record) => Ok(Some(record)),
+        Err(LakeError::Manifest { source, .. }) => {
+            gaps.missing.push(format!(
+                "manifest {} is damaged ({source}): `run` writes it again",
+                lake.relative(&path)
+            ));
+            Ok(None)
+        }
+        Err(e) => Err(e),
+    }
 }
 
 fn day_name(date: NaiveDate) -> SafeName {

@@ -100,6 +100,7 @@ pub fn make_with(
     if request.formats.is_empty() && !request.html {
         return Err(MakeError::Nothing);
     }
+    output::check_out(&request.out)?;
     let built = match tables::build_with(lake, from, to, prices, platforms) {
         // A query that fails on the lake's files: name the damaged ones if that is why.
         Err(ReportError::Query { from, to, source }) => {

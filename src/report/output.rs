@@ -74,6 +74,18 @@ pub fn write_report(
     Ok(names.into_iter().map(|n| out.join(n)).collect())
 }
 
+/// Refuses an OUT that is a file (the publish would swap it away). Checked before the
+/// report is built, and again before it is written.
+pub fn check_out(out: &Path) -> Result<(), OutputError> {
+    if std::fs::symlink_metadata(out).is_ok_and(|m| !m.is_dir()) {
+        return Err(OutputError::Lake(LakeError::NotADirectory {
+            path: out.to_path_buf(),
+            needed: "the report is a directory of files (choose another --out)".into(),
+        }));
+    }
+    Ok(())
+}
+
 /// One report being published: OUT and its staging directory.
 struct Unit {
     out: PathBuf,
@@ -97,7 +109,8 @@ impl Unit {
             let path = path.to_path_buf();
             move |source| OutputError::Lake(LakeError::Io { path, source })
         };
-        std::fs::create_dir_all(&parent).map_err(io(&parent))?;
+        crate::lake::make_dir(&parent)?;
+        check_out(out)?;
         sweep_leftovers(&parent, &name, out);
         // Staged files of older versions (`.name.<pid>.tmp` inside OUT) of dead runs.
         crate::lake::sweep_temporaries(out);

@@ -20,6 +20,7 @@ use super::inputs::{self, DayGaps};
 use super::money;
 use super::platform::{cost_column, default_platforms, Inputs, Platform, UsageDay};
 use super::prices::Prices;
+use crate::lake::integrity::{Damage, Depth};
 use crate::lake::{Lake, LakeError};
 
 /// The row of a month's (or the period's) totals in `channel_monthly`.
@@ -129,6 +130,11 @@ pub fn build_with(
     let query = |source| ReportError::Query { from, to, source };
     // Whole months are read: a tiered price depends on the month's whole volume.
     let (month_from, month_to) = (first_of_month(from), last_of_month(to));
+    // Every file the month's figures come from is checked against what was written;
+    // damaged ones are read around, and their days say so.
+    let damage = lake.damage_between(month_from, month_to, Depth::Content)?;
+    let checked = lake.excluding(damage.present.clone());
+    let lake = &checked;
     let usage = match inputs::usage_by_day(lake, month_from, month_to)? {
         Some(frame) => frame.collect().map_err(query)?,
         None => DataFrame::empty_with_schema(&inputs::usage_schema()),
@@ -160,6 +166,9 @@ pub fn build_with(
         let mut gaps = DayGaps::default();
         for p in platforms {
             (p.spec().day_gaps)(&context, date, &mut gaps)?;
+        }
+        if let Some(damaged) = damage.by_date.get(&date) {
+            gaps.missing.push(damage_gap(damaged));
         }
         day_gaps.insert(date, gaps);
     }
@@ -554,6 +563,15 @@ fn reconciliation(
             col("complete"),
             col("missing"),
         ])
+}
+
+/// One gap line for a day's damaged lake files: how many, and the first.
+fn damage_gap(damaged: &[Damage]) -> String {
+    let first = &damaged[0];
+    match damaged.len() {
+        1 => format!("lake file damaged: {first} (`run` repairs it)"),
+        n => format!("{n} lake files damaged, first: {first} (`run` repairs them)"),
+    }
 }
 
 fn gaps_frame(gaps: &BTreeMap<NaiveDate, DayGaps>) -> PolarsResult<DataFrame> {

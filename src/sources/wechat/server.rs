@@ -73,6 +73,9 @@ pub struct WechatFaults {
     pub pad_replies_to: usize,
     /// Listings list their first file twice: the second time for another file.
     pub ambiguous_name: bool,
+    /// Listings list their first file twice: the second time under another name
+    /// (`<hour>-copy-<rest>`), at the same address (the same content).
+    pub renamed_copy: bool,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -453,6 +456,15 @@ fn logs(s: &WechatState, start: i64, end: i64) -> Result<Value, (i64, String)> {
                 .replace("/files/", "/files/other-");
             other["url"] = Value::String(url);
             entries.push(other);
+        }
+    }
+    if lock(&s.faults).renamed_copy {
+        if let Some(first) = entries.first().cloned() {
+            let mut copy = first.clone();
+            let name = first["name"].as_str().unwrap_or_default();
+            let (hour, rest) = name.split_once('-').unwrap_or((name, ""));
+            copy["name"] = Value::String(format!("{hour}-copy-{rest}"));
+            entries.push(copy);
         }
     }
     if lock(&s.faults).hostile_entries {

@@ -1,0 +1,340 @@
+//! The lake checks its own files. Every file a job publishes has its size and CRC-32
+//! recorded in the job's manifest (`sums`), computed while it was written. Readers check
+//! them: jobs cheaply (the size, a `stat`) before trusting an earlier run's work, reports
+//! and `run` fully (the content) for the days they read. A file that is missing, of
+//! another size or of other content is *damaged*: its days are incomplete, a report reads
+//! around it, and `run` sets it aside (`LAKE/_damaged/`) so the job that made it makes it
+//! again (from `raw/`, or by downloading again).
+//!
+//! CRC-32 and not SHA-1: this guards against disks and hands, not adversaries, and
+//! crc32fast checks several GB a second (a month's lake reads in about the time the
+//! report's own scan takes). Records written before sums existed are checked for
+//! presence only.
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::fs::{self, File};
+use std::io::{self, Read, Write};
+use std::path::{Path, PathBuf};
+use std::sync::{Arc, Mutex};
+
+use chrono::NaiveDate;
+use serde::de::DeserializeOwned;
+use serde::{Deserialize, Serialize};
+
+use super::catalogue::manifest_kind;
+use super::manifest::{day_of, FileRecord, PolyvDayRecord, Published, UsageDayRecord};
+use super::{io_err, is_safe_relative, Lake, LakeError, MANIFEST_DIR};
+
+/// Where damaged files and manifests are set aside, below the lake root.
+pub const DAMAGED_DIR: &str = "_damaged";
+
+/// A published file's size and CRC-32, as written.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct FileSum {
+    pub bytes: u64,
+    pub crc32: u32,
+}
+
+impl FileSum {
+    pub fn of_bytes(bytes: &[u8]) -> FileSum {
+        FileSum {
+            bytes: bytes.len() as u64,
+            crc32: crc32fast::hash(bytes),
+        }
+    }
+
+    /// Reads the whole file.
+    pub fn of_file(path: &Path) -> io::Result<FileSum> {
+        let mut file = File::open(path)?;
+        let mut hasher = crc32fast::Hasher::new();
+        let mut buf = vec![0u8; 1 << 20];
+        let mut bytes = 0u64;
+        loop {
+            match file.read(&mut buf) {
+                Ok(0) => break,
+                Ok(n) => {
+                    hasher.update(&buf[..n]);
+                    bytes += n as u64;
+                }
+                Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+                Err(e) => return Err(e),
+            }
+        }
+        Ok(FileSum {
+            bytes,
+            crc32: hasher.finalize(),
+        })
+    }
+}
+
+/// A writer that sums what passes through it; the sum is read from a shared handle once
+/// the writer has been handed to (and consumed by) a Parquet writer.
+pub(crate) struct Summing<W> {
+    inner: W,
+    running: Arc<Mutex<(u64, crc32fast::Hasher)>>,
+}
+
+impl<W> Summing<W> {
+    pub(crate) fn new(inner: W) -> (Self, SumHandle) {
+        let running = Arc::new(Mutex::new((0, crc32fast::Hasher::new())));
+        let handle = SumHandle(running.clone());
+        (Summing { inner, running }, handle)
+    }
+}
+
+impl<W: Write> Write for Summing<W> {
+    fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
+        let n = self.inner.write(buf)?;
+        let mut running = self.running.lock().unwrap_or_else(|p| p.into_inner());
+        running.0 += n as u64;
+        running.1.update(&buf[..n]);
+        Ok(n)
+    }
+
+    fn flush(&mut self) -> io::Result<()> {
+        self.inner.flush()
+    }
+}
+
+/// The reading end of a [`Summing`] writer.
+pub(crate) struct SumHandle(Arc<Mutex<(u64, crc32fast::Hasher)>>);
+
+impl SumHandle {
+    pub(crate) fn sum(&self) -> FileSum {
+        let running = self.0.lock().unwrap_or_else(|p| p.into_inner());
+        FileSum {
+            bytes: running.0,
+            crc32: running.1.clone().finalize(),
+        }
+    }
+}
+
+/// How deeply files are checked.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Depth {
+    /// Present, of the recorded size: one `stat` a file.
+    Size,
+    /// Also the recorded CRC-32: the file is read.
+    Content,
+}
+
+/// What is wrong with one file the lake should hold.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Problem {
+    Missing,
+    Size {
+        recorded: u64,
+        found: u64,
+    },
+    Content,
+    Unreadable(String),
+    /// The manifest itself does not parse (its outputs are unknown).
+    Manifest(String),
+}
+
+/// A damaged file (or manifest), by its path relative to the lake root.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Damage {
+    pub path: String,
+    pub problem: Problem,
+}
+
+impl std::fmt::Display for Damage {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match &self.problem {
+            Problem::Missing => write!(f, "{} is missing", self.path),
+            Problem::Size { recorded, found } => write!(
+                f,
+                "{} has {found} bytes, {recorded} were written",
+                self.path
+            ),
+            Problem::Content => write!(f, "{} differs from what was written", self.path),
+            Problem::Unreadable(why) => write!(f, "{} cannot be read: {why}", self.path),
+            Problem::Manifest(why) => write!(f, "manifest {} is damaged: {why}", self.path),
+        }
+    }
+}
+
+/// The damage found among the records of some days.
+#[derive(Debug, Default)]
+pub struct DamageReport {
+    /// Per China day, what its records lack.
+    pub by_date: BTreeMap<NaiveDate, Vec<Damage>>,
+    /// Damaged files that exist (to be read around, or set aside).
+    pub present: BTreeSet<PathBuf>,
+    /// Manifests that do not parse (absolute paths).
+    pub manifests: BTreeSet<PathBuf>,
+    pub files_checked: usize,
+    pub bytes_checked: u64,
+}
+
+impl DamageReport {
+    pub fn is_empty(&self) -> bool {
+        self.by_date.is_empty()
+    }
+
+    /// Every damage once (a file can touch several days).
+    pub fn all(&self) -> BTreeSet<String> {
+        self.by_date
+            .values()
+            .flatten()
+            .map(|d| d.to_string())
+            .collect()
+    }
+}
+
+impl Lake {
+    /// Checks the files `record` lists against the sums recorded with them.
+    pub fn check_outputs<T: Published>(&self, record: &T, depth: Depth) -> Vec<(Damage, bool)> {
+        let mut damaged = Vec::new();
+        for rel in record.outputs() {
+            if !is_safe_relative(rel) {
+                continue;
+            }
+            let path = self.root().join(rel);
+            let problem = check_file(&path, record.sums().get(rel), depth);
+            if let Some(problem) = problem {
+                let present = !matches!(problem, Problem::Missing);
+                let path = rel.clone();
+                damaged.push((Damage { path, problem }, present));
+            }
+        }
+        damaged
+    }
+
+    /// A job's earlier record, trusted only when every file it lists is still there at
+    /// its recorded size: otherwise `None`, and the job does the work again.
+    pub fn intact_record<T: Published + DeserializeOwned>(&self, manifest: &Path) -> Option<T> {
+        let record: T = self.read_manifest(manifest).ok()??;
+        self.check_outputs(&record, Depth::Size)
+            .is_empty()
+            .then_some(record)
+    }
+
+    /// Checks every record with outputs (ingested sources, usage days, Polyv days) that
+    /// touches `from..=to`. A manifest that does not parse counts against every day of
+    /// the range whose records it might hold.
+    pub fn damage_between(
+        &self,
+        from: NaiveDate,
+        to: NaiveDate,
+        depth: Depth,
+    ) -> Result<DamageReport, LakeError> {
+        let mut report = DamageReport::default();
+        self.check_kind::<FileRecord>(manifest_kind::INGEST, from, to, depth, &mut report)?;
+        self.check_kind::<UsageDayRecord>(manifest_kind::USAGE_DAYS, from, to, depth, &mut report)?;
+        self.check_kind::<PolyvDayRecord>(manifest_kind::POLYV_DAYS, from, to, depth, &mut report)?;
+        Ok(report)
+    }
+
+    fn check_kind<T: Published + DeserializeOwned>(
+        &self,
+        kind: &str,
+        from: NaiveDate,
+        to: NaiveDate,
+        depth: Depth,
+        report: &mut DamageReport,
+    ) -> Result<(), LakeError> {
+        let dir = self.root().join(MANIFEST_DIR).join(kind);
+        let entries = match fs::read_dir(&dir) {
+            Ok(entries) => entries,
+            Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok(()),
+            Err(e) => return Err(io_err(&dir)(e)),
+        };
+        let in_range = |d: &NaiveDate| *d >= from && *d <= to;
+        for entry in entries.flatten() {
+            let path = entry.path();
+            let name = entry.file_name().to_string_lossy().into_owned();
+            if name.starts_with('.') || !name.ends_with(".json") {
+                continue;
+            }
+            let record: T = match self.read_manifest(&path) {
+                Ok(Some(record)) => record,
+                Ok(None) => continue,
+                Err(e) => {
+                    // Named by date (usage, Polyv) or not (sources): the days it might
+                    // hold are its own, or all of them.
+                    let days = day_of(&name).map_or_else(
+                        || from.iter_days().take_while(|d| *d <= to).collect(),
+                        |d| vec![d],
+                    );
+                    let damage = Damage {
+                        path: self.relative(&path),
+                        problem: Problem::Manifest(manifest_reason(&e)),
+                    };
+                    for day in days.into_iter().filter(in_range) {
+                        report.by_date.entry(day).or_default().push(damage.clone());
+                    }
+                    report.manifests.insert(path);
+                    continue;
+                }
+            };
+            let days: Vec<NaiveDate> = record.dates().into_iter().filter(in_range).collect();
+            if days.is_empty() {
+                continue;
+            }
+            report.files_checked += record.outputs().len();
+            report.bytes_checked += record.sums().values().map(|s| s.bytes).sum::<u64>();
+            for (damage, present) in self.check_outputs(&record, depth) {
+                if present {
+                    report.present.insert(self.root().join(&damage.path));
+                }
+                for day in &days {
+                    report.by_date.entry(*day).or_default().push(damage.clone());
+                }
+            }
+        }
+        Ok(())
+    }
+
+    /// Moves damaged files and manifests to `LAKE/_damaged/` (same relative path, with
+    /// the time appended), so that the jobs that made them make them again and the
+    /// evidence stays for whoever wants to look. Returns what was moved.
+    pub fn set_aside(&self, report: &DamageReport) -> Result<Vec<String>, LakeError> {
+        let stamp = chrono::Utc::now().format("%Y%m%dT%H%M%SZ");
+        let mut moved = Vec::new();
+        for path in report.present.iter().chain(&report.manifests) {
+            let rel = self.relative(path);
+            let target = self.root().join(DAMAGED_DIR).join(format!("{rel}.{stamp}"));
+            if let Some(dir) = target.parent() {
+                super::make_dir(dir)?;
+            }
+            match fs::rename(path, &target) {
+                Ok(()) => moved.push(rel),
+                Err(e) if e.kind() == io::ErrorKind::NotFound => {}
+                Err(e) => return Err(io_err(path)(e)),
+            }
+        }
+        Ok(moved)
+    }
+}
+
+fn check_file(path: &Path, sum: Option<&FileSum>, depth: Depth) -> Option<Problem> {
+    let found = match fs::metadata(path) {
+        Ok(meta) => meta.len(),
+        Err(e) if e.kind() == io::ErrorKind::NotFound => return Some(Problem::Missing),
+        Err(e) => return Some(Problem::Unreadable(e.to_string())),
+    };
+    let recorded = sum?;
+    if found != recorded.bytes {
+        return Some(Problem::Size {
+            recorded: recorded.bytes,
+            found,
+        });
+    }
+    if depth == Depth::Content {
+        match FileSum::of_file(path) {
+            Ok(actual) if actual == *recorded => {}
+            Ok(_) => return Some(Problem::Content),
+            Err(e) => return Some(Problem::Unreadable(e.to_string())),
+        }
+    }
+    None
+}
+
+fn manifest_reason(e: &LakeError) -> String {
+    match e {
+        LakeError::Manifest { source, .. } => source.to_string(),
+        other => other.to_string(),
+    }
+}
