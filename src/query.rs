@@ -22,6 +22,9 @@ pub const REPORT_TABLES: &[&str] = &[
     "channel_platform_daily",
     "channel_monthly",
     "reconciliation",
+    "drama_daily",
+    "drama_monthly",
+    "episode_daily",
 ];
 
 #[derive(Debug, thiserror::Error)]

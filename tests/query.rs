@@ -33,6 +33,7 @@ fn setup() -> Servers {
         .ok();
     s.cdncost(&["fetch", "polyv", "--from", DAY1, "--to", DAY2])
         .ok();
+    s.cdncost(&["fetch", "media"]).ok();
     s
 }
 
@@ -438,7 +439,7 @@ fn errors_are_clear_and_formats_work() {
     assert!(run.stderr().contains("--list"), "{}", run.stderr());
 
     let list = s.cdncost(&["query", "--list"]).ok().stdout();
-    assert_eq!(list.lines().count(), 8, "{list}");
+    assert_eq!(list.lines().count(), 10, "{list}");
     let top = list
         .lines()
         .find(|l| l.starts_with("top_channels "))

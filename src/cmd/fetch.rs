@@ -6,7 +6,7 @@ use anyhow::Result;
 
 use cdncost::exit::Exit;
 use cdncost::pipeline::logs::{self, LogsRequest};
-use cdncost::pipeline::{polyv, usage};
+use cdncost::pipeline::{media, polyv, usage};
 
 use super::{Context, DaysArgs};
 
@@ -22,6 +22,7 @@ pub enum Source {
     Usage(UsageArgs),
     Logs(LogsArgs),
     Polyv(PolyvArgs),
+    Media(MediaArgs),
 }
 
 /// The billed CDN usage series (getcdnusagedata) → LAKE/cdn_usage/interval=N/date=YYYY-MM-DD/.
@@ -89,6 +90,16 @@ pub struct PolyvArgs {
     pub videos: Option<PathBuf>,
 }
 
+/// The media catalogue (listdramas, listmedia) → LAKE/media/ and LAKE/media_history/.
+///
+/// Which drama and episode each media file is, for the per-drama report: media.parquet
+/// and dramas.parquet hold the latest listing (replaced whole, and only once every page
+/// was read), media_history/history.parquet every path prefix ever listed, so that a
+/// drama taken down keeps its earlier traffic. Needs WECHAT_APPID and WECHAT_APPSECRET.
+/// The replies' links are temporary and signed: only their path prefix is kept.
+#[derive(clap::Args, Debug)]
+pub struct MediaArgs {}
+
 pub fn run(ctx: &Context, args: Args) -> Result<Exit> {
     let job = ctx.job();
     let outcome = match args.source {
@@ -102,6 +113,7 @@ pub fn run(ctx: &Context, args: Args) -> Result<Exit> {
             logs::fetch(&job, a.days.range()?, &request)?
         }
         Source::Polyv(a) => polyv::fetch(&job, a.days.range()?, a.videos.as_deref())?,
+        Source::Media(MediaArgs {}) => media::fetch(&job)?,
     };
     for line in &outcome.said {
         outln!("{line}")?;

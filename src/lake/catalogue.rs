@@ -47,11 +47,23 @@ pub const TABLES: &[Table] = &[
         row: "one Polyv video's traffic on one day",
     },
     Table {
+        name: MEDIA_HISTORY,
+        partitions: "(none)",
+        row: "one path prefix ever listed by the media catalogue, with its last known media",
+    },
+    Table {
         name: REJECTS,
         partitions: "(none)",
         row: "one log line that did not parse",
     },
 ];
+
+/// The media catalogue (`fetch media`): the latest listing, replaced whole.
+pub const MEDIA_DIR: &str = "media";
+/// Every path prefix ever listed, with its last known media (`LAKE/media_history/`).
+pub const MEDIA_HISTORY: &str = "media_history";
+/// Requests whose path matches no media the catalogue ever listed.
+pub const UNMATCHED: &str = "(unmatched)";
 
 /// Kinds of manifest under `LAKE/_manifest/<kind>/`.
 pub mod manifest_kind {
@@ -64,4 +76,6 @@ pub mod manifest_kind {
     /// One record per China day, interval and query type of the usage series
     /// ([`super::super::manifest::UsageDayRecord`]).
     pub const USAGE_DAYS: &str = "cdn_usage";
+    /// The one record of the media catalogue ([`super::super::manifest::CatalogueRecord`]).
+    pub const CATALOGUE: &str = "media";
 }

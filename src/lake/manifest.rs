@@ -46,6 +46,7 @@ macro_rules! published {
 }
 
 published!(
+    CatalogueRecord => |_r| Vec::new(),
     FileRecord => |r| {
         let mut days: Vec<NaiveDate> = r.hours.iter().filter_map(|h| day_of(h)).collect();
         days.dedup();
@@ -181,6 +182,21 @@ pub struct UsageDayRecord {
     pub points: usize,
     pub billed_bytes: u64,
     pub fetched_at: String,
+    pub outputs: Vec<String>,
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub sums: BTreeMap<String, FileSum>,
+}
+
+/// What the last `fetch media` published (`LAKE/_manifest/media/catalogue.json`).
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+pub struct CatalogueRecord {
+    pub fetched_at: String,
+    pub dramas: usize,
+    pub media: usize,
+    /// Media whose reply had no link to take a path prefix from.
+    pub media_without_prefix: usize,
+    /// Path prefixes the history knows (listed now or before).
+    pub prefixes_known: usize,
     pub outputs: Vec<String>,
     #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
     pub sums: BTreeMap<String, FileSum>,

@@ -33,8 +33,11 @@ use crate::china_time::ChinaHour;
 pub mod catalogue;
 pub mod integrity;
 pub mod manifest;
+pub mod media;
 
-pub use catalogue::{POLYV, REJECTS, REQUESTS, UNATTRIBUTED, UNTAGGED, USAGE};
+pub use catalogue::{
+    MEDIA_DIR, MEDIA_HISTORY, POLYV, REJECTS, REQUESTS, UNATTRIBUTED, UNMATCHED, UNTAGGED, USAGE,
+};
 
 pub(crate) const MANIFEST_DIR: &str = "_manifest";
 

@@ -7,6 +7,7 @@
 pub mod ingest;
 mod job;
 pub mod logs;
+pub mod media;
 pub mod nightly;
 pub mod polyv;
 pub mod usage;

@@ -12,7 +12,7 @@ use std::time::Instant;
 
 use crate::china_time::DateRange;
 
-use super::{logs, polyv, usage, Job, StepOutcome};
+use super::{logs, media, polyv, usage, Job, StepOutcome};
 use crate::exit::Exit;
 use crate::lake::integrity::Depth;
 use crate::lake::LakeError;
@@ -80,11 +80,11 @@ pub fn run(job: &Job, request: &NightlyRequest) -> NightlyOutcome {
         }
     };
     if let Some(days) = within_history(checked, usage::HISTORY_DAYS, "usage series") {
-        tracing::info!("step 1/4: usage series {days}");
+        tracing::info!("step 1/5: usage series {days}");
         step("usage series", usage::fetch(job, days, 1440, 0));
     }
     if let Some(days) = within_history(checked, logs::HISTORY_DAYS, "CDN logs") {
-        tracing::info!("step 2/4: CDN log files {days}");
+        tracing::info!("step 2/5: CDN log files {days}");
         let logs_request = logs::LogsRequest {
             raw: request.raw.clone(),
             ..Default::default()
@@ -92,13 +92,27 @@ pub fn run(job: &Job, request: &NightlyRequest) -> NightlyOutcome {
         step("CDN logs", logs::fetch(job, days, &logs_request));
     }
     if job.polyv().userid.is_empty() {
-        tracing::info!("step 3/4: Polyv skipped (no POLYV_USERID or [polyv] userid)");
+        tracing::info!("step 3/5: Polyv skipped (no POLYV_USERID or [polyv] userid)");
     } else {
-        tracing::info!("step 3/4: Polyv traffic {checked}");
+        tracing::info!("step 3/5: Polyv traffic {checked}");
         step("Polyv", polyv::fetch(job, checked, None));
     }
 
-    tracing::info!("step 4/4: report {checked} → {}", request.out.display());
+    // The catalogue only names dramas: a failure keeps the last one, and the run is
+    // incomplete rather than failed.
+    tracing::info!("step 4/5: media catalogue");
+    match media::fetch(job) {
+        Ok(f) => fetched.said.extend(f.said),
+        Err(e) => {
+            tracing::warn!("media catalogue failed, the last one is kept: {e}");
+            fetched.say(format!(
+                "media: the catalogue could not be fetched ({e}); dramas are named from the last one"
+            ));
+            exit = exit.worst(Exit::Incomplete);
+        }
+    }
+
+    tracing::info!("step 5/5: report {checked} → {}", request.out.display());
     let report_request = ReportRequest {
         days: checked,
         out: request.out.clone(),

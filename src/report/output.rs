@@ -35,12 +35,15 @@ pub enum OutputError {
 }
 
 /// The tables in the order they are written, with their file stems.
-pub fn named_tables(tables: &ReportTables) -> [(&'static str, &DataFrame); 4] {
+pub fn named_tables(tables: &ReportTables) -> [(&'static str, &DataFrame); 7] {
     [
         ("channel_daily", &tables.daily),
         ("channel_platform_daily", &tables.long),
         ("channel_monthly", &tables.monthly),
         ("reconciliation", &tables.reconciliation),
+        ("drama_daily", &tables.dramas.daily),
+        ("drama_monthly", &tables.dramas.monthly),
+        ("episode_daily", &tables.dramas.episodes),
     ]
 }
 

@@ -75,6 +75,8 @@ pub struct ReportTables {
     pub daily: DataFrame,
     pub monthly: DataFrame,
     pub reconciliation: DataFrame,
+    /// Per drama × channel, per month, and per episode (`drama_daily`, …).
+    pub dramas: super::drama::DramaTables,
     /// Name and label of each platform, in the wide table's order (for the page).
     pub platforms: Vec<(&'static str, &'static str)>,
 }
@@ -222,8 +224,14 @@ pub fn build_with(
     let reconciliation = reconciliation(requests, usage.lazy(), gaps.lazy(), from, to, prices)
         .collect()
         .map_err(query)?;
+    let dramas =
+        super::drama::build(lake, from, to, &long, prices.billing_factor).map_err(|e| match e {
+            super::drama::DramaError::Lake(e) => ReportError::from(e),
+            super::drama::DramaError::Frame(source) => ReportError::Query { from, to, source },
+        })?;
     Ok(ReportTables {
         gaps: day_gaps,
+        dramas,
         long,
         daily,
         monthly,

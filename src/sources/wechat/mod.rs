@@ -13,6 +13,7 @@
 //!
 //! The access token rides in the URL, so every URL shown is redacted first.
 
+pub mod media;
 pub mod server;
 
 use std::path::PathBuf;
@@ -143,7 +144,9 @@ pub struct LogsReply {
     pub domestic_cdn_logs: Vec<LogFileEntry>,
 }
 
-fn u64_from_number_or_string<'de, D: serde::Deserializer<'de>>(d: D) -> Result<u64, D::Error> {
+pub(crate) fn u64_from_number_or_string<'de, D: serde::Deserializer<'de>>(
+    d: D,
+) -> Result<u64, D::Error> {
     match serde_json::Value::deserialize(d)? {
         serde_json::Value::Number(n) => n
             .as_u64()

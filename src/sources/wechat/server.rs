@@ -73,6 +73,10 @@ pub struct WechatFaults {
     pub pad_replies_to: usize,
     /// Listings list their first file twice: the second time for another file.
     pub ambiguous_name: bool,
+    /// `listmedia` at this offset answers errcode 47003 (a catalogue broken mid-paging).
+    pub listmedia_fails_at_offset: Option<usize>,
+    /// Media ids no catalogue reply lists any more (taken down since).
+    pub taken_down: Vec<i64>,
     /// Listings list their first file twice: the second time under another name
     /// (`<hour>-copy-<rest>`), at the same address (the same content).
     pub renamed_copy: bool,
@@ -349,6 +353,12 @@ fn api_answer(
         }
         Some(_) => {}
     }
+    if matches!(name, "listdramas" | "listmedia") {
+        return match catalogue_page(s, name, body) {
+            Ok(v) => (Json(v).into_response(), "ok".into()),
+            Err((code, msg)) => (wx_error(code, &msg), format!("errcode {code}")),
+        };
+    }
     let start = body.get("start_time").and_then(|v| v.as_i64()).unwrap_or(0);
     let end = body.get("end_time").and_then(|v| v.as_i64()).unwrap_or(0);
     if start <= 0 || end < start {
@@ -389,6 +399,67 @@ fn api_answer(
         Ok(v) => (Json(v).into_response(), outcome),
         Err((code, msg)) => (wx_error(code, &msg), outcome),
     }
+}
+
+/// A page of the catalogue (`crate::generator::catalogue`): its media not deleted nor
+/// taken down, with temporary signed links as the platform gives them.
+fn catalogue_page(s: &WechatState, name: &str, body: &Value) -> Result<Value, (i64, String)> {
+    use crate::generator::catalogue;
+    let limit = body.get("limit").and_then(|v| v.as_u64()).unwrap_or(10) as usize;
+    let offset = body.get("offset").and_then(|v| v.as_u64()).unwrap_or(0) as usize;
+    if limit == 0 || limit > 100 {
+        return Err((47003, "argument invalid! limit must be 1..100".into()));
+    }
+    let faults = lock(&s.faults);
+    let listed: Vec<catalogue::CatalogueMedia> = catalogue::media()
+        .into_iter()
+        .filter(|m| !m.deleted && !faults.taken_down.contains(&m.media_id))
+        .collect();
+    if name == "listdramas" {
+        let mut dramas: Vec<Value> = Vec::new();
+        for m in &listed {
+            if dramas.last().is_none_or(|d| d["drama_id"] != m.drama_id) {
+                dramas.push(json!({
+                    "drama_id": m.drama_id, "name": m.drama_name, "producer": "示例影视",
+                    "media_count": 0, "media_list": [], "audit_detail": {"status": 3}
+                }));
+            }
+            let drama = dramas.last_mut().expect("pushed above");
+            drama["media_count"] = json!(drama["media_count"].as_i64().unwrap_or(0) + 1);
+            drama["media_list"]
+                .as_array_mut()
+                .expect("an array")
+                .push(json!({"media_id": m.media_id}));
+        }
+        let page: Vec<Value> = dramas.into_iter().skip(offset).take(limit).collect();
+        return Ok(json!({"errcode": 0, "errmsg": "ok", "drama_info_list": page}));
+    }
+    if faults.listmedia_fails_at_offset == Some(offset) {
+        return Err((47003, "argument invalid! (injected mid-paging)".into()));
+    }
+    let page: Vec<Value> = listed
+        .iter()
+        .skip(offset)
+        .take(limit)
+        .map(|m| {
+            let link = |file: &str| {
+                format!(
+                    "https://1500020822.vod2.myqcloud.com{}{file}?t=6b0a1c2d&us=studio-{}&sign=5e1f{}",
+                    m.path_prefix(),
+                    m.media_id,
+                    m.media_id % 9973
+                )
+            };
+            json!({
+                "media_id": m.media_id, "drama_id": m.drama_id, "name": m.name,
+                "file_size": m.file_size.to_string(), "duration": m.duration_s,
+                "cover_url": link("cover.jpg"), "original_url": link("original.mp4"),
+                "mp4_url": link("v.f100030.mp4"), "hls_url": link("v.f1419.m3u8"),
+                "audit_detail": {"status": 3}
+            })
+        })
+        .collect();
+    Ok(json!({"errcode": 0, "errmsg": "ok", "media_info_list": page}))
 }
 
 fn usage(s: &WechatState, start: i64, end: i64, interval_min: i64) -> Result<Value, (i64, String)> {

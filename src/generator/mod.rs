@@ -20,6 +20,8 @@
 //! `expected_files.csv` (lines and malformed lines per file). Tests compare the lake
 //! against these. Output is a pure function of the spec and seed.
 
+pub mod catalogue;
+
 use std::collections::BTreeMap;
 use std::fmt::Write as _;
 use std::fs;
@@ -437,13 +439,14 @@ fn request_line(
     }
     write!(out, " {} ", DOMAINS[file.domain_index % DOMAINS.len()]).unwrap();
 
-    // The drama, episode and rendition.
-    let drama = rng.below(40);
+    // The drama, episode and rendition (the catalogue names them).
+    let drama = rng.below(catalogue::DRAMAS);
     let segment = rng.pct(55);
     write!(
         out,
-        "/a1b2c3d4vodtranscq1500020822/{:019}/",
-        1_144_961_661_379_299_507u64.wrapping_add(drama * 7919 + rng.below(60))
+        "/{}/{:019}/",
+        catalogue::SUB_APP_DIR,
+        catalogue::file_id(drama, rng.below(catalogue::EPISODES))
     )
     .unwrap();
     if segment {

@@ -1,0 +1,221 @@
+//! `fetch media`: the media catalogue (`listdramas`, `listmedia`) into the lake, so that
+//! reports can say which drama and episode each request's file belongs to.
+//!
+//! Written whole, after every page was read (an error mid-paging writes nothing and the
+//! previous catalogue stays):
+//! - `LAKE/media/media.parquet`: the latest listing, one row per media;
+//! - `LAKE/media/dramas.parquet`: the latest listing, one row per drama;
+//! - `LAKE/media_history/history.parquet`: every path prefix ever listed, with its last
+//!   known media: a media taken down keeps its drama in later reports of earlier traffic.
+//!
+//! The replies' links are temporary and signed: only their path prefix is kept.
+
+use std::collections::BTreeMap;
+
+use polars::prelude::*;
+
+use super::{Job, JobError, StepOutcome};
+use crate::china_time;
+use crate::lake::catalogue::manifest_kind;
+use crate::lake::manifest::CatalogueRecord;
+use crate::lake::media::{history_file, read_history, KnownPrefix};
+use crate::lake::{stage_frame, Lake, LakeError, ParquetOptions, SafeName, MEDIA_DIR};
+use crate::sources::wechat::media::{episode_number, path_prefix, DramaInfo, MediaInfo};
+use crate::sources::wechat::WechatClient;
+
+/// One media as the lake keeps it.
+#[derive(Debug, Clone, PartialEq)]
+pub struct MediaRow {
+    pub media_id: i64,
+    pub drama_id: i64,
+    pub drama_name: String,
+    pub name: String,
+    pub episode: Option<u32>,
+    pub duration_s: f64,
+    pub file_size: u64,
+    pub path_prefix: Option<String>,
+}
+
+/// The listing as the lake keeps it: names joined, links reduced to prefixes.
+pub fn media_rows(dramas: &[DramaInfo], media: &[MediaInfo]) -> Vec<MediaRow> {
+    let names: BTreeMap<i64, &str> = dramas
+        .iter()
+        .map(|d| (d.drama_id, d.name.as_str()))
+        .collect();
+    media
+        .iter()
+        .map(|m| {
+            // The drama's own name; else the episode name's part before " - ".
+            let drama_name = names
+                .get(&m.drama_id)
+                .filter(|n| !n.is_empty())
+                .map(|n| n.to_string())
+                .unwrap_or_else(|| {
+                    m.name
+                        .split(" - ")
+                        .next()
+                        .unwrap_or_default()
+                        .trim()
+                        .to_string()
+                });
+            let prefix = [&m.mp4_url, &m.hls_url]
+                .into_iter()
+                .flatten()
+                .find_map(|link| path_prefix(link));
+            MediaRow {
+                media_id: m.media_id,
+                drama_id: m.drama_id,
+                drama_name,
+                name: m.name.clone(),
+                episode: episode_number(&m.name),
+                duration_s: m.duration,
+                file_size: m.file_size,
+                path_prefix: prefix,
+            }
+        })
+        .collect()
+}
+
+fn media_frame(rows: &[MediaRow], fetched_at: &str) -> PolarsResult<DataFrame> {
+    df!(
+        "media_id" => rows.iter().map(|r| r.media_id).collect::<Vec<_>>(),
+        "drama_id" => rows.iter().map(|r| r.drama_id).collect::<Vec<_>>(),
+        "drama_name" => rows.iter().map(|r| r.drama_name.clone()).collect::<Vec<_>>(),
+        "name" => rows.iter().map(|r| r.name.clone()).collect::<Vec<_>>(),
+        "episode" => rows.iter().map(|r| r.episode.map(|e| e as i32)).collect::<Vec<_>>(),
+        "duration_s" => rows.iter().map(|r| r.duration_s).collect::<Vec<_>>(),
+        "file_size" => rows.iter().map(|r| r.file_size as i64).collect::<Vec<_>>(),
+        "path_prefix" => rows.iter().map(|r| r.path_prefix.clone()).collect::<Vec<_>>(),
+        "fetched_at" => vec![fetched_at.to_string(); rows.len()],
+    )
+}
+
+fn dramas_frame(dramas: &[DramaInfo]) -> PolarsResult<DataFrame> {
+    df!(
+        "drama_id" => dramas.iter().map(|d| d.drama_id).collect::<Vec<_>>(),
+        "name" => dramas.iter().map(|d| d.name.clone()).collect::<Vec<_>>(),
+        "producer" => dramas.iter().map(|d| d.producer.clone()).collect::<Vec<_>>(),
+        "media_count" => dramas.iter().map(|d| d.media_count).collect::<Vec<_>>(),
+        "audit_status" => dramas
+            .iter()
+            .map(|d| d.audit_detail.as_ref().and_then(|a| a.status))
+            .collect::<Vec<_>>(),
+    )
+}
+
+/// The history after a listing: what was known, each prefix of `rows` updated to it.
+pub fn merge_history(
+    mut known: BTreeMap<String, KnownPrefix>,
+    rows: &[MediaRow],
+    now: &str,
+) -> BTreeMap<String, KnownPrefix> {
+    for entry in known.values_mut() {
+        entry.listed = false;
+    }
+    for row in rows {
+        let Some(prefix) = &row.path_prefix else {
+            continue;
+        };
+        let first_listed = known
+            .get(prefix)
+            .map_or_else(|| now.to_string(), |k| k.first_listed.clone());
+        known.insert(
+            prefix.clone(),
+            KnownPrefix {
+                media_id: row.media_id,
+                drama_id: row.drama_id,
+                drama_name: row.drama_name.clone(),
+                episode: row.episode,
+                first_listed,
+                last_listed: now.to_string(),
+                listed: true,
+            },
+        );
+    }
+    known
+}
+
+fn history_frame(known: &BTreeMap<String, KnownPrefix>) -> PolarsResult<DataFrame> {
+    let v = || known.values();
+    df!(
+        "path_prefix" => known.keys().cloned().collect::<Vec<_>>(),
+        "media_id" => v().map(|k| k.media_id).collect::<Vec<_>>(),
+        "drama_id" => v().map(|k| k.drama_id).collect::<Vec<_>>(),
+        "drama_name" => v().map(|k| k.drama_name.clone()).collect::<Vec<_>>(),
+        "episode" => v().map(|k| k.episode.map(|e| e as i32)).collect::<Vec<_>>(),
+        "first_listed" => v().map(|k| k.first_listed.clone()).collect::<Vec<_>>(),
+        "last_listed" => v().map(|k| k.last_listed.clone()).collect::<Vec<_>>(),
+        "listed" => v().map(|k| k.listed).collect::<Vec<_>>(),
+    )
+}
+
+/// Writes the three files and the record, all or nothing.
+pub fn publish(
+    lake: &Lake,
+    dramas: &[DramaInfo],
+    media: &[MediaInfo],
+) -> Result<CatalogueRecord, LakeError> {
+    let now = china_time::to_china(chrono::Utc::now().timestamp()).to_rfc3339();
+    let rows = media_rows(dramas, media);
+    let history = merge_history(read_history(lake)?, &rows, &now);
+    let dir = lake.root().join(MEDIA_DIR);
+    let frame_err = |path: std::path::PathBuf| move |source| LakeError::Parquet { path, source };
+    let (media_path, dramas_path, history_path) = (
+        dir.join("media.parquet"),
+        dir.join("dramas.parquet"),
+        history_file(lake),
+    );
+    let options = ParquetOptions::default();
+    let staged = vec![
+        stage_frame(
+            &media_path,
+            &media_frame(&rows, &now).map_err(frame_err(media_path.clone()))?,
+            options,
+        )?,
+        stage_frame(
+            &dramas_path,
+            &dramas_frame(dramas).map_err(frame_err(dramas_path.clone()))?,
+            options,
+        )?,
+        stage_frame(
+            &history_path,
+            &history_frame(&history).map_err(frame_err(history_path.clone()))?,
+            options,
+        )?,
+    ];
+    let record = CatalogueRecord {
+        fetched_at: now,
+        dramas: dramas.len(),
+        media: rows.len(),
+        media_without_prefix: rows.iter().filter(|r| r.path_prefix.is_none()).count(),
+        prefixes_known: history.len(),
+        ..Default::default()
+    };
+    let manifest = lake.manifest_file(
+        manifest_kind::CATALOGUE,
+        &SafeName::exact("catalogue").expect("a safe name"),
+    );
+    lake.replace(staged, &manifest, record)
+}
+
+/// `fetch media` as one call.
+pub fn fetch(job: &Job) -> Result<StepOutcome, JobError> {
+    let client = WechatClient::new(&job.wechat())?;
+    let (dramas, media) = super::runtime()?.block_on(async {
+        let dramas = client.list_dramas().await?;
+        let media = client.list_media().await?;
+        Ok::<_, JobError>((dramas, media))
+    })?;
+    let record = publish(job.lake, &dramas, &media)?;
+    let mut outcome = StepOutcome::saying(format!(
+        "media: {} dramas, {} media listed; {} path prefixes known (listed now or before)",
+        record.dramas, record.media, record.prefixes_known
+    ));
+    if record.media_without_prefix > 0 {
+        outcome.say(format!(
+            "{} media had no link to take a path prefix from: their traffic stays (unmatched)",
+            record.media_without_prefix
+        ));
+    }
+    Ok(outcome)
+}

@@ -1,0 +1,548 @@
+//! Per-drama attribution: which drama (and episode), through which channel, cost how much.
+//!
+//! A request belongs to the media whose path prefix starts its path ([`media_of`]: the
+//! longest prefix the catalogue's history knows, so a media taken down keeps its drama).
+//! Polyv videos belong to the drama their title names ("剧目名 - 第 N 集"). What matches
+//! nothing is `(unmatched)`, counted and shown; billed usage no log explains stays
+//! `(unattributed)`.
+//!
+//! Money is split, never re-priced: each (day, channel, platform) cost of the core table
+//! is divided over that day's and channel's episodes by their bytes, in whole fen by the
+//! largest remainder ([`super::apportion`]). So a day's drama rows add up to its channel
+//! rows to the fen, and those to the bill.
+
+use std::collections::BTreeMap;
+
+use chrono::{Datelike, NaiveDate};
+use polars::prelude::*;
+
+use super::apportion::largest_remainder;
+use super::inputs::in_range;
+use super::money;
+use crate::lake::media::{read_history, KnownPrefix};
+use crate::lake::{Lake, LakeError, POLYV, REQUESTS, UNATTRIBUTED, UNMATCHED, UNTAGGED};
+
+/// The media a request path belongs to: the longest prefix of `path`, ending at a `/`,
+/// that `known` lists. DOMAIN.md marks the prefix rule an assumption to check on real
+/// data; this is the one place it lives.
+pub fn media_of<'a>(
+    path: &str,
+    known: &'a BTreeMap<String, KnownPrefix>,
+) -> Option<&'a KnownPrefix> {
+    let mut end = path.len();
+    while let Some(slash) = path[..end].rfind('/') {
+        if let Some(found) = known.get(&path[..=slash]) {
+            return Some(found);
+        }
+        end = slash;
+    }
+    None
+}
+
+/// The drama a Polyv title names: its part before " - " (the whole title otherwise).
+pub fn drama_of_title(title: &str) -> &str {
+    title.split(" - ").next().unwrap_or(title).trim()
+}
+
+/// What a share of traffic is attributed to.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord)]
+struct Episode {
+    drama_name: String,
+    drama_id: Option<i64>,
+    episode: Option<u32>,
+    media_id: Option<i64>,
+}
+
+impl Episode {
+    fn named(name: &str) -> Episode {
+        Episode {
+            drama_name: name.to_string(),
+            drama_id: None,
+            episode: None,
+            media_id: None,
+        }
+    }
+}
+
+/// Traffic of one episode in one (day, channel, platform).
+#[derive(Debug, Default, Clone, Copy)]
+struct Traffic {
+    requests: i64,
+    log_bytes: i64,
+    /// The bytes the split is weighted by (log bytes; Polyv's own bytes).
+    weight: u64,
+}
+
+/// One attributed row: a (day, channel, platform) cost share of one episode.
+#[derive(Debug)]
+struct Share {
+    date: NaiveDate,
+    channel: String,
+    episode: Episode,
+    traffic: Traffic,
+    billed_bytes: Option<i64>,
+    fen: Option<i64>,
+}
+
+type DayChannel = (NaiveDate, String);
+
+/// The drama tables of a report.
+pub struct DramaTables {
+    pub daily: DataFrame,
+    pub monthly: DataFrame,
+    pub episodes: DataFrame,
+    /// Requests of the period no known prefix matched.
+    pub unmatched_requests: i64,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum DramaError {
+    #[error(transparent)]
+    Lake(#[from] LakeError),
+    #[error("drama report: {0}")]
+    Frame(#[from] PolarsError),
+}
+
+/// The drama tables of `from..=to`, from the lake and the priced core table (`long`:
+/// date, channel, platform, billed_bytes, cost_cny).
+pub fn build(
+    lake: &Lake,
+    from: NaiveDate,
+    to: NaiveDate,
+    long: &DataFrame,
+    billing_factor: f64,
+) -> Result<DramaTables, DramaError> {
+    let known = read_history(lake)?;
+    let mut traffic: BTreeMap<(DayChannel, &str), BTreeMap<Episode, Traffic>> = BTreeMap::new();
+    let mut unmatched_requests = 0;
+    for (day_channel, episode, t) in wechat_traffic(lake, from, to, &known)? {
+        if episode.drama_name == UNMATCHED {
+            unmatched_requests += t.requests;
+        }
+        add(
+            traffic.entry((day_channel, "wechat")).or_default(),
+            episode,
+            t,
+        );
+    }
+    for (day_channel, episode, t) in polyv_traffic(lake, from, to)? {
+        add(
+            traffic.entry((day_channel, "polyv")).or_default(),
+            episode,
+            t,
+        );
+    }
+    let shares = split(long, &traffic)?;
+    Ok(DramaTables {
+        daily: daily(&shares, billing_factor)?,
+        monthly: monthly(&shares, billing_factor)?,
+        episodes: episodes(&shares)?,
+        unmatched_requests,
+    })
+}
+
+fn add(into: &mut BTreeMap<Episode, Traffic>, episode: Episode, t: Traffic) {
+    let sum = into.entry(episode).or_default();
+    sum.requests += t.requests;
+    sum.log_bytes += t.log_bytes;
+    sum.weight += t.weight;
+}
+
+/// WeChat requests per (day, channel, episode): grouped by directory in the lake (a few
+/// thousand rows a day), then matched here.
+fn wechat_traffic(
+    lake: &Lake,
+    from: NaiveDate,
+    to: NaiveDate,
+    known: &BTreeMap<String, KnownPrefix>,
+) -> Result<Vec<(DayChannel, Episode, Traffic)>, DramaError> {
+    let scan = match lake.scan(REQUESTS) {
+        Ok(scan) => scan,
+        Err(LakeError::EmptyTable { .. }) => return Ok(Vec::new()),
+        Err(e) => return Err(e.into()),
+    };
+    let groups = in_range(scan, from, to)
+        .select([
+            col("date"),
+            col("channel").fill_null(lit(UNTAGGED)),
+            col("path").str().extract(lit(r"^(.*/)"), 1).alias("dir"),
+            col("bytes"),
+        ])
+        .group_by([col("date"), col("channel"), col("dir")])
+        .agg([
+            len().cast(DataType::Int64).alias("requests"),
+            col("bytes").sum().alias("log_bytes"),
+        ])
+        .collect()?;
+    let dates = groups.column("date")?.date()?.physical().clone();
+    let channels = groups.column("channel")?.str()?.clone();
+    let dirs = groups.column("dir")?.str()?.clone();
+    let requests = groups.column("requests")?.i64()?.clone();
+    let bytes = groups.column("log_bytes")?.cast(&DataType::Int64)?;
+    let bytes = bytes.i64()?;
+    let mut rows = Vec::with_capacity(groups.height());
+    for i in 0..groups.height() {
+        let date = day_of(dates.get(i).unwrap_or_default());
+        let channel = channels.get(i).unwrap_or(UNTAGGED).to_string();
+        let episode = match dirs.get(i).and_then(|dir| media_of(dir, known)) {
+            Some(k) => Episode {
+                drama_name: k.drama_name.clone(),
+                drama_id: Some(k.drama_id),
+                episode: k.episode,
+                media_id: Some(k.media_id),
+            },
+            None => Episode::named(UNMATCHED),
+        };
+        let log_bytes = bytes.get(i).unwrap_or(0);
+        let t = Traffic {
+            requests: requests.get(i).unwrap_or(0),
+            log_bytes,
+            weight: log_bytes.max(0) as u64,
+        };
+        rows.push(((date, channel), episode, t));
+    }
+    Ok(rows)
+}
+
+/// Polyv bytes per (day, channel, drama named by the video's title).
+fn polyv_traffic(
+    lake: &Lake,
+    from: NaiveDate,
+    to: NaiveDate,
+) -> Result<Vec<(DayChannel, Episode, Traffic)>, DramaError> {
+    let scan = match lake.scan(POLYV) {
+        Ok(scan) => scan,
+        Err(LakeError::EmptyTable { .. }) => return Ok(Vec::new()),
+        Err(e) => return Err(e.into()),
+    };
+    let rows = in_range(scan, from, to)
+        .select([
+            col("date"),
+            col("channel"),
+            col("title"),
+            col("total_bytes"),
+        ])
+        .collect()?;
+    let dates = rows.column("date")?.date()?.physical().clone();
+    let channels = rows.column("channel")?.str()?.clone();
+    let titles = rows.column("title")?.str()?.clone();
+    let bytes = rows.column("total_bytes")?.cast(&DataType::Int64)?;
+    let bytes = bytes.i64()?;
+    Ok((0..rows.height())
+        .map(|i| {
+            let date = day_of(dates.get(i).unwrap_or_default());
+            let channel = channels.get(i).unwrap_or_default().to_string();
+            let drama = titles.get(i).map(drama_of_title).filter(|d| !d.is_empty());
+            let t = Traffic {
+                weight: bytes.get(i).unwrap_or(0).max(0) as u64,
+                ..Traffic::default()
+            };
+            (
+                (date, channel),
+                Episode::named(drama.unwrap_or(UNMATCHED)),
+                t,
+            )
+        })
+        .collect())
+}
+
+fn day_of(days_since_epoch: i32) -> NaiveDate {
+    NaiveDate::from_num_days_from_ce_opt(days_since_epoch + 719_163).unwrap_or_default()
+}
+
+/// Each core row's billed bytes and fen, split over its episodes by weight.
+fn split(
+    long: &DataFrame,
+    traffic: &BTreeMap<(DayChannel, &str), BTreeMap<Episode, Traffic>>,
+) -> Result<Vec<Share>, DramaError> {
+    let dates = long.column("date")?.date()?.physical().clone();
+    let channels = long.column("channel")?.str()?.clone();
+    let platforms = long.column("platform")?.str()?.clone();
+    let billed = long.column("billed_bytes")?.i64()?.clone();
+    let fen = money::fen_of(long.column("cost_cny")?)?;
+    let mut shares = Vec::new();
+    let nothing = BTreeMap::new();
+    for (i, fen) in fen.into_iter().enumerate() {
+        let date = day_of(dates.get(i).unwrap_or_default());
+        let channel = channels.get(i).unwrap_or_default().to_string();
+        let platform = platforms.get(i).unwrap_or_default();
+        let parts = traffic
+            .get(&((date, channel.clone()), platform))
+            .unwrap_or(&nothing);
+        let weights: Vec<u64> = parts.values().map(|t| t.weight).collect();
+        if weights.iter().all(|w| *w == 0) {
+            // Nothing to weigh by (billed usage no log explains): one row keeps it all.
+            let name = if channel == UNATTRIBUTED {
+                UNATTRIBUTED
+            } else {
+                UNMATCHED
+            };
+            let mut sum = Traffic::default();
+            parts.values().for_each(|t| {
+                sum.requests += t.requests;
+                sum.log_bytes += t.log_bytes;
+            });
+            shares.push(Share {
+                date,
+                channel,
+                episode: Episode::named(name),
+                traffic: sum,
+                billed_bytes: billed.get(i),
+                fen,
+            });
+            continue;
+        }
+        let split_of =
+            |total: Option<i64>| total.map(|t| largest_remainder(t.max(0) as u64, &weights));
+        let (bytes_parts, fen_parts) = (split_of(billed.get(i)), split_of(fen));
+        for (k, (episode, t)) in parts.iter().enumerate() {
+            shares.push(Share {
+                date,
+                channel: channel.clone(),
+                episode: episode.clone(),
+                traffic: *t,
+                billed_bytes: bytes_parts.as_ref().map(|p| p[k] as i64),
+                fen: fen_parts.as_ref().map(|p| p[k] as i64),
+            });
+        }
+    }
+    Ok(shares)
+}
+
+/// Sums of shares by a key.
+#[derive(Debug, Default, Clone, Copy)]
+struct Sums {
+    requests: i64,
+    log_bytes: i64,
+    billed_bytes: Option<i64>,
+    fen: Option<i64>,
+}
+
+fn add_option(a: Option<i64>, b: Option<i64>) -> Option<i64> {
+    match (a, b) {
+        (None, None) => None,
+        _ => Some(a.unwrap_or(0) + b.unwrap_or(0)),
+    }
+}
+
+fn sum_by<K: Ord>(shares: &[Share], key: impl Fn(&Share) -> K) -> BTreeMap<K, Sums> {
+    let mut sums: BTreeMap<K, Sums> = BTreeMap::new();
+    for s in shares {
+        let sum = sums.entry(key(s)).or_default();
+        sum.requests += s.traffic.requests;
+        sum.log_bytes += s.traffic.log_bytes;
+        sum.billed_bytes = add_option(sum.billed_bytes, s.billed_bytes);
+        sum.fen = add_option(sum.fen, s.fen);
+    }
+    sums
+}
+
+/// The measure columns shared by the drama tables.
+fn measures(sums: &[&Sums], billing_factor: Option<f64>) -> Vec<Column> {
+    let mut columns = vec![
+        Column::new(
+            "requests".into(),
+            sums.iter().map(|s| s.requests).collect::<Vec<_>>(),
+        ),
+        Column::new(
+            "log_bytes".into(),
+            sums.iter().map(|s| s.log_bytes).collect::<Vec<_>>(),
+        ),
+    ];
+    if let Some(factor) = billing_factor {
+        columns.push(Column::new(
+            "billed_bytes_est".into(),
+            sums.iter()
+                .map(|s| (s.log_bytes as f64 * factor).round() as i64)
+                .collect::<Vec<_>>(),
+        ));
+    }
+    columns.push(Column::new(
+        "billed_bytes".into(),
+        sums.iter().map(|s| s.billed_bytes).collect::<Vec<_>>(),
+    ));
+    columns.push(money::column_from_fen(
+        "cost_cny",
+        sums.iter().map(|s| s.fen),
+    ));
+    columns
+}
+
+fn daily(shares: &[Share], billing_factor: f64) -> PolarsResult<DataFrame> {
+    let sums = sum_by(shares, |s| {
+        (
+            s.date,
+            s.episode.drama_id,
+            s.episode.drama_name.clone(),
+            s.channel.clone(),
+        )
+    });
+    let keys: Vec<_> = sums.keys().collect();
+    let mut columns = vec![
+        Column::new("date".into(), keys.iter().map(|k| k.0).collect::<Vec<_>>()),
+        Column::new(
+            "drama_id".into(),
+            keys.iter().map(|k| k.1).collect::<Vec<_>>(),
+        ),
+        Column::new(
+            "drama_name".into(),
+            keys.iter().map(|k| k.2.clone()).collect::<Vec<_>>(),
+        ),
+        Column::new(
+            "channel".into(),
+            keys.iter().map(|k| k.3.clone()).collect::<Vec<_>>(),
+        ),
+    ];
+    columns.extend(measures(
+        &sums.values().collect::<Vec<_>>(),
+        Some(billing_factor),
+    ));
+    sorted(DataFrame::new(sums.len(), columns)?, "date")
+}
+
+fn monthly(shares: &[Share], billing_factor: f64) -> PolarsResult<DataFrame> {
+    let sums = sum_by(shares, |s| {
+        (
+            format!("{:04}-{:02}", s.date.year(), s.date.month()),
+            s.episode.drama_id,
+            s.episode.drama_name.clone(),
+            s.channel.clone(),
+        )
+    });
+    let keys: Vec<_> = sums.keys().collect();
+    let mut columns = vec![
+        Column::new(
+            "month".into(),
+            keys.iter().map(|k| k.0.clone()).collect::<Vec<_>>(),
+        ),
+        Column::new(
+            "drama_id".into(),
+            keys.iter().map(|k| k.1).collect::<Vec<_>>(),
+        ),
+        Column::new(
+            "drama_name".into(),
+            keys.iter().map(|k| k.2.clone()).collect::<Vec<_>>(),
+        ),
+        Column::new(
+            "channel".into(),
+            keys.iter().map(|k| k.3.clone()).collect::<Vec<_>>(),
+        ),
+    ];
+    columns.extend(measures(
+        &sums.values().collect::<Vec<_>>(),
+        Some(billing_factor),
+    ));
+    sorted(DataFrame::new(sums.len(), columns)?, "month")
+}
+
+fn episodes(shares: &[Share]) -> PolarsResult<DataFrame> {
+    let sums = sum_by(shares, |s| {
+        (
+            s.date,
+            s.episode.drama_id,
+            s.episode.drama_name.clone(),
+            s.episode.episode,
+            s.episode.media_id,
+        )
+    });
+    let keys: Vec<_> = sums.keys().collect();
+    let mut columns = vec![
+        Column::new("date".into(), keys.iter().map(|k| k.0).collect::<Vec<_>>()),
+        Column::new(
+            "drama_id".into(),
+            keys.iter().map(|k| k.1).collect::<Vec<_>>(),
+        ),
+        Column::new(
+            "drama_name".into(),
+            keys.iter().map(|k| k.2.clone()).collect::<Vec<_>>(),
+        ),
+        Column::new(
+            "episode".into(),
+            keys.iter()
+                .map(|k| k.3.map(|e| e as i32))
+                .collect::<Vec<_>>(),
+        ),
+        Column::new(
+            "media_id".into(),
+            keys.iter().map(|k| k.4).collect::<Vec<_>>(),
+        ),
+    ];
+    columns.extend(measures(&sums.values().collect::<Vec<_>>(), None));
+    DataFrame::new(sums.len(), columns)?
+        .lazy()
+        .sort_by_exprs(
+            [col("date"), col("drama_name"), col("episode")],
+            SortMultipleOptions::default().with_nulls_last(true),
+        )
+        .collect()
+}
+
+/// By period, then cost (highest first), then drama and channel.
+fn sorted(frame: DataFrame, period: &str) -> PolarsResult<DataFrame> {
+    frame
+        .lazy()
+        .sort_by_exprs(
+            [
+                col(period),
+                col("cost_cny"),
+                col("drama_name"),
+                col("channel"),
+            ],
+            SortMultipleOptions::default()
+                .with_order_descending_multi([false, true, false, false])
+                .with_nulls_last(true),
+        )
+        .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn known(prefixes: &[(&str, i64)]) -> BTreeMap<String, KnownPrefix> {
+        prefixes
+            .iter()
+            .map(|(p, id)| {
+                let k = KnownPrefix {
+                    media_id: *id,
+                    drama_id: 1,
+                    drama_name: "剧".into(),
+                    episode: None,
+                    first_listed: String::new(),
+                    last_listed: String::new(),
+                    listed: true,
+                };
+                (p.to_string(), k)
+            })
+            .collect()
+    }
+
+    #[test]
+    fn the_longest_known_prefix_wins() {
+        let k = known(&[("/app/111/", 1), ("/app/", 9), ("/app/111/hls/", 2)]);
+        let id = |path: &str| media_of(path, &k).map(|m| m.media_id);
+        assert_eq!(id("/app/111/v.f100030.mp4"), Some(1));
+        assert_eq!(
+            id("/app/111/hls/v.f1419-3.ts"),
+            Some(2),
+            "a deeper prefix first"
+        );
+        assert_eq!(
+            id("/app/222/v.mp4"),
+            Some(9),
+            "a shorter prefix when nothing deeper"
+        );
+        assert_eq!(id("/other/111/v.mp4"), None);
+        assert_eq!(id("/app/111"), Some(9), "a prefix ends at a '/'");
+        assert_eq!(id(""), None);
+    }
+
+    #[test]
+    fn polyv_titles_name_their_drama() {
+        assert_eq!(
+            drama_of_title("重生之我在短剧当总裁 - 第 1 集"),
+            "重生之我在短剧当总裁"
+        );
+        assert_eq!(drama_of_title("单集短片"), "单集短片");
+    }
+}

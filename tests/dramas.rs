@@ -1,0 +1,234 @@
+//! Per-drama attribution end to end: the catalogue fetched over HTTP from the loopback
+//! WeChat server in pages, requests matched to dramas by path prefix, costs split to the
+//! fen, a catalogue broken mid-paging, a media taken down.
+
+mod common;
+
+use std::collections::BTreeMap;
+
+use cdncost::generator::catalogue;
+use cdncost::sources::wechat::server::Logged;
+use common::servers::*;
+use common::*;
+use polars::prelude::*;
+
+const RUN: &[&str] = &["run", "--date", DAY2, "--lookback", "1"];
+const PRICED: &str = "[prices]\nwechat_cny_per_gb = 0.2\npolyv_cny_per_gb = 0.12\n";
+
+fn fen(v: &str) -> i64 {
+    let (units, cents) = v.split_once('.').unwrap_or((v, "0"));
+    units.parse::<i64>().unwrap() * 100 + format!("{cents:0<2}").parse::<i64>().unwrap()
+}
+
+/// (date, drama, channel) → (requests, bytes), counted here from the lake's request rows
+/// (the log lines as parsed) and the catalogue the server serves: what was listed (and
+/// not since taken down, unless `known_before`) names its drama, the rest is unmatched.
+fn expected_by_drama(
+    lake: &std::path::Path,
+    known_before: &[i64],
+    taken_down: &[i64],
+) -> BTreeMap<(String, String, String), (i64, i64)> {
+    let names: BTreeMap<String, String> = catalogue::media()
+        .into_iter()
+        .filter(|m| !m.deleted)
+        .filter(|m| !taken_down.contains(&m.media_id) || known_before.contains(&m.media_id))
+        .map(|m| (m.path_prefix(), m.drama_name.clone()))
+        .collect();
+    let rows = scan_table(lake, "cdn_requests")
+        .select([
+            col("date").cast(DataType::String),
+            col("channel").fill_null(lit("(untagged)")),
+            col("path"),
+            col("bytes"),
+        ])
+        .collect()
+        .unwrap();
+    let strings = |n: &str| rows.column(n).unwrap().str().unwrap().clone();
+    let (dates, channels, paths) = (strings("date"), strings("channel"), strings("path"));
+    let bytes = rows.column("bytes").unwrap().i64().unwrap().clone();
+    let mut out: BTreeMap<(String, String, String), (i64, i64)> = BTreeMap::new();
+    for i in 0..rows.height() {
+        let path = paths.get(i).unwrap();
+        let dir = &path[..=path.rfind('/').unwrap()];
+        let drama = names.get(dir).cloned().unwrap_or("(unmatched)".into());
+        let key = (
+            dates.get(i).unwrap().to_string(),
+            drama,
+            channels.get(i).unwrap().to_string(),
+        );
+        let e = out.entry(key).or_default();
+        e.0 += 1;
+        e.1 += bytes.get(i).unwrap();
+    }
+    out
+}
+
+/// drama_daily's WeChat side: (date, drama, channel) → (requests, log bytes), rows with
+/// requests only (Polyv rows have none).
+fn reported_by_drama(s: &Servers) -> BTreeMap<(String, String, String), (i64, i64)> {
+    let rows = csv_rows(&std::fs::read(s.w.path("out/drama_daily.csv")).unwrap());
+    rows.iter()
+        .filter(|r| r["requests"] != "0")
+        .map(|r| {
+            (
+                (
+                    r["date"].clone(),
+                    r["drama_name"].clone(),
+                    r["channel"].clone(),
+                ),
+                (
+                    r["requests"].parse().unwrap(),
+                    r["log_bytes"].parse().unwrap(),
+                ),
+            )
+        })
+        .collect()
+}
+
+/// Σ cost per (date, channel) of a report table, in fen.
+fn cost_by_day_channel(s: &Servers, file: &str, column: &str) -> BTreeMap<(String, String), i64> {
+    let mut out = BTreeMap::new();
+    for r in csv_rows(&std::fs::read(s.w.path("out").join(file)).unwrap()) {
+        if !r[column].is_empty() {
+            *out.entry((r["date"].clone(), r["channel"].clone()))
+                .or_default() += fen(&r[column]);
+        }
+    }
+    out
+}
+
+#[test]
+fn dramas_are_attributed_by_path_prefix_and_add_up_to_the_channels() {
+    let s = start(PRICED);
+    let fetched = s.cdncost(&["fetch", "media"]).ok();
+    assert!(
+        fetched.stdout().contains("40 dramas, 2395 media listed"),
+        "{}",
+        fetched.stdout()
+    );
+    let pages = s
+        .wechat
+        .requests()
+        .iter()
+        .filter(|r| matches!(r, Logged::Api { name, .. } if name == "listmedia"))
+        .count();
+    assert_eq!(pages, 24, "2395 media in pages of 100");
+
+    s.cdncost(RUN).ok();
+    let lake = s.w.path("lake");
+    let expected = expected_by_drama(&lake, &[], &[]);
+    assert_eq!(reported_by_drama(&s), expected);
+    assert!(
+        expected.keys().any(|k| k.1 == "(unmatched)"),
+        "the deleted media's traffic is unmatched, and shown"
+    );
+    // Σ drama costs = Σ channel costs, per day and channel, to the fen.
+    assert_eq!(
+        cost_by_day_channel(&s, "drama_daily.csv", "cost_cny"),
+        cost_by_day_channel(&s, "channel_daily.csv", "total_cost_cny")
+    );
+    // Episodes: the same requests, by media.
+    let episodes = csv_rows(&std::fs::read(s.w.path("out/episode_daily.csv")).unwrap());
+    let requests: i64 = episodes
+        .iter()
+        .map(|r| r["requests"].parse::<i64>().unwrap())
+        .sum();
+    assert_eq!(requests, expected.values().map(|v| v.0).sum::<i64>());
+
+    // No temporary link, signature or token left anything behind.
+    for file in files_below(s.w.dir.path()) {
+        let bytes = std::fs::read(s.w.dir.path().join(&file)).unwrap();
+        let text = String::from_utf8_lossy(&bytes);
+        for needle in ["us=studio-", "v.f1419.m3u8", "cover.jpg", "access_token"] {
+            assert!(!text.contains(needle), "{needle} in {file}");
+        }
+        if file.starts_with("lake/media") || file.contains("_manifest/media") {
+            assert!(!text.contains("sign="), "sign= in {file}");
+        }
+    }
+}
+
+#[test]
+fn a_catalogue_broken_mid_paging_keeps_the_last_and_a_taken_down_media_keeps_its_drama() {
+    let s = start(PRICED);
+    s.cdncost(RUN).ok();
+    let media = s.w.path("lake/media/media.parquet");
+    let before = std::fs::read(&media).unwrap();
+
+    // The busiest media of the sample is taken down, and the listing breaks at page 13.
+    let lake = s.w.path("lake");
+    let busiest = busiest_media(&lake);
+    {
+        let mut faults = s.wechat.faults();
+        faults.taken_down = vec![busiest];
+        faults.listmedia_fails_at_offset = Some(1200);
+    }
+    let run = s.cdncost(RUN).expect_code(3);
+    assert!(
+        run.stdout()
+            .contains("media: the catalogue could not be fetched")
+            && run.stdout().contains("47003"),
+        "{}",
+        run.stdout()
+    );
+    assert_eq!(
+        std::fs::read(&media).unwrap(),
+        before,
+        "the last catalogue is kept"
+    );
+    assert_eq!(reported_by_drama(&s), expected_by_drama(&lake, &[], &[]));
+
+    s.wechat.faults().listmedia_fails_at_offset = None;
+    let rerun = s.cdncost(RUN).ok();
+    assert!(
+        rerun.stdout().contains("2394 media listed"),
+        "{}",
+        rerun.stdout()
+    );
+    // Listed no more, but known from before: its traffic keeps its drama (from the
+    // latest listing alone, it would be unmatched).
+    assert_eq!(
+        reported_by_drama(&s),
+        expected_by_drama(&lake, &[busiest], &[busiest])
+    );
+    assert_ne!(
+        reported_by_drama(&s),
+        expected_by_drama(&lake, &[], &[busiest])
+    );
+    let history = scan_table(&lake, "media_history")
+        .filter(col("media_id").eq(lit(busiest)))
+        .collect()
+        .unwrap();
+    assert_eq!(history.height(), 1);
+    assert_eq!(
+        history.column("listed").unwrap().bool().unwrap().get(0),
+        Some(false)
+    );
+}
+
+/// The media with the most requests in the lake.
+fn busiest_media(lake: &std::path::Path) -> i64 {
+    let by_prefix: BTreeMap<String, i64> = catalogue::media()
+        .into_iter()
+        .filter(|m| !m.deleted)
+        .map(|m| (m.path_prefix(), m.media_id))
+        .collect();
+    let paths = scan_table(lake, "cdn_requests")
+        .select([col("path")])
+        .collect()
+        .unwrap();
+    let mut counts: BTreeMap<i64, usize> = BTreeMap::new();
+    for path in paths
+        .column("path")
+        .unwrap()
+        .str()
+        .unwrap()
+        .iter()
+        .flatten()
+    {
+        if let Some(id) = by_prefix.get(&path[..=path.rfind('/').unwrap()]) {
+            *counts.entry(*id).or_default() += 1;
+        }
+    }
+    counts.into_iter().max_by_key(|(_, n)| *n).unwrap().0
+}
