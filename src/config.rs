@@ -26,6 +26,17 @@ pub struct Config {
     pub wechat: crate::sources::wechat::WechatConfig,
     #[serde(default)]
     pub prices: crate::report::prices::Prices,
+    #[serde(default)]
+    pub media: MediaConfig,
+}
+
+/// `[media]`: how requests are attributed to dramas.
+#[derive(Debug, Default, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct MediaConfig {
+    /// A hand-made `path_prefix,drama_name` file that names prefixes the catalogue does
+    /// not know (default: none).
+    pub mapping: Option<PathBuf>,
 }
 
 /// `[logs]`: how the hourly log files are downloaded and when they count as complete.

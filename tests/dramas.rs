@@ -232,3 +232,44 @@ fn busiest_media(lake: &std::path::Path) -> i64 {
     }
     counts.into_iter().max_by_key(|(_, n)| *n).unwrap().0
 }
+
+/// `[media] mapping` names what the catalogue does not know (a deleted media) and
+/// leaves what it knows alone; a bad line is an error naming the file and the line.
+#[test]
+fn the_mapping_file_fills_gaps_only() {
+    let all = catalogue::media();
+    let deleted = all.iter().find(|m| m.deleted).unwrap();
+    let listed = all.iter().find(|m| !m.deleted).unwrap();
+    let s = start(&format!("{PRICED}[media]\nmapping = \"dramas.csv\"\n"));
+    std::fs::write(
+        s.w.path("dramas.csv"),
+        format!(
+            "path_prefix,drama_name\n{},手工命名的剧\n{},不该覆盖\n",
+            deleted.path_prefix(),
+            listed.path_prefix()
+        ),
+    )
+    .unwrap();
+    s.cdncost(RUN).ok();
+    let episodes = csv_rows(&std::fs::read(s.w.path("out/episode_daily.csv")).unwrap());
+    assert!(episodes.iter().any(|r| r["drama_name"] == "手工命名的剧"));
+    assert!(episodes.iter().all(|r| r["drama_name"] != "不该覆盖"));
+    assert!(episodes
+        .iter()
+        .any(|r| r["media_id"] == listed.media_id.to_string()
+            && r["drama_name"] == listed.drama_name));
+
+    std::fs::write(
+        s.w.path("dramas.csv"),
+        "path_prefix,drama_name\nno-slash,剧\n",
+    )
+    .unwrap();
+    let run = s.report(&[]).expect_code(1);
+    assert!(
+        run.stderr().contains(
+            "drama mapping dramas.csv, line 2: 'no-slash' does not start and end with '/'"
+        ),
+        "{}",
+        run.stderr()
+    );
+}

@@ -111,6 +111,7 @@ fn a_third_platform_flows_into_every_table_by_adding_files_only() {
         formats: vec![Format::Csv],
         excel: false,
         html: true,
+        drama_mapping: None,
     };
     make_with(&Lake::new(&lake_dir), &prices, &request, &platforms).unwrap();
 

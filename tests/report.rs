@@ -352,7 +352,11 @@ fn reports_are_byte_identical_and_parquet_matches_csv() {
         assert!(!page.contains(outside), "report.html contains {outside}");
     }
     assert!(page.contains("小红书"));
-    assert_eq!(page.matches("<svg").count(), 3);
+    assert_eq!(
+        page.matches("<svg").count(),
+        4,
+        "days, channels, dramas, reconciliation"
+    );
 }
 
 #[test]

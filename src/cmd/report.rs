@@ -55,12 +55,15 @@ impl Args {
             formats: self.format.clone(),
             excel: self.excel,
             html: !self.no_html,
+            drama_mapping: None,
         })
     }
 }
 
 pub fn run(ctx: &Context, args: Args) -> Result<Exit> {
-    let outcome = report::make(&ctx.lake, &ctx.config.prices, &args.request()?)?;
+    let mut request = args.request()?;
+    request.drama_mapping = ctx.config.media.mapping.clone();
+    let outcome = report::make(&ctx.lake, &ctx.config.prices, &request)?;
     for path in &outcome.files {
         outln!("wrote {}", path.display())?;
     }

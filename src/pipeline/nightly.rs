@@ -119,6 +119,7 @@ pub fn run(job: &Job, request: &NightlyRequest) -> NightlyOutcome {
         formats: vec![Format::Csv, Format::Parquet],
         excel: request.excel,
         html: true,
+        drama_mapping: job.config.media.mapping.clone(),
     };
     let report = match report::make(job.lake, &job.config.prices, &report_request) {
         Ok(outcome) => {

@@ -25,10 +25,7 @@ use crate::lake::{Lake, LakeError, POLYV, REQUESTS, UNATTRIBUTED, UNMATCHED, UNT
 /// The media a request path belongs to: the longest prefix of `path`, ending at a `/`,
 /// that `known` lists. DOMAIN.md marks the prefix rule an assumption to check on real
 /// data; this is the one place it lives.
-pub fn media_of<'a>(
-    path: &str,
-    known: &'a BTreeMap<String, KnownPrefix>,
-) -> Option<&'a KnownPrefix> {
+pub fn media_of<'a, T>(path: &str, known: &'a BTreeMap<String, T>) -> Option<&'a T> {
     let mut end = path.len();
     while let Some(slash) = path[..end].rfind('/') {
         if let Some(found) = known.get(&path[..=slash]) {
@@ -37,6 +34,70 @@ pub fn media_of<'a>(
         end = slash;
     }
     None
+}
+
+/// A path prefix named by hand (`[media] mapping`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Named {
+    pub path_prefix: String,
+    pub drama_name: String,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum MappingError {
+    #[error("drama mapping {path}: {why}")]
+    Read {
+        path: std::path::PathBuf,
+        why: String,
+    },
+    #[error("drama mapping {path}, line {line}: {why}")]
+    Line {
+        path: std::path::PathBuf,
+        line: usize,
+        why: String,
+    },
+}
+
+/// Reads a `path_prefix,drama_name` file (a header line, then one prefix a line; a
+/// prefix starts and ends with `/`, as in the log paths).
+pub fn read_mapping(path: &std::path::Path) -> Result<Vec<Named>, MappingError> {
+    let bad = |line: usize, why: String| MappingError::Line {
+        path: path.to_path_buf(),
+        line,
+        why,
+    };
+    let mut reader = csv::Reader::from_path(path).map_err(|e| MappingError::Read {
+        path: path.to_path_buf(),
+        why: e.to_string(),
+    })?;
+    let headers = reader.headers().map_err(|e| bad(1, e.to_string()))?.clone();
+    let headers: Vec<&str> = headers
+        .iter()
+        .map(|h| h.trim_start_matches('\u{feff}'))
+        .collect();
+    if headers != ["path_prefix", "drama_name"] {
+        return Err(bad(1, "the header must be path_prefix,drama_name".into()));
+    }
+    let mut named = Vec::new();
+    for (i, record) in reader.records().enumerate() {
+        let line = i + 2;
+        let record = record.map_err(|e| bad(line, e.to_string()))?;
+        let (prefix, name) = (record[0].trim(), record[1].trim());
+        if !prefix.starts_with('/') || !prefix.ends_with('/') {
+            return Err(bad(
+                line,
+                format!("'{prefix}' does not start and end with '/'"),
+            ));
+        }
+        if name.is_empty() {
+            return Err(bad(line, "no drama_name".into()));
+        }
+        named.push(Named {
+            path_prefix: prefix.to_string(),
+            drama_name: name.to_string(),
+        });
+    }
+    Ok(named)
 }
 
 /// The drama a Polyv title names: its part before " - " (the whole title otherwise).
@@ -54,6 +115,15 @@ struct Episode {
 }
 
 impl Episode {
+    fn of(k: &KnownPrefix) -> Episode {
+        Episode {
+            drama_name: k.drama_name.clone(),
+            drama_id: Some(k.drama_id),
+            episode: k.episode,
+            media_id: Some(k.media_id),
+        }
+    }
+
     fn named(name: &str) -> Episode {
         Episode {
             drama_name: name.to_string(),
@@ -111,8 +181,18 @@ pub fn build(
     to: NaiveDate,
     long: &DataFrame,
     billing_factor: f64,
+    mapping: &[Named],
 ) -> Result<DramaTables, DramaError> {
-    let known = read_history(lake)?;
+    let mut known: BTreeMap<String, Episode> = read_history(lake)?
+        .into_iter()
+        .map(|(prefix, k)| (prefix, Episode::of(&k)))
+        .collect();
+    // The hand-made names fill gaps only: what the catalogue knows, it names.
+    for named in mapping {
+        known
+            .entry(named.path_prefix.clone())
+            .or_insert_with(|| Episode::named(&named.drama_name));
+    }
     let mut traffic: BTreeMap<(DayChannel, &str), BTreeMap<Episode, Traffic>> = BTreeMap::new();
     let mut unmatched_requests = 0;
     for (day_channel, episode, t) in wechat_traffic(lake, from, to, &known)? {
@@ -154,7 +234,7 @@ fn wechat_traffic(
     lake: &Lake,
     from: NaiveDate,
     to: NaiveDate,
-    known: &BTreeMap<String, KnownPrefix>,
+    known: &BTreeMap<String, Episode>,
 ) -> Result<Vec<(DayChannel, Episode, Traffic)>, DramaError> {
     let scan = match lake.scan(REQUESTS) {
         Ok(scan) => scan,
@@ -184,15 +264,11 @@ fn wechat_traffic(
     for i in 0..groups.height() {
         let date = day_of(dates.get(i).unwrap_or_default());
         let channel = channels.get(i).unwrap_or(UNTAGGED).to_string();
-        let episode = match dirs.get(i).and_then(|dir| media_of(dir, known)) {
-            Some(k) => Episode {
-                drama_name: k.drama_name.clone(),
-                drama_id: Some(k.drama_id),
-                episode: k.episode,
-                media_id: Some(k.media_id),
-            },
-            None => Episode::named(UNMATCHED),
-        };
+        let episode = dirs
+            .get(i)
+            .and_then(|dir| media_of(dir, known))
+            .cloned()
+            .unwrap_or_else(|| Episode::named(UNMATCHED));
         let log_bytes = bytes.get(i).unwrap_or(0);
         let t = Traffic {
             requests: requests.get(i).unwrap_or(0),

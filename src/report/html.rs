@@ -21,6 +21,8 @@ const PALETTE: &[&str] = &[
 /// Channels drawn on their own in the stacked chart; the rest are summed as "other".
 const STACKED_CHANNELS: usize = 8;
 const TOP_CHANNELS: usize = 15;
+/// Dramas whose channels the drama × channel table shows.
+const TOP_DRAMAS: usize = 10;
 const OTHER: &str = "other";
 
 /// What the charts measure: money when prices are set, else billed traffic in GB.
@@ -107,6 +109,17 @@ pub fn render(
     page.push_str(&stacked_days(&rows, value, measure));
     page.push_str("<h2>Top channels of the period</h2>\n");
     page.push_str(&top_channels(&rows, value, measure));
+    // Dramas: the same bars over drama_daily, and each top drama's channels.
+    let dramas = drama_rows(&tables.dramas.daily, gb)?;
+    page.push_str("<h2>Top dramas of the period</h2>\n");
+    page.push_str(&top_channels(&dramas, value, measure));
+    let top: Vec<&str> = ranked_channels(&dramas, &value)
+        .into_iter()
+        .take(TOP_DRAMAS)
+        .map(|d| d.0)
+        .collect();
+    page.push_str("<h2>Top dramas by channel</h2>\n");
+    page.push_str(&drama_channel_table(&tables.dramas.daily, &top, gb)?);
     page.push_str("<h2>Reconciliation: log estimate against the billed series</h2>\n");
     page.push_str(&reconciliation_chart(&tables.reconciliation, gb)?);
     page.push_str(&reconciliation_table(&tables.reconciliation, gb)?);
@@ -414,6 +427,70 @@ fn reconciliation_chart(reconciliation: &DataFrame, gb: f64) -> PolarsResult<Str
         PALETTE[1], PALETTE[0]
     );
     Ok(svg)
+}
+
+/// `drama_daily` as chart rows: one per (day, drama, channel), the drama in `channel`.
+fn drama_rows(daily: &DataFrame, gb: f64) -> PolarsResult<Vec<DailyRow>> {
+    let (dates, dramas) = (strings(daily, "date")?, strings(daily, "drama_name")?);
+    let (cost, billed) = (fen(daily, "cost_cny")?, floats(daily, "billed_bytes")?);
+    Ok((0..daily.height())
+        .map(|i| DailyRow {
+            date: dates[i].clone(),
+            channel: dramas[i].clone(),
+            cost_fen: cost[i].unwrap_or(0),
+            costs_fen: Vec::new(),
+            traffic_gb: billed[i].unwrap_or(0.0) / gb,
+        })
+        .collect())
+}
+
+/// The period's drama × channel sums for the `top` dramas, in their order, each drama's
+/// channels by cost.
+fn drama_channel_table(daily: &DataFrame, top: &[&str], gb: f64) -> PolarsResult<String> {
+    let order = DataFrame::new(
+        top.len(),
+        vec![
+            Column::new("drama_name".into(), top.to_vec()),
+            Column::new("rank".into(), (0..top.len() as u32).collect::<Vec<_>>()),
+        ],
+    )?;
+    let sums = daily
+        .clone()
+        .lazy()
+        .group_by([col("drama_name"), col("channel")])
+        .agg([
+            col("requests").sum(),
+            col("log_bytes").sum(),
+            col("billed_bytes").sum(),
+            col("cost_cny").sum(),
+        ])
+        .join(
+            order.lazy(),
+            [col("drama_name")],
+            [col("drama_name")],
+            JoinArgs::new(JoinType::Inner),
+        )
+        .sort_by_exprs(
+            [
+                col("rank"),
+                col("cost_cny"),
+                col("billed_bytes"),
+                col("channel"),
+            ],
+            SortMultipleOptions::default()
+                .with_order_descending_multi([false, true, true, false])
+                .with_nulls_last(true),
+        )
+        .collect()?;
+    let columns = [
+        ("drama_name", "drama", Cell::Text),
+        ("channel", "channel", Cell::Text),
+        ("requests", "requests", Cell::Int),
+        ("log_bytes", "log GB", Cell::Gb),
+        ("billed_bytes", "allocated GB", Cell::Gb),
+        ("cost_cny", "cost ¥", Cell::Money),
+    ];
+    html_table(&sums, &columns, None, gb)
 }
 
 fn reconciliation_table(reconciliation: &DataFrame, gb: f64) -> PolarsResult<String> {

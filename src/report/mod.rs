@@ -39,6 +39,8 @@ pub struct ReportRequest {
     /// CSV for Excel: a byte-order mark and CRLF line ends.
     pub excel: bool,
     pub html: bool,
+    /// `[media] mapping`: prefixes named by hand, for what the catalogue does not know.
+    pub drama_mapping: Option<PathBuf>,
 }
 
 /// What a report run found, for the command's (and the nightly run's) summary line.
@@ -79,6 +81,8 @@ pub enum MakeError {
     Output(#[from] OutputError),
     #[error("report: {0}")]
     Frame(#[from] PolarsError),
+    #[error(transparent)]
+    Mapping(#[from] drama::MappingError),
 }
 
 /// Builds the report of `request` from the lake and writes its files, all at once.
@@ -102,7 +106,11 @@ pub fn make_with(
         return Err(MakeError::Nothing);
     }
     output::check_out(&request.out)?;
-    let built = match tables::build_with(lake, from, to, prices, platforms) {
+    let mapping = match &request.drama_mapping {
+        Some(path) => drama::read_mapping(path)?,
+        None => Vec::new(),
+    };
+    let built = match tables::build_with(lake, from, to, prices, platforms, &mapping) {
         // A query that fails on the lake's files: name the damaged ones if that is why.
         Err(ReportError::Query { from, to, source }) => {
             let files = lake.damaged_parquet();

@@ -117,7 +117,7 @@ pub fn build(
     to: NaiveDate,
     prices: &Prices,
 ) -> Result<ReportTables, ReportError> {
-    build_with(lake, from, to, prices, &default_platforms())
+    build_with(lake, from, to, prices, &default_platforms(), &[])
 }
 
 /// The report of `platforms`, in that order.
@@ -127,6 +127,7 @@ pub fn build_with(
     to: NaiveDate,
     prices: &Prices,
     platforms: &[Box<dyn Platform>],
+    drama_mapping: &[super::drama::Named],
 ) -> Result<ReportTables, ReportError> {
     prices.validate().map_err(ReportError::Prices)?;
     let query = |source| ReportError::Query { from, to, source };
@@ -224,11 +225,11 @@ pub fn build_with(
     let reconciliation = reconciliation(requests, usage.lazy(), gaps.lazy(), from, to, prices)
         .collect()
         .map_err(query)?;
-    let dramas =
-        super::drama::build(lake, from, to, &long, prices.billing_factor).map_err(|e| match e {
-            super::drama::DramaError::Lake(e) => ReportError::from(e),
-            super::drama::DramaError::Frame(source) => ReportError::Query { from, to, source },
-        })?;
+    let dramas = super::drama::build(lake, from, to, &long, prices.billing_factor, drama_mapping)
+        .map_err(|e| match e {
+        super::drama::DramaError::Lake(e) => ReportError::from(e),
+        super::drama::DramaError::Frame(source) => ReportError::Query { from, to, source },
+    })?;
     Ok(ReportTables {
         gaps: day_gaps,
         dramas,
