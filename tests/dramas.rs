@@ -273,3 +273,48 @@ fn the_mapping_file_fills_gaps_only() {
         run.stderr()
     );
 }
+
+/// The Polyv mapping file's optional `drama` column names a video's drama; videos
+/// without it are named by their titles ("剧目名 - 第 N 集").
+#[test]
+fn polyv_videos_join_the_drama_their_mapping_or_title_names() {
+    let s = start(PRICED);
+    let videos = std::fs::read_to_string(sample().join("polyv/videos.csv")).unwrap();
+    let mut lines = videos.lines();
+    let mut with_drama = format!("{},drama\n", lines.next().unwrap());
+    for line in lines {
+        let drama = if line.starts_with("9c0d77f3e1_1,") {
+            "预告合集"
+        } else {
+            ""
+        };
+        with_drama.push_str(&format!("{line},{drama}\n"));
+    }
+    std::fs::write(s.w.path("videos.csv"), with_drama).unwrap();
+    let toml = std::fs::read_to_string(s.w.path("cdncost.toml")).unwrap();
+    let toml: String = toml
+        .lines()
+        .map(|l| {
+            if l.starts_with("videos = ") {
+                "videos = \"videos.csv\"".to_string()
+            } else {
+                l.to_string()
+            }
+        })
+        .collect::<Vec<_>>()
+        .join("\n");
+    std::fs::write(s.w.path("cdncost.toml"), toml).unwrap();
+    s.cdncost(RUN).ok();
+    let daily = csv_rows(&std::fs::read(s.w.path("out/drama_daily.csv")).unwrap());
+    let polyv_dramas: std::collections::BTreeSet<(String, String)> = daily
+        .iter()
+        .filter(|r| r["requests"] == "0" && r["drama_id"].is_empty())
+        .map(|r| (r["drama_name"].clone(), r["channel"].clone()))
+        .collect();
+    assert!(
+        polyv_dramas.contains(&("预告合集".into(), "polyv".into())),
+        "{polyv_dramas:?}"
+    );
+    assert!(polyv_dramas.contains(&("重生之我在短剧当总裁".into(), "wxad".into())));
+    assert!(!polyv_dramas.iter().any(|d| d.0 == "Trailer, season 2"));
+}

@@ -112,6 +112,7 @@ fn a_third_platform_flows_into_every_table_by_adding_files_only() {
         excel: false,
         html: true,
         drama_mapping: None,
+        polyv_dramas: Default::default(),
     };
     make_with(&Lake::new(&lake_dir), &prices, &request, &platforms).unwrap();
 

@@ -121,6 +121,10 @@ pub fn run(ctx: &Context, args: Args) -> Result<Exit> {
         ),
         ("channel_monthly.csv", "per month x channel"),
         ("reconciliation.csv", "log estimate against the bill"),
+        (
+            "drama_daily.csv",
+            "per day x drama x channel (dramas from the catalogue)",
+        ),
     ] {
         outln!("  {}   {what}", report.join(file).display())?;
     }

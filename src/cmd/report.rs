@@ -56,6 +56,7 @@ impl Args {
             excel: self.excel,
             html: !self.no_html,
             drama_mapping: None,
+            polyv_dramas: Default::default(),
         })
     }
 }
@@ -63,6 +64,7 @@ impl Args {
 pub fn run(ctx: &Context, args: Args) -> Result<Exit> {
     let mut request = args.request()?;
     request.drama_mapping = ctx.config.media.mapping.clone();
+    request.polyv_dramas = cdncost::sources::polyv::videos::dramas_of(&ctx.config.polyv.videos);
     let outcome = report::make(&ctx.lake, &ctx.config.prices, &request)?;
     for path in &outcome.files {
         outln!("wrote {}", path.display())?;

@@ -120,6 +120,7 @@ pub fn run(job: &Job, request: &NightlyRequest) -> NightlyOutcome {
         excel: request.excel,
         html: true,
         drama_mapping: job.config.media.mapping.clone(),
+        polyv_dramas: crate::sources::polyv::videos::dramas_of(&job.polyv().videos),
     };
     let report = match report::make(job.lake, &job.config.prices, &report_request) {
         Ok(outcome) => {

@@ -36,6 +36,14 @@ pub fn media_of<'a, T>(path: &str, known: &'a BTreeMap<String, T>) -> Option<&'a
     None
 }
 
+/// What names dramas besides the catalogue: prefixes by hand, Polyv videos by vid.
+#[derive(Debug, Default, Clone)]
+pub struct Mapping {
+    pub prefixes: Vec<Named>,
+    /// vid → drama, from the Polyv mapping file's `drama` column.
+    pub polyv: BTreeMap<String, String>,
+}
+
 /// A path prefix named by hand (`[media] mapping`).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Named {
@@ -181,14 +189,14 @@ pub fn build(
     to: NaiveDate,
     long: &DataFrame,
     billing_factor: f64,
-    mapping: &[Named],
+    mapping: &Mapping,
 ) -> Result<DramaTables, DramaError> {
     let mut known: BTreeMap<String, Episode> = read_history(lake)?
         .into_iter()
         .map(|(prefix, k)| (prefix, Episode::of(&k)))
         .collect();
     // The hand-made names fill gaps only: what the catalogue knows, it names.
-    for named in mapping {
+    for named in &mapping.prefixes {
         known
             .entry(named.path_prefix.clone())
             .or_insert_with(|| Episode::named(&named.drama_name));
@@ -205,7 +213,7 @@ pub fn build(
             t,
         );
     }
-    for (day_channel, episode, t) in polyv_traffic(lake, from, to)? {
+    for (day_channel, episode, t) in polyv_traffic(lake, from, to, &mapping.polyv)? {
         add(
             traffic.entry((day_channel, "polyv")).or_default(),
             episode,
@@ -280,11 +288,13 @@ fn wechat_traffic(
     Ok(rows)
 }
 
-/// Polyv bytes per (day, channel, drama named by the video's title).
+/// Polyv bytes per (day, channel, drama): the mapping file's drama of the video, else
+/// the one its title names.
 fn polyv_traffic(
     lake: &Lake,
     from: NaiveDate,
     to: NaiveDate,
+    dramas: &BTreeMap<String, String>,
 ) -> Result<Vec<(DayChannel, Episode, Traffic)>, DramaError> {
     let scan = match lake.scan(POLYV) {
         Ok(scan) => scan,
@@ -295,6 +305,7 @@ fn polyv_traffic(
         .select([
             col("date"),
             col("channel"),
+            col("vid"),
             col("title"),
             col("total_bytes"),
         ])
@@ -302,13 +313,19 @@ fn polyv_traffic(
     let dates = rows.column("date")?.date()?.physical().clone();
     let channels = rows.column("channel")?.str()?.clone();
     let titles = rows.column("title")?.str()?.clone();
+    let vids = rows.column("vid")?.str()?.clone();
     let bytes = rows.column("total_bytes")?.cast(&DataType::Int64)?;
     let bytes = bytes.i64()?;
     Ok((0..rows.height())
         .map(|i| {
             let date = day_of(dates.get(i).unwrap_or_default());
             let channel = channels.get(i).unwrap_or_default().to_string();
-            let drama = titles.get(i).map(drama_of_title).filter(|d| !d.is_empty());
+            let drama = vids
+                .get(i)
+                .and_then(|vid| dramas.get(vid))
+                .map(String::as_str)
+                .or_else(|| titles.get(i).map(drama_of_title))
+                .filter(|d| !d.is_empty());
             let t = Traffic {
                 weight: bytes.get(i).unwrap_or(0).max(0) as u64,
                 ..Traffic::default()

@@ -41,6 +41,8 @@ pub struct ReportRequest {
     pub html: bool,
     /// `[media] mapping`: prefixes named by hand, for what the catalogue does not know.
     pub drama_mapping: Option<PathBuf>,
+    /// vid → drama from the Polyv mapping file's `drama` column (else titles name them).
+    pub polyv_dramas: BTreeMap<String, String>,
 }
 
 /// What a report run found, for the command's (and the nightly run's) summary line.
@@ -106,9 +108,12 @@ pub fn make_with(
         return Err(MakeError::Nothing);
     }
     output::check_out(&request.out)?;
-    let mapping = match &request.drama_mapping {
-        Some(path) => drama::read_mapping(path)?,
-        None => Vec::new(),
+    let mapping = drama::Mapping {
+        prefixes: match &request.drama_mapping {
+            Some(path) => drama::read_mapping(path)?,
+            None => Vec::new(),
+        },
+        polyv: request.polyv_dramas.clone(),
     };
     let built = match tables::build_with(lake, from, to, prices, platforms, &mapping) {
         // A query that fails on the lake's files: name the damaged ones if that is why.

@@ -117,7 +117,14 @@ pub fn build(
     to: NaiveDate,
     prices: &Prices,
 ) -> Result<ReportTables, ReportError> {
-    build_with(lake, from, to, prices, &default_platforms(), &[])
+    build_with(
+        lake,
+        from,
+        to,
+        prices,
+        &default_platforms(),
+        &Default::default(),
+    )
 }
 
 /// The report of `platforms`, in that order.
@@ -127,7 +134,7 @@ pub fn build_with(
     to: NaiveDate,
     prices: &Prices,
     platforms: &[Box<dyn Platform>],
-    drama_mapping: &[super::drama::Named],
+    drama_mapping: &super::drama::Mapping,
 ) -> Result<ReportTables, ReportError> {
     prices.validate().map_err(ReportError::Prices)?;
     let query = |source| ReportError::Query { from, to, source };

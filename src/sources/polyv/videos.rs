@@ -1,6 +1,7 @@
 //! The mapping file that says which Polyv videos to track and which channel each one's
 //! traffic belongs to: `vid,title,channel` (header required; UTF-8, BOM tolerated).
-//! A video with an empty channel is attributed to `polyv`.
+//! A video with an empty channel is attributed to `polyv`. An optional `drama` column
+//! names the drama a video belongs to (the drama report; else its title names it).
 
 use std::path::Path;
 
@@ -14,6 +15,27 @@ pub struct Video {
     pub vid: String,
     pub title: String,
     pub channel: String,
+    /// The `drama` column, when the file has one and the cell is not empty.
+    pub drama: Option<String>,
+}
+
+/// vid → drama of the mapping file's `drama` column, for the drama report. A file that
+/// is absent names nothing; one that does not read is said once (the report then names
+/// Polyv dramas by their titles).
+pub fn dramas_of(path: &Path) -> std::collections::BTreeMap<String, String> {
+    if !path.exists() {
+        return Default::default();
+    }
+    match read_videos(path) {
+        Ok(videos) => videos
+            .into_iter()
+            .filter_map(|v| Some((v.vid, v.drama?)))
+            .collect(),
+        Err(e) => {
+            tracing::warn!("Polyv dramas are named by the videos' titles: {e:#}");
+            Default::default()
+        }
+    }
 }
 
 pub fn read_videos(path: &Path) -> Result<Vec<Video>> {
@@ -52,6 +74,10 @@ pub fn read_videos(path: &Path) -> Result<Vec<Video>> {
             bail!("{}: line {line}: vid {vid} is listed twice", path.display());
         }
         let channel = record.get(channel_at).unwrap_or("").to_string();
+        let drama = column("drama")
+            .and_then(|at| record.get(at))
+            .filter(|d| !d.is_empty())
+            .map(str::to_string);
         videos.push(Video {
             vid,
             title: record.get(title_at).unwrap_or("").to_string(),
@@ -60,6 +86,7 @@ pub fn read_videos(path: &Path) -> Result<Vec<Video>> {
             } else {
                 channel
             },
+            drama,
         });
     }
     if videos.is_empty() {
@@ -87,9 +114,25 @@ mod tests {
             Video {
                 vid: "abc_1".into(),
                 title: "剧 - 第 1 集".into(),
-                channel: "wxad".into()
+                channel: "wxad".into(),
+                drama: None,
             }
         );
+        // An optional drama column; an empty cell names nothing.
+        std::fs::write(
+            &path,
+            "vid,title,channel,drama\nabc_1,t,wxad,甲剧\nabc_2,t,wxad,\n",
+        )
+        .unwrap();
+        let videos = read_videos(&path).unwrap();
+        assert_eq!(videos[0].drama.as_deref(), Some("甲剧"));
+        assert_eq!(videos[1].drama, None);
+        std::fs::write(
+            &path,
+            "vid,title,channel\nabc_1,剧 - 第 1 集,wxad\nabc_2,\"Title, with comma\",\n",
+        )
+        .unwrap();
+        let videos = read_videos(&path).unwrap();
         assert_eq!(videos[1].channel, "polyv");
         assert_eq!(videos[1].title, "Title, with comma");
         std::fs::write(&path, "vid,title,channel\n../x,t,c\n").unwrap();
