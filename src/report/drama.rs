@@ -17,7 +17,7 @@ use chrono::{Datelike, NaiveDate};
 use polars::prelude::*;
 
 use super::apportion::largest_remainder;
-use super::inputs::in_range;
+use super::inputs::scan_range;
 use super::money;
 use crate::lake::media::{read_history, KnownPrefix};
 use crate::lake::{Lake, LakeError, POLYV, REQUESTS, UNATTRIBUTED, UNMATCHED, UNTAGGED};
@@ -244,12 +244,10 @@ fn wechat_traffic(
     to: NaiveDate,
     known: &BTreeMap<String, Episode>,
 ) -> Result<Vec<(DayChannel, Episode, Traffic)>, DramaError> {
-    let scan = match lake.scan(REQUESTS) {
-        Ok(scan) => scan,
-        Err(LakeError::EmptyTable { .. }) => return Ok(Vec::new()),
-        Err(e) => return Err(e.into()),
+    let Some(scan) = scan_range(lake, REQUESTS, from, to)? else {
+        return Ok(Vec::new());
     };
-    let groups = in_range(scan, from, to)
+    let groups = scan
         .select([
             col("date"),
             col("channel").fill_null(lit(UNTAGGED)),
@@ -296,12 +294,10 @@ fn polyv_traffic(
     to: NaiveDate,
     dramas: &BTreeMap<String, String>,
 ) -> Result<Vec<(DayChannel, Episode, Traffic)>, DramaError> {
-    let scan = match lake.scan(POLYV) {
-        Ok(scan) => scan,
-        Err(LakeError::EmptyTable { .. }) => return Ok(Vec::new()),
-        Err(e) => return Err(e.into()),
+    let Some(scan) = scan_range(lake, POLYV, from, to)? else {
+        return Ok(Vec::new());
     };
-    let rows = in_range(scan, from, to)
+    let rows = scan
         .select([
             col("date"),
             col("channel"),
@@ -462,52 +458,38 @@ fn measures(sums: &[&Sums], billing_factor: Option<f64>) -> Vec<Column> {
 }
 
 fn daily(shares: &[Share], billing_factor: f64) -> PolarsResult<DataFrame> {
-    let sums = sum_by(shares, |s| {
-        (
-            s.date,
-            s.episode.drama_id,
-            s.episode.drama_name.clone(),
-            s.channel.clone(),
-        )
-    });
-    let keys: Vec<_> = sums.keys().collect();
-    let mut columns = vec![
-        Column::new("date".into(), keys.iter().map(|k| k.0).collect::<Vec<_>>()),
-        Column::new(
-            "drama_id".into(),
-            keys.iter().map(|k| k.1).collect::<Vec<_>>(),
-        ),
-        Column::new(
-            "drama_name".into(),
-            keys.iter().map(|k| k.2.clone()).collect::<Vec<_>>(),
-        ),
-        Column::new(
-            "channel".into(),
-            keys.iter().map(|k| k.3.clone()).collect::<Vec<_>>(),
-        ),
-    ];
-    columns.extend(measures(
-        &sums.values().collect::<Vec<_>>(),
-        Some(billing_factor),
-    ));
-    sorted(DataFrame::new(sums.len(), columns)?, "date")
+    let column = |dates: Vec<NaiveDate>| Column::new("date".into(), dates);
+    by_drama_and_channel(shares, |s| s.date, column, billing_factor)
 }
 
 fn monthly(shares: &[Share], billing_factor: f64) -> PolarsResult<DataFrame> {
+    let month = |s: &Share| format!("{:04}-{:02}", s.date.year(), s.date.month());
+    let column = |months: Vec<String>| Column::new("month".into(), months);
+    by_drama_and_channel(shares, month, column, billing_factor)
+}
+
+/// The shares summed per (period, drama, channel): `period_of` gives a share's period,
+/// `period_column` makes the periods a column.
+fn by_drama_and_channel<P: Ord + Clone>(
+    shares: &[Share],
+    period_of: impl Fn(&Share) -> P,
+    period_column: impl Fn(Vec<P>) -> Column,
+    billing_factor: f64,
+) -> PolarsResult<DataFrame> {
     let sums = sum_by(shares, |s| {
+        let e = &s.episode;
         (
-            format!("{:04}-{:02}", s.date.year(), s.date.month()),
-            s.episode.drama_id,
-            s.episode.drama_name.clone(),
+            period_of(s),
+            e.drama_id,
+            e.drama_name.clone(),
             s.channel.clone(),
         )
     });
     let keys: Vec<_> = sums.keys().collect();
+    let period = period_column(keys.iter().map(|k| k.0.clone()).collect());
+    let period_name = period.name().to_string();
     let mut columns = vec![
-        Column::new(
-            "month".into(),
-            keys.iter().map(|k| k.0.clone()).collect::<Vec<_>>(),
-        ),
+        period,
         Column::new(
             "drama_id".into(),
             keys.iter().map(|k| k.1).collect::<Vec<_>>(),
@@ -525,7 +507,7 @@ fn monthly(shares: &[Share], billing_factor: f64) -> PolarsResult<DataFrame> {
         &sums.values().collect::<Vec<_>>(),
         Some(billing_factor),
     ));
-    sorted(DataFrame::new(sums.len(), columns)?, "month")
+    sorted(DataFrame::new(sums.len(), columns)?, &period_name)
 }
 
 fn episodes(shares: &[Share]) -> PolarsResult<DataFrame> {

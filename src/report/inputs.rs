@@ -72,7 +72,7 @@ pub fn in_range(frame: LazyFrame, from: NaiveDate, to: NaiveDate) -> LazyFrame {
 pub type TableQuery = Result<Option<LazyFrame>, LakeError>;
 
 /// The rows of `table` in `from..=to`.
-fn scan_range(lake: &Lake, table: &str, from: NaiveDate, to: NaiveDate) -> TableQuery {
+pub fn scan_range(lake: &Lake, table: &str, from: NaiveDate, to: NaiveDate) -> TableQuery {
     match lake.scan(table) {
         Ok(frame) => Ok(Some(in_range(frame, from, to))),
         Err(LakeError::EmptyTable { .. }) => Ok(None),

@@ -4,6 +4,7 @@
 //! prefix is kept ([`path_prefix`]); the links themselves, and their `sign`, `t` and `us`
 //! values, never leave this module.
 
+use serde::de::DeserializeOwned;
 use serde::Deserialize;
 
 use super::{u64_from_number_or_string, WechatClient, WechatError};
@@ -65,26 +66,28 @@ struct MediaReply {
 impl WechatClient {
     /// Every drama, page by page.
     pub async fn list_dramas(&self) -> Result<Vec<DramaInfo>, WechatError> {
-        let mut all = Vec::new();
-        loop {
-            let body = serde_json::json!({"limit": PAGE, "offset": all.len()});
-            let page: DramasReply = self.call("listdramas", body).await?;
-            let short = page.drama_info_list.len() < PAGE;
-            all.extend(page.drama_info_list);
-            if short {
-                return Ok(all);
-            }
-        }
+        self.every_page("listdramas", |r: DramasReply| r.drama_info_list)
+            .await
     }
 
     /// Every media, page by page.
     pub async fn list_media(&self) -> Result<Vec<MediaInfo>, WechatError> {
+        self.every_page("listmedia", |r: MediaReply| r.media_info_list)
+            .await
+    }
+
+    /// Calls `name` with `limit` and `offset` until a page comes back short.
+    async fn every_page<R: DeserializeOwned, T>(
+        &self,
+        name: &'static str,
+        items: impl Fn(R) -> Vec<T>,
+    ) -> Result<Vec<T>, WechatError> {
         let mut all = Vec::new();
         loop {
             let body = serde_json::json!({"limit": PAGE, "offset": all.len()});
-            let page: MediaReply = self.call("listmedia", body).await?;
-            let short = page.media_info_list.len() < PAGE;
-            all.extend(page.media_info_list);
+            let page = items(self.call(name, body).await?);
+            let short = page.len() < PAGE;
+            all.extend(page);
             if short {
                 return Ok(all);
             }
