@@ -28,6 +28,9 @@ pub struct Config {
     pub prices: crate::report::prices::Prices,
     #[serde(default)]
     pub media: MediaConfig,
+    /// `[notify]`: the nightly result in a chat group (none: no message).
+    #[serde(default)]
+    pub notify: Option<crate::sources::robot::NotifyConfig>,
 }
 
 /// `[media]`: how requests are attributed to dramas.

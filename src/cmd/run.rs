@@ -70,7 +70,9 @@ pub fn run(ctx: &Context, args: Args) -> Result<Exit> {
         raw: args.raw.clone(),
         excel: args.excel,
     };
-    let outcome = nightly::run(&ctx.job(), &request);
+    let job = ctx.job();
+    let outcome = nightly::run(&job, &request);
+    cdncost::pipeline::notify::send(&job, &outcome);
     for line in &outcome.fetched.said {
         outln!("{line}")?;
     }

@@ -9,6 +9,7 @@ mod job;
 pub mod logs;
 pub mod media;
 pub mod nightly;
+pub mod notify;
 pub mod polyv;
 pub mod usage;
 

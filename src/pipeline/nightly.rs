@@ -43,6 +43,8 @@ pub struct NightlyOutcome {
     pub fetched: StepOutcome,
     pub report: Option<ReportOutcome>,
     pub elapsed_s: f64,
+    /// What failed, one line each ("CDN logs: …"), for whoever was not watching the log.
+    pub problems: Vec<String>,
 }
 
 /// Runs the nightly job. Never fails as a whole: each step's failure is logged and
@@ -58,10 +60,12 @@ pub fn run(job: &Job, request: &NightlyRequest) -> NightlyOutcome {
     );
     let mut exit = Exit::Ok;
     let mut fetched = StepOutcome::default();
+    let mut problems = Vec::new();
     match set_aside_damage(job, checked) {
         Ok(outcome) => fetched.said.extend(outcome.said),
         Err(e) => {
             tracing::error!("checking the lake failed: {e}");
+            problems.push(format!("checking the lake: {e}"));
             exit = exit.worst(Exit::Failure);
         }
     }
@@ -76,6 +80,7 @@ pub fn run(job: &Job, request: &NightlyRequest) -> NightlyOutcome {
         }
         Err(e) => {
             tracing::error!("{name} failed: {e}");
+            problems.push(format!("{name}: {e}"));
             exit = exit.worst(Exit::Failure);
         }
     };
@@ -105,6 +110,7 @@ pub fn run(job: &Job, request: &NightlyRequest) -> NightlyOutcome {
         Ok(f) => fetched.said.extend(f.said),
         Err(e) => {
             tracing::warn!("media catalogue failed, the last one is kept: {e}");
+            problems.push(format!("media catalogue: {e}"));
             fetched.say(format!(
                 "media: the catalogue could not be fetched ({e}); dramas are named from the last one"
             ));
@@ -129,6 +135,7 @@ pub fn run(job: &Job, request: &NightlyRequest) -> NightlyOutcome {
         }
         Err(e) => {
             tracing::error!("report failed: {e}");
+            problems.push(format!("report: {e}"));
             exit = Exit::Failure;
             None
         }
@@ -140,6 +147,7 @@ pub fn run(job: &Job, request: &NightlyRequest) -> NightlyOutcome {
         fetched,
         report,
         elapsed_s: started.elapsed().as_secs_f64(),
+        problems,
     }
 }
 

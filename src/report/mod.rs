@@ -54,6 +54,22 @@ pub struct ReportOutcome {
     /// WeChat log bytes of the period.
     pub log_bytes: i64,
     pub gaps: BTreeMap<NaiveDate, DayGaps>,
+    pub figures: Figures,
+}
+
+/// What a summary of the report says (the chat message): exact money in fen.
+#[derive(Debug, Default, Clone)]
+pub struct Figures {
+    /// (platform label, fen) of the period, in the report's platform order.
+    pub platform_fen: Vec<(String, i64)>,
+    /// (channel, fen) of the period, most expensive first.
+    pub channel_fen: Vec<(String, i64)>,
+    /// Fen per (day, channel) over the whole months read (trailing comparisons).
+    pub day_channel_fen: BTreeMap<(NaiveDate, String), i64>,
+    /// Reconciliation deviation per day, percent (days with both figures).
+    pub deviation_pct: BTreeMap<NaiveDate, f64>,
+    /// The report's page.
+    pub page: PathBuf,
 }
 
 impl ReportOutcome {
@@ -151,10 +167,64 @@ pub fn make_with(
         .iter()
         .flatten()
         .sum::<i64>();
+    let figures = figures(&built, &request.out.join("report.html"))?;
     Ok(ReportOutcome {
         files,
         total_cost_fen,
         log_bytes,
         gaps: built.gaps,
+        figures,
+    })
+}
+
+fn figures(built: &tables::ReportTables, page: &std::path::Path) -> Result<Figures, PolarsError> {
+    let long = &built.long;
+    let platforms = long.column("platform")?.str()?.clone();
+    let channels = long.column("channel")?.str()?.clone();
+    let fen = money::fen_of(long.column("cost_cny")?)?;
+    let mut by_platform: BTreeMap<&str, i64> = BTreeMap::new();
+    let mut by_channel: BTreeMap<String, i64> = BTreeMap::new();
+    for (i, fen) in fen.into_iter().enumerate() {
+        let fen = fen.unwrap_or(0);
+        *by_platform
+            .entry(platforms.get(i).unwrap_or_default())
+            .or_default() += fen;
+        *by_channel
+            .entry(channels.get(i).unwrap_or_default().to_string())
+            .or_default() += fen;
+    }
+    let platform_fen = built
+        .platforms
+        .iter()
+        .map(|(name, label)| {
+            (
+                label.to_string(),
+                by_platform.get(name).copied().unwrap_or(0),
+            )
+        })
+        .collect();
+    let mut channel_fen: Vec<(String, i64)> = by_channel.into_iter().collect();
+    channel_fen.sort_by(|a, b| b.1.cmp(&a.1).then(a.0.cmp(&b.0)));
+    let rec = &built.reconciliation;
+    let dates = rec
+        .column("date")?
+        .date()?
+        .as_date_iter()
+        .collect::<Vec<_>>();
+    let deviations = rec
+        .column("deviation_pct")?
+        .cast(&polars::prelude::DataType::Float64)?;
+    let deviation_pct = dates
+        .into_iter()
+        .zip(deviations.f64()?.iter())
+        .filter_map(|(d, v)| Some((d?, v?)))
+        .collect();
+    Ok(Figures {
+        platform_fen,
+        channel_fen,
+        day_channel_fen: built.month_costs.clone(),
+        deviation_pct,
+        // Absolute where it can be: the message is read far from the working directory.
+        page: std::fs::canonicalize(page).unwrap_or_else(|_| page.to_path_buf()),
     })
 }

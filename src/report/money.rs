@@ -49,6 +49,17 @@ pub fn text(fen: i64) -> String {
     format!("{sign}{}.{:02}", abs / 100, abs % 100)
 }
 
+/// `fen` as people read yuan: `¥1,234.56`, `-¥0.05`.
+pub fn yuan(fen: i64) -> String {
+    let sign = if fen < 0 { "-" } else { "" };
+    let abs = fen.unsigned_abs();
+    format!(
+        "{sign}¥{}.{:02}",
+        crate::table::thousands((abs / 100) as i128),
+        abs % 100
+    )
+}
+
 /// A money column as text with two decimals (`0.40`, `-1.05`, `0.00`), for CSV readers
 /// that would otherwise see `0.4` or `1E+1`.
 pub fn as_text(column: &Column) -> PolarsResult<Column> {

@@ -68,6 +68,9 @@ fn first_line(error: &PolarsError) -> String {
 pub struct ReportTables {
     /// What each day of the period lacks (empty when complete).
     pub gaps: BTreeMap<NaiveDate, DayGaps>,
+    /// Cost in fen per (day, channel), all platforms, over the whole months read (the
+    /// days before the period too: trailing comparisons).
+    pub month_costs: BTreeMap<(NaiveDate, String), i64>,
     /// The core table: one row per day × channel × platform, with its billed bytes,
     /// their basis and its cost (`channel_platform_daily`).
     pub long: DataFrame,
@@ -187,6 +190,7 @@ pub fn build_with(
     let unpriced = long_rows(&frames, platforms).map_err(query)?;
     let cost::Priced { rows: long, bills } = cost::price(unpriced, prices).map_err(query)?;
     let daily = wide(&frames, long.clone(), platforms).map_err(query)?;
+    let month_costs = costs_by_day_and_channel(long.clone()).map_err(query)?;
     let daily_with_estimates = inputs::in_range(daily, from, to)
         .join(
             gaps.clone().lazy(),
@@ -239,6 +243,7 @@ pub fn build_with(
     })?;
     Ok(ReportTables {
         gaps: day_gaps,
+        month_costs,
         dramas,
         long,
         daily,
@@ -249,6 +254,26 @@ pub fn build_with(
             .map(|p| (p.name(), p.spec().label))
             .collect(),
     })
+}
+
+fn costs_by_day_and_channel(long: LazyFrame) -> PolarsResult<BTreeMap<(NaiveDate, String), i64>> {
+    let rows = long
+        .select([col("date"), col("channel"), col("cost_cny")])
+        .collect()?;
+    let dates = rows
+        .column("date")?
+        .date()?
+        .as_date_iter()
+        .collect::<Vec<_>>();
+    let channels = rows.column("channel")?.str()?.clone();
+    let fen = money::fen_of(rows.column("cost_cny")?)?;
+    let mut costs = BTreeMap::new();
+    for (i, fen) in fen.into_iter().enumerate() {
+        if let (Some(date), Some(channel)) = (dates[i], channels.get(i)) {
+            *costs.entry((date, channel.to_string())).or_default() += fen.unwrap_or(0);
+        }
+    }
+    Ok(costs)
 }
 
 /// The core table's rows, unpriced: every platform's (date, channel) rows with what

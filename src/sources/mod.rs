@@ -7,6 +7,7 @@ pub mod download;
 pub mod loopback;
 pub mod polyv;
 pub mod retry;
+pub mod robot;
 pub mod secret;
 pub mod wechat;
 

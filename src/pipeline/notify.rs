@@ -1,0 +1,352 @@
+//! The nightly result as one chat message (`[notify]`): the days, the status in words
+//! with its reason, the cost to the fen by platform, the top channels and their share, the
+//! last day against the days before it, what is incomplete, rejected lines, where the
+//! report is, and anomaly lines (`[notify.alerts]`). Posting never changes the run's exit
+//! status and never loses the report: a robot that fails is a warning.
+
+use std::collections::BTreeMap;
+
+use chrono::NaiveDate;
+
+use super::nightly::NightlyOutcome;
+use super::Job;
+use crate::exit::Exit;
+use crate::lake::UNTAGGED;
+use crate::report::money::yuan;
+use crate::sources::robot::{self, Alerts, Message, NotifyConfig, When};
+use crate::table::thousands;
+
+/// Channels in the message.
+const TOP: usize = 5;
+/// Days a day is compared with.
+const TRAILING_DAYS: u64 = 7;
+
+/// Every sentence of the message, once per language.
+pub struct Words {
+    pub title: &'static str,
+    pub complete: &'static str,
+    pub incomplete: &'static str,
+    pub not_final: &'static str,
+    pub failed: &'static str,
+    pub total: &'static str,
+    pub versus_trailing: &'static str,
+    pub no_trailing: &'static str,
+    pub top_channels: &'static str,
+    pub incomplete_days: &'static str,
+    pub rejected: &'static str,
+    pub report: &'static str,
+    pub no_report: &'static str,
+    pub anomalies: &'static str,
+    pub spike: &'static str,
+    pub untagged: &'static str,
+    pub deviation: &'static str,
+    pub rejected_share: &'static str,
+}
+
+pub const ZH: Words = Words {
+    title: "cdncost 每日 CDN 费用",
+    complete: "完成",
+    incomplete: "数据不完整",
+    not_final: "尚未最终",
+    failed: "失败",
+    total: "总费用",
+    versus_trailing: "较前 {n} 日日均",
+    no_trailing: "本月此前无可比日期",
+    top_channels: "费用前 {n} 渠道",
+    incomplete_days: "不完整的日期",
+    rejected: "拒收行",
+    report: "报告",
+    no_report: "未生成报告",
+    anomalies: "异常",
+    spike: "{channel} {date} 费用 {cost}，为前 7 日中位数 {median} 的 {factor} 倍",
+    untagged: "{date} 未标记渠道流量占费用 {share}%",
+    deviation: "{date} 对账偏差 {deviation}%",
+    rejected_share: "拒收行占 {share}%",
+};
+
+pub const EN: Words = Words {
+    title: "cdncost nightly CDN cost",
+    complete: "complete",
+    incomplete: "data incomplete",
+    not_final: "not final yet",
+    failed: "failed",
+    total: "Total cost",
+    versus_trailing: "vs the previous {n} days' average",
+    no_trailing: "no earlier day this month to compare with",
+    top_channels: "Top {n} channels by cost",
+    incomplete_days: "Incomplete days",
+    rejected: "Rejected lines",
+    report: "Report",
+    no_report: "no report was written",
+    anomalies: "Anomalies",
+    spike: "{channel} on {date} cost {cost}, {factor}× its 7-day median {median}",
+    untagged: "untagged traffic is {share}% of {date}'s cost",
+    deviation: "reconciliation deviation on {date} is {deviation}%",
+    rejected_share: "rejected lines are {share}% of lines read",
+};
+
+pub fn words(lang: &str) -> &'static Words {
+    if lang.eq_ignore_ascii_case("en") {
+        &EN
+    } else {
+        &ZH
+    }
+}
+
+/// `template` with each `{name}` replaced.
+fn fill(template: &str, values: &[(&str, String)]) -> String {
+    let mut text = template.to_string();
+    for (name, value) in values {
+        text = text.replace(&format!("{{{name}}}"), value);
+    }
+    text
+}
+
+fn status(w: &Words, exit: Exit) -> &'static str {
+    match exit {
+        Exit::Ok => w.complete,
+        Exit::Incomplete => w.incomplete,
+        Exit::NotFinal => w.not_final,
+        Exit::Failure => w.failed,
+    }
+}
+
+/// The message of a run.
+pub fn compose(outcome: &NightlyOutcome, alerts: &Alerts, lang: &str) -> Message {
+    let w = words(lang);
+    let status = status(w, outcome.exit);
+    let title = format!("{} {}: {status}", w.title, outcome.days);
+    let mut lines: Vec<String> = Vec::new();
+    let mut reasons: Vec<String> = outcome.problems.clone();
+    let mut anomalies: Vec<String> = Vec::new();
+    let mut incomplete: BTreeMap<String, String> = BTreeMap::new();
+    match &outcome.report {
+        Some(report) => {
+            let f = &report.figures;
+            let platforms: Vec<String> = f
+                .platform_fen
+                .iter()
+                .map(|(label, fen)| format!("{label} {}", yuan(*fen)))
+                .collect();
+            lines.push(format!(
+                "{}: {} ({})",
+                w.total,
+                yuan(report.total_cost_fen),
+                platforms.join(", ")
+            ));
+            lines.push(trailing_line(w, outcome.days.to(), &f.day_channel_fen));
+            let top: Vec<String> = f
+                .channel_fen
+                .iter()
+                .take(TOP)
+                .map(|(channel, fen)| {
+                    let share = percent(*fen, report.total_cost_fen);
+                    format!("{channel} {} ({share}%)", yuan(*fen))
+                })
+                .collect();
+            lines.push(format!(
+                "{}: {}",
+                fill(w.top_channels, &[("n", TOP.to_string())]),
+                top.join(", ")
+            ));
+            for (date, gaps) in report.gaps.iter().filter(|(_, g)| !g.complete()) {
+                incomplete.insert(date.to_string(), gaps.describe());
+            }
+            anomalies.extend(spikes(w, alerts, outcome.days.to(), &f.day_channel_fen));
+            anomalies.extend(untagged(w, alerts, outcome, &f.day_channel_fen));
+            for (date, deviation) in &f.deviation_pct {
+                let in_run = *date >= outcome.days.from() && *date <= outcome.days.to();
+                if in_run && deviation.abs() > alerts.deviation_pct {
+                    let values = [
+                        ("date", date.to_string()),
+                        ("deviation", format!("{deviation:+.1}")),
+                    ];
+                    anomalies.push(fill(w.deviation, &values));
+                }
+            }
+            lines.push(format!("{}: {}", w.report, f.page.display()));
+        }
+        None => lines.push(w.no_report.to_string()),
+    }
+    if !incomplete.is_empty() {
+        let days: Vec<String> = incomplete
+            .iter()
+            .map(|(d, why)| format!("{d} ({why})"))
+            .collect();
+        lines.push(format!("{}: {}", w.incomplete_days, days.join("; ")));
+        reasons.extend(days);
+    }
+    let (rejected, read) = (outcome.fetched.rejected, outcome.fetched.lines);
+    lines.push(format!(
+        "{}: {} / {}",
+        w.rejected,
+        thousands(rejected as i128),
+        thousands(read as i128)
+    ));
+    if read > 0 && rejected as f64 * 100.0 / read as f64 > alerts.rejected_pct {
+        let share = format!("{:.2}", rejected as f64 * 100.0 / read as f64);
+        anomalies.push(fill(w.rejected_share, &[("share", share)]));
+    }
+    let mut text = String::new();
+    if !outcome.problems.is_empty() {
+        for problem in &outcome.problems {
+            text.push_str(&format!("- {problem}\n"));
+        }
+    }
+    for line in &lines {
+        text.push_str(&format!("- {line}\n"));
+    }
+    if !anomalies.is_empty() {
+        text.push_str(&format!("\n**{}**\n", w.anomalies));
+        for a in &anomalies {
+            text.push_str(&format!("- {a}\n"));
+        }
+    }
+    let record = serde_json::json!({
+        "days": outcome.days.to_string(),
+        "exit": outcome.exit as i32,
+        "status": status,
+        "reasons": reasons,
+        "total_cost_cny": outcome.report.as_ref().map(|r| crate::report::money::text(r.total_cost_fen)),
+        "platforms": outcome.report.as_ref().map(|r| r.figures.platform_fen.iter()
+            .map(|(l, f)| serde_json::json!({"platform": l, "cost_cny": crate::report::money::text(*f)}))
+            .collect::<Vec<_>>()),
+        "top_channels": outcome.report.as_ref().map(|r| r.figures.channel_fen.iter().take(TOP)
+            .map(|(c, f)| serde_json::json!({"channel": c, "cost_cny": crate::report::money::text(*f)}))
+            .collect::<Vec<_>>()),
+        "incomplete_days": incomplete,
+        "lines": read,
+        "rejected_lines": rejected,
+        "report": outcome.report.as_ref().map(|r| r.figures.page.display().to_string()),
+        "anomalies": anomalies,
+    });
+    Message {
+        title,
+        text,
+        record,
+    }
+}
+
+fn percent(part: i64, whole: i64) -> String {
+    if whole == 0 {
+        return "0.0".into();
+    }
+    format!("{:.1}", part as f64 * 100.0 / whole as f64)
+}
+
+fn day_total(costs: &BTreeMap<(NaiveDate, String), i64>, date: NaiveDate) -> Option<i64> {
+    let mut day = costs
+        .range((date, String::new())..)
+        .take_while(|((d, _), _)| *d == date);
+    let first = day.next()?;
+    Some(first.1 + day.map(|(_, v)| v).sum::<i64>())
+}
+
+/// The days before `date` (at most 7) that the figures hold.
+fn trailing(date: NaiveDate) -> impl Iterator<Item = NaiveDate> {
+    (1..=TRAILING_DAYS).filter_map(move |n| date.checked_sub_days(chrono::Days::new(n)))
+}
+
+fn trailing_line(w: &Words, last: NaiveDate, costs: &BTreeMap<(NaiveDate, String), i64>) -> String {
+    let before: Vec<i64> = trailing(last).filter_map(|d| day_total(costs, d)).collect();
+    let (Some(today), false) = (day_total(costs, last), before.is_empty()) else {
+        return w.no_trailing.to_string();
+    };
+    let average = before.iter().sum::<i64>() as f64 / before.len() as f64;
+    let change = if average > 0.0 {
+        (today as f64 / average - 1.0) * 100.0
+    } else {
+        0.0
+    };
+    format!(
+        "{last} {}, {}: {change:+.1}%",
+        yuan(today),
+        fill(w.versus_trailing, &[("n", before.len().to_string())])
+    )
+}
+
+/// Channels whose cost on `last` is at least the factor times their trailing median.
+fn spikes(
+    w: &Words,
+    alerts: &Alerts,
+    last: NaiveDate,
+    costs: &BTreeMap<(NaiveDate, String), i64>,
+) -> Vec<String> {
+    let channels: std::collections::BTreeSet<&String> = costs.keys().map(|(_, c)| c).collect();
+    let mut found = Vec::new();
+    for channel in channels {
+        let Some(today) = costs.get(&(last, channel.clone())) else {
+            continue;
+        };
+        let mut before: Vec<i64> = trailing(last)
+            .filter_map(|d| costs.get(&(d, channel.clone())).copied())
+            .collect();
+        // Three days at least make a median worth comparing with.
+        if before.len() < 3 {
+            continue;
+        }
+        before.sort_unstable();
+        let median = before[before.len() / 2];
+        if median > 0 && *today as f64 >= alerts.channel_spike_factor * median as f64 {
+            let values = [
+                ("channel", channel.clone()),
+                ("date", last.to_string()),
+                ("cost", yuan(*today)),
+                ("median", yuan(median)),
+                ("factor", format!("{:.1}", *today as f64 / median as f64)),
+            ];
+            found.push(fill(w.spike, &values));
+        }
+    }
+    found
+}
+
+/// Days of the run whose untagged share of cost is above the threshold.
+fn untagged(
+    w: &Words,
+    alerts: &Alerts,
+    outcome: &NightlyOutcome,
+    costs: &BTreeMap<(NaiveDate, String), i64>,
+) -> Vec<String> {
+    outcome
+        .days
+        .days()
+        .filter_map(|date| {
+            let total = day_total(costs, date)?;
+            let untagged = *costs.get(&(date, UNTAGGED.to_string()))?;
+            let share = untagged as f64 * 100.0 / total.max(1) as f64;
+            (share > alerts.untagged_share_pct).then(|| {
+                fill(
+                    w.untagged,
+                    &[("date", date.to_string()), ("share", format!("{share:.1}"))],
+                )
+            })
+        })
+        .collect()
+}
+
+/// Posts the run's message when `[notify]` is set (and `on` says so). Failures are
+/// warnings: the run's status and report stand.
+pub fn send(job: &Job, outcome: &NightlyOutcome) {
+    let Some(config) = job.config.notify.as_ref() else {
+        return;
+    };
+    if config.on == When::Problems && outcome.exit == Exit::Ok {
+        return;
+    }
+    post(config, &compose(outcome, &config.alerts, &config.lang));
+}
+
+fn post(config: &NotifyConfig, message: &Message) {
+    let runtime = match super::runtime() {
+        Ok(runtime) => runtime,
+        Err(e) => {
+            tracing::warn!("notify: {e}; no message was sent");
+            return;
+        }
+    };
+    match runtime.block_on(robot::post(config, message)) {
+        Ok(()) => tracing::info!("notify: the {:?} robot has the result", config.kind),
+        Err(e) => tracing::warn!("notify: {e}; the run's result and report stand"),
+    }
+}
