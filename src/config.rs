@@ -28,9 +28,20 @@ pub struct Config {
     pub prices: crate::report::prices::Prices,
     #[serde(default)]
     pub media: MediaConfig,
+    #[serde(default)]
+    pub report: ReportConfig,
     /// `[notify]`: the nightly result in a chat group (none: no message).
     #[serde(default)]
     pub notify: Option<crate::sources::robot::NotifyConfig>,
+}
+
+/// `[report]`: how reports read.
+#[derive(Debug, Default, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ReportConfig {
+    /// The page's language: `zh` (default) or `en`; `--lang` wins.
+    #[serde(default)]
+    pub lang: crate::report::words::Lang,
 }
 
 /// `[media]`: how requests are attributed to dramas.

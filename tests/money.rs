@@ -244,9 +244,9 @@ fn a_whole_tiered_month_adds_up_to_the_bill_at_every_level() {
     // The page's cards show the same totals.
     let page = std::fs::read_to_string(out.join("report.html")).unwrap();
     for (fen, label) in [
-        (total_sum, "total cost"),
-        (wechat_bill, "WeChat CDN"),
-        (polyv_bill, "Polyv"),
+        (total_sum, "总费用"),
+        (wechat_bill, "微信 CDN"),
+        (polyv_bill, "保利威"),
     ] {
         let card = format!("<b>¥{}</b><span>{label}</span>", grouped(fen));
         assert!(page.contains(&card), "{card} not on the page");

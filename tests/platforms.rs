@@ -113,6 +113,8 @@ fn a_third_platform_flows_into_every_table_by_adding_files_only() {
         html: true,
         drama_mapping: None,
         polyv_dramas: Default::default(),
+        lang: Default::default(),
+        chinese_headers: false,
     };
     make_with(&Lake::new(&lake_dir), &prices, &request, &platforms).unwrap();
 

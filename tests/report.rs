@@ -503,10 +503,56 @@ fn page_uses_the_configured_bytes_per_gb() {
     s.fetch_all(DAY2);
     s.report(&[]).ok();
     let page = std::fs::read_to_string(s.w.path("out/report.html")).unwrap();
-    let card = format!(
-        "<b>{}</b><span>WeChat log traffic</span>",
-        shown(1073741824.0)
-    );
+    let card = format!("<b>{}</b><span>微信日志流量</span>", shown(1073741824.0));
     assert!(page.contains(&card), "want {card} in the page");
     assert!(!page.contains(&shown(1e9)), "{} is decimal GB", shown(1e9));
+}
+
+/// The page is Chinese by default, English with `--lang en` or `[report] lang = "en"`;
+/// `--headers zh` gives every CSV Chinese headers (a column without a label would keep its
+/// snake_case name and fail here), `--headers names` (the default) the stable names.
+#[test]
+fn the_page_speaks_chinese_or_english_and_csv_headers_can_too() {
+    let s = start(PRICES);
+    s.fetch_all(DAY2);
+    s.report(&["--headers", "zh", "--out", "zh"]).ok();
+    let page = std::fs::read_to_string(s.w.path("zh/report.html")).unwrap();
+    assert!(page.contains("<html lang=\"zh-CN\">"));
+    for words in [
+        "各渠道 CDN 费用",
+        "总费用",
+        "月度汇总",
+        "对账",
+        "日期",
+        "渠道",
+    ] {
+        assert!(page.contains(words), "{words}");
+    }
+    let cjk = |s: &str| s.chars().any(|c| ('\u{4e00}'..='\u{9fff}').contains(&c));
+    for file in files_below(&s.w.path("zh"))
+        .iter()
+        .filter(|f| f.ends_with(".csv"))
+    {
+        let text = std::fs::read_to_string(s.w.path("zh").join(file)).unwrap();
+        let header = text.lines().next().unwrap();
+        for name in header.split(',') {
+            assert!(cjk(name), "{file}: '{name}' has no Chinese label");
+        }
+    }
+    s.report(&["--lang", "en", "--out", "en"]).ok();
+    let page = std::fs::read_to_string(s.w.path("en/report.html")).unwrap();
+    assert!(page.contains("<html lang=\"en\">") && page.contains("CDN cost by channel"));
+    assert!(page.contains("Monthly") && !page.contains("月度汇总"));
+    let csv = std::fs::read_to_string(s.w.path("en/channel_daily.csv")).unwrap();
+    assert!(csv.starts_with("date,channel,"));
+
+    let toml = std::fs::read_to_string(s.w.path("cdncost.toml")).unwrap();
+    std::fs::write(
+        s.w.path("cdncost.toml"),
+        format!("{toml}\n[report]\nlang = \"en\"\n"),
+    )
+    .unwrap();
+    s.report(&["--out", "configured"]).ok();
+    let page = std::fs::read_to_string(s.w.path("configured/report.html")).unwrap();
+    assert!(page.contains("<html lang=\"en\">"));
 }

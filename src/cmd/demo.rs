@@ -41,6 +41,9 @@ pub struct Args {
     /// The sample data to serve [default: ./sample_data, else the one in the source tree]
     #[arg(long, value_name = "DIR")]
     pub data: Option<PathBuf>,
+    /// The page's language: zh (中文, the default) or en [default: [report] lang]
+    #[arg(long, value_enum, value_name = "LANG")]
+    pub lang: Option<cdncost::report::words::Lang>,
 }
 
 pub fn run(ctx: &Context, args: Args) -> Result<Exit> {
@@ -103,6 +106,7 @@ pub fn run(ctx: &Context, args: Args) -> Result<Exit> {
         out: report.clone(),
         raw: None,
         excel: false,
+        lang: args.lang,
     };
     let outcome = nightly::run(&job, &request);
     for line in &outcome.fetched.said {

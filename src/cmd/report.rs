@@ -45,6 +45,22 @@ pub struct Args {
     /// Do not write report.html
     #[arg(long)]
     pub no_html: bool,
+    /// The page's language: zh (中文, the default) or en [default: [report] lang]
+    #[arg(long, value_enum, value_name = "LANG")]
+    pub lang: Option<cdncost::report::words::Lang>,
+    /// CSV headers: the stable snake_case names (an interface, the default) or zh, the
+    /// Chinese labels, for people who open the files in Excel
+    #[arg(long, value_enum, value_name = "NAMES", default_value = "names")]
+    pub headers: Headers,
+}
+
+/// What a CSV header row holds.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum Headers {
+    /// date,channel,wechat_requests,…
+    Names,
+    /// 日期,渠道,微信请求数,…
+    Zh,
 }
 
 impl Args {
@@ -57,6 +73,8 @@ impl Args {
             html: !self.no_html,
             drama_mapping: None,
             polyv_dramas: Default::default(),
+            lang: self.lang.unwrap_or_default(),
+            chinese_headers: self.headers == Headers::Zh,
         })
     }
 }
@@ -64,6 +82,7 @@ impl Args {
 pub fn run(ctx: &Context, args: Args) -> Result<Exit> {
     let mut request = args.request()?;
     request.drama_mapping = ctx.config.media.mapping.clone();
+    request.lang = args.lang.unwrap_or(ctx.config.report.lang);
     request.polyv_dramas = cdncost::sources::polyv::videos::dramas_of(&ctx.config.polyv.videos);
     let outcome = report::make(&ctx.lake, &ctx.config.prices, &request)?;
     for path in &outcome.files {

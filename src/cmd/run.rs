@@ -49,6 +49,9 @@ pub struct Args {
     /// CSV for Excel (BOM and CRLF)
     #[arg(long)]
     pub excel: bool,
+    /// The page's language: zh (中文, the default) or en [default: [report] lang]
+    #[arg(long, value_enum, value_name = "LANG")]
+    pub lang: Option<cdncost::report::words::Lang>,
 }
 
 impl Args {
@@ -69,6 +72,7 @@ pub fn run(ctx: &Context, args: Args) -> Result<Exit> {
         out: args.out.clone(),
         raw: args.raw.clone(),
         excel: args.excel,
+        lang: args.lang,
     };
     let job = ctx.job();
     let outcome = nightly::run(&job, &request);

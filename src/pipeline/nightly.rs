@@ -31,6 +31,8 @@ pub struct NightlyRequest {
     /// Where downloaded log files are kept [default: the `raw_dir` setting].
     pub raw: Option<PathBuf>,
     pub excel: bool,
+    /// The page's language (`--lang`); else `[report] lang`.
+    pub lang: Option<crate::report::words::Lang>,
 }
 
 /// What the run did: every step's outcome, the report's, and the status.
@@ -127,6 +129,8 @@ pub fn run(job: &Job, request: &NightlyRequest) -> NightlyOutcome {
         html: true,
         drama_mapping: job.config.media.mapping.clone(),
         polyv_dramas: crate::sources::polyv::videos::dramas_of(&job.polyv().videos),
+        lang: request.lang.unwrap_or(job.config.report.lang),
+        chinese_headers: false,
     };
     let report = match report::make(job.lake, &job.config.prices, &report_request) {
         Ok(outcome) => {

@@ -126,7 +126,7 @@ pub fn compose(outcome: &NightlyOutcome, alerts: &Alerts, lang: &str) -> Message
             let platforms: Vec<String> = f
                 .platform_fen
                 .iter()
-                .map(|(label, fen)| format!("{label} {}", yuan(*fen)))
+                .map(|(label, fen)| format!("{} {}", platform_label(lang, label), yuan(*fen)))
                 .collect();
             lines.push(format!(
                 "{}: {} ({})",
@@ -225,6 +225,19 @@ pub fn compose(outcome: &NightlyOutcome, alerts: &Alerts, lang: &str) -> Message
         text,
         record,
     }
+}
+
+/// A platform's name in the message's language.
+fn platform_label<'a>(lang: &str, label: &'a str) -> &'a str {
+    use crate::report::words::{label as word, Lang};
+    word(
+        if lang.eq_ignore_ascii_case("en") {
+            Lang::En
+        } else {
+            Lang::Zh
+        },
+        label,
+    )
 }
 
 fn percent(part: i64, whole: i64) -> String {

@@ -12,6 +12,7 @@ use chrono::NaiveDate;
 use polars::prelude::*;
 
 use super::tables::{ReportTables, TOTAL_CHANNEL};
+use super::words::{self, Lang, PageWords};
 use crate::table::thousands;
 
 const PALETTE: &[&str] = &[
@@ -23,7 +24,6 @@ const STACKED_CHANNELS: usize = 8;
 const TOP_CHANNELS: usize = 15;
 /// Dramas whose channels the drama × channel table shows.
 const TOP_DRAMAS: usize = 10;
-const OTHER: &str = "other";
 
 /// What the charts measure: money when prices are set, else billed traffic in GB.
 #[derive(Clone, Copy, PartialEq)]
@@ -33,13 +33,6 @@ enum Measure {
 }
 
 impl Measure {
-    fn unit(self) -> &'static str {
-        match self {
-            Measure::Cost => "CNY",
-            Measure::Traffic => "GB",
-        }
-    }
-
     fn show(self, v: f64) -> String {
         match self {
             Measure::Cost => format!("¥{}", money(v)),
@@ -65,6 +58,7 @@ pub fn render(
     from: NaiveDate,
     to: NaiveDate,
     bytes_per_gb: f64,
+    lang: Lang,
 ) -> PolarsResult<String> {
     let gb = bytes_per_gb;
     let rows = daily_rows(tables, gb)?;
@@ -78,53 +72,52 @@ pub fn render(
         Measure::Traffic => r.traffic_gb,
     };
     let mut page = String::with_capacity(64 * 1024);
-    let title = format!("CDN cost by channel, {from} to {to}");
+    let w = words::page(lang);
+    let title = w
+        .title
+        .replace("{from}", &from.to_string())
+        .replace("{to}", &to.to_string());
     let _ = write!(
         page,
-        "<!doctype html>\n<html lang=\"zh-CN\"><head><meta charset=\"utf-8\">\
+        "<!doctype html>\n<html lang=\"{}\"><head><meta charset=\"utf-8\">\
          <meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">\
          <title>{}</title><style>{STYLE}</style></head><body>\n<h1>{}</h1>\n\
-         <p class=\"sub\">China days (Asia/Shanghai). Made by cdncost from the lake; every \
-         column is explained in the README.</p>\n",
+         <p class=\"sub\">{}</p>\n",
+        w.html_lang,
         escape(&title),
-        escape(&title)
+        escape(&title),
+        escape(w.sub)
     );
-    headline(&mut page, &rows, tables, measure, gb)?;
-    gaps(&mut page, &tables.reconciliation)?;
+    headline(&mut page, &rows, tables, measure, gb, lang)?;
+    gaps(&mut page, &tables.reconciliation, w)?;
     if measure == Measure::Traffic {
-        page.push_str(
-            "<p class=\"note\">No prices are configured ([prices] in cdncost.toml), so the \
-             charts show billed traffic in GB instead of cost.</p>\n",
-        );
+        let _ = writeln!(page, "<p class=\"note\">{}</p>", escape(w.no_prices));
     }
-    let _ = writeln!(
-        page,
-        "<h2>Daily {} per channel</h2>",
-        if measure == Measure::Cost {
-            "cost"
-        } else {
-            "billed traffic"
-        }
-    );
-    page.push_str(&stacked_days(&rows, value, measure));
-    page.push_str("<h2>Top channels of the period</h2>\n");
+    let daily_heading = if measure == Measure::Cost {
+        w.daily_cost
+    } else {
+        w.daily_traffic
+    };
+    let _ = writeln!(page, "<h2>{daily_heading}</h2>");
+    page.push_str(&stacked_days(&rows, value, measure, w));
+    let _ = writeln!(page, "<h2>{}</h2>", w.top_channels);
     page.push_str(&top_channels(&rows, value, measure));
     // Dramas: the same bars over drama_daily, and each top drama's channels.
     let dramas = drama_rows(&tables.dramas.daily, gb)?;
-    page.push_str("<h2>Top dramas of the period</h2>\n");
+    let _ = writeln!(page, "<h2>{}</h2>", w.top_dramas);
     page.push_str(&top_channels(&dramas, value, measure));
     let top: Vec<&str> = ranked_channels(&dramas, &value)
         .into_iter()
         .take(TOP_DRAMAS)
         .map(|d| d.0)
         .collect();
-    page.push_str("<h2>Top dramas by channel</h2>\n");
-    page.push_str(&drama_channel_table(&tables.dramas.daily, &top, gb)?);
-    page.push_str("<h2>Reconciliation: log estimate against the billed series</h2>\n");
-    page.push_str(&reconciliation_chart(&tables.reconciliation, gb)?);
-    page.push_str(&reconciliation_table(&tables.reconciliation, gb)?);
-    page.push_str("<h2>Monthly</h2>\n");
-    page.push_str(&monthly_table(&tables.monthly, gb)?);
+    let _ = writeln!(page, "<h2>{}</h2>", w.dramas_by_channel);
+    page.push_str(&drama_channel_table(&tables.dramas.daily, &top, gb, lang)?);
+    let _ = writeln!(page, "<h2>{}</h2>", w.reconciliation);
+    page.push_str(&reconciliation_chart(&tables.reconciliation, gb, w)?);
+    page.push_str(&reconciliation_table(&tables.reconciliation, gb, lang)?);
+    let _ = writeln!(page, "<h2>{}</h2>", w.monthly);
+    page.push_str(&monthly_table(&tables.monthly, gb, lang)?);
     page.push_str("</body></html>\n");
     Ok(page)
 }
@@ -180,6 +173,7 @@ fn headline(
     tables: &ReportTables,
     measure: Measure,
     gb: f64,
+    lang: Lang,
 ) -> PolarsResult<()> {
     let reconciliation = &tables.reconciliation;
     let log_gb = floats(reconciliation, "log_bytes")?
@@ -194,20 +188,21 @@ fn headline(
         / gb;
     let complete = bools(reconciliation, "complete")?;
     let days_complete = complete.iter().filter(|c| **c).count();
+    let w = words::page(lang);
     let mut cards: Vec<(String, &str)> = Vec::new();
     if measure == Measure::Cost {
         let total: i64 = rows.iter().map(|r| r.cost_fen).sum();
-        cards.push((format!("¥{}", money_fen(total)), "total cost"));
+        cards.push((format!("¥{}", money_fen(total)), w.total_cost));
         for (i, (_, label)) in tables.platforms.iter().enumerate() {
             let cost: i64 = rows.iter().map(|r| r.costs_fen[i]).sum();
-            cards.push((format!("¥{}", money_fen(cost)), label));
+            cards.push((format!("¥{}", money_fen(cost)), words::label(lang, label)));
         }
     }
-    cards.push((format!("{log_gb:.2} GB"), "WeChat log traffic"));
-    cards.push((format!("{billed_gb:.2} GB"), "WeChat billed (usage series)"));
+    cards.push((format!("{log_gb:.2} GB"), w.log_traffic));
+    cards.push((format!("{billed_gb:.2} GB"), w.billed_traffic));
     cards.push((
         format!("{days_complete} / {}", complete.len()),
-        "days complete",
+        w.days_complete,
     ));
     page.push_str("<div class=\"cards\">");
     for (value, label) in cards {
@@ -222,7 +217,7 @@ fn headline(
     Ok(())
 }
 
-fn gaps(page: &mut String, reconciliation: &DataFrame) -> PolarsResult<()> {
+fn gaps(page: &mut String, reconciliation: &DataFrame, w: &PageWords) -> PolarsResult<()> {
     let dates = strings(reconciliation, "date")?;
     let complete = bools(reconciliation, "complete")?;
     let missing = strings(reconciliation, "missing")?;
@@ -230,8 +225,10 @@ fn gaps(page: &mut String, reconciliation: &DataFrame) -> PolarsResult<()> {
     if incomplete.is_empty() {
         return Ok(());
     }
-    page.push_str(
-        "<div class=\"warn\"><b>Incomplete days</b>: their figures may still change.<ul>",
+    let _ = write!(
+        page,
+        "<div class=\"warn\"><b>{}</b>: {}<ul>",
+        w.incomplete_days, w.incomplete_note
     );
     for i in incomplete {
         let _ = write!(
@@ -260,11 +257,16 @@ fn ranked_channels<'a>(
 }
 
 /// Stacked bars, one per day, one segment per top channel (the rest as "other").
-fn stacked_days(rows: &[DailyRow], value: impl Fn(&DailyRow) -> f64, measure: Measure) -> String {
+fn stacked_days(
+    rows: &[DailyRow],
+    value: impl Fn(&DailyRow) -> f64,
+    measure: Measure,
+    w: &PageWords,
+) -> String {
     let ranked = ranked_channels(rows, &value);
     let mut series: Vec<&str> = ranked.iter().take(STACKED_CHANNELS).map(|c| c.0).collect();
     if ranked.len() > STACKED_CHANNELS {
-        series.push(OTHER);
+        series.push(w.other);
     }
     let mut days: BTreeMap<&str, Vec<f64>> = BTreeMap::new();
     for r in rows {
@@ -279,7 +281,7 @@ fn stacked_days(rows: &[DailyRow], value: impl Fn(&DailyRow) -> f64, measure: Me
         .values()
         .map(|v| v.iter().sum::<f64>())
         .fold(0.0, f64::max);
-    let frame = Frame::new(max, measure);
+    let frame = Frame::new(max, measure, w);
     let mut svg = frame.open();
     let step = frame.width / days.len().max(1) as f64;
     let label_every = (days.len() / 12).max(1);
@@ -358,7 +360,11 @@ fn top_channels(rows: &[DailyRow], value: impl Fn(&DailyRow) -> f64, measure: Me
 }
 
 /// Estimated and billed GB per day as two lines.
-fn reconciliation_chart(reconciliation: &DataFrame, gb: f64) -> PolarsResult<String> {
+fn reconciliation_chart(
+    reconciliation: &DataFrame,
+    gb: f64,
+    w: &PageWords,
+) -> PolarsResult<String> {
     let dates = strings(reconciliation, "date")?;
     let estimate = floats(reconciliation, "estimated_billed_bytes")?;
     let billed = floats(reconciliation, "billed_bytes")?;
@@ -368,18 +374,18 @@ fn reconciliation_chart(reconciliation: &DataFrame, gb: f64) -> PolarsResult<Str
         .flatten()
         .fold(0.0f64, |a, b| a.max(*b))
         / gb;
-    let frame = Frame::new(max, Measure::Traffic);
+    let frame = Frame::new(max, Measure::Traffic, w);
     let mut svg = frame.open();
     let step = frame.width / dates.len().max(1) as f64;
     let x = |i: usize| frame.left + step * (i as f64 + 0.5);
     let y = |v: f64| frame.bottom() - frame.height * (v / gb) / frame.top_value;
     // The estimate is drawn dashed over the billed line: they often nearly coincide.
     let lines = [
-        (&billed, PALETTE[0], "billed", "stroke-width=\"4\""),
+        (&billed, PALETTE[0], w.line_billed, "stroke-width=\"4\""),
         (
             &estimate,
             PALETTE[1],
-            "log × factor",
+            w.line_estimate,
             "stroke-width=\"2\" stroke-dasharray=\"6 4\"",
         ),
     ];
@@ -423,8 +429,8 @@ fn reconciliation_chart(reconciliation: &DataFrame, gb: f64) -> PolarsResult<Str
     }
     let _ = write!(
         svg,
-        "</svg>\n<div class=\"legend\"><i style=\"background:{}\"></i>log bytes × billing factor<i style=\"background:{}\"></i>billed (usage series)</div>\n",
-        PALETTE[1], PALETTE[0]
+        "</svg>\n<div class=\"legend\"><i style=\"background:{}\"></i>{}<i style=\"background:{}\"></i>{}</div>\n",
+        PALETTE[1], w.legend_estimate, PALETTE[0], w.legend_billed
     );
     Ok(svg)
 }
@@ -446,7 +452,12 @@ fn drama_rows(daily: &DataFrame, gb: f64) -> PolarsResult<Vec<DailyRow>> {
 
 /// The period's drama × channel sums for the `top` dramas, in their order, each drama's
 /// channels by cost.
-fn drama_channel_table(daily: &DataFrame, top: &[&str], gb: f64) -> PolarsResult<String> {
+fn drama_channel_table(
+    daily: &DataFrame,
+    top: &[&str],
+    gb: f64,
+    lang: Lang,
+) -> PolarsResult<String> {
     let order = DataFrame::new(
         top.len(),
         vec![
@@ -483,46 +494,46 @@ fn drama_channel_table(daily: &DataFrame, top: &[&str], gb: f64) -> PolarsResult
         )
         .collect()?;
     let columns = [
-        ("drama_name", "drama", Cell::Text),
-        ("channel", "channel", Cell::Text),
-        ("requests", "requests", Cell::Int),
-        ("log_bytes", "log GB", Cell::Gb),
-        ("billed_bytes", "allocated GB", Cell::Gb),
-        ("cost_cny", "cost ¥", Cell::Money),
+        ("drama_name", Cell::Text),
+        ("channel", Cell::Text),
+        ("requests", Cell::Int),
+        ("log_bytes", Cell::Gb),
+        ("billed_bytes", Cell::Gb),
+        ("cost_cny", Cell::Money),
     ];
-    html_table(&sums, &columns, None, gb)
+    html_table(&sums, &columns, None, gb, lang)
 }
 
-fn reconciliation_table(reconciliation: &DataFrame, gb: f64) -> PolarsResult<String> {
+fn reconciliation_table(reconciliation: &DataFrame, gb: f64, lang: Lang) -> PolarsResult<String> {
     let columns = [
-        ("date", "date", Cell::Text),
-        ("log_bytes", "log GB", Cell::Gb),
-        ("estimated_billed_bytes", "estimate GB", Cell::Gb),
-        ("billed_bytes", "billed GB", Cell::Gb),
-        ("deviation_pct", "deviation %", Cell::Number(2)),
-        ("complete", "complete", Cell::Text),
+        ("date", Cell::Text),
+        ("log_bytes", Cell::Gb),
+        ("estimated_billed_bytes", Cell::Gb),
+        ("billed_bytes", Cell::Gb),
+        ("deviation_pct", Cell::Number(2)),
+        ("complete", Cell::Text),
     ];
-    html_table(reconciliation, &columns, None, gb)
+    html_table(reconciliation, &columns, None, gb, lang)
 }
 
-fn monthly_table(monthly: &DataFrame, gb: f64) -> PolarsResult<String> {
+fn monthly_table(monthly: &DataFrame, gb: f64, lang: Lang) -> PolarsResult<String> {
     let columns = [
-        ("month", "month", Cell::Text),
-        ("channel", "channel", Cell::Text),
-        ("days", "days", Cell::Int),
-        ("wechat_requests", "requests", Cell::Int),
-        ("wechat_log_bytes", "log GB", Cell::Gb),
-        ("wechat_billed_bytes_est", "est. billed GB", Cell::Gb),
-        ("wechat_allocated_billed_bytes", "allocated GB", Cell::Gb),
-        ("wechat_cost_basis", "basis", Cell::Text),
-        ("polyv_bytes", "Polyv GB", Cell::Gb),
-        ("wechat_cost_cny", "WeChat ¥", Cell::Money),
-        ("polyv_cost_cny", "Polyv ¥", Cell::Money),
-        ("total_cost_cny", "total ¥", Cell::Money),
-        ("cost_share", "share", Cell::Percent),
-        ("complete", "complete", Cell::Text),
+        ("month", Cell::Text),
+        ("channel", Cell::Text),
+        ("days", Cell::Int),
+        ("wechat_requests", Cell::Int),
+        ("wechat_log_bytes", Cell::Gb),
+        ("wechat_billed_bytes_est", Cell::Gb),
+        ("wechat_allocated_billed_bytes", Cell::Gb),
+        ("wechat_cost_basis", Cell::Text),
+        ("polyv_bytes", Cell::Gb),
+        ("wechat_cost_cny", Cell::Money),
+        ("polyv_cost_cny", Cell::Money),
+        ("total_cost_cny", Cell::Money),
+        ("cost_share", Cell::Percent),
+        ("complete", Cell::Text),
     ];
-    html_table(monthly, &columns, Some("channel"), gb)
+    html_table(monthly, &columns, Some("channel"), gb, lang)
 }
 
 #[derive(Clone, Copy)]
@@ -537,27 +548,28 @@ enum Cell {
 
 fn html_table(
     frame: &DataFrame,
-    columns: &[(&str, &str, Cell)],
+    columns: &[(&str, Cell)],
     total_marker: Option<&str>,
     gb: f64,
+    lang: Lang,
 ) -> PolarsResult<String> {
     let mut out = String::from("<table><tr>");
-    for (_, header, cell) in columns {
+    for (name, cell) in columns {
         let class = if matches!(cell, Cell::Text) {
             " class=\"l\""
         } else {
             ""
         };
-        let _ = write!(out, "<th{class}>{}</th>", escape(header));
+        let _ = write!(out, "<th{class}>{}</th>", escape(words::label(lang, name)));
     }
     out.push_str("</tr>\n");
     let texts: Vec<Vec<String>> = columns
         .iter()
-        .map(|(name, _, _)| strings(frame, name))
+        .map(|(name, _)| strings(frame, name))
         .collect::<PolarsResult<_>>()?;
     let numbers: Vec<Vec<Option<f64>>> = columns
         .iter()
-        .map(|(name, _, cell)| match cell {
+        .map(|(name, cell)| match cell {
             Cell::Text | Cell::Money => Ok(Vec::new()),
             _ => floats(frame, name),
         })
@@ -565,7 +577,7 @@ fn html_table(
     // Money is read as fen: the page prints the same figures as the CSVs.
     let amounts: Vec<Vec<Option<i64>>> = columns
         .iter()
-        .map(|(name, _, cell)| match cell {
+        .map(|(name, cell)| match cell {
             Cell::Money => fen(frame, name),
             _ => Ok(Vec::new()),
         })
@@ -578,7 +590,7 @@ fn html_table(
         } else {
             "<tr>"
         });
-        for (c, (_, _, cell)) in columns.iter().enumerate() {
+        for (c, (_, cell)) in columns.iter().enumerate() {
             let shown = match cell {
                 Cell::Text => texts[c][row].clone(),
                 Cell::Money => amounts[c][row].map_or(String::new(), money_fen),
@@ -615,10 +627,12 @@ struct Frame {
     height: f64,
     top_value: f64,
     measure: Measure,
+    /// The y axis's unit in the page's language.
+    unit: &'static str,
 }
 
 impl Frame {
-    fn new(max: f64, measure: Measure) -> Frame {
+    fn new(max: f64, measure: Measure, w: &PageWords) -> Frame {
         Frame {
             left: 80.0,
             top: 10.0,
@@ -626,6 +640,10 @@ impl Frame {
             height: 260.0,
             top_value: nice_ceiling(max),
             measure,
+            unit: match measure {
+                Measure::Cost => w.unit_cost,
+                Measure::Traffic => "GB",
+            },
         }
     }
 
@@ -661,7 +679,7 @@ impl Frame {
             svg,
             "<text x=\"4\" y=\"{:.0}\">{}</text>",
             self.top + 4.0,
-            self.measure.unit()
+            self.unit
         );
         svg
     }

@@ -15,6 +15,7 @@ pub mod platform;
 pub mod prices;
 pub mod summary;
 pub mod tables;
+pub mod words;
 
 use std::collections::BTreeMap;
 use std::path::PathBuf;
@@ -43,6 +44,10 @@ pub struct ReportRequest {
     pub drama_mapping: Option<PathBuf>,
     /// vid → drama from the Polyv mapping file's `drama` column (else titles name them).
     pub polyv_dramas: BTreeMap<String, String>,
+    /// The page's language.
+    pub lang: words::Lang,
+    /// CSV headers in Chinese instead of the snake_case names.
+    pub chinese_headers: bool,
 }
 
 /// What a report run found, for the command's (and the nightly run's) summary line.
@@ -145,13 +150,20 @@ pub fn make_with(
         other => other?,
     };
     let page = if request.html {
-        Some(html::render(&built, from, to, prices.bytes_per_gb)?)
+        Some(html::render(
+            &built,
+            from,
+            to,
+            prices.bytes_per_gb,
+            request.lang,
+        )?)
     } else {
         None
     };
     let mut formats = request.formats.clone();
     formats.dedup();
     let options = OutputOptions {
+        chinese_headers: request.chinese_headers,
         formats,
         excel: request.excel,
     };

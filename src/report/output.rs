@@ -24,6 +24,8 @@ pub struct OutputOptions {
     pub formats: Vec<Format>,
     /// CSV with a UTF-8 BOM and CRLF line ends, as Excel expects.
     pub excel: bool,
+    /// CSV headers in Chinese (`--headers zh`) instead of the snake_case names.
+    pub chinese_headers: bool,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -62,7 +64,19 @@ pub fn write_report(
             let name = format!("{stem}.{}", extension(*format));
             let path = staging.join(&name);
             let staged = match format {
-                Format::Csv => stage_bytes(&path, &csv_bytes(frame, options.excel, &path)?)?,
+                Format::Csv => {
+                    let bytes = if options.chinese_headers {
+                        let renamed =
+                            chinese_headers(frame).map_err(|source| OutputError::Csv {
+                                path: path.clone(),
+                                source,
+                            })?;
+                        csv_bytes(&renamed, options.excel, &path)?
+                    } else {
+                        csv_bytes(frame, options.excel, &path)?
+                    };
+                    stage_bytes(&path, &bytes)?
+                }
                 Format::Parquet => stage_frame(&path, frame, ParquetOptions::default())?,
             };
             staged.commit()?;
@@ -231,6 +245,21 @@ fn extension(format: Format) -> &'static str {
 }
 
 /// A frame as CSV: UTF-8, a header row, dates as YYYY-MM-DD, empty cells for nulls.
+/// `frame` with each column named by its Chinese label (`--headers zh`).
+fn chinese_headers(frame: &DataFrame) -> PolarsResult<DataFrame> {
+    let mut renamed = frame.clone();
+    let names: Vec<String> = frame
+        .get_column_names()
+        .iter()
+        .map(|n| n.to_string())
+        .collect();
+    for name in names {
+        let label = super::words::label(super::words::Lang::Zh, &name).to_string();
+        renamed.rename(&name, label.into())?;
+    }
+    Ok(renamed)
+}
+
 pub fn csv_bytes(frame: &DataFrame, excel: bool, path: &Path) -> Result<Vec<u8>, OutputError> {
     let mut bytes = Vec::new();
     let csv_err = |source| OutputError::Csv {

@@ -1,0 +1,246 @@
+//! Every word the report shows people, once per language: the page's sentences
+//! ([`PageWords`]) and the names of columns and platforms ([`label`]). The page is Chinese
+//! by default (`zh`), English with `--lang en` or `[report] lang = "en"`. CSV headers stay
+//! the snake_case names (an interface) unless `--headers zh` asks for these labels.
+//!
+//! A sentence is a struct field, so a language that lacks one does not compile; a column
+//! without a label in a language fails `every_column_has_a_label_in_both_languages`.
+
+/// The page's languages.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, clap::ValueEnum, serde::Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Lang {
+    #[default]
+    Zh,
+    En,
+}
+
+/// The page's sentences. `{from}`, `{to}` are filled in.
+pub struct PageWords {
+    pub html_lang: &'static str,
+    pub title: &'static str,
+    pub sub: &'static str,
+    pub no_prices: &'static str,
+    pub daily_cost: &'static str,
+    pub daily_traffic: &'static str,
+    pub top_channels: &'static str,
+    pub top_dramas: &'static str,
+    pub dramas_by_channel: &'static str,
+    pub reconciliation: &'static str,
+    pub monthly: &'static str,
+    pub total_cost: &'static str,
+    pub log_traffic: &'static str,
+    pub billed_traffic: &'static str,
+    pub days_complete: &'static str,
+    pub incomplete_days: &'static str,
+    pub incomplete_note: &'static str,
+    pub other: &'static str,
+    pub unit_cost: &'static str,
+    pub legend_estimate: &'static str,
+    pub legend_billed: &'static str,
+    pub line_estimate: &'static str,
+    pub line_billed: &'static str,
+}
+
+pub const ZH: PageWords = PageWords {
+    html_lang: "zh-CN",
+    title: "各渠道 CDN 费用（{from} 至 {to}）",
+    sub: "按中国日期（Asia/Shanghai）统计。由 cdncost 根据数据湖生成；各列含义见 README。",
+    no_prices: "未配置价格（cdncost.toml 的 [prices]），图表显示计费流量（GB）而非费用。",
+    daily_cost: "每日各渠道费用",
+    daily_traffic: "每日各渠道计费流量",
+    top_channels: "本期费用最高的渠道",
+    top_dramas: "本期费用最高的剧目",
+    dramas_by_channel: "主要剧目的渠道分布",
+    reconciliation: "对账：日志估算与计费用量",
+    monthly: "月度汇总",
+    total_cost: "总费用",
+    log_traffic: "微信日志流量",
+    billed_traffic: "微信计费流量（用量序列）",
+    days_complete: "数据完整的天数",
+    incomplete_days: "数据不完整的日期",
+    incomplete_note: "这些日期的数字可能还会变化。",
+    other: "其他",
+    unit_cost: "元",
+    legend_estimate: "日志字节 × 计费系数",
+    legend_billed: "计费用量",
+    line_estimate: "日志 × 系数",
+    line_billed: "计费",
+};
+
+pub const EN: PageWords = PageWords {
+    html_lang: "en",
+    title: "CDN cost by channel, {from} to {to}",
+    sub: "China days (Asia/Shanghai). Made by cdncost from the lake; every column is explained in the README.",
+    no_prices: "No prices are configured ([prices] in cdncost.toml), so the charts show billed traffic in GB instead of cost.",
+    daily_cost: "Daily cost per channel",
+    daily_traffic: "Daily billed traffic per channel",
+    top_channels: "Top channels of the period",
+    top_dramas: "Top dramas of the period",
+    dramas_by_channel: "Top dramas by channel",
+    reconciliation: "Reconciliation: log estimate against the billed series",
+    monthly: "Monthly",
+    total_cost: "total cost",
+    log_traffic: "WeChat log traffic",
+    billed_traffic: "WeChat billed (usage series)",
+    days_complete: "days complete",
+    incomplete_days: "Incomplete days",
+    incomplete_note: "their figures may still change.",
+    other: "other",
+    unit_cost: "CNY",
+    legend_estimate: "log bytes × billing factor",
+    legend_billed: "billed (usage series)",
+    line_estimate: "log × factor",
+    line_billed: "billed",
+};
+
+pub fn page(lang: Lang) -> &'static PageWords {
+    match lang {
+        Lang::Zh => &ZH,
+        Lang::En => &EN,
+    }
+}
+
+/// Column (and platform label) → (中文, English), for the page's tables and `--headers zh`.
+const LABELS: &[(&str, &str, &str)] = &[
+    ("date", "日期", "date"),
+    ("month", "月份", "month"),
+    ("channel", "渠道", "channel"),
+    ("platform", "平台", "platform"),
+    ("days", "天数", "days"),
+    ("requests", "请求数", "requests"),
+    ("wechat_requests", "微信请求数", "requests"),
+    ("log_bytes", "日志字节", "log GB"),
+    ("wechat_log_bytes", "微信日志字节", "log GB"),
+    ("billed_bytes", "计费字节", "billed GB"),
+    ("billed_bytes_est", "估算计费字节", "est. billed GB"),
+    (
+        "wechat_billed_bytes_est",
+        "微信估算计费字节",
+        "est. billed GB",
+    ),
+    ("estimated_billed_bytes", "估算计费字节", "estimate GB"),
+    (
+        "wechat_allocated_billed_bytes",
+        "微信分摊计费字节",
+        "allocated GB",
+    ),
+    ("wechat_peak_mbps", "微信峰值带宽 Mbps", "peak Mbps"),
+    ("wechat_p95_mbps", "微信 95 带宽 Mbps", "p95 Mbps"),
+    ("wechat_share", "微信流量占比", "WeChat share"),
+    ("wechat_cost_basis", "微信计费依据", "basis"),
+    ("cost_basis", "计费依据", "basis"),
+    ("polyv_pc_bytes", "保利威 PC 字节", "Polyv PC GB"),
+    ("polyv_mobile_bytes", "保利威移动端字节", "Polyv mobile GB"),
+    ("polyv_bytes", "保利威字节", "Polyv GB"),
+    ("wechat_cost_cny", "微信费用（元）", "WeChat ¥"),
+    ("polyv_cost_cny", "保利威费用（元）", "Polyv ¥"),
+    ("total_cost_cny", "总费用（元）", "total ¥"),
+    ("cost_cny", "费用（元）", "cost ¥"),
+    ("estimated_cost_cny", "估算费用（元）", "estimated ¥"),
+    ("wechat_bill_cny", "微信账单（元）", "WeChat bill ¥"),
+    ("polyv_bill_cny", "保利威账单（元）", "Polyv bill ¥"),
+    ("bill_basis", "账单口径", "bill basis"),
+    ("cost_share", "费用占比", "share"),
+    ("deviation_pct", "偏差 %", "deviation %"),
+    (
+        "billed_per_log_byte",
+        "计费/日志字节比",
+        "billed per log byte",
+    ),
+    (
+        "usage_interval_min",
+        "用量粒度（分钟）",
+        "usage interval (min)",
+    ),
+    ("usage_points", "用量点数", "usage points"),
+    ("complete", "数据完整", "complete"),
+    ("missing", "缺失原因", "missing"),
+    ("drama_id", "剧目 ID", "drama id"),
+    ("drama_name", "剧目", "drama"),
+    ("episode", "集数", "episode"),
+    ("media_id", "媒资 ID", "media id"),
+    // Platform labels (cards, the chat message).
+    ("WeChat CDN", "微信 CDN", "WeChat CDN"),
+    ("Polyv", "保利威", "Polyv"),
+];
+
+/// The label of `column` in `lang`; the name itself when none is known (a platform added
+/// without labels still shows).
+pub fn label(lang: Lang, column: &str) -> &str {
+    LABELS
+        .iter()
+        .find(|(name, _, _)| *name == column)
+        .map_or(column, |(_, zh, en)| match lang {
+            Lang::Zh => zh,
+            Lang::En => en,
+        })
+}
+
+/// Whether `column` has labels.
+pub fn has_label(column: &str) -> bool {
+    LABELS.iter().any(|(name, _, _)| *name == column)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Each Chinese sentence is Chinese (not an English one copied over), each English one
+    /// is not empty.
+    #[test]
+    fn both_languages_say_every_sentence() {
+        let cjk = |s: &str| s.chars().any(|c| ('\u{4e00}'..='\u{9fff}').contains(&c));
+        let zh = [
+            ZH.title,
+            ZH.sub,
+            ZH.no_prices,
+            ZH.daily_cost,
+            ZH.daily_traffic,
+            ZH.top_channels,
+            ZH.top_dramas,
+            ZH.dramas_by_channel,
+            ZH.reconciliation,
+            ZH.monthly,
+            ZH.total_cost,
+            ZH.log_traffic,
+            ZH.billed_traffic,
+            ZH.days_complete,
+            ZH.incomplete_days,
+            ZH.incomplete_note,
+            ZH.other,
+            ZH.unit_cost,
+            ZH.legend_estimate,
+            ZH.legend_billed,
+            ZH.line_estimate,
+            ZH.line_billed,
+        ];
+        assert!(zh.iter().all(|s| cjk(s)), "{zh:?}");
+        let en = [
+            EN.title,
+            EN.sub,
+            EN.no_prices,
+            EN.daily_cost,
+            EN.daily_traffic,
+            EN.top_channels,
+            EN.top_dramas,
+            EN.dramas_by_channel,
+            EN.reconciliation,
+            EN.monthly,
+            EN.total_cost,
+            EN.log_traffic,
+            EN.billed_traffic,
+            EN.days_complete,
+            EN.incomplete_days,
+            EN.incomplete_note,
+            EN.other,
+            EN.unit_cost,
+            EN.legend_estimate,
+            EN.legend_billed,
+            EN.line_estimate,
+            EN.line_billed,
+        ];
+        assert!(en.iter().all(|s| !s.is_empty() && !cjk(s)), "{en:?}");
+        assert!(LABELS.iter().all(|(_, zh, en)| cjk(zh) && !en.is_empty()));
+    }
+}
