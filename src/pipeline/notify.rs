@@ -363,3 +363,78 @@ fn post(config: &NotifyConfig, message: &Message) {
         Err(e) => tracing::warn!("notify: {e}; the run's result and report stand"),
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::china_time::DateRange;
+    use crate::report::{Figures, ReportOutcome};
+
+    fn day(d: u32) -> NaiveDate {
+        NaiveDate::from_ymd_opt(2026, 11, d).unwrap()
+    }
+
+    /// A week of 1.00 CNY a day on wxad, then 3.00 on the 19th with 2.00 untagged, a
+    /// 7.5 % deviation and 0.5 % rejected lines: every anomaly line, in both languages.
+    fn outcome() -> NightlyOutcome {
+        let mut costs = BTreeMap::new();
+        for d in 11..=18 {
+            costs.insert((day(d), "wxad".to_string()), 100);
+        }
+        costs.insert((day(19), "wxad".to_string()), 300);
+        costs.insert((day(19), UNTAGGED.to_string()), 200);
+        let report = ReportOutcome {
+            files: Vec::new(),
+            total_cost_fen: 600,
+            log_bytes: 0,
+            gaps: BTreeMap::new(),
+            figures: Figures {
+                platform_fen: vec![("WeChat CDN".into(), 600), ("Polyv".into(), 0)],
+                channel_fen: vec![("wxad".into(), 400), (UNTAGGED.into(), 200)],
+                day_channel_fen: costs,
+                deviation_pct: [(day(19), 7.5)].into_iter().collect(),
+                page: "/srv/out/report.html".into(),
+            },
+        };
+        NightlyOutcome {
+            days: DateRange::new(day(18), day(19)).unwrap(),
+            exit: Exit::Ok,
+            fetched: super::super::StepOutcome {
+                lines: 1000,
+                rejected: 5,
+                ..Default::default()
+            },
+            report: Some(report),
+            elapsed_s: 1.0,
+            problems: Vec::new(),
+        }
+    }
+
+    #[test]
+    fn anomaly_lines_follow_the_thresholds() {
+        let zh = compose(&outcome(), &Alerts::default(), "zh").text;
+        for line in [
+            "总费用: ¥6.00 (微信 CDN ¥6.00, 保利威 ¥0.00)",
+            "2026-11-19 ¥5.00, 较前 7 日日均: +400.0%",
+            "wxad 2026-11-19 费用 ¥3.00，为前 7 日中位数 ¥1.00 的 3.0 倍",
+            "2026-11-19 未标记渠道流量占费用 40.0%",
+            "2026-11-19 对账偏差 +7.5%",
+            "拒收行占 0.50%",
+        ] {
+            assert!(zh.contains(line), "{line} not in:\n{zh}");
+        }
+        let en = compose(&outcome(), &Alerts::default(), "en").text;
+        assert!(
+            en.contains("wxad on 2026-11-19 cost ¥3.00, 3.0× its 7-day median ¥1.00"),
+            "{en}"
+        );
+        // Raised thresholds: no anomaly at all.
+        let calm = Alerts {
+            channel_spike_factor: 4.0,
+            untagged_share_pct: 50.0,
+            deviation_pct: 10.0,
+            rejected_pct: 1.0,
+        };
+        assert!(!compose(&outcome(), &calm, "zh").text.contains("异常"));
+    }
+}
