@@ -170,6 +170,9 @@ impl Config {
                 "[polyv] requests_per_second = {rate}: use 0 (no limit) or a rate of at least 0.001"
             ));
         }
+        if let Some(notify) = &self.notify {
+            notify.validate()?;
+        }
         Ok(())
     }
 

@@ -90,6 +90,34 @@ pub struct NotifyConfig {
     pub alerts: Alerts,
 }
 
+impl NotifyConfig {
+    /// Checked when the config loads, so a bad setting is found before the night it is
+    /// needed. The URL itself is not shown (it holds the robot's key).
+    pub fn validate(&self) -> Result<(), String> {
+        let url = reqwest::Url::parse(self.webhook_url.expose())
+            .map_err(|e| format!("[notify] webhook_url does not parse ({e})"))?;
+        if !matches!(url.scheme(), "http" | "https") {
+            return Err("[notify] webhook_url must be an http(s) URL".into());
+        }
+        if !matches!(self.lang.as_str(), "zh" | "en") {
+            return Err(format!(
+                "[notify] lang = {:?}: use \"zh\" or \"en\"",
+                self.lang
+            ));
+        }
+        let alerts = [
+            self.alerts.channel_spike_factor,
+            self.alerts.untagged_share_pct,
+            self.alerts.deviation_pct,
+            self.alerts.rejected_pct,
+        ];
+        if alerts.iter().any(|v| !v.is_finite() || *v < 0.0) {
+            return Err("[notify.alerts] thresholds must be finite and not negative".into());
+        }
+        Ok(())
+    }
+}
+
 fn default_lang() -> String {
     "zh".into()
 }
@@ -262,6 +290,19 @@ mod tests {
 
     const DINGTALK_KNOWN: &str = "aZLLrriXgn05YbwaGR7knYsLeJADjr9NwLaNNKpxh4g=";
     const FEISHU_KNOWN: &str = "OrBzY1Y01Gq+HgJsl+7OfWcMVwc7YocohQm5iiZwjhU=";
+
+    #[test]
+    fn settings_are_checked_without_showing_the_url() {
+        let config = |text: &str| toml::from_str::<NotifyConfig>(text).unwrap().validate();
+        assert!(config("kind = \"wecom\"\nwebhook_url = \"https://h/send?key=K9\"").is_ok());
+        let bad = config("kind = \"wecom\"\nwebhook_url = \"ftp://h/send?key=K9\"").unwrap_err();
+        assert!(bad.contains("http(s)") && !bad.contains("K9"), "{bad}");
+        let lang = config("kind = \"feishu\"\nwebhook_url = \"https://h/x\"\nlang = \"fr\"");
+        assert!(lang.unwrap_err().contains("\"zh\" or \"en\""));
+        let alerts =
+            "kind = \"webhook\"\nwebhook_url = \"https://h/x\"\n[alerts]\ndeviation_pct = -1.0";
+        assert!(config(alerts).is_err());
+    }
 
     #[test]
     fn robot_codes_are_read_per_kind() {
