@@ -12,7 +12,11 @@ use cdncost::pipeline::nightly::{self, NightlyRequest};
 
 use super::Context;
 
-/// The nightly job: fetch usage, fetch and ingest logs, fetch Polyv, write the report.
+/// The nightly job: fetch usage, fetch and ingest logs, fetch Polyv, fetch the media
+/// catalogue, write the report, tell the team's chat ([notify]).
+///
+/// First, the lake files of the days it covers are checked against what was written;
+/// damaged ones are set aside in LAKE/_damaged/ and made again by the steps.
 ///
 /// With no date it does yesterday (China time). Each run also re-checks the LOOKBACK
 /// days before the window: log files fetched soon after their hour are fetched again,
@@ -21,8 +25,10 @@ use super::Context;
 /// command with --from/--to. Safe to run twice (nothing is fetched or counted twice)
 /// and after a kill (the next run completes the work).
 ///
-/// Polyv is skipped when no Polyv userid is configured. The report covers the window
-/// and its lookback and goes to --out.
+/// Polyv is skipped when no Polyv userid is configured; a failed catalogue fetch keeps the
+/// last one (status 3). The report covers the window and its lookback and goes to --out,
+/// in Chinese unless --lang en or [report] lang = "en". With [notify] set, one message
+/// goes to the robot after the run; a robot that fails never changes the status.
 ///
 /// Ends with one summary line. Exit status: 0 complete; 3 data missing (run again);
 /// 4 complete except data not final yet (normal for the newest days); 1 failure.
