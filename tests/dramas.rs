@@ -63,6 +63,100 @@ fn expected_by_drama(
     out
 }
 
+/// The same counts made from the log files' own lines (sample_data, gunzipped here): the
+/// date from field 1, the directory and the `us` tag from field 4, bytes from field 5;
+/// the lines the lake's `rejects` table lists (file and line number) are left out.
+fn expected_from_log_lines(
+    data: &std::path::Path,
+    lake: &std::path::Path,
+) -> BTreeMap<(String, String, String), (i64, i64)> {
+    use std::io::Read;
+    let rejects = scan_table(lake, "rejects")
+        .select([col("source_file"), col("line_no")])
+        .collect()
+        .unwrap();
+    let files = rejects
+        .column("source_file")
+        .unwrap()
+        .str()
+        .unwrap()
+        .clone();
+    let numbers = rejects.column("line_no").unwrap().i64().unwrap().clone();
+    let rejected: std::collections::BTreeSet<(String, i64)> = (0..rejects.height())
+        .map(|i| (files.get(i).unwrap().to_string(), numbers.get(i).unwrap()))
+        .collect();
+    let names: BTreeMap<String, String> = catalogue::media()
+        .into_iter()
+        .filter(|m| !m.deleted)
+        .map(|m| (m.path_prefix(), m.drama_name.clone()))
+        .collect();
+    let mut out: BTreeMap<(String, String, String), (i64, i64)> = BTreeMap::new();
+    for file in files_below(&data.join("cdn_logs")) {
+        let mut text = Vec::new();
+        let gz = std::fs::File::open(data.join("cdn_logs").join(&file)).unwrap();
+        flate2::read::MultiGzDecoder::new(gz)
+            .read_to_end(&mut text)
+            .unwrap();
+        let name = std::path::Path::new(&file)
+            .file_name()
+            .unwrap()
+            .to_string_lossy()
+            .to_string();
+        let stem = name.trim_end_matches(".gz");
+        let lines = text
+            .strip_suffix(b"\n")
+            .unwrap_or(&text)
+            .split(|b| *b == b'\n');
+        for (i, line) in lines.enumerate() {
+            let rejected_here = rejected
+                .iter()
+                .any(|(f, n)| f.contains(stem) && *n == i as i64 + 1);
+            if rejected_here {
+                continue;
+            }
+            let line = String::from_utf8_lossy(line.strip_suffix(b"\r").unwrap_or(line));
+            let fields: Vec<&str> = line.split(' ').collect();
+            let date = format!(
+                "{}-{}-{}",
+                &fields[0][..4],
+                &fields[0][4..6],
+                &fields[0][6..8]
+            );
+            let (path, query) = fields[3].split_once('?').unwrap_or((fields[3], ""));
+            let dir = &path[..=path.rfind('/').unwrap()];
+            let us = query.split('&').find_map(|p| p.strip_prefix("us="));
+            let decoded = us.map(percent_decode).unwrap_or_default();
+            let channel = match decoded.rsplit_once('-') {
+                Some((channel, _)) if !channel.is_empty() => channel.to_string(),
+                _ => "(untagged)".to_string(),
+            };
+            let drama = names.get(dir).cloned().unwrap_or("(unmatched)".into());
+            let e = out.entry((date, drama, channel)).or_default();
+            e.0 += 1;
+            e.1 += fields[4].parse::<i64>().unwrap();
+        }
+    }
+    out
+}
+
+fn percent_decode(raw: &str) -> String {
+    let bytes = raw.as_bytes();
+    let mut out = Vec::new();
+    let mut i = 0;
+    while i < bytes.len() {
+        if bytes[i] == b'%' && i + 2 < bytes.len() {
+            if let Ok(b) = u8::from_str_radix(&raw[i + 1..i + 3], 16) {
+                out.push(b);
+                i += 3;
+                continue;
+            }
+        }
+        out.push(bytes[i]);
+        i += 1;
+    }
+    String::from_utf8_lossy(&out).into_owned()
+}
+
 /// drama_daily's WeChat side: (date, drama, channel) → (requests, log bytes), rows with
 /// requests only (Polyv rows have none).
 fn reported_by_drama(s: &Servers) -> BTreeMap<(String, String, String), (i64, i64)> {
@@ -118,6 +212,11 @@ fn dramas_are_attributed_by_path_prefix_and_add_up_to_the_channels() {
     let lake = s.w.path("lake");
     let expected = expected_by_drama(&lake, &[], &[]);
     assert_eq!(reported_by_drama(&s), expected);
+    assert_eq!(
+        expected_from_log_lines(&sample(), &lake),
+        expected,
+        "the lake's rows are the log files' lines"
+    );
     assert!(
         expected.keys().any(|k| k.1 == "(unmatched)"),
         "the deleted media's traffic is unmatched, and shown"
