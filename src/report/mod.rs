@@ -179,6 +179,13 @@ pub fn make_with(
         .iter()
         .flatten()
         .sum::<i64>();
+    if built.dramas.unmatched_requests > 0 {
+        tracing::info!(
+            "dramas: {} requests matched no media the catalogue ever listed: they are {} in drama_daily ([media] mapping can name them)",
+            crate::table::thousands(built.dramas.unmatched_requests as i128),
+            crate::lake::UNMATCHED
+        );
+    }
     let figures = figures(&built, &request.out.join("report.html"))?;
     Ok(ReportOutcome {
         files,
