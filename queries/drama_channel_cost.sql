@@ -1,5 +1,4 @@
--- Dramas by channel over a date range: requests, log bytes, estimated billed bytes and
--- cost, each drama × channel's share of the range's traffic (WeChat CDN logs).
+-- Dramas by channel over a date range: requests, bytes, estimated cost and share (WeChat CDN logs).
 -- param: from = 2026-11-18  first China day (YYYY-MM-DD)
 -- param: to = 2026-11-19  last China day, inclusive
 -- param: factor = 1.10  billed bytes per log byte ([prices] billing_factor when set)

@@ -1,6 +1,6 @@
--- Episode by episode, per drama: requests, viewers (distinct client IPs), log bytes, the
--- estimated cost, and where viewers drop off: each episode's viewers as a share of the
--- drama's first episode (100 at episode 1; a steep fall marks where people stop).
+-- Episode by episode, per drama: requests, viewers, bytes, estimated cost, and where viewers drop off.
+-- Viewers are distinct client IPs; viewers_vs_episode_1_pct is each episode's viewers as a
+-- share of the drama's first episode (100 at episode 1; a steep fall marks where people stop).
 -- param: from = 2026-11-18  first China day (YYYY-MM-DD)
 -- param: to = 2026-11-19  last China day, inclusive
 -- param: factor = 1.10  billed bytes per log byte ([prices] billing_factor when set)
