@@ -302,15 +302,27 @@ impl Lake {
         let Some(record) = self.read_manifest::<T>(manifest)? else {
             return Ok(());
         };
-        for rel in record.outputs().iter().filter(|r| is_safe_relative(r)) {
-            let path = self.root.join(rel);
-            match fs::remove_file(&path) {
-                Ok(()) => remove_empty_parents(&path, &self.root),
-                Err(e) if e.kind() == io::ErrorKind::NotFound => {}
-                Err(e) => return Err(io_err(&path)(e)),
-            }
+        for rel in record.outputs() {
+            self.remove_output(rel)?;
         }
         fs::remove_file(manifest).map_err(io_err(manifest))
+    }
+
+    /// Removes a published file named in a manifest (and the directories it leaves
+    /// empty); a name that would leave the lake, or a file already gone, is passed over.
+    fn remove_output(&self, rel: &str) -> Result<(), LakeError> {
+        if !is_safe_relative(rel) {
+            return Ok(());
+        }
+        let path = self.root.join(rel);
+        match fs::remove_file(&path) {
+            Ok(()) => {
+                remove_empty_parents(&path, &self.root);
+                Ok(())
+            }
+            Err(e) if e.kind() == io::ErrorKind::NotFound => Ok(()),
+            Err(e) => Err(io_err(&path)(e)),
+        }
     }
 
     /// Publishes a source's staged outputs, removes its outputs from an earlier run that
@@ -327,15 +339,11 @@ impl Lake {
         for file in staged {
             published.push(self.relative(&file.commit()?));
         }
-        for old in previous_outputs {
-            if !published.contains(old) && is_safe_relative(old) {
-                let path = self.root.join(old);
-                match fs::remove_file(&path) {
-                    Ok(()) => remove_empty_parents(&path, &self.root),
-                    Err(e) if e.kind() == io::ErrorKind::NotFound => {}
-                    Err(e) => return Err(io_err(&path)(e)),
-                }
-            }
+        for old in previous_outputs
+            .iter()
+            .filter(|old| !published.contains(old))
+        {
+            self.remove_output(old)?;
         }
         let json = serde_json::to_vec_pretty(record).map_err(|source| LakeError::Manifest {
             path: manifest_path.to_path_buf(),

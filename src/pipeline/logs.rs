@@ -299,15 +299,22 @@ impl LogsFetch<'_> {
         }
         // Contents the lake already holds, by the earlier records of the listed names
         // (in name order, so the same name keeps its claim run after run).
+        let wanted: Vec<(Wanted, Option<DownloadRecord>)> = wanted
+            .into_iter()
+            .map(|w| {
+                let previous = self.previous(&w);
+                (w, previous)
+            })
+            .collect();
         let claims: Claims = Default::default();
-        for w in &wanted {
-            if let Some(r) = self.previous(w).filter(|r| r.ingested) {
+        for (w, previous) in &wanted {
+            if let Some(r) = previous.as_ref().filter(|r| r.ingested) {
                 twin_of(&claims, &r.sha1, w.name.as_str());
             }
         }
         let mut todo = Vec::new();
-        for w in wanted {
-            match self.previous(&w) {
+        for (w, previous) in wanted {
+            match previous {
                 Some(record)
                     if record.status == FileStatus::Complete && record.duplicate_of.is_some() =>
                 {

@@ -260,15 +260,15 @@ fn wechat_traffic(
             col("bytes").sum().alias("log_bytes"),
         ])
         .collect()?;
-    let dates = groups.column("date")?.date()?.physical().clone();
+    let dates: Vec<Option<NaiveDate>> = groups.column("date")?.date()?.as_date_iter().collect();
     let channels = groups.column("channel")?.str()?.clone();
     let dirs = groups.column("dir")?.str()?.clone();
     let requests = groups.column("requests")?.i64()?.clone();
     let bytes = groups.column("log_bytes")?.cast(&DataType::Int64)?;
     let bytes = bytes.i64()?;
     let mut rows = Vec::with_capacity(groups.height());
-    for i in 0..groups.height() {
-        let date = day_of(dates.get(i).unwrap_or_default());
+    for (i, date) in dates.into_iter().enumerate() {
+        let date = date.unwrap_or_default();
         let channel = channels.get(i).unwrap_or(UNTAGGED).to_string();
         let episode = dirs
             .get(i)
@@ -306,7 +306,7 @@ fn polyv_traffic(
             col("total_bytes"),
         ])
         .collect()?;
-    let dates = rows.column("date")?.date()?.physical().clone();
+    let dates: Vec<Option<NaiveDate>> = rows.column("date")?.date()?.as_date_iter().collect();
     let channels = rows.column("channel")?.str()?.clone();
     let titles = rows.column("title")?.str()?.clone();
     let vids = rows.column("vid")?.str()?.clone();
@@ -314,7 +314,7 @@ fn polyv_traffic(
     let bytes = bytes.i64()?;
     Ok((0..rows.height())
         .map(|i| {
-            let date = day_of(dates.get(i).unwrap_or_default());
+            let date = dates[i].unwrap_or_default();
             let channel = channels.get(i).unwrap_or_default().to_string();
             let drama = vids
                 .get(i)
@@ -335,16 +335,12 @@ fn polyv_traffic(
         .collect())
 }
 
-fn day_of(days_since_epoch: i32) -> NaiveDate {
-    NaiveDate::from_num_days_from_ce_opt(days_since_epoch + 719_163).unwrap_or_default()
-}
-
 /// Each core row's billed bytes and fen, split over its episodes by weight.
 fn split(
     long: &DataFrame,
     traffic: &BTreeMap<(DayChannel, &str), BTreeMap<Episode, Traffic>>,
 ) -> Result<Vec<Share>, DramaError> {
-    let dates = long.column("date")?.date()?.physical().clone();
+    let dates: Vec<Option<NaiveDate>> = long.column("date")?.date()?.as_date_iter().collect();
     let channels = long.column("channel")?.str()?.clone();
     let platforms = long.column("platform")?.str()?.clone();
     let billed = long.column("billed_bytes")?.i64()?.clone();
@@ -352,7 +348,7 @@ fn split(
     let mut shares = Vec::new();
     let nothing = BTreeMap::new();
     for (i, fen) in fen.into_iter().enumerate() {
-        let date = day_of(dates.get(i).unwrap_or_default());
+        let date = dates[i].unwrap_or_default();
         let channel = channels.get(i).unwrap_or_default().to_string();
         let platform = platforms.get(i).unwrap_or_default();
         let parts = traffic
