@@ -7,10 +7,17 @@
 //! Column names here are the lake's public schema (README, "Output columns"); queries and
 //! reports depend on them, so they change only with a note in the README.
 
-use polars::prelude::*;
+use std::sync::OnceLock;
+
+use polars::prelude::{DataType, TimeUnit};
 
 use super::line::LogLine;
 use crate::china_time::china_tz;
+use crate::lake::columns::{
+    constant_string, ColumnPlan, Int64Dictionary, Numbers, Push, RowGroup, StringDictionary,
+    Strings,
+};
+use crate::lake::TableSchema;
 
 /// The decoded channel fields that come with a line.
 pub struct Tag<'a> {
@@ -20,51 +27,83 @@ pub struct Tag<'a> {
     pub channel: Option<&'a str>,
 }
 
-/// The builder type of a column kind.
+/// Column kinds: what a column holds, how it is built and how it is written.
+/// - `Ts`: request time (China time zone), a dictionary of the seconds seen;
+/// - `I64`, `I32`: numbers written plain (`I32`: the writer makes a dictionary when the
+///   values span a small range: codes, statuses, ports);
+/// - `I64Dict`: numbers with few distinct values (durations, byte ranges);
+/// - `Dict`: text with few distinct values (domains, provinces, agents, paths):
+///   dictionary built as lines come, plain when most values turn out distinct;
+/// - `Text`: high-variety text (query strings, IPs), plain, no min/max statistics;
+/// - `Bytes`: raw bytes, plain, no min/max statistics;
+/// - `Source`: the file's name, the same on every row: no builder, filled in by `take`.
 macro_rules! builder {
-    (Ts) => { PrimitiveChunkedBuilder<Int64Type> };
-    (I64) => { PrimitiveChunkedBuilder<Int64Type> };
-    (I32) => { PrimitiveChunkedBuilder<Int32Type> };
-    (Str) => { StringChunkedBuilder };
-    (Bin) => { BinaryChunkedBuilder };
-    // The file's name, the same on every row: no builder, filled in by `take`.
+    (Ts) => { Int64Dictionary };
+    (I64) => { Numbers<i64> };
+    (I64Dict) => { Int64Dictionary };
+    (I32) => { Numbers<i32> };
+    (Dict) => { StringDictionary };
+    (Text) => { Strings };
+    (Bytes) => { Strings };
     (Source) => { () };
 }
 
 macro_rules! new_builder {
-    (Source, $name:expr, $capacity:expr) => {
+    (Source, $capacity:expr) => {
         ()
     };
-    ($kind:ident, $name:expr, $capacity:expr) => {
-        <builder!($kind)>::new($name.into(), $capacity)
+    (I64, $capacity:expr) => {
+        Numbers::new($capacity, polars_arrow::datatypes::ArrowDataType::Int64)
     };
+    (I32, $capacity:expr) => {
+        Numbers::new($capacity, polars_arrow::datatypes::ArrowDataType::Int32)
+    };
+    ($kind:ident, $capacity:expr) => {
+        <builder!($kind)>::new($capacity)
+    };
+}
+
+/// The type readers see.
+macro_rules! declared {
+    (Ts) => { DataType::Datetime(TimeUnit::Milliseconds, Some(china_tz())) };
+    (I64) => { DataType::Int64 };
+    (I64Dict) => { DataType::Int64 };
+    (I32) => { DataType::Int32 };
+    (Bytes) => { DataType::Binary };
+    ($text:ident) => { DataType::String };
+}
+
+macro_rules! plan {
+    (I32) => {
+        ColumnPlan {
+            small_range_dictionary: true,
+            ..ColumnPlan::DEFAULT
+        }
+    };
+    (Text) => { ColumnPlan { min_max: false, ..ColumnPlan::DEFAULT } };
+    (Bytes) => { ColumnPlan { min_max: false, ..ColumnPlan::DEFAULT } };
+    ($kind:ident) => { ColumnPlan::DEFAULT };
 }
 
 macro_rules! finish {
-    (Ts, $builder:expr, $name:expr, $source:expr, $height:expr) => {
-        $builder
-            .finish()
-            .into_datetime(TimeUnit::Milliseconds, Some(china_tz()))
-            .into_column()
-    };
-    (Source, $builder:expr, $name:expr, $source:expr, $height:expr) => {{
+    (Source, $builder:expr, $source:expr, $height:expr) => {{
         let () = $builder;
-        StringChunked::full($name.into(), $source, $height).into_column()
+        constant_string($source, $height)
     }};
-    ($kind:ident, $builder:expr, $name:expr, $source:expr, $height:expr) => {
-        $builder.finish().into_column()
+    ($kind:ident, $builder:expr, $source:expr, $height:expr) => {
+        $builder.take()
     };
 }
 
-/// A table's column builders from its column list: `name: Kind = append_value(expr)` or
-/// `append_option(expr)`, the expressions over the arguments of `push`; `Source` columns
-/// take no value. Columns come out of `take` in the order listed.
+/// A table's column builders from its column list: `name: Kind = value` (an expression
+/// over the arguments of `push`, a value or an `Option` of one); `Source` columns take no
+/// value. Columns come out of `take` in the order listed.
 macro_rules! table_columns {
     (
         $(#[$meta:meta])*
         pub struct $table:ident;
         push($($arg:ident: $argty:ty),*);
-        $( $(#[$colmeta:meta])* $col:ident: $kind:ident $(= $how:ident($value:expr))? ),+ $(,)?
+        $( $(#[$colmeta:meta])* $col:ident: $kind:ident $(= $value:expr)? ),+ $(,)?
     ) => {
         $(#[$meta])*
         pub struct $table {
@@ -78,8 +117,18 @@ macro_rules! table_columns {
                 $table {
                     capacity,
                     len: 0,
-                    $( $col: new_builder!($kind, stringify!($col), capacity), )+
+                    $( $col: new_builder!($kind, capacity), )+
                 }
+            }
+
+            /// The table's columns as readers see them, and how each is written.
+            pub fn schema() -> &'static TableSchema {
+                static SCHEMA: OnceLock<TableSchema> = OnceLock::new();
+                SCHEMA.get_or_init(|| {
+                    TableSchema::new(vec![
+                        $( (stringify!($col), declared!($kind), plan!($kind)), )+
+                    ])
+                })
             }
 
             pub fn len(&self) -> usize {
@@ -93,17 +142,17 @@ macro_rules! table_columns {
             #[inline]
             pub fn push(&mut self, $($arg: $argty),*) {
                 self.len += 1;
-                $( $( self.$col.$how($value); )? )+
+                $( $( Push::push(&mut self.$col, $value); )? )+
             }
 
-            /// The rows pushed so far as a DataFrame; the builders start empty again.
-            pub fn take(&mut self, source_file: &str) -> PolarsResult<DataFrame> {
-                let full = std::mem::replace(self, $table::new(self.capacity));
+            /// The rows pushed so far as one row group; the builders start empty again.
+            pub fn take(&mut self, source_file: &str) -> RowGroup {
+                let mut full = std::mem::replace(self, $table::new(self.capacity));
                 let height = full.len;
-                let columns = vec![
-                    $( finish!($kind, full.$col, stringify!($col), source_file, height), )+
+                let arrays = vec![
+                    $( finish!($kind, full.$col, source_file, height), )+
                 ];
-                DataFrame::new(height, columns)
+                RowGroup { height, arrays }
             }
         }
     };
@@ -113,31 +162,31 @@ table_columns! {
     /// Column builders for one row group of `cdn_requests`.
     pub struct RequestColumns;
     push(l: &LogLine<'_>, tag: &Tag<'_>, province: &str, isp: &str, line_no: u64);
-    ts: Ts = append_value(l.ts_ms),
-    client_ip: Str = append_value(l.client_ip),
-    domain: Str = append_value(l.domain),
-    path: Str = append_value(l.path),
-    query: Str = append_option(l.query),
-    us: Str = append_option(tag.us),
-    channel: Str = append_option(tag.channel),
-    bytes: I64 = append_value(l.bytes),
-    province_code: I32 = append_value(l.province_code),
-    province: Str = append_value(province),
-    isp_code: I32 = append_value(l.isp_code),
-    isp: Str = append_value(isp),
-    status: I32 = append_value(l.status),
-    referer: Str = append_option(l.referer),
-    request_ms: I64 = append_value(l.request_ms),
-    user_agent: Str = append_option(l.user_agent),
-    range: Str = append_option(l.range),
-    range_start: I64 = append_option(l.range_start),
-    range_end: I64 = append_option(l.range_end),
-    method: Str = append_option(l.method),
-    protocol: Str = append_option(l.protocol),
-    cache: Str = append_value(l.cache.as_str()),
-    port: I32 = append_option(l.port),
+    ts: Ts = l.ts_ms,
+    client_ip: Text = l.client_ip,
+    domain: Dict = l.domain,
+    path: Dict = l.path,
+    query: Text = l.query,
+    us: Text = tag.us,
+    channel: Dict = tag.channel,
+    bytes: I64 = l.bytes,
+    province_code: I32 = l.province_code,
+    province: Dict = province,
+    isp_code: I32 = l.isp_code,
+    isp: Dict = isp,
+    status: I32 = l.status,
+    referer: Dict = l.referer,
+    request_ms: I64Dict = l.request_ms,
+    user_agent: Dict = l.user_agent,
+    range: Dict = l.range,
+    range_start: I64Dict = l.range_start,
+    range_end: I64Dict = l.range_end,
+    method: Dict = l.method,
+    protocol: Dict = l.protocol,
+    cache: Dict = l.cache.as_str(),
+    port: I32 = l.port,
     source_file: Source,
-    line_no: I64 = append_value(line_no as i64),
+    line_no: I64 = line_no as i64,
 }
 
 table_columns! {
@@ -147,11 +196,11 @@ table_columns! {
     pub struct RejectColumns;
     push(line_no: u64, reason: &str, raw: &[u8], line_length: u64);
     source_file: Source,
-    line_no: I64 = append_value(line_no as i64),
-    reason: Str = append_value(reason),
-    line_length: I64 = append_value(line_length as i64),
+    line_no: I64 = line_no as i64,
+    reason: Dict = reason,
+    line_length: I64 = line_length as i64,
     /// The line decoded as UTF-8 with invalid bytes replaced, for eyes and SQL.
-    raw_text: Str = append_value(String::from_utf8_lossy(raw)),
+    raw_text: Text = &*String::from_utf8_lossy(raw),
     /// The line exactly as read (bytes, so nothing is lost when it is not UTF-8).
-    raw: Bin = append_value(raw),
+    raw: Bytes = raw,
 }

@@ -18,13 +18,9 @@
 //! are never in the lake twice. A crash leaves only temporaries, swept by the next run.
 
 use std::fs::{self, File};
-use std::io::{self, BufWriter, Read, Seek, Write};
+use std::io::{self, Read, Seek, Write};
 use std::path::{Path, PathBuf};
 
-use polars::io::parquet::write::{
-    BatchedWriter, ParquetCompression, ParquetWriter, StatisticsOptions,
-};
-use polars::polars_utils::compression::ZstdLevel;
 use polars::prelude::*;
 use serde::{de::DeserializeOwned, Serialize};
 
@@ -34,6 +30,10 @@ pub mod catalogue;
 pub mod integrity;
 pub mod manifest;
 pub mod media;
+pub mod columns;
+mod parquet;
+
+pub use parquet::{stage_frame, ParquetSink, RowGroupSink, TableSchema};
 
 pub use catalogue::{
     MEDIA_DIR, MEDIA_HISTORY, POLYV, REJECTS, REQUESTS, UNATTRIBUTED, UNMATCHED, UNTAGGED, USAGE,
@@ -738,84 +738,6 @@ pub fn stage_bytes(path: &Path, bytes: &[u8]) -> Result<StagedFile, LakeError> {
     file.sync_all().map_err(io_err(path))?;
     staged.sum = Some(integrity::FileSum::of_bytes(bytes));
     Ok(staged)
-}
-
-/// A Parquet file being written row group by row group.
-pub struct ParquetSink {
-    writer: BatchedWriter<BufWriter<integrity::Summing<File>>>,
-    /// A second handle on the same file, to sync it once the footer is flushed.
-    file: File,
-    staged: StagedFile,
-    sum: integrity::SumHandle,
-}
-
-impl ParquetSink {
-    pub fn create(
-        final_path: &Path,
-        schema: &Schema,
-        options: ParquetOptions,
-    ) -> Result<Self, LakeError> {
-        let (file, staged) = create_staged(final_path)?;
-        let parquet_err = |source| LakeError::Parquet {
-            path: final_path.to_path_buf(),
-            source,
-        };
-        let level = ZstdLevel::try_new(options.zstd_level).map_err(parquet_err)?;
-        let sync_handle = file.try_clone().map_err(io_err(final_path))?;
-        // Summed below the buffer: once per megabyte written, not per Parquet write.
-        let (file, sum) = integrity::Summing::new(file);
-        let writer = ParquetWriter::new(BufWriter::with_capacity(1 << 20, file))
-            .with_compression(ParquetCompression::Zstd(Some(level)))
-            .with_statistics(StatisticsOptions::default())
-            .with_row_group_size(Some(options.row_group_rows))
-            // Parallelism comes from ingesting several files at once (--jobs); a second
-            // layer of threads inside one file would fight it for the same cores.
-            .set_parallel(false)
-            .batched(schema)
-            .map_err(parquet_err)?;
-        Ok(ParquetSink {
-            writer,
-            file: sync_handle,
-            staged,
-            sum,
-        })
-    }
-
-    pub fn write(&mut self, frame: &DataFrame) -> Result<(), LakeError> {
-        self.writer
-            .write_batch(frame)
-            .map_err(|source| self.error(source))
-    }
-
-    /// Writes the footer and syncs; the file is complete but not yet published.
-    pub fn finish(self) -> Result<StagedFile, LakeError> {
-        // Writing the footer flushes the buffered writer down to the file.
-        self.writer.finish().map_err(|source| self.error(source))?;
-        self.file
-            .sync_all()
-            .map_err(io_err(self.staged.final_path()))?;
-        let mut staged = self.staged;
-        staged.sum = Some(self.sum.sum());
-        Ok(staged)
-    }
-
-    fn error(&self, source: PolarsError) -> LakeError {
-        LakeError::Parquet {
-            path: self.staged.final_path.clone(),
-            source,
-        }
-    }
-}
-
-/// Writes a whole frame as one staged Parquet file (for small tables).
-pub fn stage_frame(
-    final_path: &Path,
-    frame: &DataFrame,
-    options: ParquetOptions,
-) -> Result<StagedFile, LakeError> {
-    let mut sink = ParquetSink::create(final_path, frame.schema(), options)?;
-    sink.write(frame)?;
-    sink.finish()
 }
 
 #[cfg(test)]

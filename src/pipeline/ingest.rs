@@ -25,7 +25,10 @@ use crate::cdnlog::reader::{LineReader, DEFAULT_MAX_LINE};
 use crate::china_time::{self, ChinaHour};
 use crate::lake::catalogue::manifest_kind;
 use crate::lake::manifest::{FileRecord, Observed};
-use crate::lake::{Lake, LakeError, ParquetOptions, ParquetSink, SafeName, StagedFile};
+use crate::lake::columns::RowGroup;
+use crate::lake::{
+    Lake, LakeError, ParquetOptions, RowGroupSink, SafeName, StagedFile, TableSchema,
+};
 
 #[derive(Debug, Clone, Copy)]
 pub struct IngestOptions {
@@ -232,29 +235,24 @@ pub fn ingest_file_as<F: LogFormat>(
     lake.replace(staged, &manifest, record).map_err(lake_err)
 }
 
-/// Writes a row group to `sink`, creating its file at `path()` on first use.
+/// Writes a row group of `table` to `sink`, creating its file at `path()` on first use.
 fn append(
-    sink: &mut Option<ParquetSink>,
+    sink: &mut Option<RowGroupSink>,
     path: impl FnOnce() -> PathBuf,
-    frame: polars::prelude::PolarsResult<polars::prelude::DataFrame>,
+    table: &TableSchema,
+    group: RowGroup,
     file: &Path,
     options: ParquetOptions,
 ) -> Result<(), IngestError> {
-    let frame = frame.map_err(|source| IngestError::Frame {
-        file: file.to_path_buf(),
-        source,
-    })?;
     let lake_err = |source| IngestError::Lake {
         file: file.to_path_buf(),
         source,
     };
     let sink = match sink {
         Some(sink) => sink,
-        None => {
-            sink.insert(ParquetSink::create(&path(), frame.schema(), options).map_err(lake_err)?)
-        }
+        None => sink.insert(RowGroupSink::create(&path(), table, options).map_err(lake_err)?),
     };
-    sink.write(&frame).map_err(lake_err)
+    sink.write(table, group).map_err(lake_err)
 }
 
 /// The `us` parameter of a query, percent-decoded (into `scratch`) when it needs to be
@@ -280,7 +278,7 @@ struct FilePass<'a, F: LogFormat> {
     last_partition: usize,
     buffered_rows: usize,
     rejects: RejectColumns,
-    reject_sink: Option<ParquetSink>,
+    reject_sink: Option<RowGroupSink>,
     us_scratch: Vec<u8>,
     format: F,
     lines_read: u64,
@@ -294,7 +292,7 @@ struct FilePass<'a, F: LogFormat> {
 struct Partition {
     hour: ChinaHour,
     columns: RequestColumns,
-    sink: Option<ParquetSink>,
+    sink: Option<RowGroupSink>,
 }
 
 impl<'a, F: LogFormat> FilePass<'a, F> {
@@ -424,12 +422,13 @@ impl<'a, F: LogFormat> FilePass<'a, F> {
             return Ok(());
         }
         self.buffered_rows -= partition.columns.len();
-        let frame = partition.columns.take(&self.source_file);
+        let group = partition.columns.take(&self.source_file);
         let (lake, stem, hour) = (self.lake, self.stem, partition.hour);
         append(
             &mut partition.sink,
             || lake.request_file(hour, stem),
-            frame,
+            RequestColumns::schema(),
+            group,
             self.file,
             self.options.parquet,
         )
@@ -458,12 +457,13 @@ impl<'a, F: LogFormat> FilePass<'a, F> {
         if self.rejects.is_empty() {
             return Ok(());
         }
-        let frame = self.rejects.take(&self.source_file);
+        let group = self.rejects.take(&self.source_file);
         let (lake, stem) = (self.lake, self.stem);
         append(
             &mut self.reject_sink,
             || lake.reject_file(stem),
-            frame,
+            RejectColumns::schema(),
+            group,
             self.file,
             self.options.parquet,
         )

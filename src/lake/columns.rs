@@ -1,0 +1,477 @@
+//! Column builders that turn pushed values straight into Arrow arrays, each with the
+//! Parquet encoding its data wants (see [`ColumnPlan`]).
+//!
+//! Why not polars' builders and writer: polars gives every string and integer column
+//! `RLE_DICTIONARY`, and for each it first hashes every value for a cardinality estimate,
+//! then hashes every value again to build the dictionary; for high-variety columns the
+//! estimate says "too many" and the work is thrown away. Here the table says what each
+//! column is: low-variety columns build their dictionary while the values are pushed
+//! (one hash per value, none for a repeat of the previous value), high-variety ones are
+//! kept plain and skip both. The files are the same to a reader: the declared types
+//! (the `ARROW:schema` a reader sees) are the ones polars writes, and a dictionary is
+//! only an encoding (it reads back as strings).
+//!
+//! Strings are built as offsets + bytes (Arrow `LargeBinary`, declared as strings): a
+//! push is one copy, with no view to build.
+
+use std::hash::{BuildHasher, Hash};
+
+use hashbrown::HashTable;
+
+use polars_arrow::array::{Array, BinaryArray, DictionaryArray, PrimitiveArray};
+use polars_arrow::bitmap::{Bitmap, MutableBitmap};
+use polars_arrow::datatypes::{ArrowDataType, IntegerType};
+use polars_arrow::offset::OffsetsBuffer;
+use polars_arrow::types::NativeType;
+
+/// A dictionary is kept only while it has at most this share (per cent) of distinct
+/// values; above it, the column is written plain (polars' rule, counted exactly).
+const DICTIONARY_MAX_DISTINCT_PERCENT: usize = 75;
+
+/// How a column is written to Parquet.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ColumnPlan {
+    /// Integers: let the writer try a dictionary when the values span a small range (a
+    /// min/max pass, no hashing). Strings and dictionary columns decide by themselves.
+    pub small_range_dictionary: bool,
+    /// Min/max statistics in the footer. Off for high-variety text nobody filters by
+    /// range (query strings, IPs): computing them costs a comparison per value.
+    pub min_max: bool,
+}
+
+impl ColumnPlan {
+    pub const DEFAULT: ColumnPlan = ColumnPlan {
+        small_range_dictionary: false,
+        min_max: true,
+    };
+}
+
+/// The rows of one row group: one array per column, in the table's order.
+pub struct RowGroup {
+    pub height: usize,
+    pub arrays: Vec<Box<dyn Array>>,
+}
+
+/// Which rows hold a value: nothing is stored until the first missing one.
+#[derive(Default)]
+struct Validity {
+    bits: Option<MutableBitmap>,
+}
+
+impl Validity {
+    #[inline]
+    fn push(&mut self, valid: bool, len_before: usize) {
+        match &mut self.bits {
+            Some(bits) => bits.push(valid),
+            None if valid => {}
+            None => {
+                let mut bits = MutableBitmap::with_capacity(len_before.max(1024));
+                bits.extend_constant(len_before, true);
+                bits.push(false);
+                self.bits = Some(bits);
+            }
+        }
+    }
+
+    fn take(&mut self) -> Option<Bitmap> {
+        self.bits.take().map(Bitmap::from)
+    }
+}
+
+/// Byte strings as offsets + bytes.
+pub struct Strings {
+    offsets: Vec<i64>,
+    bytes: Vec<u8>,
+    validity: Validity,
+}
+
+impl Strings {
+    pub fn new(capacity: usize) -> Self {
+        let mut offsets = Vec::with_capacity(capacity + 1);
+        offsets.push(0);
+        Strings {
+            offsets,
+            bytes: Vec::with_capacity(capacity * 16),
+            validity: Validity::default(),
+        }
+    }
+
+    fn len(&self) -> usize {
+        self.offsets.len() - 1
+    }
+
+    #[inline]
+    pub fn push_value(&mut self, value: &[u8]) {
+        self.bytes.extend_from_slice(value);
+        self.offsets.push(self.bytes.len() as i64);
+        if self.validity.bits.is_some() {
+            self.validity.push(true, 0);
+        }
+    }
+
+    #[inline]
+    pub fn push_option(&mut self, value: Option<&[u8]>) {
+        match value {
+            Some(value) => self.push_value(value),
+            None => {
+                self.validity.push(false, self.len());
+                self.offsets.push(self.bytes.len() as i64);
+            }
+        }
+    }
+
+    #[inline]
+    fn get(&self, index: usize) -> &[u8] {
+        &self.bytes[self.offsets[index] as usize..self.offsets[index + 1] as usize]
+    }
+
+    pub fn take(&mut self) -> Box<dyn Array> {
+        let capacity = self.len();
+        let full = std::mem::replace(self, Strings::new(capacity));
+        full.into_array()
+    }
+
+    fn into_array(mut self) -> Box<dyn Array> {
+        let validity = self.validity.take();
+        self.into_array_with(validity)
+    }
+
+    fn into_array_with(self, validity: Option<Bitmap>) -> Box<dyn Array> {
+        let offsets = OffsetsBuffer::try_from(self.offsets).expect("offsets only grow");
+        Box::new(
+            BinaryArray::<i64>::try_new(
+                ArrowDataType::LargeBinary,
+                offsets,
+                self.bytes.into(),
+                validity,
+            )
+            .expect("offsets and validity match the bytes"),
+        )
+    }
+}
+
+/// Where a dictionary column's values live: its distinct values in key order, or (a
+/// column built plain) one value per row.
+pub trait DictValues {
+    type Value: Hash + Eq + ?Sized;
+    fn with_capacity(capacity: usize) -> Self;
+    fn push_value(&mut self, value: &Self::Value);
+    /// A placeholder for a missing value (plain columns only).
+    fn push_missing(&mut self);
+    fn value(&self, key: u32) -> &Self::Value;
+    fn count(&self) -> usize;
+    fn into_array_with(self, validity: Option<Bitmap>) -> Box<dyn Array>;
+    /// Each key's value, as a plain array (the dictionary was not worth keeping).
+    fn gather(&self, keys: &[u32], validity: Option<Bitmap>) -> Box<dyn Array>;
+}
+
+impl DictValues for Strings {
+    type Value = [u8];
+    fn with_capacity(capacity: usize) -> Self {
+        Strings::new(capacity)
+    }
+    fn push_value(&mut self, value: &[u8]) {
+        Strings::push_value(self, value);
+    }
+    fn push_missing(&mut self) {
+        self.offsets.push(self.bytes.len() as i64);
+    }
+    fn value(&self, key: u32) -> &[u8] {
+        self.get(key as usize)
+    }
+    fn count(&self) -> usize {
+        self.len()
+    }
+    fn into_array_with(self, validity: Option<Bitmap>) -> Box<dyn Array> {
+        Strings::into_array_with(self, validity)
+    }
+    fn gather(&self, keys: &[u32], validity: Option<Bitmap>) -> Box<dyn Array> {
+        let mut plain = Strings::new(keys.len());
+        for &key in keys {
+            plain.push_value(self.get(key as usize));
+        }
+        plain.into_array_with(validity)
+    }
+}
+
+/// 64-bit integers (the dictionary of an integer column).
+pub struct Int64Values(Vec<i64>);
+
+impl DictValues for Int64Values {
+    type Value = i64;
+    fn with_capacity(capacity: usize) -> Self {
+        Int64Values(Vec::with_capacity(capacity))
+    }
+    fn push_value(&mut self, value: &i64) {
+        self.0.push(*value);
+    }
+    fn push_missing(&mut self) {
+        self.0.push(0);
+    }
+    fn value(&self, key: u32) -> &i64 {
+        &self.0[key as usize]
+    }
+    fn count(&self) -> usize {
+        self.0.len()
+    }
+    fn into_array_with(self, validity: Option<Bitmap>) -> Box<dyn Array> {
+        Box::new(PrimitiveArray::new(
+            ArrowDataType::Int64,
+            self.0.into(),
+            validity,
+        ))
+    }
+    fn gather(&self, keys: &[u32], validity: Option<Bitmap>) -> Box<dyn Array> {
+        let values: Vec<i64> = keys.iter().map(|&k| self.0[k as usize]).collect();
+        Int64Values(values).into_array_with(validity)
+    }
+}
+
+/// A column whose dictionary is built as values are pushed: a repeat of the previous
+/// value costs a comparison, any other value one hash and a probe of a table of keys
+/// (the values themselves are stored once, in key order). A column whose row group turned
+/// out mostly distinct is not worth a dictionary: its next row groups are built plain.
+pub struct Dictionary<V: DictValues> {
+    keys: Vec<u32>,
+    validity: Validity,
+    values: V,
+    index: HashTable<u32>,
+    hasher: foldhash::fast::FixedState,
+    /// The key of the last value pushed (`u32::MAX` before the first).
+    last: u32,
+    /// Rows are kept as plain values (in `values`, one per row), not as keys.
+    plain: bool,
+}
+
+pub type StringDictionary = Dictionary<Strings>;
+pub type Int64Dictionary = Dictionary<Int64Values>;
+
+impl<V: DictValues> Dictionary<V> {
+    pub fn new(capacity: usize) -> Self {
+        Dictionary {
+            keys: Vec::with_capacity(capacity),
+            validity: Validity::default(),
+            values: V::with_capacity(0),
+            index: HashTable::new(),
+            hasher: foldhash::fast::FixedState::default(),
+            last: u32::MAX,
+            plain: false,
+        }
+    }
+
+    fn len(&self) -> usize {
+        if self.plain {
+            self.values.count()
+        } else {
+            self.keys.len()
+        }
+    }
+
+    #[inline]
+    pub fn push_value(&mut self, value: &V::Value) {
+        if self.validity.bits.is_some() {
+            self.validity.push(true, 0);
+        }
+        if self.plain {
+            self.values.push_value(value);
+            return;
+        }
+        let key = if self.last != u32::MAX && self.values.value(self.last) == value {
+            self.last
+        } else {
+            self.key_of(value)
+        };
+        self.keys.push(key);
+    }
+
+    #[inline]
+    pub fn push_option(&mut self, value: Option<&V::Value>) {
+        match value {
+            Some(value) => self.push_value(value),
+            None => {
+                self.validity.push(false, self.len());
+                if self.plain {
+                    self.values.push_missing();
+                } else {
+                    self.keys.push(0);
+                }
+            }
+        }
+    }
+
+    fn key_of(&mut self, value: &V::Value) -> u32 {
+        let Dictionary {
+            values,
+            index,
+            hasher,
+            ..
+        } = self;
+        let hash = hasher.hash_one(value);
+        let key = match index.find(hash, |&key| values.value(key) == value) {
+            Some(&key) => key,
+            None => {
+                let key = values.count() as u32;
+                values.push_value(value);
+                index.insert_unique(hash, key, |&key| hasher.hash_one(values.value(key)));
+                key
+            }
+        };
+        self.last = key;
+        key
+    }
+
+    /// A dictionary array, or a plain one when most values are distinct.
+    pub fn take(&mut self) -> Box<dyn Array> {
+        let capacity = self.len();
+        let mut next = Dictionary::new(capacity);
+        next.plain = self.plain;
+        let mut full = std::mem::replace(self, next);
+        let validity = full.validity.take();
+        if full.plain {
+            return full.values.into_array_with(validity);
+        }
+        let height = full.keys.len();
+        if full.values.count() * 100 > height * DICTIONARY_MAX_DISTINCT_PERCENT && height > 128 {
+            self.plain = true;
+            self.values = V::with_capacity(capacity);
+            return full.values.gather(&full.keys, validity);
+        }
+        dictionary_array(full.keys, validity, full.values.into_array_with(None))
+    }
+}
+
+/// The same value on every row (the source file's name), as a one-value dictionary.
+pub fn constant_string(value: &str, height: usize) -> Box<dyn Array> {
+    let mut values = Strings::new(1);
+    values.push_value(value.as_bytes());
+    dictionary_array(vec![0; height], None, values.into_array())
+}
+
+fn dictionary_array(
+    keys: Vec<u32>,
+    validity: Option<Bitmap>,
+    values: Box<dyn Array>,
+) -> Box<dyn Array> {
+    let dtype = ArrowDataType::Dictionary(
+        IntegerType::UInt32,
+        Box::new(values.dtype().clone()),
+        false,
+    );
+    let keys = PrimitiveArray::new(ArrowDataType::UInt32, keys.into(), validity);
+    Box::new(DictionaryArray::try_new(dtype, keys, values).expect("keys index the values"))
+}
+
+/// Fixed-width numbers.
+pub struct Numbers<T: NativeType> {
+    values: Vec<T>,
+    validity: Validity,
+    dtype: ArrowDataType,
+}
+
+impl<T: NativeType> Numbers<T> {
+    pub fn new(capacity: usize, dtype: ArrowDataType) -> Self {
+        Numbers {
+            values: Vec::with_capacity(capacity),
+            validity: Validity::default(),
+            dtype,
+        }
+    }
+
+    #[inline]
+    pub fn push_value(&mut self, value: T) {
+        self.values.push(value);
+        if self.validity.bits.is_some() {
+            self.validity.push(true, 0);
+        }
+    }
+
+    #[inline]
+    pub fn push_option(&mut self, value: Option<T>) {
+        match value {
+            Some(value) => self.push_value(value),
+            None => {
+                self.validity.push(false, self.values.len());
+                self.values.push(T::default());
+            }
+        }
+    }
+
+    pub fn take(&mut self) -> Box<dyn Array> {
+        let full = std::mem::replace(self, Numbers::new(self.values.len(), self.dtype.clone()));
+        let mut validity = full.validity;
+        Box::new(PrimitiveArray::new(
+            full.dtype,
+            full.values.into(),
+            validity.take(),
+        ))
+    }
+}
+
+/// What a builder takes: `Push::push(&mut builder, value)` for each kind of value a
+/// column of it holds (a value, or maybe one).
+pub trait Push<T> {
+    fn push(&mut self, value: T);
+}
+
+impl Push<&str> for Strings {
+    #[inline]
+    fn push(&mut self, value: &str) {
+        self.push_value(value.as_bytes());
+    }
+}
+
+impl Push<Option<&str>> for Strings {
+    #[inline]
+    fn push(&mut self, value: Option<&str>) {
+        self.push_option(value.map(str::as_bytes));
+    }
+}
+
+impl Push<&[u8]> for Strings {
+    #[inline]
+    fn push(&mut self, value: &[u8]) {
+        self.push_value(value);
+    }
+}
+
+impl Push<&str> for StringDictionary {
+    #[inline]
+    fn push(&mut self, value: &str) {
+        self.push_value(value.as_bytes());
+    }
+}
+
+impl Push<Option<&str>> for StringDictionary {
+    #[inline]
+    fn push(&mut self, value: Option<&str>) {
+        self.push_option(value.map(str::as_bytes));
+    }
+}
+
+impl Push<i64> for Int64Dictionary {
+    #[inline]
+    fn push(&mut self, value: i64) {
+        self.push_value(&value);
+    }
+}
+
+impl Push<Option<i64>> for Int64Dictionary {
+    #[inline]
+    fn push(&mut self, value: Option<i64>) {
+        self.push_option(value.as_ref());
+    }
+}
+
+impl<T: NativeType> Push<T> for Numbers<T> {
+    #[inline]
+    fn push(&mut self, value: T) {
+        self.push_value(value);
+    }
+}
+
+impl<T: NativeType> Push<Option<T>> for Numbers<T> {
+    #[inline]
+    fn push(&mut self, value: Option<T>) {
+        self.push_option(value);
+    }
+}
