@@ -38,7 +38,7 @@ pub struct Tag<'a> {
 /// - `Bytes`: raw bytes, plain, no min/max statistics;
 /// - `Source`: the file's name, the same on every row: no builder, filled in by `take`.
 macro_rules! builder {
-    (Ts) => { Int64Dictionary };
+    (Ts) => { Numbers<i64> };
     (I64) => { Numbers<i64> };
     (I64Dict) => { Int64Dictionary };
     (I32) => { Numbers<i32> };
@@ -51,6 +51,9 @@ macro_rules! builder {
 macro_rules! new_builder {
     (Source, $capacity:expr) => {
         ()
+    };
+    (Ts, $capacity:expr) => {
+        Numbers::new($capacity, polars_arrow::datatypes::ArrowDataType::Int64)
     };
     (I64, $capacity:expr) => {
         Numbers::new($capacity, polars_arrow::datatypes::ArrowDataType::Int64)
