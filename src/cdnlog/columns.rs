@@ -41,6 +41,7 @@ macro_rules! builder {
     (Ts) => { Numbers<i64> };
     (I64) => { Numbers<i64> };
     (I64Dict) => { Int64Dictionary };
+    (I64Small) => { Numbers<i64> };
     (I32) => { Numbers<i32> };
     (Dict) => { StringDictionary };
     (Text) => { Strings };
@@ -53,6 +54,9 @@ macro_rules! new_builder {
         ()
     };
     (Ts, $capacity:expr) => {
+        Numbers::new($capacity, polars_arrow::datatypes::ArrowDataType::Int64)
+    };
+    (I64Small, $capacity:expr) => {
         Numbers::new($capacity, polars_arrow::datatypes::ArrowDataType::Int64)
     };
     (I64, $capacity:expr) => {
@@ -71,6 +75,7 @@ macro_rules! declared {
     (Ts) => { DataType::Datetime(TimeUnit::Milliseconds, Some(china_tz())) };
     (I64) => { DataType::Int64 };
     (I64Dict) => { DataType::Int64 };
+    (I64Small) => { DataType::Int64 };
     (I32) => { DataType::Int32 };
     (Bytes) => { DataType::Binary };
     ($text:ident) => { DataType::String };
@@ -78,6 +83,12 @@ macro_rules! declared {
 
 macro_rules! plan {
     (I32) => {
+        ColumnPlan {
+            small_range_dictionary: true,
+            ..ColumnPlan::DEFAULT
+        }
+    };
+    (I64Small) => {
         ColumnPlan {
             small_range_dictionary: true,
             ..ColumnPlan::DEFAULT
@@ -179,7 +190,7 @@ table_columns! {
     isp: Dict = isp,
     status: I32 = l.status,
     referer: Dict = l.referer,
-    request_ms: I64Dict = l.request_ms,
+    request_ms: I64Small = l.request_ms,
     user_agent: Dict = l.user_agent,
     range: Text = l.range,
     range_start: I64 = l.range_start,
