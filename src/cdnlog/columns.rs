@@ -13,8 +13,10 @@ use polars::prelude::{DataType, TimeUnit};
 
 use super::line::LogLine;
 use crate::china_time::china_tz;
+use polars_arrow::datatypes::ArrowDataType;
+
 use crate::lake::columns::{
-    constant_string, ColumnPlan, Int64Dictionary, Numbers, Push, RowGroup, StringDictionary,
+    constant_string, ColumnPlan, NumberEncoding, Numbers, Push, RowGroup, StringDictionary,
     Strings,
 };
 use crate::lake::TableSchema;
@@ -27,22 +29,22 @@ pub struct Tag<'a> {
     pub channel: Option<&'a str>,
 }
 
-/// Column kinds: what a column holds, how it is built and how it is written.
-/// - `Ts`: request time (China time zone), a dictionary of the seconds seen;
-/// - `I64`, `I32`: numbers written plain (`I32`: the writer makes a dictionary when the
-///   values span a small range: codes, statuses, ports);
-/// - `I64Dict`: numbers with few distinct values (durations, byte ranges);
+/// Column kinds: what a column holds, how it is built and how it is written (each
+/// choice measured, see BENCHMARKS.md).
+/// - `Ts`: request time (China time zone), delta-encoded;
+/// - `I64`: numbers that grow or vary widely (sizes, offsets, line numbers), delta-encoded;
+/// - `Small`: numbers with few distinct values (codes, statuses, durations, ports): the
+///   writer makes a dictionary when they span a small range;
 /// - `Dict`: text with few distinct values (domains, provinces, agents, paths):
 ///   dictionary built as lines come, plain when most values turn out distinct;
-/// - `Text`: high-variety text (query strings, IPs), plain, no min/max statistics;
-/// - `Bytes`: raw bytes, plain, no min/max statistics;
+/// - `Text`: high-variety text (query strings, IPs, ranges), plain, no min/max;
+/// - `Bytes`: raw bytes, plain, no min/max;
 /// - `Source`: the file's name, the same on every row: no builder, filled in by `take`.
 macro_rules! builder {
     (Ts) => { Numbers<i64> };
     (I64) => { Numbers<i64> };
-    (I64Dict) => { Int64Dictionary };
-    (I64Small) => { Numbers<i64> };
-    (I32) => { Numbers<i32> };
+    (Small64) => { Numbers<i64> };
+    (Small32) => { Numbers<i32> };
     (Dict) => { StringDictionary };
     (Text) => { Strings };
     (Bytes) => { Strings };
@@ -53,17 +55,17 @@ macro_rules! new_builder {
     (Source, $capacity:expr) => {
         ()
     };
-    (Ts, $capacity:expr) => {
-        Numbers::new($capacity, polars_arrow::datatypes::ArrowDataType::Int64)
+    (Small32, $capacity:expr) => {
+        Numbers::new($capacity, ArrowDataType::Int32)
     };
-    (I64Small, $capacity:expr) => {
-        Numbers::new($capacity, polars_arrow::datatypes::ArrowDataType::Int64)
+    (Ts, $capacity:expr) => {
+        Numbers::new($capacity, ArrowDataType::Int64)
     };
     (I64, $capacity:expr) => {
-        Numbers::new($capacity, polars_arrow::datatypes::ArrowDataType::Int64)
+        Numbers::new($capacity, ArrowDataType::Int64)
     };
-    (I32, $capacity:expr) => {
-        Numbers::new($capacity, polars_arrow::datatypes::ArrowDataType::Int32)
+    (Small64, $capacity:expr) => {
+        Numbers::new($capacity, ArrowDataType::Int64)
     };
     ($kind:ident, $capacity:expr) => {
         <builder!($kind)>::new($capacity)
@@ -74,28 +76,29 @@ macro_rules! new_builder {
 macro_rules! declared {
     (Ts) => { DataType::Datetime(TimeUnit::Milliseconds, Some(china_tz())) };
     (I64) => { DataType::Int64 };
-    (I64Dict) => { DataType::Int64 };
-    (I64Small) => { DataType::Int64 };
-    (I32) => { DataType::Int32 };
+    (Small64) => { DataType::Int64 };
+    (Small32) => { DataType::Int32 };
     (Bytes) => { DataType::Binary };
     ($text:ident) => { DataType::String };
 }
 
 macro_rules! plan {
-    (I32) => {
+    (Ts) => { plan!(I64) };
+    (I64) => {
         ColumnPlan {
-            small_range_dictionary: true,
+            numbers: NumberEncoding::Delta,
             ..ColumnPlan::DEFAULT
         }
     };
-    (I64Small) => {
+    (Small64) => { plan!(Small32) };
+    (Small32) => {
         ColumnPlan {
-            small_range_dictionary: true,
+            numbers: NumberEncoding::SmallRangeDictionary,
             ..ColumnPlan::DEFAULT
         }
     };
     (Text) => { ColumnPlan { min_max: false, ..ColumnPlan::DEFAULT } };
-    (Bytes) => { ColumnPlan { min_max: false, ..ColumnPlan::DEFAULT } };
+    (Bytes) => { plan!(Text) };
     ($kind:ident) => { ColumnPlan::DEFAULT };
 }
 
@@ -184,13 +187,13 @@ table_columns! {
     us: Text = tag.us,
     channel: Dict = tag.channel,
     bytes: I64 = l.bytes,
-    province_code: I32 = l.province_code,
+    province_code: Small32 = l.province_code,
     province: Dict = province,
-    isp_code: I32 = l.isp_code,
+    isp_code: Small32 = l.isp_code,
     isp: Dict = isp,
-    status: I32 = l.status,
+    status: Small32 = l.status,
     referer: Dict = l.referer,
-    request_ms: I64Small = l.request_ms,
+    request_ms: Small64 = l.request_ms,
     user_agent: Dict = l.user_agent,
     range: Text = l.range,
     range_start: I64 = l.range_start,
@@ -198,7 +201,7 @@ table_columns! {
     method: Dict = l.method,
     protocol: Dict = l.protocol,
     cache: Dict = l.cache.as_str(),
-    port: I32 = l.port,
+    port: Small32 = l.port,
     source_file: Source,
     line_no: I64 = line_no as i64,
 }

@@ -25,7 +25,7 @@ use polars_parquet::write::{
     WriteOptions,
 };
 
-use super::columns::{ColumnPlan, RowGroup};
+use super::columns::{ColumnPlan, NumberEncoding, RowGroup};
 use super::{create_staged, integrity, io_err, LakeError, ParquetOptions, StagedFile};
 
 type Out = BufWriter<integrity::Summing<File>>;
@@ -252,12 +252,16 @@ fn write_options(compression: CompressionOptions, min_max: bool) -> WriteOptions
     }
 }
 
-/// Dictionary arrays are written as dictionaries; other arrays plain, except integers
-/// whose plan lets the writer try a small-range dictionary.
+/// Dictionary arrays are written as dictionaries, numbers as their plan says, the rest
+/// (text and bytes) plain.
 fn encoding_for(array: &dyn Array, plan: &ColumnPlan) -> Encoding {
     match array.dtype() {
         ArrowDataType::Dictionary(..) => Encoding::RleDictionary,
-        _ if plan.small_range_dictionary => Encoding::RleDictionary,
+        ArrowDataType::Int32 | ArrowDataType::Int64 => match plan.numbers {
+            NumberEncoding::Plain => Encoding::Plain,
+            NumberEncoding::Delta => Encoding::DeltaBinaryPacked,
+            NumberEncoding::SmallRangeDictionary => Encoding::RleDictionary,
+        },
         _ => Encoding::Plain,
     }
 }
