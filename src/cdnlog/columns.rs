@@ -45,6 +45,7 @@ macro_rules! builder {
     (I64) => { Numbers<i64> };
     (Small64) => { Numbers<i64> };
     (Small32) => { Numbers<i32> };
+    (I32) => { Numbers<i32> };
     (Dict) => { StringDictionary };
     (Text) => { Strings };
     (Bytes) => { Strings };
@@ -54,6 +55,9 @@ macro_rules! builder {
 macro_rules! new_builder {
     (Source, $capacity:expr) => {
         ()
+    };
+    (I32, $capacity:expr) => {
+        Numbers::new($capacity, ArrowDataType::Int32)
     };
     (Small32, $capacity:expr) => {
         Numbers::new($capacity, ArrowDataType::Int32)
@@ -78,12 +82,14 @@ macro_rules! declared {
     (I64) => { DataType::Int64 };
     (Small64) => { DataType::Int64 };
     (Small32) => { DataType::Int32 };
+    (I32) => { DataType::Int32 };
     (Bytes) => { DataType::Binary };
     ($text:ident) => { DataType::String };
 }
 
 macro_rules! plan {
     (Ts) => { plan!(I64) };
+    (I32) => { plan!(I64) };
     (I64) => {
         ColumnPlan {
             numbers: NumberEncoding::Delta,
@@ -201,7 +207,7 @@ table_columns! {
     method: Dict = l.method,
     protocol: Dict = l.protocol,
     cache: Dict = l.cache.as_str(),
-    port: Small32 = l.port,
+    port: I32 = l.port,
     source_file: Source,
     line_no: I64 = line_no as i64,
 }
