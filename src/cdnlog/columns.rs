@@ -16,7 +16,7 @@ use crate::china_time::china_tz;
 use polars_arrow::datatypes::ArrowDataType;
 
 use crate::lake::columns::{
-    constant_string, ColumnPlan, NumberEncoding, Numbers, Push, RowGroup, StringDictionary,
+    constant_string, Coded, ColumnPlan, NumberEncoding, Numbers, Push, RowGroup, StringDictionary,
     Strings,
 };
 use crate::lake::TableSchema;
@@ -194,9 +194,9 @@ table_columns! {
     channel: Dict = tag.channel,
     bytes: I64 = l.bytes,
     province_code: Small32 = l.province_code,
-    province: Dict = province,
+    province: Dict = Coded(l.province_code, province),
     isp_code: Small32 = l.isp_code,
-    isp: Dict = isp,
+    isp: Dict = Coded(l.isp_code, isp),
     status: Small32 = l.status,
     referer: Dict = l.referer,
     request_ms: Small64 = l.request_ms,

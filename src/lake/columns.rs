@@ -24,6 +24,12 @@ use polars_arrow::datatypes::{ArrowDataType, IntegerType};
 use polars_arrow::offset::OffsetsBuffer;
 use polars_arrow::types::NativeType;
 
+/// How many recent keys a dictionary column checks before hashing.
+const RECENT: usize = 4;
+
+/// Codes below this are looked up in a table by [`StringDictionary::push_coded`].
+const MAX_CODE: usize = 1 << 16;
+
 /// A dictionary is kept only while it has at most this share (per cent) of distinct
 /// values; above it, the column is written plain (polars' rule, counted exactly).
 const DICTIONARY_MAX_DISTINCT_PERCENT: usize = 75;
@@ -189,8 +195,14 @@ pub struct StringDictionary {
     values: Strings,
     index: HashTable<u32>,
     hasher: foldhash::fast::FixedState,
-    /// The key of the last value pushed (`u32::MAX` before the first).
-    last: u32,
+    /// The keys of the last distinct values pushed (`u32::MAX`: none yet), checked
+    /// before hashing: most columns repeat one of a handful of values.
+    recent: [u32; RECENT],
+    /// Where the next key goes in `recent`.
+    recent_next: usize,
+    /// The key of each value code seen (plus one; 0: not seen), for columns whose values
+    /// come from a code (provinces, ISPs): no hashing at all.
+    by_code: Vec<u32>,
     /// Rows are kept as plain values (in `values`, one per row), not as keys.
     plain: bool,
 }
@@ -203,7 +215,9 @@ impl StringDictionary {
             values: Strings::new(0),
             index: HashTable::new(),
             hasher: foldhash::fast::FixedState::default(),
-            last: u32::MAX,
+            recent: [u32::MAX; RECENT],
+            recent_next: 0,
+            by_code: Vec::new(),
             plain: false,
         }
     }
@@ -225,10 +239,30 @@ impl StringDictionary {
             self.values.push_value(value);
             return;
         }
-        let key = if self.last != u32::MAX && self.values.get(self.last as usize) == value {
-            self.last
-        } else {
-            self.key_of(value)
+        let key = self.key_of(value);
+        self.keys.push(key);
+    }
+
+    /// [`Self::push_value`] for a value that `code` always stands for.
+    #[inline]
+    pub fn push_coded(&mut self, code: i32, value: &[u8]) {
+        let slot = code as usize;
+        if self.plain || code < 0 || slot >= MAX_CODE {
+            return self.push_value(value);
+        }
+        if self.validity.bits.is_some() {
+            self.validity.push(true, 0);
+        }
+        if slot >= self.by_code.len() {
+            self.by_code.resize(slot + 1, 0);
+        }
+        let key = match self.by_code[slot] {
+            0 => {
+                let key = self.key_of(value);
+                self.by_code[slot] = key + 1;
+                key
+            }
+            known => known - 1,
         };
         self.keys.push(key);
     }
@@ -248,7 +282,20 @@ impl StringDictionary {
         }
     }
 
+    #[inline]
     fn key_of(&mut self, value: &[u8]) -> u32 {
+        for &key in &self.recent {
+            if key != u32::MAX && self.values.get(key as usize) == value {
+                return key;
+            }
+        }
+        let key = self.key_of_hashed(value);
+        self.recent[self.recent_next] = key;
+        self.recent_next = (self.recent_next + 1) % RECENT;
+        key
+    }
+
+    fn key_of_hashed(&mut self, value: &[u8]) -> u32 {
         let StringDictionary {
             values,
             index,
@@ -265,7 +312,6 @@ impl StringDictionary {
                 key
             }
         };
-        self.last = key;
         key
     }
 
@@ -387,6 +433,16 @@ impl Push<&str> for StringDictionary {
     #[inline]
     fn push(&mut self, value: &str) {
         self.push_value(value.as_bytes());
+    }
+}
+
+/// A text value and the code it always stands for (a province's name and its code).
+pub struct Coded<'a>(pub i32, pub &'a str);
+
+impl Push<Coded<'_>> for StringDictionary {
+    #[inline]
+    fn push(&mut self, Coded(code, value): Coded<'_>) {
+        self.push_coded(code, value.as_bytes());
     }
 }
 
