@@ -35,8 +35,9 @@ pub struct Tag<'a> {
 /// - `I64`: numbers that grow or vary widely (sizes, offsets, line numbers), delta-encoded;
 /// - `Small`: numbers with few distinct values (codes, statuses, durations, ports): the
 ///   writer makes a dictionary when they span a small range;
-/// - `Dict`: text with few distinct values (domains, provinces, agents, paths):
+/// - `Dict`: text with few distinct values (domains, provinces, agents, channels):
 ///   dictionary built as lines come, plain when most values turn out distinct;
+/// - `Plain`: high-variety text readers filter on (paths), plain;
 /// - `Text`: high-variety text (query strings, IPs, ranges), plain, no min/max;
 /// - `Bytes`: raw bytes, plain, no min/max;
 /// - `Source`: the file's name, the same on every row: no builder, filled in by `take`.
@@ -48,6 +49,7 @@ macro_rules! builder {
     (I32) => { Numbers<i32> };
     (Dict) => { StringDictionary };
     (Text) => { Strings };
+    (Plain) => { Strings };
     (Bytes) => { Strings };
     (Source) => { () };
 }
@@ -188,7 +190,7 @@ table_columns! {
     ts: Ts = l.ts_ms,
     client_ip: Text = l.client_ip,
     domain: Dict = l.domain,
-    path: Dict = l.path,
+    path: Plain = l.path,
     query: Text = l.query,
     us: Text = tag.us,
     channel: Dict = tag.channel,
