@@ -1,9 +1,13 @@
 #!/usr/bin/env bash
-# Ingest throughput against `gzip -dc` on the same files, single job and all cores, with
-# peak RSS. Figures are ratios to gzip because these machines are noisy; run it twice and
-# compare ratios, not MB/s.
+# Ingest throughput against `gzip -dc` on the same files, one job and all cores, with
+# peak RSS: RUNS rounds (default 5), each running every command once in turn (gzip,
+# -j 1, -j N, then the peers), so a noisy minute hits all of them alike; medians reported.
+# Figures are ratios to gzip because these machines are noisy: compare ratios, not MB/s.
 #
 #   benches/ingest.sh [PEAK_REQUESTS_PER_HOUR] [DOMAINS] [SHAPE]
+#   RUNS=3 benches/ingest.sh                   # fewer rounds
+#   PEERS=1 benches/ingest.sh                  # also DuckDB and polars-python doing the
+#                                              # same work (benches/peers/), same rounds
 #
 # The default makes about 2 GB of uncompressed log text (one China day, 4 domains) in the
 # real line shape (quoted agent and range, (null)/NULL markers); SHAPE=classic measures the
@@ -14,6 +18,7 @@ cd "$(dirname "$0")/.."
 peak=${1:-180000}
 domains=${2:-4}
 shape=${3:-real}
+runs=${RUNS:-5}
 data=bench-data/logs-$peak-$domains-$shape
 # CDNCOST_BIN measures a binary built earlier (say, to compare two commits).
 bin=${CDNCOST_BIN:-${CARGO_TARGET_DIR:-target}/release/cdncost}
@@ -27,34 +32,61 @@ mapfile -t files < <(find "$data/cdn_logs" -name '*.gz' | sort)
 gz_bytes=$(cat "${files[@]}" | wc -c)
 text_bytes=$(gzip -dc "${files[@]}" | wc -c)
 lines=$(gzip -dc "${files[@]}" | wc -l)
-echo "data: ${#files[@]} files, $lines lines, $((gz_bytes / 1000000)) MB gzip, $((text_bytes / 1000000)) MB text"
+cores=$(nproc)
+echo "data: ${#files[@]} files, $lines lines, $((gz_bytes / 1000000)) MB gzip, $((text_bytes / 1000000)) MB text; $runs rounds"
 
-# Seconds of wall time and peak RSS (KB) of a command, from GNU time.
-measure() {
-  /usr/bin/time -f '%e %M %U %S' -o /tmp/cdncost-bench-time "$@" > /dev/null
-  cat /tmp/cdncost-bench-time
-}
+names=("gzip -dc (1 core)" "cdncost ingest -j 1" "cdncost ingest -j $cores")
+commands=(
+  "gzip -dc ${files[*]}"
+  "env POLARS_MAX_THREADS=1 $bin ingest --lake bench-data/lake-1 -j 1 -q ${files[*]}"
+  "$bin ingest --lake bench-data/lake-n -q ${files[*]}"
+)
+outputs=("" bench-data/lake-1 bench-data/lake-n)
+if [ -n "${PEERS:-}" ]; then
+  names+=("DuckDB $(python3 -c 'import duckdb; print(duckdb.__version__)') ($cores threads)"
+          "polars-python $(python3 -c 'import polars; print(polars.__version__)') ($cores threads)")
+  commands+=("python3 benches/peers/duckdb_ingest.py bench-data/lake-duckdb ${files[*]}"
+             "python3 benches/peers/polars_ingest.py bench-data/lake-polars ${files[*]}")
+  outputs+=(bench-data/lake-duckdb bench-data/lake-polars)
+fi
 
+results=$(mktemp)
 sync
 gzip -dc "${files[@]}" > /dev/null # warm the page cache
-read -r gz_s _ _ _ < <(measure gzip -dc "${files[@]}")
-echo "gzip -dc: ${gz_s}s"
-
-rm -rf bench-data/lake-1 bench-data/lake-n
-read -r one_s one_rss one_user one_sys < <(POLARS_MAX_THREADS=1 measure "$bin" ingest --lake bench-data/lake-1 -j 1 -q "$data/cdn_logs")
-read -r all_s all_rss all_user all_sys < <(measure "$bin" ingest --lake bench-data/lake-n -q "$data/cdn_logs")
+for round in $(seq "$runs"); do
+  for i in "${!commands[@]}"; do
+    [ -z "${outputs[$i]}" ] || rm -rf "${outputs[$i]}"
+    # shellcheck disable=SC2086 # the command lines are word lists on purpose
+    /usr/bin/time -f '%e %M %U %S' -o /tmp/cdncost-bench-time ${commands[$i]} > /dev/null
+    echo "$i $(cat /tmp/cdncost-bench-time)" >> "$results"
+  done
+  echo "round $round done"
+done
 lake_bytes=$(du -sb bench-data/lake-1 | cut -f1)
 
-python3 - "$text_bytes" "$gz_s" "$one_s" "$one_rss" "$one_user" "$one_sys" "$all_s" "$all_rss" "$(nproc)" "$lake_bytes" "$gz_bytes" <<'PY'
-import sys
-text, gz, one, one_rss, one_user, one_sys, alln, all_rss, cores, lake, gzb = sys.argv[1:]
-text, gz, one, alln = int(text), float(gz), float(one), float(alln)
-mb = text / 1e6
+python3 - "$results" "$text_bytes" "$gz_bytes" "$lake_bytes" "${names[@]}" <<'PY'
+import statistics, sys
+results, text, gzb, lake, names = sys.argv[1], int(sys.argv[2]), int(sys.argv[3]), int(sys.argv[4]), sys.argv[5:]
+runs = {}
+for line in open(results):
+    i, wall, rss, user, sys_ = line.split()
+    runs.setdefault(int(i), []).append((float(wall), int(rss), float(user) + float(sys_)))
+gzip = [w for w, _, _ in runs[0]]
 print()
-print("| run | wall s | MB/s (text) | × gzip -dc | peak RSS MB | CPU s (user+sys) |")
+print("| run | median wall s | MB/s (text) | × gzip -dc, median (each round) | peak RSS MB | CPU s |")
 print("|---|---|---|---|---|---|")
-print(f"| gzip -dc (1 core) | {gz:.2f} | {mb/gz:.0f} | 1.00 | - | - |")
-print(f"| cdncost ingest -j 1 | {one:.2f} | {mb/one:.0f} | {gz/one:.2f} | {int(one_rss)/1024:.0f} | {float(one_user)+float(one_sys):.2f} |")
-print(f"| cdncost ingest -j {cores} | {alln:.2f} | {mb/alln:.0f} | {gz/alln:.2f} | {int(all_rss)/1024:.0f} | - |")
-print(f"\ninput {mb:.0f} MB text / {int(gzb)/1e6:.0f} MB gzip; lake {int(lake)/1e6:.0f} MB Parquet")
+for i, name in enumerate(names):
+    walls = [w for w, _, _ in runs[i]]
+    # Each round's ratio to that round's gzip run: noise shared within a round cancels.
+    ratios = [g / w for g, w in zip(gzip, walls)]
+    rss = max(r for _, r, _ in runs[i]) / 1024
+    cpu = statistics.median(c for _, _, c in runs[i])
+    each = ", ".join(f"{r:.2f}" for r in ratios)
+    print(f"| {name} | {statistics.median(walls):.2f} | {text / 1e6 / statistics.median(walls):.0f} | "
+          f"**{statistics.median(ratios):.2f}** ({each}) | {rss if i else 0:.0f} | {cpu:.2f} |")
+print(f"\ninput {text / 1e6:.0f} MB text / {gzb / 1e6:.0f} MB gzip; cdncost lake {lake / 1e6:.0f} MB Parquet")
 PY
+for i in "${!outputs[@]}"; do
+  [ -z "${outputs[$i]}" ] || [ "$i" = 1 ] || echo "${names[$i]} lake: $(( $(du -sb "${outputs[$i]}" | cut -f1) / 1000000 )) MB"
+done
+rm -f "$results"

@@ -80,34 +80,63 @@ macro_rules! new_builder {
 
 /// The type readers see.
 macro_rules! declared {
-    (Ts) => { DataType::Datetime(TimeUnit::Milliseconds, Some(china_tz())) };
-    (I64) => { DataType::Int64 };
-    (Small64) => { DataType::Int64 };
-    (Small32) => { DataType::Int32 };
-    (I32) => { DataType::Int32 };
-    (Bytes) => { DataType::Binary };
-    ($text:ident) => { DataType::String };
+    (Ts) => {
+        DataType::Datetime(TimeUnit::Milliseconds, Some(china_tz()))
+    };
+    (I64) => {
+        DataType::Int64
+    };
+    (Small64) => {
+        DataType::Int64
+    };
+    (Small32) => {
+        DataType::Int32
+    };
+    (I32) => {
+        DataType::Int32
+    };
+    (Bytes) => {
+        DataType::Binary
+    };
+    ($text:ident) => {
+        DataType::String
+    };
 }
 
 macro_rules! plan {
-    (Ts) => { plan!(I64) };
-    (I32) => { plan!(I64) };
+    (Ts) => {
+        plan!(I64)
+    };
+    (I32) => {
+        plan!(I64)
+    };
     (I64) => {
         ColumnPlan {
             numbers: NumberEncoding::Delta,
             ..ColumnPlan::DEFAULT
         }
     };
-    (Small64) => { plan!(Small32) };
+    (Small64) => {
+        plan!(Small32)
+    };
     (Small32) => {
         ColumnPlan {
             numbers: NumberEncoding::SmallRangeDictionary,
             ..ColumnPlan::DEFAULT
         }
     };
-    (Text) => { ColumnPlan { min_max: false, ..ColumnPlan::DEFAULT } };
-    (Bytes) => { plan!(Text) };
-    ($kind:ident) => { ColumnPlan::DEFAULT };
+    (Text) => {
+        ColumnPlan {
+            min_max: false,
+            ..ColumnPlan::DEFAULT
+        }
+    };
+    (Bytes) => {
+        plan!(Text)
+    };
+    ($kind:ident) => {
+        ColumnPlan::DEFAULT
+    };
 }
 
 macro_rules! finish {

@@ -347,11 +347,8 @@ fn dictionary_array(
     validity: Option<Bitmap>,
     values: Box<dyn Array>,
 ) -> Box<dyn Array> {
-    let dtype = ArrowDataType::Dictionary(
-        IntegerType::UInt32,
-        Box::new(values.dtype().clone()),
-        false,
-    );
+    let dtype =
+        ArrowDataType::Dictionary(IntegerType::UInt32, Box::new(values.dtype().clone()), false);
     let keys = PrimitiveArray::new(ArrowDataType::UInt32, keys.into(), validity);
     Box::new(DictionaryArray::try_new(dtype, keys, values).expect("keys index the values"))
 }

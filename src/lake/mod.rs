@@ -27,10 +27,10 @@ use serde::{de::DeserializeOwned, Serialize};
 use crate::china_time::ChinaHour;
 
 pub mod catalogue;
+pub mod columns;
 pub mod integrity;
 pub mod manifest;
 pub mod media;
-pub mod columns;
 mod parquet;
 
 pub use parquet::{stage_frame, ParquetSink, RowGroupSink, TableSchema};

@@ -188,8 +188,9 @@ impl RowGroupSink {
     ) -> Result<Self, LakeError> {
         let compression = CompressionOptions::Zstd(Some(zstd(options, final_path)?));
         let (out, staging) = Staging::create(final_path)?;
-        let writer = FileWriter::try_new(out, schema.arrow.clone(), write_options(compression, true))
-            .map_err(|source| staging.error(source))?;
+        let writer =
+            FileWriter::try_new(out, schema.arrow.clone(), write_options(compression, true))
+                .map_err(|source| staging.error(source))?;
         Ok(RowGroupSink {
             writer,
             staging,
@@ -213,8 +214,8 @@ impl RowGroupSink {
                 let pages = DynIter::new(
                     pages.map(|page| page.map_err(|e| ParquetError::OutOfSpec(e.to_string()))),
                 );
-                let compressed = Compressor::new(pages, compression, Vec::new())
-                    .map_err(PolarsError::from);
+                let compressed =
+                    Compressor::new(pages, compression, Vec::new()).map_err(PolarsError::from);
                 columns.push(Ok(DynStreamingIterator::new(compressed)));
             }
         }
@@ -241,11 +242,12 @@ impl RowGroupSink {
 }
 
 fn write_options(compression: CompressionOptions, min_max: bool) -> WriteOptions {
-    let mut statistics = polars_parquet::write::StatisticsOptions::default();
-    statistics.min_value = min_max;
-    statistics.max_value = min_max;
     WriteOptions {
-        statistics,
+        statistics: StatisticsOptions {
+            min_value: min_max,
+            max_value: min_max,
+            ..StatisticsOptions::default()
+        },
         version: Version::V1,
         compression,
         data_page_size: None,

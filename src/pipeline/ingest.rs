@@ -24,8 +24,8 @@ use crate::cdnlog::line::{EmptyMarker, LogLine, Reject, TimeFormat};
 use crate::cdnlog::reader::{LineReader, DEFAULT_MAX_LINE};
 use crate::china_time::{self, ChinaHour};
 use crate::lake::catalogue::manifest_kind;
-use crate::lake::manifest::{FileRecord, Observed};
 use crate::lake::columns::RowGroup;
+use crate::lake::manifest::{FileRecord, Observed};
 use crate::lake::{
     Lake, LakeError, ParquetOptions, RowGroupSink, SafeName, StagedFile, TableSchema,
 };
