@@ -8,6 +8,8 @@
 #   RUNS=3 benches/ingest.sh                   # fewer rounds
 #   PEERS=1 benches/ingest.sh                  # also DuckDB and polars-python doing the
 #                                              # same work (benches/peers/), same rounds
+#   BASELINE=/path/to/older/cdncost benches/ingest.sh   # also an older binary, -j 1 and
+#                                              # -j N, same rounds (before/after a change)
 #
 # The default makes about 2 GB of uncompressed log text (one China day, 4 domains) in the
 # real line shape (quoted agent and range, (null)/NULL markers); SHAPE=classic measures the
@@ -42,6 +44,12 @@ commands=(
   "$bin ingest --lake bench-data/lake-n -q ${files[*]}"
 )
 outputs=("" bench-data/lake-1 bench-data/lake-n)
+if [ -n "${BASELINE:-}" ]; then
+  names+=("baseline ingest -j 1" "baseline ingest -j $cores")
+  commands+=("env POLARS_MAX_THREADS=1 $BASELINE ingest --lake bench-data/lake-b1 -j 1 -q ${files[*]}"
+             "$BASELINE ingest --lake bench-data/lake-bn -q ${files[*]}")
+  outputs+=(bench-data/lake-b1 bench-data/lake-bn)
+fi
 if [ -n "${PEERS:-}" ]; then
   names+=("DuckDB $(python3 -c 'import duckdb; print(duckdb.__version__)') ($cores threads)"
           "polars-python $(python3 -c 'import polars; print(polars.__version__)') ($cores threads)")
