@@ -18,6 +18,7 @@ use cdncost::lake::Lake;
 use cdncost::pipeline::ingest::{ingest_file, IngestOptions};
 
 fn main() {
+    cdncost::tune_malloc();
     let mut files: Vec<PathBuf> = std::env::args()
         .skip(1)
         .filter(|a| !a.starts_with("--"))

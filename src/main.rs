@@ -7,27 +7,6 @@ use clap::{CommandFactory, FromArgMatches};
 
 mod cmd;
 
-/// glibc's allocator, set for an ingest (BENCHMARKS.md); called first thing, before any
-/// thread exists.
-/// - Arenas: glibc gives each thread that allocates its own arena and keeps freed memory
-///   in it, so ingests that run on changing worker threads each leave ~100 MB behind:
-///   fetching one day of logs peaked at 650 MB, and at 299 MB with two arenas, for the
-///   same speed.
-/// - Every row group hands its column buffers (a few MB each) to the Parquet writer and
-///   allocates fresh ones. By default glibc maps each such buffer anew and returns it to
-///   the system when freed, so every row group paid page faults to zero new pages: 9 % of
-///   an ingest's CPU. Buffers below 32 MiB now come from the heap, and up to 64 MiB of
-///   free heap is kept for the next row group.
-fn tune_malloc() {
-    #[cfg(all(target_os = "linux", target_env = "gnu"))]
-    // SAFETY: mallopt only sets allocator parameters; no thread has started yet.
-    unsafe {
-        libc::mallopt(libc::M_ARENA_MAX, 2);
-        libc::mallopt(libc::M_MMAP_THRESHOLD, 32 << 20);
-        libc::mallopt(libc::M_TRIM_THRESHOLD, 64 << 20);
-    }
-}
-
 /// Whether an error comes from writing to a closed pipe.
 fn is_broken_pipe(err: &anyhow::Error) -> bool {
     err.chain().any(|cause| {
@@ -55,7 +34,8 @@ fn said_once(err: &anyhow::Error) -> String {
 }
 
 fn main() -> ExitCode {
-    tune_malloc();
+    // Before any thread exists (mallopt is not for a running program).
+    cdncost::tune_malloc();
     let matches = cmd::Cli::command().get_matches();
     let cli = match cmd::Cli::from_arg_matches(&matches) {
         Ok(cli) => cli,
