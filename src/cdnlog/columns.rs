@@ -13,8 +13,6 @@ use polars::prelude::{DataType, TimeUnit};
 
 use super::line::LogLine;
 use crate::china_time::china_tz;
-use polars_arrow::datatypes::ArrowDataType;
-
 use crate::lake::columns::{
     constant_string, Coded, ColumnPlan, NumberEncoding, Numbers, Push, RowGroup, StringDictionary,
     Strings,
@@ -57,21 +55,6 @@ macro_rules! builder {
 macro_rules! new_builder {
     (Source, $capacity:expr) => {
         ()
-    };
-    (I32, $capacity:expr) => {
-        Numbers::new($capacity, ArrowDataType::Int32)
-    };
-    (Small32, $capacity:expr) => {
-        Numbers::new($capacity, ArrowDataType::Int32)
-    };
-    (Ts, $capacity:expr) => {
-        Numbers::new($capacity, ArrowDataType::Int64)
-    };
-    (I64, $capacity:expr) => {
-        Numbers::new($capacity, ArrowDataType::Int64)
-    };
-    (Small64, $capacity:expr) => {
-        Numbers::new($capacity, ArrowDataType::Int64)
     };
     ($kind:ident, $capacity:expr) => {
         <builder!($kind)>::new($capacity)

@@ -357,15 +357,13 @@ fn dictionary_array(
 pub struct Numbers<T: NativeType> {
     values: Vec<T>,
     validity: Validity,
-    dtype: ArrowDataType,
 }
 
 impl<T: NativeType> Numbers<T> {
-    pub fn new(capacity: usize, dtype: ArrowDataType) -> Self {
+    pub fn new(capacity: usize) -> Self {
         Numbers {
             values: Vec::with_capacity(capacity),
             validity: Validity::default(),
-            dtype,
         }
     }
 
@@ -389,10 +387,10 @@ impl<T: NativeType> Numbers<T> {
     }
 
     pub fn take(&mut self) -> Box<dyn Array> {
-        let full = std::mem::replace(self, Numbers::new(self.values.len(), self.dtype.clone()));
+        let full = std::mem::replace(self, Numbers::new(self.values.len()));
         let mut validity = full.validity;
         Box::new(PrimitiveArray::new(
-            full.dtype,
+            T::PRIMITIVE.into(),
             full.values.into(),
             validity.take(),
         ))
@@ -461,5 +459,151 @@ impl<T: NativeType> Push<Option<T>> for Numbers<T> {
     #[inline]
     fn push(&mut self, value: Option<T>) {
         self.push_option(value);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use polars_arrow::array::{BinaryArray, DictionaryArray};
+
+    /// A text column's values as written, whatever array it came out as.
+    fn texts(array: &dyn Array) -> Vec<Option<String>> {
+        let text = |b: &[u8]| String::from_utf8(b.to_vec()).unwrap();
+        if let Some(plain) = array.as_any().downcast_ref::<BinaryArray<i64>>() {
+            return plain.iter().map(|v| v.map(text)).collect();
+        }
+        let dict = array
+            .as_any()
+            .downcast_ref::<DictionaryArray<u32>>()
+            .expect("a text column is plain or a dictionary");
+        let values = dict
+            .values()
+            .as_any()
+            .downcast_ref::<BinaryArray<i64>>()
+            .unwrap();
+        dict.keys()
+            .iter()
+            .map(|k| k.map(|k| text(values.value(*k as usize))))
+            .collect()
+    }
+
+    fn is_dictionary(array: &dyn Array) -> bool {
+        matches!(array.dtype(), ArrowDataType::Dictionary(..))
+    }
+
+    #[test]
+    fn missing_values_anywhere_keep_their_place() {
+        let rows = [None, Some("a"), Some(""), None, Some("bc"), None];
+        let mut plain = Strings::new(2);
+        let mut dict = StringDictionary::new(2);
+        for row in rows {
+            Push::push(&mut plain, row);
+            Push::push(&mut dict, row);
+        }
+        let want: Vec<Option<String>> = rows.iter().map(|r| r.map(String::from)).collect();
+        assert_eq!(texts(plain.take().as_ref()), want);
+        assert_eq!(texts(dict.take().as_ref()), want);
+        // Taken builders start empty, with no missing values left over.
+        Push::push(&mut plain, "x");
+        assert_eq!(texts(plain.take().as_ref()), [Some("x".to_string())]);
+    }
+
+    #[test]
+    fn a_dictionary_holds_each_value_once() {
+        let mut dict = StringDictionary::new(8);
+        let rows: Vec<&str> = (0..1000).map(|i| ["GET", "HEAD", "POST"][i % 3]).collect();
+        for row in &rows {
+            Push::push(&mut dict, *row);
+        }
+        let array = dict.take();
+        assert!(is_dictionary(array.as_ref()));
+        let values = array
+            .as_any()
+            .downcast_ref::<DictionaryArray<u32>>()
+            .unwrap()
+            .values()
+            .len();
+        assert_eq!(values, 3);
+        assert_eq!(
+            texts(array.as_ref()),
+            rows.iter().map(|r| Some(r.to_string())).collect::<Vec<_>>()
+        );
+    }
+
+    #[test]
+    fn mostly_distinct_text_goes_plain_and_stays_plain() {
+        let mut dict = StringDictionary::new(8);
+        let first: Vec<String> = (0..200).map(|i| format!("/v/{i}.ts")).collect();
+        for row in &first {
+            Push::push(&mut dict, row.as_str());
+        }
+        let array = dict.take();
+        assert!(!is_dictionary(array.as_ref()));
+        assert_eq!(
+            texts(array.as_ref()),
+            first.iter().map(|r| Some(r.clone())).collect::<Vec<_>>()
+        );
+        // The next row group is built plain from the start, missing values included.
+        let second = [Some("/a.ts"), None, Some("/a.ts")];
+        for row in second {
+            Push::push(&mut dict, row);
+        }
+        let array = dict.take();
+        assert!(!is_dictionary(array.as_ref()));
+        assert_eq!(
+            texts(array.as_ref()),
+            second.map(|r| r.map(String::from)).to_vec()
+        );
+    }
+
+    #[test]
+    fn coded_values_share_keys_with_plain_pushes() {
+        let mut dict = StringDictionary::new(8);
+        Push::push(&mut dict, Coded(22, "北京"));
+        Push::push(&mut dict, "北京");
+        Push::push(&mut dict, Coded(4, "广东"));
+        Push::push(&mut dict, Coded(22, "北京"));
+        // A code out of the table's range is hashed like any value.
+        Push::push(&mut dict, Coded(2_000_000_001, "亚太一区"));
+        Push::push(&mut dict, Coded(-1, "海外"));
+        let array = dict.take();
+        let dict_array = array
+            .as_any()
+            .downcast_ref::<DictionaryArray<u32>>()
+            .unwrap();
+        assert_eq!(dict_array.values().len(), 4);
+        assert_eq!(
+            texts(array.as_ref()),
+            ["北京", "北京", "广东", "北京", "亚太一区", "海外"]
+                .map(|s| Some(s.to_string()))
+                .to_vec()
+        );
+    }
+
+    #[test]
+    fn numbers_keep_missing_values() {
+        let mut numbers = Numbers::<i64>::new(4);
+        for v in [Some(5), None, Some(-7)] {
+            Push::push(&mut numbers, v);
+        }
+        let array = numbers.take();
+        let array = array
+            .as_any()
+            .downcast_ref::<PrimitiveArray<i64>>()
+            .unwrap();
+        assert_eq!(
+            array.iter().map(|v| v.copied()).collect::<Vec<_>>(),
+            [Some(5), None, Some(-7)]
+        );
+    }
+
+    #[test]
+    fn a_constant_column_is_one_value() {
+        let array = constant_string("2026111820-x.gz", 3);
+        assert_eq!(
+            texts(array.as_ref()),
+            vec![Some("2026111820-x.gz".to_string()); 3]
+        );
     }
 }
