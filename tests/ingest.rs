@@ -1231,3 +1231,47 @@ fn a_file_in_place_of_a_directory_is_named_once_and_left_alone() {
         .collect();
     assert!(hidden.is_empty(), "{hidden:?}");
 }
+
+/// An object-store URL given as the lake (on the command line or in the config) is refused
+/// with its scheme named, and nothing is written: taken as a path it used to become a
+/// local directory named `s3:`.
+#[test]
+fn a_url_lake_is_refused_not_made_a_directory() {
+    let w = Workdir::new();
+    let gen = w.generate(
+        "gen",
+        &[
+            "--days",
+            "1",
+            "--domains",
+            "1",
+            "--peak-requests-per-hour",
+            "20",
+        ],
+    );
+    let logs = gen.join("cdn_logs");
+    let run = w
+        .run(&[
+            "--lake",
+            "s3://studio-lake/lake",
+            "ingest",
+            logs.to_str().unwrap(),
+        ])
+        .expect_code(1);
+    assert!(
+        run.stderr()
+            .contains("lake s3://studio-lake/lake: not a directory but a s3:// URL"),
+        "{}",
+        run.stderr()
+    );
+    std::fs::write(w.path("oss.toml"), "lake = \"oss://bucket/prefix\"\n").unwrap();
+    let run = w.run(&["--config", "oss.toml", "summary"]).expect_code(1);
+    assert!(
+        run.stderr()
+            .contains("lake oss://bucket/prefix: not a directory but a oss:// URL"),
+        "{}",
+        run.stderr()
+    );
+    assert!(!w.path("s3:").exists() && !w.path("oss:").exists());
+    assert!(!w.path("lake").exists(), "nothing was written");
+}

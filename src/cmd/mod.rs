@@ -160,7 +160,7 @@ impl Context {
         let progress = ProgressMode::detect(global.quiet, global.json_logs);
         Ok(Context {
             config,
-            lake: Lake::new(root),
+            lake: Lake::open(root)?,
             progress,
             global_args: global.to_args(),
         })

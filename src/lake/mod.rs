@@ -58,6 +58,8 @@ pub enum LakeError {
     EmptyTable { table: String, root: PathBuf },
     #[error("reading table {table}: {source}")]
     Query { table: String, source: PolarsError },
+    #[error("lake {location}: not a directory but a {scheme}:// URL; a lake on object storage is not supported yet: give a local or mounted directory")]
+    NotADirectoryLocation { location: String, scheme: String },
 }
 
 /// Creates `dir` and its parents. When a file is where a directory should be, says which
@@ -119,6 +121,26 @@ pub struct Lake {
 }
 
 impl Lake {
+    /// The lake at `root`, a directory. A URL (`s3://bucket/prefix`, `oss://…`) is refused:
+    /// taken as a path it would quietly become a local directory named `s3:`.
+    pub fn open(root: impl Into<PathBuf>) -> Result<Self, LakeError> {
+        let root = root.into();
+        let text = root.to_string_lossy();
+        if let Some((scheme, _)) = text.split_once("://") {
+            let is_scheme = scheme.starts_with(|c: char| c.is_ascii_alphabetic())
+                && scheme
+                    .chars()
+                    .all(|c| c.is_ascii_alphanumeric() || matches!(c, '+' | '-' | '.'));
+            if is_scheme {
+                return Err(LakeError::NotADirectoryLocation {
+                    scheme: scheme.to_string(),
+                    location: text.into_owned(),
+                });
+            }
+        }
+        Ok(Lake::new(root))
+    }
+
     pub fn new(root: impl Into<PathBuf>) -> Self {
         Lake {
             root: root.into(),
