@@ -134,7 +134,6 @@ pub fn stage_frame(
 /// A table's columns as readers see them (the types polars itself would declare for the
 /// same data), and how each is written.
 pub struct TableSchema {
-    polars: Schema,
     arrow: ArrowSchema,
     parquet: Vec<ParquetType>,
     plans: Vec<ColumnPlan>,
@@ -145,14 +144,10 @@ impl TableSchema {
     /// values.
     pub fn new(columns: Vec<(&str, DataType, ColumnPlan)>) -> Self {
         let plans = columns.iter().map(|c| c.2).collect();
-        let polars: Schema = columns
+        let arrow: ArrowSchema = columns
             .into_iter()
-            .map(|(name, dtype, _)| Field::new(name.into(), dtype))
-            .collect();
-        let arrow: ArrowSchema = polars
-            .iter()
-            .map(|(name, dtype)| {
-                ArrowField::new(name.clone(), dtype.to_arrow(CompatLevel::newest()), true)
+            .map(|(name, dtype, _)| {
+                ArrowField::new(name.into(), dtype.to_arrow(CompatLevel::newest()), true)
             })
             .collect();
         let parquet = to_parquet_schema(&arrow)
@@ -160,30 +155,26 @@ impl TableSchema {
             .fields()
             .to_vec();
         TableSchema {
-            polars,
             arrow,
             parquet,
             plans,
         }
     }
-
-    /// The columns as polars reads them back.
-    pub fn polars(&self) -> &Schema {
-        &self.polars
-    }
 }
 
-/// A Parquet file of [`RowGroup`]s, each column written as its [`ColumnPlan`] says.
+/// A Parquet file of one table's [`RowGroup`]s, each column written as its
+/// [`ColumnPlan`] says.
 pub struct RowGroupSink {
     writer: FileWriter<Out>,
     staging: Staging,
+    schema: &'static TableSchema,
     compression: CompressionOptions,
 }
 
 impl RowGroupSink {
     pub fn create(
         final_path: &Path,
-        schema: &TableSchema,
+        schema: &'static TableSchema,
         options: ParquetOptions,
     ) -> Result<Self, LakeError> {
         let compression = CompressionOptions::Zstd(Some(zstd(options, final_path)?));
@@ -194,15 +185,18 @@ impl RowGroupSink {
         Ok(RowGroupSink {
             writer,
             staging,
+            schema,
             compression,
         })
     }
 
-    pub fn write(&mut self, schema: &TableSchema, group: RowGroup) -> Result<(), LakeError> {
+    /// Writes one row group: each column encoded as its array and plan say, then
+    /// compressed page by page.
+    pub fn write(&mut self, group: RowGroup) -> Result<(), LakeError> {
         if group.height == 0 {
             return Ok(());
         }
-        let compression = self.compression;
+        let (schema, compression) = (self.schema, self.compression);
         let mut columns = Vec::with_capacity(group.arrays.len());
         for ((array, parquet), plan) in group.arrays.iter().zip(&schema.parquet).zip(&schema.plans)
         {

@@ -239,7 +239,7 @@ pub fn ingest_file_as<F: LogFormat>(
 fn append(
     sink: &mut Option<RowGroupSink>,
     path: impl FnOnce() -> PathBuf,
-    table: &TableSchema,
+    table: &'static TableSchema,
     group: RowGroup,
     file: &Path,
     options: ParquetOptions,
@@ -252,7 +252,7 @@ fn append(
         Some(sink) => sink,
         None => sink.insert(RowGroupSink::create(&path(), table, options).map_err(lake_err)?),
     };
-    sink.write(table, group).map_err(lake_err)
+    sink.write(group).map_err(lake_err)
 }
 
 /// The `us` parameter of a query, percent-decoded (into `scratch`) when it needs to be
