@@ -27,8 +27,10 @@ use polars_arrow::types::NativeType;
 /// How many recent keys a dictionary column checks before hashing.
 const RECENT: usize = 4;
 
-/// Codes below this are looked up in a table by [`StringDictionary::push_coded`].
-const MAX_CODE: usize = 1 << 16;
+/// Codes below this are looked up in a table by [`StringDictionary::push_coded`] (32 KB
+/// at most per column; every documented province, country and ISP code but the service
+/// areas' 2000000001… is below it); others are hashed like any value.
+const MAX_CODE: usize = 1 << 13;
 
 /// A dictionary is kept only while it has at most this share (per cent) of distinct
 /// values; above it, the column is written plain (polars' rule, counted exactly).
