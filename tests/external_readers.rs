@@ -86,3 +86,111 @@ fn every_column_reads_back_as_the_previous_writer_wrote_it() {
         }
     }
 }
+
+/// A text column whose values turn out mostly distinct is written plain from the row group
+/// where that shows, and the row groups after it are built plain: DuckDB and pyarrow read
+/// every value back, in order, null where the log had an empty marker, across row groups
+/// of both kinds. (Small row groups, so one file holds several.)
+#[test]
+fn text_columns_read_back_across_dictionary_and_plain_row_groups() {
+    if !python_readers() {
+        return;
+    }
+    let w = Workdir::new();
+    // 700 lines: the first 300 agents are all different (no dictionary is worth it), the
+    // referers take two values (a dictionary throughout), every 7th agent is a marker.
+    let mut log = String::new();
+    let mut agents = Vec::new();
+    for i in 0..700 {
+        let agent = match i {
+            _ if i % 7 == 3 => None,
+            _ if i < 300 => Some(format!("Agent/{i} (unique; {})", "x".repeat(i % 40))),
+            _ => Some(format!("Agent/{}", i % 3)),
+        };
+        let referer = if i % 2 == 0 {
+            "https://a.example/p"
+        } else {
+            "NULL"
+        };
+        log.push_str(&format!(
+            "20261118120{:03} 1.2.3.4 d.example /v/{i}.ts?us=wxad-{i} {} 4 2 200 {referer} 1 \"{}\" \"(null)\" GET HTTPS hit {}\n",
+            i % 60 + 100 * (i / 60 % 6),
+            1000 + i,
+            agent.as_deref().unwrap_or("NULL"),
+            20000 + i,
+        ));
+        agents.push(agent);
+    }
+    write_gz(&w.path("in/2026111812-d.example.gz"), log.as_bytes());
+    std::fs::write(w.path("small.toml"), "[ingest]\nrow_group_rows = 200\n").unwrap();
+    let run = w.run(&["--config", "small.toml", "ingest", "in"]).ok();
+    assert!(
+        run.stdout().contains("700 parsed + 0 rejected"),
+        "{}",
+        run.stdout()
+    );
+
+    let script = r#"
+import glob, json, sys
+import duckdb, pyarrow.parquet as pq
+files = glob.glob(sys.argv[1] + "/cdn_requests/**/*.parquet", recursive=True)
+con = duckdb.connect()
+rows = con.execute(f"SELECT user_agent, referer FROM read_parquet({files}) ORDER BY line_no").fetchall()
+meta = pq.ParquetFile(files[0]).metadata
+ua = meta.schema.names.index("user_agent")
+encodings = [meta.row_group(r).column(ua).encodings for r in range(meta.num_row_groups)]
+table = pq.read_table(files[0])
+print(json.dumps({"duckdb": rows, "pyarrow": table.column("user_agent").to_pylist(),
+                  "pyarrow_referer": table.column("referer").to_pylist(),
+                  "ua_type": str(table.schema.field("user_agent").type),
+                  "encodings": [list(e) for e in encodings]}))
+"#;
+    let out = std::process::Command::new("python3")
+        .args(["-c", script])
+        .arg(w.path("lake"))
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let got: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let want_referers: Vec<Option<&str>> = (0..700)
+        .map(|i| (i % 2 == 0).then_some("https://a.example/p"))
+        .collect();
+    let duckdb: Vec<(Option<String>, Option<String>)> =
+        serde_json::from_value(got["duckdb"].clone()).unwrap();
+    assert_eq!(duckdb.len(), 700);
+    for (i, (agent, referer)) in duckdb.iter().enumerate() {
+        assert_eq!(agent, &agents[i], "duckdb user_agent of line {}", i + 1);
+        assert_eq!(
+            referer.as_deref(),
+            want_referers[i],
+            "duckdb referer of line {}",
+            i + 1
+        );
+    }
+    let pyarrow: Vec<Option<String>> = serde_json::from_value(got["pyarrow"].clone()).unwrap();
+    assert_eq!(pyarrow, agents, "pyarrow user_agent");
+    let referers: Vec<Option<String>> =
+        serde_json::from_value(got["pyarrow_referer"].clone()).unwrap();
+    assert_eq!(
+        referers,
+        want_referers
+            .iter()
+            .map(|r| r.map(String::from))
+            .collect::<Vec<_>>()
+    );
+    assert!(
+        !got["ua_type"].as_str().unwrap().contains("dictionary"),
+        "{got}"
+    );
+    // Row group 1 (200 distinct agents) and 2 (built plain after it) hold no dictionary;
+    // none of the four is missing.
+    let encodings = got["encodings"].as_array().unwrap();
+    assert_eq!(encodings.len(), 4, "{got}");
+    for rg in &encodings[..2] {
+        assert!(!rg.to_string().contains("DICT"), "{got}");
+    }
+}

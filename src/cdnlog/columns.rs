@@ -144,7 +144,6 @@ macro_rules! table_columns {
     ) => {
         $(#[$meta])*
         pub struct $table {
-            capacity: usize,
             len: usize,
             $( $(#[$colmeta])* $col: builder!($kind), )+
         }
@@ -152,7 +151,6 @@ macro_rules! table_columns {
         impl $table {
             pub fn new(capacity: usize) -> Self {
                 $table {
-                    capacity,
                     len: 0,
                     $( $col: new_builder!($kind, capacity), )+
                 }
@@ -182,12 +180,13 @@ macro_rules! table_columns {
                 $( $( Push::push(&mut self.$col, $value); )? )+
             }
 
-            /// The rows pushed so far as one row group; the builders start empty again.
+            /// The rows pushed so far as one row group; the builders start empty again,
+            /// each keeping what it learnt (a column found not worth a dictionary stays
+            /// plain for the rest of the file).
             pub fn take(&mut self, source_file: &str) -> RowGroup {
-                let mut full = std::mem::replace(self, $table::new(self.capacity));
-                let height = full.len;
+                let height = std::mem::take(&mut self.len);
                 let arrays = vec![
-                    $( finish!($kind, full.$col, source_file, height), )+
+                    $( finish!($kind, self.$col, source_file, height), )+
                 ];
                 RowGroup { height, arrays }
             }
