@@ -6,8 +6,8 @@
 //! then hashes every value again to build the dictionary; for high-variety columns the
 //! estimate says "too many" and the work is thrown away. Here the table says what each
 //! column is: low-variety columns build their dictionary while the values are pushed
-//! (one hash per value, none for a repeat of the previous value), high-variety ones are
-//! kept plain and skip both. The files are the same to a reader: the declared types
+//! (at most one hash per value, none for a repeat of a recent value), high-variety ones
+//! are kept plain and skip both. The files are the same to a reader: the declared types
 //! (the `ARROW:schema` a reader sees) are the ones polars writes, and a dictionary is
 //! only an encoding (it reads back as strings).
 //!
@@ -79,11 +79,19 @@ struct Validity {
 }
 
 impl Validity {
+    /// A row with a value: nothing to do until a missing one was seen.
     #[inline]
-    fn push(&mut self, valid: bool, len_before: usize) {
+    fn push_valid(&mut self) {
+        if let Some(bits) = &mut self.bits {
+            bits.push(true);
+        }
+    }
+
+    /// A missing value after `len_before` rows.
+    #[inline]
+    fn push_missing(&mut self, len_before: usize) {
         match &mut self.bits {
-            Some(bits) => bits.push(valid),
-            None if valid => {}
+            Some(bits) => bits.push(false),
             None => {
                 let mut bits = MutableBitmap::with_capacity(len_before.max(1024));
                 bits.extend_constant(len_before, true);
@@ -124,9 +132,7 @@ impl Strings {
     pub fn push_value(&mut self, value: &[u8]) {
         self.bytes.extend_from_slice(value);
         self.offsets.push(self.bytes.len() as i64);
-        if self.validity.bits.is_some() {
-            self.validity.push(true, 0);
-        }
+        self.validity.push_valid();
     }
 
     #[inline]
@@ -134,8 +140,8 @@ impl Strings {
         match value {
             Some(value) => self.push_value(value),
             None => {
-                self.validity.push(false, self.len());
-                self.offsets.push(self.bytes.len() as i64);
+                self.validity.push_missing(self.len());
+                self.push_missing();
             }
         }
     }
@@ -168,9 +174,7 @@ impl Strings {
             .expect("offsets and validity match the bytes"),
         )
     }
-}
 
-impl Strings {
     /// A placeholder for a missing value (its validity bit says so).
     fn push_missing(&mut self) {
         self.offsets.push(self.bytes.len() as i64);
@@ -186,8 +190,8 @@ impl Strings {
     }
 }
 
-/// A column whose dictionary is built as values are pushed: a repeat of the previous
-/// value costs a comparison, any other value one hash and a probe of a table of keys
+/// A column whose dictionary is built as values are pushed: a repeat of one of the last
+/// few values costs a comparison, any other value one hash and a probe of a table of keys
 /// (the values themselves are stored once, in key order). A column whose row group turned
 /// out mostly distinct is not worth a dictionary: its next row groups are built plain.
 pub struct StringDictionary {
@@ -234,9 +238,7 @@ impl StringDictionary {
 
     #[inline]
     pub fn push_value(&mut self, value: &[u8]) {
-        if self.validity.bits.is_some() {
-            self.validity.push(true, 0);
-        }
+        self.validity.push_valid();
         if self.plain {
             self.values.push_value(value);
             return;
@@ -252,9 +254,7 @@ impl StringDictionary {
         if self.plain || code < 0 || slot >= MAX_CODE {
             return self.push_value(value);
         }
-        if self.validity.bits.is_some() {
-            self.validity.push(true, 0);
-        }
+        self.validity.push_valid();
         if slot >= self.by_code.len() {
             self.by_code.resize(slot + 1, 0);
         }
@@ -274,7 +274,7 @@ impl StringDictionary {
         match value {
             Some(value) => self.push_value(value),
             None => {
-                self.validity.push(false, self.len());
+                self.validity.push_missing(self.len());
                 if self.plain {
                     self.values.push_missing();
                 } else {
@@ -305,15 +305,12 @@ impl StringDictionary {
             ..
         } = self;
         let hash = hasher.hash_one(value);
-        let key = match index.find(hash, |&key| values.get(key as usize) == value) {
-            Some(&key) => key,
-            None => {
-                let key = values.len() as u32;
-                values.push_value(value);
-                index.insert_unique(hash, key, |&key| hasher.hash_one(values.get(key as usize)));
-                key
-            }
-        };
+        if let Some(&key) = index.find(hash, |&key| values.get(key as usize) == value) {
+            return key;
+        }
+        let key = values.len() as u32;
+        values.push_value(value);
+        index.insert_unique(hash, key, |&key| hasher.hash_one(values.get(key as usize)));
         key
     }
 
@@ -372,9 +369,7 @@ impl<T: NativeType> Numbers<T> {
     #[inline]
     pub fn push_value(&mut self, value: T) {
         self.values.push(value);
-        if self.validity.bits.is_some() {
-            self.validity.push(true, 0);
-        }
+        self.validity.push_valid();
     }
 
     #[inline]
@@ -382,7 +377,7 @@ impl<T: NativeType> Numbers<T> {
         match value {
             Some(value) => self.push_value(value),
             None => {
-                self.validity.push(false, self.values.len());
+                self.validity.push_missing(self.values.len());
                 self.values.push(T::default());
             }
         }

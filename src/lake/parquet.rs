@@ -168,7 +168,6 @@ pub struct RowGroupSink {
     writer: FileWriter<Out>,
     staging: Staging,
     schema: &'static TableSchema,
-    compression: CompressionOptions,
 }
 
 impl RowGroupSink {
@@ -186,7 +185,6 @@ impl RowGroupSink {
             writer,
             staging,
             schema,
-            compression,
         })
     }
 
@@ -196,7 +194,7 @@ impl RowGroupSink {
         if group.height == 0 {
             return Ok(());
         }
-        let (schema, compression) = (self.schema, self.compression);
+        let (schema, compression) = (self.schema, self.writer.options().compression);
         let mut columns = Vec::with_capacity(group.arrays.len());
         for ((array, parquet), plan) in group.arrays.iter().zip(&schema.parquet).zip(&schema.plans)
         {
