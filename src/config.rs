@@ -14,8 +14,10 @@ pub const DEFAULT_CONFIG: &str = "cdncost.toml";
 #[derive(Debug, Default, Clone, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct Config {
-    /// Lake directory (default `./lake`).
-    pub lake: Option<PathBuf>,
+    /// `lake = "DIR"` or `lake = "s3://bucket/prefix"` (default `./lake`), or a `[lake]`
+    /// table with `location` and `[lake.s3]`.
+    #[serde(default)]
+    pub lake: LakeSetting,
     #[serde(default)]
     pub ingest: IngestConfig,
     #[serde(default)]
@@ -33,6 +35,45 @@ pub struct Config {
     /// `[notify]`: the nightly result in a chat group (none: no message).
     #[serde(default)]
     pub notify: Option<crate::sources::robot::NotifyConfig>,
+}
+
+/// `lake = "…"`, or `[lake]` with `location = "…"` and an optional `[lake.s3]` section
+/// (endpoint, region, keys, part size, leases: `lake::S3Settings`).
+#[derive(Debug, Clone, Deserialize)]
+#[serde(untagged)]
+pub enum LakeSetting {
+    Location(String),
+    Table(LakeTable),
+}
+
+#[derive(Debug, Default, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct LakeTable {
+    pub location: Option<String>,
+    #[serde(default)]
+    pub s3: crate::lake::S3Settings,
+}
+
+impl Default for LakeSetting {
+    fn default() -> Self {
+        LakeSetting::Table(LakeTable::default())
+    }
+}
+
+impl LakeSetting {
+    pub fn location(&self) -> Option<String> {
+        match self {
+            LakeSetting::Location(location) => Some(location.clone()),
+            LakeSetting::Table(table) => table.location.clone(),
+        }
+    }
+
+    pub fn s3(&self) -> crate::lake::S3Settings {
+        match self {
+            LakeSetting::Location(_) => Default::default(),
+            LakeSetting::Table(table) => table.s3.clone(),
+        }
+    }
 }
 
 /// `[report]`: how reports read.

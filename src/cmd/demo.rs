@@ -89,8 +89,11 @@ pub fn run(ctx: &Context, args: Args) -> Result<Exit> {
         polyv_cny_per_gb: 0.12,
         ..Prices::default()
     };
-    let lake = Lake::new(args.out.join("lake"));
-    let _lock = lake.lock()?;
+    // The demo's own lake beside its report, unless --lake names a store to try.
+    let lake = match ctx.lake.remote() {
+        Some(_) => ctx.lake.clone(),
+        None => Lake::new(args.out.join("lake")),
+    };
     let report = args.out.join("report");
     // The demo's settings are the servers above: real credentials in the environment
     // are ignored.
@@ -134,7 +137,7 @@ pub fn run(ctx: &Context, args: Args) -> Result<Exit> {
     }
     outln!(
         "  cdncost --lake {} summary   the lake (hive-partitioned Parquet) itself",
-        lake.root().display()
+        lake.location()
     )?;
     drop(servers);
     Ok(exit)

@@ -57,7 +57,7 @@ pub fn run(ctx: &Context, args: Args) -> Result<Exit> {
     tracing::info!(
         "ingesting {} files into {} with {jobs} jobs",
         files.len(),
-        ctx.lake.root().display()
+        ctx.lake.location()
     );
 
     let started = Instant::now();
@@ -149,10 +149,19 @@ fn print_totals(results: &[Result<FileRecord, IngestError>], elapsed: f64) -> Re
         "FAILED: {} files (nothing of them was published):",
         failed.len()
     )?;
-    for e in failed {
+    for e in &failed {
         outln!("  {e}")?;
     }
-    Ok(Exit::Incomplete)
+    // A file another writer holds was not ours to do: that is a refusal, not missing
+    // data this run could have had.
+    let refused = failed
+        .iter()
+        .any(|e| matches!(e, IngestError::Lease { .. }));
+    Ok(if refused {
+        Exit::Failure
+    } else {
+        Exit::Incomplete
+    })
 }
 
 /// The inputs found under the paths given, and the files passed over.

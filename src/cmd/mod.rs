@@ -63,9 +63,11 @@ pub struct GlobalArgs {
     /// Settings file [default: ./cdncost.toml when it exists]
     #[arg(long, global = true, value_name = "FILE")]
     pub config: Option<PathBuf>,
-    /// The Parquet lake directory [default: lake setting in the config, else ./lake]
-    #[arg(long, global = true, value_name = "DIR")]
-    pub lake: Option<PathBuf>,
+    /// The Parquet lake: a directory, or s3://bucket/prefix on any S3-compatible store
+    /// (AWS S3, Tencent COS, Aliyun OSS, MinIO; endpoint and keys from AWS_ENDPOINT_URL,
+    /// AWS_ACCESS_KEY_ID, … or [lake.s3]) [default: lake setting in the config, else ./lake]
+    #[arg(long, global = true, value_name = "DIR|URL")]
+    pub lake: Option<String>,
     /// Log as JSON lines on stderr (for log collectors)
     #[arg(long, global = true)]
     pub json_logs: bool,
@@ -97,7 +99,7 @@ impl GlobalArgs {
             args.extend(["--config".to_string(), config.display().to_string()]);
         }
         if let Some(lake) = &self.lake {
-            args.extend(["--lake".to_string(), lake.display().to_string()]);
+            args.extend(["--lake".to_string(), lake.clone()]);
         }
         if self.json_logs {
             args.push("--json-logs".into());
@@ -152,15 +154,16 @@ impl Context {
 
     fn new(global: &GlobalArgs) -> Result<Context> {
         let config = Config::load(global.config.as_deref())?;
-        let root = global
+        let location = global
             .lake
             .clone()
-            .or_else(|| config.lake.clone())
-            .unwrap_or_else(|| PathBuf::from("lake"));
+            .or_else(|| config.lake.location())
+            .unwrap_or_else(|| "lake".to_string());
+        let lake = Lake::open(&location, &config.lake.s3())?;
         let progress = ProgressMode::detect(global.quiet, global.json_logs);
         Ok(Context {
             config,
-            lake: Lake::open(root)?,
+            lake,
             progress,
             global_args: global.to_args(),
         })
@@ -169,12 +172,19 @@ impl Context {
 
 pub fn dispatch(cli: Cli) -> Result<Exit> {
     let ctx = Context::new(&cli.global)?;
-    // Commands that write the lake hold its lock for their whole run.
+    // Writers take leases on what they write (lake::lease), job by job, so that workers
+    // on different days or files never wait for each other. On an object store, the
+    // uploads a killed writer left open for a day are aborted first.
     let writes = matches!(
         cli.command,
-        Command::Ingest(_) | Command::Fetch(_) | Command::Run(_)
+        Command::Ingest(_) | Command::Fetch(_) | Command::Run(_) | Command::Demo(_)
     );
-    let _lock = if writes { Some(ctx.lake.lock()?) } else { None };
+    if let (true, Some(remote)) = (writes, ctx.lake.remote()) {
+        let aborted = remote.abort_stale_uploads(std::time::Duration::from_secs(24 * 3600))?;
+        if aborted > 0 {
+            tracing::info!("{aborted} uploads left open for over a day were aborted");
+        }
+    }
     match cli.command {
         Command::Run(args) => run::run(&ctx, args),
         Command::Demo(args) => demo::run(&ctx, args),

@@ -191,8 +191,10 @@ impl Lake {
             if !is_safe_relative(rel) {
                 continue;
             }
-            let path = self.root().join(rel);
-            let problem = check_file(&path, record.sums().get(rel), depth);
+            let problem = match self.remote() {
+                Some(remote) => check_object(remote, rel, record.sums().get(rel)),
+                None => check_file(&self.root().join(rel), record.sums().get(rel), depth),
+            };
             if let Some(problem) = problem {
                 let present = !matches!(problem, Problem::Missing);
                 let path = rel.clone();
@@ -236,15 +238,12 @@ impl Lake {
         report: &mut DamageReport,
     ) -> Result<(), LakeError> {
         let dir = self.root().join(MANIFEST_DIR).join(kind);
-        let entries = match fs::read_dir(&dir) {
-            Ok(entries) => entries,
-            Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok(()),
-            Err(e) => return Err(io_err(&dir)(e)),
-        };
         let in_range = |d: &NaiveDate| *d >= from && *d <= to;
-        for entry in entries.flatten() {
-            let path = entry.path();
-            let name = entry.file_name().to_string_lossy().into_owned();
+        for path in self.records_in(&dir)? {
+            let name = path
+                .file_name()
+                .map(|n| n.to_string_lossy().into_owned())
+                .unwrap_or_default();
             if name.starts_with('.') || !name.ends_with(".json") {
                 continue;
             }
@@ -287,6 +286,24 @@ impl Lake {
         Ok(())
     }
 
+    /// The files directly in the lake directory `dir` (a manifest kind's).
+    fn records_in(&self, dir: &Path) -> Result<Vec<PathBuf>, LakeError> {
+        if let Some(remote) = self.remote() {
+            let rel = self.relative(dir);
+            return Ok(remote
+                .list(&rel)?
+                .into_iter()
+                .filter(|(name, _)| !name[rel.len()..].trim_start_matches('/').contains('/'))
+                .map(|(name, _)| self.root().join(name))
+                .collect());
+        }
+        match fs::read_dir(dir) {
+            Ok(entries) => Ok(entries.flatten().map(|e| e.path()).collect()),
+            Err(e) if e.kind() == io::ErrorKind::NotFound => Ok(Vec::new()),
+            Err(e) => Err(io_err(dir)(e)),
+        }
+    }
+
     /// Moves damaged files and manifests to `LAKE/_damaged/` (same relative path, with
     /// the time appended), so that the jobs that made them make them again and the
     /// evidence stays for whoever wants to look. Returns what was moved.
@@ -295,6 +312,15 @@ impl Lake {
         let mut moved = Vec::new();
         for path in report.present.iter().chain(&report.manifests) {
             let rel = self.relative(path);
+            if let Some(remote) = self.remote() {
+                // No rename on a store: a copy under _damaged/, then the original goes.
+                let target = format!("{DAMAGED_DIR}/{rel}.{stamp}");
+                if remote.copy(&rel, &target)? {
+                    remote.delete(&rel)?;
+                    moved.push(rel);
+                }
+                continue;
+            }
             let target = self.root().join(DAMAGED_DIR).join(format!("{rel}.{stamp}"));
             if let Some(dir) = target.parent() {
                 super::make_dir(dir)?;
@@ -330,6 +356,27 @@ fn check_file(path: &Path, sum: Option<&FileSum>, depth: Depth) -> Option<Proble
         }
     }
     None
+}
+
+/// [`check_file`] for an object: present and of the recorded size. Its content is not
+/// read back: every upload (each part too) is signed with the SHA-256 of its body
+/// (`x-amz-content-sha256`), which the store checks as it receives it, and reading a
+/// month of objects back for every report would cost what the report itself costs.
+fn check_object(
+    remote: &super::ObjectLake,
+    rel: &str,
+    sum: Option<&FileSum>,
+) -> Option<Problem> {
+    let found = match remote.size(rel) {
+        Ok(Some(size)) => size,
+        Ok(None) => return Some(Problem::Missing),
+        Err(e) => return Some(Problem::Unreadable(e.to_string())),
+    };
+    let recorded = sum?;
+    (found != recorded.bytes).then_some(Problem::Size {
+        recorded: recorded.bytes,
+        found,
+    })
 }
 
 fn manifest_reason(e: &LakeError) -> String {

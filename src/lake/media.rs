@@ -29,19 +29,14 @@ pub fn history_file(lake: &Lake) -> std::path::PathBuf {
 /// Every prefix the lake's history knows (empty before the first `fetch media`).
 pub fn read_history(lake: &Lake) -> Result<BTreeMap<String, KnownPrefix>, LakeError> {
     let path = history_file(lake);
-    if !path.exists() {
+    let Some(scan) = lake.scan_file(&path)? else {
         return Ok(BTreeMap::new());
-    }
+    };
     let err = |source| LakeError::Parquet {
         path: path.clone(),
         source,
     };
-    let frame = LazyFrame::scan_parquet(
-        PlRefPath::new(path.to_string_lossy().as_ref()),
-        ScanArgsParquet::default(),
-    )
-    .and_then(|f| f.collect())
-    .map_err(err)?;
+    let frame = scan.collect().map_err(err)?;
     let text = |name: &str| -> PolarsResult<Vec<Option<String>>> {
         Ok(frame
             .column(name)?

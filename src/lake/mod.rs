@@ -18,7 +18,7 @@
 //! are never in the lake twice. A crash leaves only temporaries, swept by the next run.
 
 use std::fs::{self, File};
-use std::io::{self, Read, Seek, Write};
+use std::io::{self, Read, Write};
 use std::path::{Path, PathBuf};
 
 use polars::prelude::*;
@@ -29,9 +29,14 @@ use crate::china_time::ChinaHour;
 pub mod catalogue;
 pub mod columns;
 pub mod integrity;
+pub mod lease;
 pub mod manifest;
 pub mod media;
+pub mod object;
 mod parquet;
+
+pub use lease::{Lease, LockError};
+pub use object::{Location, ObjectLake, S3Settings};
 
 pub use parquet::{stage_frame, ParquetSink, RowGroupSink, TableSchema};
 
@@ -40,6 +45,8 @@ pub use catalogue::{
 };
 
 pub(crate) const MANIFEST_DIR: &str = "_manifest";
+/// Upload journals on an object store (`lake::object`).
+pub(crate) const UPLOADS_DIR: &str = "_uploads";
 
 #[derive(Debug, thiserror::Error)]
 pub enum LakeError {
@@ -58,8 +65,16 @@ pub enum LakeError {
     EmptyTable { table: String, root: PathBuf },
     #[error("reading table {table}: {source}")]
     Query { table: String, source: PolarsError },
-    #[error("lake {location}: not a directory but a {scheme}:// URL; a lake on object storage is not supported yet: give a local or mounted directory")]
-    NotADirectoryLocation { location: String, scheme: String },
+    #[error("lake {location}: {scheme}:// is not a lake location cdncost knows: give a directory or s3://bucket/prefix (Tencent COS, Aliyun OSS and MinIO speak S3: set AWS_ENDPOINT_URL or [lake.s3] endpoint)")]
+    UnknownScheme { location: String, scheme: String },
+    #[error("lake {location}: {why}")]
+    BadLocation { location: String, why: String },
+    #[error("{action} {location}: {message}")]
+    Store {
+        location: String,
+        action: String,
+        message: String,
+    },
 }
 
 /// Creates `dir` and its parents. When a file is where a directory should be, says which
@@ -115,36 +130,51 @@ impl Default for ParquetOptions {
 
 #[derive(Debug, Clone)]
 pub struct Lake {
+    /// The lake's directory; for a lake on an object store, the local staging directory
+    /// whose relative paths are the objects' keys below the lake's prefix.
     root: PathBuf,
     /// Files scans leave out (damaged ones a report reads around).
     excluded: std::sync::Arc<std::collections::BTreeSet<PathBuf>>,
+    /// The object store the lake lives on (`None`: the lake is `root`).
+    remote: Option<std::sync::Arc<ObjectLake>>,
 }
 
 impl Lake {
-    /// The lake at `root`, a directory. A URL (`s3://bucket/prefix`, `oss://…`) is refused:
-    /// taken as a path it would quietly become a local directory named `s3:`.
-    pub fn open(root: impl Into<PathBuf>) -> Result<Self, LakeError> {
-        let root = root.into();
-        let text = root.to_string_lossy();
-        if let Some((scheme, _)) = text.split_once("://") {
-            let is_scheme = scheme.starts_with(|c: char| c.is_ascii_alphabetic())
-                && scheme
-                    .chars()
-                    .all(|c| c.is_ascii_alphanumeric() || matches!(c, '+' | '-' | '.'));
-            if is_scheme {
-                return Err(LakeError::NotADirectoryLocation {
-                    scheme: scheme.to_string(),
-                    location: text.into_owned(),
-                });
+    /// The lake at `location`: a directory, or `s3://bucket/prefix` reached with `s3`
+    /// (and the `AWS_*` environment). Any other URL is refused: taken as a path it would
+    /// quietly become a local directory named `oss:`.
+    pub fn open(location: &str, s3: &S3Settings) -> Result<Self, LakeError> {
+        match Location::parse(location)? {
+            Location::Dir(dir) => Ok(Lake::new(dir)),
+            Location::S3 { bucket, prefix } => {
+                let remote = ObjectLake::open(&bucket, &prefix, s3)?;
+                Ok(Lake {
+                    root: remote.staging.clone(),
+                    excluded: Default::default(),
+                    remote: Some(std::sync::Arc::new(remote)),
+                })
             }
         }
-        Ok(Lake::new(root))
+    }
+
+    /// Where the lake is, as a user names it: its directory or its `s3://` URL.
+    pub fn location(&self) -> String {
+        match &self.remote {
+            Some(remote) => remote.url(),
+            None => self.root.display().to_string(),
+        }
+    }
+
+    /// The object store holding the lake, if it is on one.
+    pub fn remote(&self) -> Option<&std::sync::Arc<ObjectLake>> {
+        self.remote.as_ref()
     }
 
     pub fn new(root: impl Into<PathBuf>) -> Self {
         Lake {
             root: root.into(),
             excluded: Default::default(),
+            remote: None,
         }
     }
 
@@ -153,6 +183,7 @@ impl Lake {
         Lake {
             root: self.root.clone(),
             excluded: std::sync::Arc::new(files),
+            remote: self.remote.clone(),
         }
     }
 
@@ -187,16 +218,13 @@ impl Lake {
     /// A lazy scan of a table's hive-partitioned Parquet files (partition columns such as
     /// `date` come back typed). Hidden and temporary files are not read.
     pub fn scan(&self, table: &str) -> Result<LazyFrame, LakeError> {
-        let dir = self.table_dir(table);
-        if !has_parquet(&dir) {
-            return Err(LakeError::EmptyTable {
-                table: table.into(),
-                root: self.root.clone(),
-            });
-        }
         let query_err = |source| LakeError::Query {
             table: table.into(),
             source,
+        };
+        let empty = || LakeError::EmptyTable {
+            table: table.into(),
+            root: PathBuf::from(self.location()),
         };
         let args = ScanArgsParquet {
             hive_options: HiveOptions {
@@ -205,27 +233,92 @@ impl Lake {
                 schema: None,
                 try_parse_dates: true,
             },
+            cloud_options: self.remote.as_ref().map(|r| r.polars_options()),
             ..Default::default()
         };
-        if !self.excluded.iter().any(|p| p.starts_with(&dir)) {
+        let dir = self.table_dir(table);
+        let local = self.remote.is_none();
+        if local && !has_parquet(&dir) {
+            return Err(empty());
+        }
+        if local && !self.excluded.iter().any(|p| p.starts_with(&dir)) {
             let pattern = format!("{}/**/*.parquet", dir.display());
             let path = PlRefPath::new(pattern.as_str());
             return LazyFrame::scan_parquet(path, args).map_err(query_err);
         }
-        // Files named one by one, the excluded left out; partitions still come from
-        // the directory names below the table's.
-        let files: Vec<PlRefPath> = parquet_files(&dir)
+        // Files named one by one (the excluded left out; on a store, the objects at
+        // their final keys); partitions still come from the directory names below the
+        // table's.
+        let files: Vec<PlRefPath> = self
+            .table_files(table)?
             .into_iter()
-            .filter(|f| !self.excluded.contains(f))
-            .map(|f| PlRefPath::new(f.to_string_lossy().as_ref()))
+            .filter(|(path, _)| !self.excluded.contains(path))
+            .map(|(path, _)| PlRefPath::new(self.address(&path).as_str()))
             .collect();
         if files.is_empty() {
-            return Err(LakeError::EmptyTable {
-                table: table.into(),
-                root: self.root.clone(),
-            });
+            return Err(empty());
         }
         LazyFrame::scan_parquet_files(files.into_iter().collect(), args).map_err(query_err)
+    }
+
+    /// A lazy scan of one Parquet file of the lake (no partitions); `None` when there is
+    /// no such file.
+    pub fn scan_file(&self, path: &Path) -> Result<Option<LazyFrame>, LakeError> {
+        let exists = match &self.remote {
+            Some(remote) => remote.size(&self.relative(path))?.is_some(),
+            None => path.exists(),
+        };
+        if !exists {
+            return Ok(None);
+        }
+        let args = ScanArgsParquet {
+            hive_options: HiveOptions::new_disabled(),
+            cloud_options: self.remote.as_ref().map(|r| r.polars_options()),
+            ..Default::default()
+        };
+        LazyFrame::scan_parquet(PlRefPath::new(self.address(path).as_str()), args)
+            .map(Some)
+            .map_err(|source| LakeError::Parquet {
+                path: path.to_path_buf(),
+                source,
+            })
+    }
+
+    /// Whether a table holds any Parquet file.
+    pub fn has_table(&self, table: &str) -> Result<bool, LakeError> {
+        match &self.remote {
+            Some(_) => Ok(!self.table_files(table)?.is_empty()),
+            None => Ok(has_parquet(&self.table_dir(table))),
+        }
+    }
+
+    /// The Parquet files of a table (hidden names and `_` directories left out), with
+    /// their sizes.
+    fn table_files(&self, table: &str) -> Result<Vec<(PathBuf, u64)>, LakeError> {
+        let dir = self.table_dir(table);
+        match &self.remote {
+            None => Ok(parquet_files(&dir)
+                .into_iter()
+                .map(|p| {
+                    let size = fs::metadata(&p).map(|m| m.len()).unwrap_or(0);
+                    (p, size)
+                })
+                .collect()),
+            Some(remote) => Ok(remote
+                .list(table)?
+                .into_iter()
+                .filter(|(rel, _)| is_lake_parquet(rel))
+                .map(|(rel, size)| (self.root.join(rel), size))
+                .collect()),
+        }
+    }
+
+    /// What a reader opens for a lake file: its path, or its `s3://` URL.
+    pub fn address(&self, path: &Path) -> String {
+        match &self.remote {
+            Some(remote) => remote.url_of(&self.relative(path)),
+            None => path.to_string_lossy().into_owned(),
+        }
     }
 
     /// A path relative to the lake root, as stored in manifests (always `/`-separated).
@@ -239,16 +332,45 @@ impl Lake {
 
     /// Reads a manifest record; `None` when there is none yet.
     pub fn read_manifest<T: DeserializeOwned>(&self, path: &Path) -> Result<Option<T>, LakeError> {
-        match fs::read(path) {
-            Ok(bytes) => {
-                serde_json::from_slice(&bytes)
-                    .map(Some)
-                    .map_err(|source| LakeError::Manifest {
-                        path: path.to_path_buf(),
-                        source,
-                    })
-            }
-            Err(e) if e.kind() == io::ErrorKind::NotFound => Ok(None),
+        let bytes = match &self.remote {
+            Some(remote) => match remote.get(&self.relative(path))? {
+                Some(object) => object.bytes.to_vec(),
+                None => return Ok(None),
+            },
+            None => match fs::read(path) {
+                Ok(bytes) => bytes,
+                Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok(None),
+                Err(e) => return Err(io_err(path)(e)),
+            },
+        };
+        serde_json::from_slice(&bytes)
+            .map(Some)
+            .map_err(|source| LakeError::Manifest {
+                path: path.to_path_buf(),
+                source,
+            })
+    }
+
+    /// Writes a record (a manifest) whole: staged and renamed on disk, one PUT on a store.
+    pub fn write_record(&self, path: &Path, bytes: &[u8]) -> Result<(), LakeError> {
+        match &self.remote {
+            Some(remote) => remote.put(
+                &self.relative(path),
+                bytes::Bytes::copy_from_slice(bytes),
+            ),
+            None => write_atomic(path, bytes),
+        }
+    }
+
+    /// Removes a lake file (a manifest, a lease); one already gone is not an error.
+    fn remove_file(&self, path: &Path) -> Result<(), LakeError> {
+        let removed = match &self.remote {
+            Some(remote) => return remote.delete(&self.relative(path)),
+            None => fs::remove_file(path),
+        };
+        match removed {
+            Ok(()) => Ok(()),
+            Err(e) if e.kind() == io::ErrorKind::NotFound => Ok(()),
             Err(e) => Err(io_err(path)(e)),
         }
     }
@@ -327,7 +449,7 @@ impl Lake {
         for rel in record.outputs() {
             self.remove_output(rel)?;
         }
-        fs::remove_file(manifest).map_err(io_err(manifest))
+        self.remove_file(manifest)
     }
 
     /// Removes a published file named in a manifest (and the directories it leaves
@@ -337,6 +459,9 @@ impl Lake {
             return Ok(());
         }
         let path = self.root.join(rel);
+        if let Some(remote) = &self.remote {
+            return remote.delete(rel);
+        }
         match fs::remove_file(&path) {
             Ok(()) => {
                 remove_empty_parents(&path, &self.root);
@@ -358,8 +483,24 @@ impl Lake {
         record: &T,
     ) -> Result<(), LakeError> {
         let mut published = Vec::with_capacity(staged.len());
-        for file in staged {
-            published.push(self.relative(&file.commit()?));
+        match &self.remote {
+            // No rename on a store: the files go up together, each completed only when
+            // all are in (journaled, so a killed writer's uploads are found again).
+            Some(remote) => {
+                let files: Vec<(PathBuf, String)> = staged
+                    .iter()
+                    .map(|s| (s.temp.clone(), self.relative(&s.final_path)))
+                    .collect();
+                let journal = format!("{UPLOADS_DIR}/{}", self.relative(manifest_path));
+                remote.publish_files(&journal, &files)?;
+                published.extend(files.into_iter().map(|(_, rel)| rel));
+                drop(staged); // the local copies go
+            }
+            None => {
+                for file in staged {
+                    published.push(self.relative(&file.commit()?));
+                }
+            }
         }
         for old in previous_outputs
             .iter()
@@ -371,7 +512,7 @@ impl Lake {
             path: manifest_path.to_path_buf(),
             source,
         })?;
-        write_atomic(manifest_path, &json)
+        self.write_record(manifest_path, &json)
     }
 }
 
@@ -380,13 +521,38 @@ impl Lake {
     /// overwritten): a cheap check of 8 bytes a file, for naming the culprit of a failed
     /// query. Temporaries (hidden names) are not looked at.
     pub fn damaged_parquet(&self) -> Vec<PathBuf> {
-        let mut damaged: Vec<PathBuf> = parquet_files(&self.root)
-            .into_iter()
-            .filter(|p| !parquet_whole(p))
-            .collect();
+        let mut damaged: Vec<PathBuf> = match &self.remote {
+            None => parquet_files(&self.root)
+                .into_iter()
+                .filter(|p| !parquet_whole(p))
+                .collect(),
+            Some(remote) => remote
+                .list("")
+                .unwrap_or_default()
+                .into_iter()
+                .filter(|(rel, _)| is_lake_parquet(rel))
+                .filter(|(rel, size)| {
+                    let end = |range| remote.read_range(rel, range).ok();
+                    let whole = *size >= 8
+                        && end(0..4).is_some_and(|b| &b[..] == b"PAR1")
+                        && end(size - 4..*size).is_some_and(|b| &b[..] == b"PAR1");
+                    !whole
+                })
+                .map(|(rel, _)| self.root.join(rel))
+                .collect(),
+        };
         damaged.sort();
         damaged
     }
+}
+
+/// A lake-relative name readers read: a `.parquet` file, no part hidden (`.`) or
+/// set aside (`_manifest`, `_damaged`, `_leases`).
+fn is_lake_parquet(rel: &str) -> bool {
+    rel.ends_with(".parquet")
+        && rel
+            .split('/')
+            .all(|part| !part.starts_with('.') && !part.starts_with('_'))
 }
 
 /// The Parquet files below `dir`, hidden names (temporaries) and `_`-directories
@@ -487,100 +653,6 @@ pub(crate) fn is_safe_relative(rel: &str) -> bool {
             .all(|part| !part.is_empty() && part != "." && part != "..")
 }
 
-/// Held while a command writes the lake: an exclusive `flock` on `LAKE/.lock`, which
-/// also says who holds it (pid and start time) for the message a second writer gets.
-/// The kernel releases the lock when its process ends, however it ends: a killed run
-/// leaves no lock behind, and a pid reused by another process holds nothing. The file is
-/// removed on drop; a taker checks that the file it locked is still the one at the path
-/// (not one unlinked under it), so two writers can never both hold it.
-#[derive(Debug)]
-pub struct LakeLock {
-    path: PathBuf,
-    _file: fs::File,
-}
-
-#[derive(Debug, thiserror::Error)]
-pub enum LockError {
-    #[error("another cdncost ({holder}) is writing the lake in '{}'; wait for it to finish, or stop it", lake.display())]
-    Busy { lake: PathBuf, holder: String },
-    #[error("locking the lake: {0}")]
-    Io(#[from] LakeError),
-}
-
-impl Lake {
-    /// Takes the lake's write lock.
-    pub fn lock(&self) -> Result<LakeLock, LockError> {
-        use std::os::unix::fs::MetadataExt;
-        make_dir(&self.root)?;
-        let path = self.root.join(".lock");
-        for _ in 0..10 {
-            let mut file = fs::OpenOptions::new()
-                .read(true)
-                .write(true)
-                .create(true)
-                .truncate(false)
-                .open(&path)
-                .map_err(io_err(&path))?;
-            match file.try_lock() {
-                Ok(()) => {}
-                Err(fs::TryLockError::WouldBlock) => {
-                    let held = fs::read_to_string(&path).unwrap_or_default();
-                    return Err(LockError::Busy {
-                        lake: self.root.clone(),
-                        holder: describe_holder(&held),
-                    });
-                }
-                Err(fs::TryLockError::Error(e)) => return Err(io_err(&path)(e).into()),
-            }
-            // Locked: but is it still the file at the path?
-            let (held, current) = (file.metadata(), fs::metadata(&path));
-            let same = matches!((&held, &current), (Ok(h), Ok(c)) if h.ino() == c.ino() && h.dev() == c.dev());
-            if !same {
-                continue;
-            }
-            let mut previous = String::new();
-            let _ = file.read_to_string(&mut previous);
-            if !previous.trim().is_empty() {
-                tracing::warn!(
-                    "taking over the lock of a cdncost that is gone ({})",
-                    previous.trim()
-                );
-            }
-            let stamp = format!(
-                "{} {}\n",
-                std::process::id(),
-                crate::china_time::to_china(chrono::Utc::now().timestamp()).to_rfc3339()
-            );
-            file.set_len(0).map_err(io_err(&path))?;
-            file.seek(io::SeekFrom::Start(0)).map_err(io_err(&path))?;
-            file.write_all(stamp.as_bytes()).map_err(io_err(&path))?;
-            return Ok(LakeLock { path, _file: file });
-        }
-        Err(LakeError::Io {
-            path,
-            source: io::Error::other("the lock file keeps being replaced"),
-        }
-        .into())
-    }
-}
-
-/// "pid 123, started 2026-…" from a lock file's text (which may be empty for the instant
-/// between its holder taking it and writing it).
-fn describe_holder(text: &str) -> String {
-    let mut parts = text.split_whitespace();
-    match (parts.next(), parts.next()) {
-        (Some(pid), Some(since)) => format!("pid {pid}, started {since}"),
-        _ => "starting just now".to_string(),
-    }
-}
-
-impl Drop for LakeLock {
-    fn drop(&mut self) {
-        // Unlinked while still locked: a waiting taker sees the path changed and retries.
-        let _ = fs::remove_file(&self.path);
-    }
-}
-
 /// A name that is safe as one path component: `[A-Za-z0-9._-]`, not starting with `.`.
 /// Anything else is replaced with `_`, so a name can never climb out of its directory.
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
@@ -648,7 +720,7 @@ fn process_alive(pid: u32) -> bool {
 /// A finished file under its temporary name. Dropping it without `commit` deletes it.
 #[derive(Debug)]
 pub struct StagedFile {
-    temp: PathBuf,
+    pub(crate) temp: PathBuf,
     final_path: PathBuf,
     committed: bool,
     /// What was written, when the writer summed it (recorded in the manifest).
@@ -841,61 +913,5 @@ mod tests {
             1,
             "no temp left"
         );
-    }
-}
-
-#[cfg(test)]
-mod lock_tests {
-    use super::*;
-    use std::sync::atomic::{AtomicUsize, Ordering};
-
-    /// Many takers at once, over and over: never two holders, and every taker that is
-    /// refused names a holder.
-    #[test]
-    fn the_lock_has_one_holder_at_a_time() {
-        let dir = tempfile::tempdir().unwrap();
-        let lake = Lake::new(dir.path().to_path_buf());
-        let holders = AtomicUsize::new(0);
-        let taken = AtomicUsize::new(0);
-        std::thread::scope(|scope| {
-            for _ in 0..8 {
-                scope.spawn(|| {
-                    for _ in 0..200 {
-                        match lake.lock() {
-                            Ok(lock) => {
-                                assert_eq!(
-                                    holders.fetch_add(1, Ordering::SeqCst),
-                                    0,
-                                    "two holders"
-                                );
-                                taken.fetch_add(1, Ordering::SeqCst);
-                                std::thread::yield_now();
-                                holders.fetch_sub(1, Ordering::SeqCst);
-                                drop(lock);
-                            }
-                            Err(LockError::Busy { holder, .. }) => assert!(!holder.is_empty()),
-                            Err(e) => panic!("{e}"),
-                        }
-                    }
-                });
-            }
-        });
-        assert!(taken.load(Ordering::SeqCst) > 0);
-    }
-
-    /// A lock file naming a live process that holds no lock (a reused pid) is taken over.
-    #[test]
-    fn a_reused_pid_holds_nothing() {
-        let dir = tempfile::tempdir().unwrap();
-        let lake = Lake::new(dir.path().to_path_buf());
-        fs::write(dir.path().join(".lock"), "1 2026-11-23T01:00:00+08:00\n").unwrap();
-        let lock = lake.lock().expect("pid 1 holds no flock");
-        let text = fs::read_to_string(dir.path().join(".lock")).unwrap();
-        assert!(
-            text.starts_with(&format!("{} ", std::process::id())),
-            "{text}"
-        );
-        drop(lock);
-        assert!(!dir.path().join(".lock").exists());
     }
 }

@@ -84,6 +84,12 @@ pub enum IngestError {
     },
     #[error("{file}: {source}")]
     Lake { file: PathBuf, source: LakeError },
+    /// Another writer is ingesting a source of the same name.
+    #[error("{file}: {source}")]
+    Lease {
+        file: PathBuf,
+        source: crate::lake::LockError,
+    },
     #[error("{file}: {rejected} of its {read} lines are not CDN log lines (over {percent}%): not taken, nothing of it published; is it a CDN log? ([ingest] max_reject_percent)")]
     MostlyRejects {
         file: PathBuf,
@@ -198,6 +204,12 @@ pub fn ingest_file_as<F: LogFormat>(
         file: path.to_path_buf(),
         source,
     };
+    let _lease = lake
+        .lease(&format!("ingest/{stem}"))
+        .map_err(|source| IngestError::Lease {
+            file: path.to_path_buf(),
+            source,
+        })?;
     let source_size = std::fs::metadata(path).map_err(open_err)?.len();
     let mut reader = LineReader::open(path, options.max_line).map_err(open_err)?;
 

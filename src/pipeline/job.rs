@@ -76,6 +76,9 @@ pub enum JobError {
     Polyv(#[from] PolyvError),
     #[error(transparent)]
     Lake(#[from] LakeError),
+    /// Another writer holds what this job writes.
+    #[error(transparent)]
+    Lease(#[from] crate::lake::LockError),
     /// Days outside what an API keeps, said in the API's terms.
     #[error("{0}")]
     Range(String),

@@ -279,7 +279,7 @@ impl LogsFetch<'_> {
             let stem = SafeName::exact(&record.date).expect("a date is a safe name");
             let path = self.lake.manifest_file(manifest_kind::LOG_DAYS, &stem);
             let json = serde_json::to_vec_pretty(&record).expect("a record serializes");
-            write_atomic(&path, &json)?;
+            self.lake.write_record(&path, &json)?;
         }
         Ok(())
     }
@@ -606,6 +606,8 @@ pub fn fetch(
         .raw
         .clone()
         .unwrap_or_else(|| config.raw_dir.clone());
+    // What this job writes: the days' log records and the sources listed for them.
+    let _leases = job.lake.lease_days("cdn_logs", days)?;
     super::sweep_temporaries(&[job.lake.root(), &raw]);
     let progress = Progress::new(job.progress, "logs", 0);
     let fetch = LogsFetch {

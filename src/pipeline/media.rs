@@ -201,6 +201,7 @@ pub fn publish(
 /// `fetch media` as one call.
 pub fn fetch(job: &Job) -> Result<StepOutcome, JobError> {
     let client = WechatClient::new(&job.wechat())?;
+    let _lease = job.lake.lease("media/catalogue")?;
     let (dramas, media) = super::runtime()?.block_on(async {
         let dramas = client.list_dramas().await?;
         let media = client.list_media().await?;

@@ -161,7 +161,7 @@ impl PolyvFetch<'_> {
             manifest_kind::POLYV_DAYS,
             &SafeName::sanitize(&day.to_string()),
         );
-        let previous_rows = read_rows(&path)?;
+        let previous_rows = read_rows(self.lake, &path)?;
         let mut record = PolyvDayRecord {
             date: day.to_string(),
             is_final,
@@ -248,21 +248,15 @@ fn rows_frame(rows: &[PolyvRow]) -> PolarsResult<DataFrame> {
 }
 
 /// The rows of a day file written earlier (none when there is no file).
-fn read_rows(path: &std::path::Path) -> Result<Vec<PolyvRow>, LakeError> {
-    if !path.exists() {
+fn read_rows(lake: &Lake, path: &std::path::Path) -> Result<Vec<PolyvRow>, LakeError> {
+    let Some(scan) = lake.scan_file(path)? else {
         return Ok(Vec::new());
-    }
+    };
     let err = |source| LakeError::Query {
         table: POLYV.into(),
         source,
     };
-    let args = ScanArgsParquet {
-        hive_options: HiveOptions::new_disabled(),
-        ..Default::default()
-    };
-    let frame = LazyFrame::scan_parquet(PlRefPath::try_from_path(path).map_err(err)?, args)
-        .and_then(|lf| lf.collect())
-        .map_err(err)?;
+    let frame = scan.collect().map_err(err)?;
     let s = |name: &str| -> Result<Vec<String>, LakeError> {
         let c = frame.column(name).map_err(err)?.str().map_err(err)?.clone();
         Ok((0..c.len())
@@ -316,6 +310,7 @@ pub fn fetch(
     let videos = crate::sources::polyv::videos::read_videos(&config.videos)
         .map_err(|e| super::JobError::Setup(format!("{e:#}")))?;
     let client = PolyvClient::new(&config)?;
+    let _leases = job.lake.lease_days("polyv", days)?;
     let fetch = PolyvFetch {
         lake: job.lake,
         client: &client,

@@ -214,6 +214,7 @@ pub fn fetch(
     interval_min: u32,
     query_type: u8,
 ) -> Result<super::StepOutcome, super::JobError> {
+    let _leases = job.lake.lease_days("cdn_usage", days)?;
     let config = job.wechat();
     let client = WechatClient::new(&config)?;
     let fetch = UsageFetch {

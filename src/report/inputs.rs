@@ -228,7 +228,7 @@ pub fn wechat_gaps(inputs: &Inputs, date: NaiveDate, gaps: &mut DayGaps) -> Resu
 /// record must exist, be final and have no failed video.
 pub fn polyv_gaps(inputs: &Inputs, date: NaiveDate, gaps: &mut DayGaps) -> Result<(), LakeError> {
     let lake = inputs.lake;
-    if !lake.table_dir(POLYV).exists() {
+    if !lake.has_table(POLYV)? {
         return Ok(());
     }
     let Some(polyv) = day_record::<PolyvDayRecord>(lake, manifest_kind::POLYV_DAYS, date, gaps)?

@@ -166,7 +166,7 @@ pub fn build_with(
     }
     if frames.iter().all(Option::is_none) {
         return Err(ReportError::NoData {
-            lake: lake.root().display().to_string(),
+            lake: lake.location(),
         });
     }
     let frames: Vec<LazyFrame> = frames
