@@ -610,42 +610,66 @@ fn json_logs_and_plain_logs_for_collectors_and_cron() {
     );
 }
 
-/// Two writers on one lake: the second is refused, naming the first; a lock left by a
-/// killed process is taken over.
+/// Writers lease what they write, not the lake: while one ingests a source, a second
+/// writer of the same source is refused, naming the first, and a writer of another source
+/// goes ahead at the same time; a lease left by a killed process is taken over.
 #[test]
-fn one_writer_per_lake() {
+fn one_writer_per_source_not_per_lake() {
     let w = Workdir::new();
-    larger_generated(&w);
+    let gen = larger_generated(&w);
+    // One big source (the day's gzip members, one after another, as `cat` makes them).
+    let mut big = Vec::new();
+    let mut small = None;
+    for file in files_below(&gen.join("cdn_logs")) {
+        let bytes = std::fs::read(gen.join("cdn_logs").join(&file)).unwrap();
+        if small.is_none() {
+            small = Some(gen.join("cdn_logs").join(&file));
+        }
+        big.extend_from_slice(&bytes);
+    }
+    std::fs::write(w.path("big.gz"), &big).unwrap();
     let mut first = std::process::Command::new(env!("CARGO_BIN_EXE_cdncost"))
-        .args(["ingest", "-q", "-j", "1", "gen/cdn_logs"])
+        .args(["ingest", "-q", "big.gz"])
         .current_dir(w.dir.path())
         .spawn()
         .unwrap();
-    // Wait until the first run holds the lock.
-    let lock = w.path("lake/.lock");
+    // Wait until the first run holds the source's lease.
+    let lease = w.path("lake/_leases/ingest/big.lease");
     let deadline = std::time::Instant::now() + std::time::Duration::from_secs(20);
-    while !lock.exists() && std::time::Instant::now() < deadline {
-        std::thread::sleep(std::time::Duration::from_millis(10));
+    while !lease.exists() && std::time::Instant::now() < deadline {
+        std::thread::sleep(std::time::Duration::from_millis(5));
     }
-    let second = w.run(&["ingest", "-q", "gen/cdn_logs"]).expect_code(1);
-    let want = format!("another cdncost (pid {}, started", first.id());
+    let second = w.run(&["ingest", "-q", "big.gz"]).expect_code(1);
+    let want = format!("pid {}, since", first.id());
     assert!(
-        second.stderr().contains(&want),
+        second.stderr().contains(&want)
+            && second
+                .stderr()
+                .contains("is writing ingest/big in the lake"),
         "want {want:?} in: {}",
         second.stderr()
     );
+    // Another source, meanwhile: not held up.
+    let small = small.unwrap();
+    w.run(&["ingest", "-q", small.to_str().unwrap()]).ok();
+    assert!(lease.exists(), "the first still runs");
     assert!(first.wait().unwrap().success());
-    assert!(!lock.exists(), "released at the end");
+    assert!(!lease.exists(), "released at the end");
 
-    // A lock whose process is gone (pid beyond any real one) is taken over.
-    std::fs::write(&lock, "4000000000 2026-11-23T01:00:00+08:00\n").unwrap();
-    let run = w.run(&["ingest", "gen/cdn_logs"]).ok();
+    // A lease whose process is gone (no flock held) is taken over.
+    std::fs::write(
+        &lease,
+        r#"{"holder":"otherhost pid 4000000000","since":"2026-11-23T01:00:00+08:00","expires":0}"#,
+    )
+    .unwrap();
+    let run = w.run(&["ingest", "big.gz"]).ok();
     assert!(
-        run.stderr().contains("taking over the lock"),
+        run.stderr()
+            .contains("taking over the lease of a cdncost that is gone (otherhost pid 4000000000"),
         "{}",
         run.stderr()
     );
-    assert!(!lock.exists());
+    assert!(!lease.exists());
 }
 
 /// Lines in the shape published Tencent CDN files have (DOMAIN.md §2), in files named as
@@ -1187,7 +1211,7 @@ fn a_file_in_place_of_a_directory_is_named_once_and_left_alone() {
         .expect_code(1);
     assert_eq!(
         run.stderr().trim(),
-        "error: locking the lake: afile is a file, not a directory: a directory is needed there"
+        "error: the lake: afile is a file, not a directory: a directory is needed there"
     );
     let run = w
         .run(&["ingest", "gen/cdn_logs", "--lake", "afile/lake"])
@@ -1232,9 +1256,9 @@ fn a_file_in_place_of_a_directory_is_named_once_and_left_alone() {
     assert!(hidden.is_empty(), "{hidden:?}");
 }
 
-/// An object-store URL given as the lake (on the command line or in the config) is refused
-/// with its scheme named, and nothing is written: taken as a path it used to become a
-/// local directory named `s3:`.
+/// A URL cdncost does not know given as the lake (on the command line or in the config)
+/// is refused with its scheme named, and nothing is written: taken as a path it used to
+/// become a local directory named `oss:`. A malformed `s3://` is refused the same way.
 #[test]
 fn a_url_lake_is_refused_not_made_a_directory() {
     let w = Workdir::new();
@@ -1253,14 +1277,14 @@ fn a_url_lake_is_refused_not_made_a_directory() {
     let run = w
         .run(&[
             "--lake",
-            "s3://studio-lake/lake",
+            "gs://studio-lake/lake",
             "ingest",
             logs.to_str().unwrap(),
         ])
         .expect_code(1);
     assert!(
         run.stderr()
-            .contains("lake s3://studio-lake/lake: not a directory but a s3:// URL"),
+            .contains("lake gs://studio-lake/lake: gs:// is not a lake location cdncost knows"),
         "{}",
         run.stderr()
     );
@@ -1268,10 +1292,18 @@ fn a_url_lake_is_refused_not_made_a_directory() {
     let run = w.run(&["--config", "oss.toml", "summary"]).expect_code(1);
     assert!(
         run.stderr()
-            .contains("lake oss://bucket/prefix: not a directory but a oss:// URL"),
+            .contains("lake oss://bucket/prefix: oss:// is not a lake location cdncost knows"),
         "{}",
         run.stderr()
     );
-    assert!(!w.path("s3:").exists() && !w.path("oss:").exists());
+    let run = w
+        .run(&["--lake", "s3://Bad_Bucket/../x", "summary"])
+        .expect_code(1);
+    assert!(
+        run.stderr().contains("expected s3://bucket/prefix"),
+        "{}",
+        run.stderr()
+    );
+    assert!(!w.path("gs:").exists() && !w.path("oss:").exists() && !w.path("s3:").exists());
     assert!(!w.path("lake").exists(), "nothing was written");
 }

@@ -150,26 +150,36 @@ fn runs_are_idempotent_and_a_killed_run_resumes_to_the_same_result() {
 }
 
 #[test]
-fn a_second_run_on_the_same_lake_exits_clearly() {
+fn a_second_run_of_the_same_days_exits_clearly() {
     let s = start("");
     s.wechat.faults().trickle_downloads = Some(Duration::from_millis(5));
     let mut first = s.spawn(RUN);
-    // Wait (up to 30 s) until the first run holds the lake's lock, however slow it starts.
-    let lock = s.w.path("lake/.lock");
-    let held_by_first =
-        || std::fs::read_to_string(&lock).is_ok_and(|t| t.starts_with(&format!("{} ", first.id())));
+    // Wait (up to 30 s) until the first run holds its days' leases, however slow it
+    // starts.
+    let leases = s.w.path("lake/_leases/run");
+    let mine = format!("pid {}\"", first.id());
+    let held_by_first = || {
+        std::fs::read_dir(&leases).is_ok_and(|entries| {
+            entries
+                .flatten()
+                .any(|e| std::fs::read_to_string(e.path()).is_ok_and(|t| t.contains(&mine)))
+        })
+    };
     let deadline = std::time::Instant::now() + Duration::from_secs(30);
     while !held_by_first() {
         assert!(
             std::time::Instant::now() < deadline,
-            "the first run never took the lock"
+            "the first run never took its leases"
         );
         std::thread::sleep(Duration::from_millis(20));
     }
     let second = s.cdncost(RUN).expect_code(1);
     assert!(
-        second.stderr().contains("lake") && second.stderr().contains(&first.id().to_string()),
-        "the refusal names the running process: {}",
+        second.stderr().contains("is writing run/2026-11-")
+            && second
+                .stderr()
+                .contains(&format!("pid {}, since", first.id())),
+        "the refusal names the running process and the day: {}",
         second.stderr()
     );
     s.wechat.faults().trickle_downloads = None;

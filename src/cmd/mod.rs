@@ -4,7 +4,7 @@
 use std::path::PathBuf;
 use std::sync::OnceLock;
 
-use anyhow::Result;
+use anyhow::{Context as _, Result};
 use clap::{Args, Parser, Subcommand};
 
 use cdncost::config::Config;
@@ -179,6 +179,10 @@ pub fn dispatch(cli: Cli) -> Result<Exit> {
         cli.command,
         Command::Ingest(_) | Command::Fetch(_) | Command::Run(_) | Command::Demo(_)
     );
+    // A lake directory that cannot be made is one error, before any job starts.
+    if writes && ctx.lake.remote().is_none() && !matches!(cli.command, Command::Demo(_)) {
+        cdncost::lake::make_dir(ctx.lake.root()).context("the lake")?;
+    }
     if let (true, Some(remote)) = (writes, ctx.lake.remote()) {
         let aborted = remote.abort_stale_uploads(std::time::Duration::from_secs(24 * 3600))?;
         if aborted > 0 {

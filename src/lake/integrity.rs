@@ -164,6 +164,9 @@ pub struct DamageReport {
     pub present: BTreeSet<PathBuf>,
     /// Manifests that do not parse (absolute paths).
     pub manifests: BTreeSet<PathBuf>,
+    /// The manifest listing each damaged file of `present` (whose unit's lease moving
+    /// it needs).
+    pub listed_by: BTreeMap<PathBuf, PathBuf>,
     pub files_checked: usize,
     pub bytes_checked: u64,
 }
@@ -186,14 +189,30 @@ impl DamageReport {
 impl Lake {
     /// Checks the files `record` lists against the sums recorded with them.
     pub fn check_outputs<T: Published>(&self, record: &T, depth: Depth) -> Vec<(Damage, bool)> {
+        self.check_outputs_in(record, depth, None)
+    }
+
+    /// [`Lake::check_outputs`]; on a store, against `listing` (every object's size, from
+    /// one listing) when given, instead of a request per file.
+    fn check_outputs_in<T: Published>(
+        &self,
+        record: &T,
+        depth: Depth,
+        listing: Option<&BTreeMap<String, u64>>,
+    ) -> Vec<(Damage, bool)> {
         let mut damaged = Vec::new();
         for rel in record.outputs() {
             if !is_safe_relative(rel) {
                 continue;
             }
-            let problem = match self.remote() {
-                Some(remote) => check_object(remote, rel, record.sums().get(rel)),
-                None => check_file(&self.root().join(rel), record.sums().get(rel), depth),
+            let sum = record.sums().get(rel);
+            let problem = match (self.remote(), listing) {
+                (Some(_), Some(listing)) => object_problem(listing.get(rel).copied(), sum),
+                (Some(remote), None) => match remote.size(rel) {
+                    Ok(size) => object_problem(size, sum),
+                    Err(e) => Some(Problem::Unreadable(e.to_string())),
+                },
+                (None, _) => check_file(&self.root().join(rel), sum, depth),
             };
             if let Some(problem) = problem {
                 let present = !matches!(problem, Problem::Missing);
@@ -223,31 +242,50 @@ impl Lake {
         depth: Depth,
     ) -> Result<DamageReport, LakeError> {
         let mut report = DamageReport::default();
-        self.check_kind::<FileRecord>(manifest_kind::INGEST, from, to, depth, &mut report)?;
-        self.check_kind::<UsageDayRecord>(manifest_kind::USAGE_DAYS, from, to, depth, &mut report)?;
-        self.check_kind::<PolyvDayRecord>(manifest_kind::POLYV_DAYS, from, to, depth, &mut report)?;
+        // On a store: one listing for every object's size, not a request per file.
+        let listing = match self.remote() {
+            Some(remote) => Some(remote.list("")?.into_iter().collect::<BTreeMap<_, _>>()),
+            None => None,
+        };
+        let check = Check {
+            from,
+            to,
+            depth,
+            listing: listing.as_ref(),
+        };
+        self.check_kind::<FileRecord>(manifest_kind::INGEST, &check, &mut report)?;
+        self.check_kind::<UsageDayRecord>(manifest_kind::USAGE_DAYS, &check, &mut report)?;
+        self.check_kind::<PolyvDayRecord>(manifest_kind::POLYV_DAYS, &check, &mut report)?;
         Ok(report)
     }
 
     fn check_kind<T: Published + DeserializeOwned>(
         &self,
         kind: &str,
-        from: NaiveDate,
-        to: NaiveDate,
-        depth: Depth,
+        check: &Check,
         report: &mut DamageReport,
     ) -> Result<(), LakeError> {
+        let (from, to, depth) = (check.from, check.to, check.depth);
         let dir = self.root().join(MANIFEST_DIR).join(kind);
         let in_range = |d: &NaiveDate| *d >= from && *d <= to;
-        for path in self.records_in(&dir)? {
+        let paths: Vec<PathBuf> = self
+            .records_in(&dir)?
+            .into_iter()
+            .filter(|p| {
+                let name = p
+                    .file_name()
+                    .map(|n| n.to_string_lossy())
+                    .unwrap_or_default();
+                !name.starts_with('.') && name.ends_with(".json")
+            })
+            .collect();
+        let records = self.read_manifests::<T>(&paths);
+        for (path, read) in paths.into_iter().zip(records) {
             let name = path
                 .file_name()
                 .map(|n| n.to_string_lossy().into_owned())
                 .unwrap_or_default();
-            if name.starts_with('.') || !name.ends_with(".json") {
-                continue;
-            }
-            let record: T = match self.read_manifest(&path) {
+            let record: T = match read {
                 Ok(Some(record)) => record,
                 Ok(None) => continue,
                 Err(e) => {
@@ -274,9 +312,11 @@ impl Lake {
             }
             report.files_checked += record.outputs().len();
             report.bytes_checked += record.sums().values().map(|s| s.bytes).sum::<u64>();
-            for (damage, present) in self.check_outputs(&record, depth) {
+            for (damage, present) in self.check_outputs_in(&record, depth, check.listing) {
                 if present {
-                    report.present.insert(self.root().join(&damage.path));
+                    let file = self.root().join(&damage.path);
+                    report.listed_by.insert(file.clone(), path.clone());
+                    report.present.insert(file);
                 }
                 for day in &days {
                     report.by_date.entry(*day).or_default().push(damage.clone());
@@ -307,11 +347,22 @@ impl Lake {
     /// Moves damaged files and manifests to `LAKE/_damaged/` (same relative path, with
     /// the time appended), so that the jobs that made them make them again and the
     /// evidence stays for whoever wants to look. Returns what was moved.
+    /// A file is moved only under the lease of the unit that wrote it: one being written
+    /// right now is passed over (its writer's publish replaces it).
     pub fn set_aside(&self, report: &DamageReport) -> Result<Vec<String>, LakeError> {
         let stamp = chrono::Utc::now().format("%Y%m%dT%H%M%SZ");
         let mut moved = Vec::new();
         for path in report.present.iter().chain(&report.manifests) {
             let rel = self.relative(path);
+            let manifest = report.listed_by.get(path).unwrap_or(path);
+            let _lease = match self.lease_of_manifest(manifest) {
+                Ok(lease) => lease,
+                Err(super::LockError::Busy { unit, holder, .. }) => {
+                    tracing::info!("{rel}: not set aside, {holder} is writing {unit} now");
+                    continue;
+                }
+                Err(super::LockError::Io { source, .. }) => return Err(source),
+            };
             if let Some(remote) = self.remote() {
                 // No rename on a store: a copy under _damaged/, then the original goes.
                 let target = format!("{DAMAGED_DIR}/{rel}.{stamp}");
@@ -358,19 +409,22 @@ fn check_file(path: &Path, sum: Option<&FileSum>, depth: Depth) -> Option<Proble
     None
 }
 
-/// [`check_file`] for an object: present and of the recorded size. Its content is not
-/// read back: every upload (each part too) is signed with the SHA-256 of its body
-/// (`x-amz-content-sha256`), which the store checks as it receives it, and reading a
-/// month of objects back for every report would cost what the report itself costs.
-fn check_object(
-    remote: &super::ObjectLake,
-    rel: &str,
-    sum: Option<&FileSum>,
-) -> Option<Problem> {
-    let found = match remote.size(rel) {
-        Ok(Some(size)) => size,
-        Ok(None) => return Some(Problem::Missing),
-        Err(e) => return Some(Problem::Unreadable(e.to_string())),
+/// What one damage check covers.
+struct Check<'a> {
+    from: NaiveDate,
+    to: NaiveDate,
+    depth: Depth,
+    listing: Option<&'a BTreeMap<String, u64>>,
+}
+
+/// [`check_file`] for an object of size `found` (`None`: not there): present and of the
+/// recorded size. Its content is not read back: every upload (each part too) is signed
+/// with the SHA-256 of its body (`x-amz-content-sha256`), which the store checks as it
+/// receives it, and reading a month of objects back for every report would cost what
+/// the report itself costs.
+fn object_problem(found: Option<u64>, sum: Option<&FileSum>) -> Option<Problem> {
+    let Some(found) = found else {
+        return Some(Problem::Missing);
     };
     let recorded = sum?;
     (found != recorded.bytes).then_some(Problem::Size {

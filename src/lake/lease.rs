@@ -1,6 +1,9 @@
 //! Leases: who may write one unit of the lake. A unit is what one job publishes as a
-//! whole, named like its manifest: one source file's ingest (`ingest/<stem>`), one day's
-//! log listing (`cdn_logs/<date>`), usage series, Polyv traffic, the media catalogue.
+//! whole, and is named as its manifest is: the writer of `_manifest/K/S.json` and of the
+//! files it lists holds the lease `K/S` (one source file's ingest `ingest/<stem>`, one
+//! day's log listing `cdn_logs/<date>`, a usage day, a Polyv day, `media/catalogue`).
+//! `run` also holds `run/<date>` for the days it covers, so two nightly runs of one day
+//! never interleave their steps and reports.
 //! Two writers on different units never wait for each other (one worker per day or per
 //! hour is the way to scale out); a second writer of the same unit is refused, told who
 //! holds it.
@@ -114,6 +117,17 @@ impl Lake {
             .take_while(|d| *d <= days.to())
             .map(|day| self.lease(&format!("{kind}/{day}")))
             .collect()
+    }
+
+    /// The lease on the unit whose manifest is `manifest` (`_manifest/K/S.json` → `K/S`).
+    pub fn lease_of_manifest(&self, manifest: &std::path::Path) -> Result<Lease, LockError> {
+        let rel = self.relative(manifest);
+        let unit = rel
+            .strip_prefix(&format!("{}/", super::MANIFEST_DIR))
+            .and_then(|r| r.strip_suffix(".json"))
+            .unwrap_or(&rel)
+            .to_string();
+        self.lease(&unit)
     }
 
     fn busy(&self, unit: &str, holder: String) -> LockError {
@@ -332,10 +346,7 @@ mod tests {
                                 );
                                 taken.fetch_add(1, Ordering::SeqCst);
                                 let other = lake.lease("cdn_logs/2026-11-21");
-                                assert!(
-                                    !matches!(other, Err(LockError::Io { .. })),
-                                    "{other:?}"
-                                );
+                                assert!(!matches!(other, Err(LockError::Io { .. })), "{other:?}");
                                 holders.fetch_sub(1, Ordering::SeqCst);
                                 drop(lease);
                             }

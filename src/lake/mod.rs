@@ -351,13 +351,37 @@ impl Lake {
             })
     }
 
+    /// [`Lake::read_manifest`] of many records (on a store, 32 requests at a time).
+    pub fn read_manifests<T: DeserializeOwned>(
+        &self,
+        paths: &[PathBuf],
+    ) -> Vec<Result<Option<T>, LakeError>> {
+        let Some(remote) = &self.remote else {
+            return paths.iter().map(|p| self.read_manifest(p)).collect();
+        };
+        let rels: Vec<String> = paths.iter().map(|p| self.relative(p)).collect();
+        remote
+            .get_many(&rels)
+            .into_iter()
+            .zip(paths)
+            .map(|(got, path)| {
+                let Some(object) = got? else {
+                    return Ok(None);
+                };
+                serde_json::from_slice(&object.bytes)
+                    .map(Some)
+                    .map_err(|source| LakeError::Manifest {
+                        path: path.clone(),
+                        source,
+                    })
+            })
+            .collect()
+    }
+
     /// Writes a record (a manifest) whole: staged and renamed on disk, one PUT on a store.
     pub fn write_record(&self, path: &Path, bytes: &[u8]) -> Result<(), LakeError> {
         match &self.remote {
-            Some(remote) => remote.put(
-                &self.relative(path),
-                bytes::Bytes::copy_from_slice(bytes),
-            ),
+            Some(remote) => remote.put(&self.relative(path), bytes::Bytes::copy_from_slice(bytes)),
             None => write_atomic(path, bytes),
         }
     }

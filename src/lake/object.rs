@@ -25,10 +25,7 @@ use futures::TryStreamExt;
 use object_store::aws::{AmazonS3, AmazonS3Builder, AmazonS3ConfigKey, AwsAuthorizer};
 use object_store::multipart::{MultipartStore, PartId};
 use object_store::path::Path as Key;
-use object_store::{
-    ObjectStore, ObjectStoreExt, PutMode, PutOptions, PutPayload,
-    UpdateVersion,
-};
+use object_store::{ObjectStore, ObjectStoreExt, PutMode, PutOptions, PutPayload, UpdateVersion};
 use serde::Deserialize;
 
 use crate::sources::secret::{scrub, Secret};
@@ -134,7 +131,8 @@ fn block<T: Send + 'static>(future: impl Future<Output = T> + Send + 'static) ->
     runtime().spawn(async move {
         let _ = tx.send(future.await);
     });
-    rx.recv().expect("the object-store runtime finishes what it is given")
+    rx.recv()
+        .expect("the object-store runtime finishes what it is given")
 }
 
 /// An object as read, with the version a conditional write names.
@@ -210,14 +208,23 @@ impl ObjectLake {
             AmazonS3ConfigKey::VirtualHostedStyleRequest,
             settings.virtual_hosted_style.map(|b| b.to_string()),
         );
-        set(AmazonS3ConfigKey::AccessKeyId, settings.access_key_id.clone());
+        set(
+            AmazonS3ConfigKey::AccessKeyId,
+            settings.access_key_id.clone(),
+        );
         set(
             AmazonS3ConfigKey::SecretAccessKey,
-            settings.secret_access_key.as_ref().map(|s| s.expose().to_string()),
+            settings
+                .secret_access_key
+                .as_ref()
+                .map(|s| s.expose().to_string()),
         );
         set(
             AmazonS3ConfigKey::Token,
-            settings.session_token.as_ref().map(|s| s.expose().to_string()),
+            settings
+                .session_token
+                .as_ref()
+                .map(|s| s.expose().to_string()),
         );
         let mut builder = AmazonS3Builder::from_env().with_bucket_name(bucket);
         for (key, value) in &pairs {
@@ -345,6 +352,35 @@ impl ObjectLake {
         }
     }
 
+    /// [`ObjectLake::get`] of many objects, 32 requests at a time, in the order asked.
+    pub fn get_many(&self, rels: &[String]) -> Vec<Result<Option<Versioned>, LakeError>> {
+        use futures::StreamExt;
+        let store = self.store.clone();
+        let keys: Vec<Key> = rels.iter().map(|r| self.key(r)).collect();
+        let got = block(async move {
+            futures::stream::iter(keys)
+                .map(|key| {
+                    let store = store.clone();
+                    async move {
+                        let result = store.get(&key).await?;
+                        let e_tag = result.meta.e_tag.clone();
+                        Ok::<_, object_store::Error>((result.bytes().await?, e_tag))
+                    }
+                })
+                .buffered(32)
+                .collect::<Vec<_>>()
+                .await
+        });
+        got.into_iter()
+            .zip(rels)
+            .map(|(got, rel)| match got {
+                Ok((bytes, e_tag)) => Ok(Some(Versioned { bytes, e_tag })),
+                Err(object_store::Error::NotFound { .. }) => Ok(None),
+                Err(e) => Err(self.error("reading", rel, e)),
+            })
+            .collect()
+    }
+
     /// The object's size; `None` when there is none.
     pub fn size(&self, rel: &str) -> Result<Option<u64>, LakeError> {
         let (store, key) = (self.store.clone(), self.key(rel));
@@ -460,7 +496,10 @@ impl ObjectLake {
         }
         let journal = Journal {
             writer: super::lease::this_writer(),
-            keys: files.iter().map(|(_, rel)| self.key(rel).to_string()).collect(),
+            keys: files
+                .iter()
+                .map(|(_, rel)| self.key(rel).to_string())
+                .collect(),
         };
         let json = serde_json::to_vec_pretty(&journal).expect("a journal serializes");
         self.put(journal_rel, Bytes::from(json))?;
@@ -528,7 +567,9 @@ impl ObjectLake {
             let (store, key, id) = (self.store.clone(), key.clone(), id.clone());
             let this = index;
             in_flight = Some(runtime().spawn(async move {
-                store.put_part(&key, &id, this, Bytes::from(buf).into()).await
+                store
+                    .put_part(&key, &id, this, Bytes::from(buf).into())
+                    .await
             }));
             index += 1;
         }
@@ -561,15 +602,29 @@ impl ObjectLake {
         self.delete(journal_rel)
     }
 
-    /// Aborts the lake's open uploads started more than `age` ago: a writer's upload
-    /// lasts as long as one file takes to send, so these belong to writers that died.
+    /// Aborts the lake's open uploads started more than `age` ago that no journal names:
+    /// those belong to writers that died where no journal says so. A journaled upload is
+    /// left to the next publish of its unit (its writer may be alive and slow, and some
+    /// stores, moto among them, report a fixed start time).
     pub fn abort_stale_uploads(&self, age: Duration) -> Result<usize, LakeError> {
         let cutoff = chrono::Utc::now() - chrono::Duration::from_std(age).unwrap_or_default();
+        let journals: Vec<String> = self
+            .list(super::UPLOADS_DIR)?
+            .into_iter()
+            .map(|(rel, _)| rel)
+            .collect();
+        let journaled: std::collections::BTreeSet<String> = self
+            .get_many(&journals)
+            .into_iter()
+            .filter_map(|got| got.ok().flatten())
+            .filter_map(|object| serde_json::from_slice::<Journal>(&object.bytes).ok())
+            .flat_map(|journal| journal.keys)
+            .collect();
         let mut aborted = 0;
         for upload in self.pending_uploads(&self.prefix)? {
             let started = chrono::DateTime::parse_from_rfc3339(&upload.initiated)
                 .map(|t| t.with_timezone(&chrono::Utc));
-            if started.is_ok_and(|t| t < cutoff) {
+            if started.is_ok_and(|t| t < cutoff) && !journaled.contains(&upload.key) {
                 self.abort(&upload)?;
                 aborted += 1;
             }
@@ -765,6 +820,8 @@ mod tests {
             page.next,
             Some(("lake/b.parquet".to_string(), "id2".to_string()))
         );
-        assert!(parse_uploads("<ListMultipartUploadsResult/>").uploads.is_empty());
+        assert!(parse_uploads("<ListMultipartUploadsResult/>")
+            .uploads
+            .is_empty());
     }
 }

@@ -63,6 +63,24 @@ pub fn run(job: &Job, request: &NightlyRequest) -> NightlyOutcome {
     let mut exit = Exit::Ok;
     let mut fetched = StepOutcome::default();
     let mut problems = Vec::new();
+    // Another run of any of these days: this one does nothing and says who.
+    let _leases = match job.lake.lease_days("run", checked) {
+        Ok(leases) => leases,
+        Err(e) => {
+            tracing::error!("{e}");
+            return NightlyOutcome {
+                days: checked,
+                exit: Exit::Failure,
+                fetched: StepOutcome {
+                    exit: Exit::Failure,
+                    ..Default::default()
+                },
+                report: None,
+                elapsed_s: started.elapsed().as_secs_f64(),
+                problems: vec![format!("run: {e}")],
+            };
+        }
+    };
     match set_aside_damage(job, checked) {
         Ok(outcome) => fetched.said.extend(outcome.said),
         Err(e) => {

@@ -214,7 +214,16 @@ pub fn fetch(
     interval_min: u32,
     query_type: u8,
 ) -> Result<super::StepOutcome, super::JobError> {
-    let _leases = job.lake.lease_days("cdn_usage", days)?;
+    // One lease per day record this writes (`_manifest/cdn_usage/<day>-i<N>-q<T>`).
+    let _leases = days
+        .from()
+        .iter_days()
+        .take_while(|d| *d <= days.to())
+        .map(|day| {
+            job.lake
+                .lease(&format!("cdn_usage/{day}-i{interval_min}-q{query_type}"))
+        })
+        .collect::<Result<Vec<_>, _>>()?;
     let config = job.wechat();
     let client = WechatClient::new(&config)?;
     let fetch = UsageFetch {
