@@ -10,6 +10,10 @@
 #                                              # same work (benches/peers/), same rounds
 #   BASELINE=/path/to/older/cdncost benches/ingest.sh   # also an older binary, -j 1 and
 #                                              # -j N, same rounds (before/after a change)
+#   S3=1 benches/ingest.sh                     # also ingest to an s3:// lake on a loopback
+#                                              # moto server (pip install 'moto[server]');
+#                                              # moto shares the cores, so compare CPU s
+#                                              # and peak RSS more than wall time
 #
 # The default makes about 2 GB of uncompressed log text (one China day, 4 domains) in the
 # real line shape (quoted agent and range, (null)/NULL markers); SHAPE=classic measures the
@@ -56,6 +60,19 @@ if [ -n "${PEERS:-}" ]; then
   commands+=("python3 benches/peers/duckdb_ingest.py bench-data/lake-duckdb ${files[*]}"
              "python3 benches/peers/polars_ingest.py bench-data/lake-polars ${files[*]}")
   outputs+=(bench-data/lake-duckdb bench-data/lake-polars)
+fi
+if [ -n "${S3:-}" ]; then
+  port=$(python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
+  python3 -m moto.server -H 127.0.0.1 -p "$port" > /dev/null 2>&1 &
+  moto=$!
+  trap 'kill $moto 2>/dev/null' EXIT
+  until python3 -c "import socket; socket.create_connection(('127.0.0.1', $port))" 2>/dev/null; do sleep 0.2; done
+  s3env="env AWS_ENDPOINT_URL=http://127.0.0.1:$port AWS_ALLOW_HTTP=true AWS_REGION=us-east-1 AWS_ACCESS_KEY_ID=bench AWS_SECRET_ACCESS_KEY=bench-secret"
+  $s3env python3 tests/s3_tool.py "http://127.0.0.1:$port" mkbucket bench
+  names+=("cdncost ingest -j 1 → s3 (moto)" "cdncost ingest -j $cores → s3 (moto)")
+  commands+=("$s3env POLARS_MAX_THREADS=1 $bin ingest --lake s3://bench/lake-1 -j 1 -q ${files[*]}"
+             "$s3env $bin ingest --lake s3://bench/lake-n -q ${files[*]}")
+  outputs+=("" "")
 fi
 
 results=$(mktemp)

@@ -476,3 +476,67 @@ fn duckdb_pyarrow_and_spark_read_the_lake_as_is() {
         .arg(&expected);
     check(command, "spark (pyspark and a Java runtime)");
 }
+
+/// Two nightly workers, one per day, at once on the S3 lake (against the loopback WeChat
+/// and Polyv servers): both finish as each does alone on a disk lake, with the same
+/// reports, and the lake holds both days exactly once.
+#[test]
+fn nightly_workers_on_different_days_run_at_once() {
+    use common::servers::*;
+    if !moto_available() {
+        return;
+    }
+    let moto = Moto::start();
+    let s = start("");
+    let day_args = |day: &'static str, out: &'static str| {
+        vec![
+            "run",
+            "--date",
+            day,
+            "--lookback",
+            "0",
+            "--out",
+            out,
+            "--raw",
+            if day == DAY1 { "raw1" } else { "raw2" },
+        ]
+    };
+    // Alone, one after the other, on a disk lake: what each should end with.
+    let alone: Vec<i32> = [(DAY1, "disk1"), (DAY2, "disk2")]
+        .into_iter()
+        .map(|(day, out)| s.cdncost(&day_args(day, out)).code())
+        .collect();
+    let workers: Vec<_> = [(DAY1, "s3-1"), (DAY2, "s3-2")]
+        .into_iter()
+        .map(|(day, out)| {
+            Command::new(env!("CARGO_BIN_EXE_cdncost"))
+                .args(["--lake", LAKE])
+                .args(day_args(day, out))
+                .current_dir(s.w.dir.path())
+                .env_remove("RUST_LOG")
+                .envs(s.env())
+                .envs(moto.env())
+                .stdout(Stdio::piped())
+                .stderr(Stdio::piped())
+                .spawn()
+                .unwrap()
+        })
+        .collect();
+    for (worker, code) in workers.into_iter().zip(&alone) {
+        let out = worker.wait_with_output().unwrap();
+        let said = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(*code), "{said}");
+        assert!(!said.contains("is writing"), "{said}");
+    }
+    for (disk, s3) in [("disk1", "s3-1"), ("disk2", "s3-2")] {
+        for file in ["channel_daily.csv", "channel_platform_daily.csv", "reconciliation.csv"] {
+            assert_eq!(
+                std::fs::read(s.w.path(s3).join(file)).unwrap(),
+                std::fs::read(s.w.path(disk).join(file)).unwrap(),
+                "{s3}/{file}"
+            );
+        }
+    }
+    let copy = moto.sync("lake", &s.w.path("copy"));
+    assert_eq!(lake_totals(&copy), expected_totals(&sample()));
+}

@@ -105,6 +105,24 @@ impl Lake {
         Ok(Lease { held })
     }
 
+    /// [`Lake::lease`], waiting up to `patience` (checking every half second) while
+    /// another writer holds the unit: for short shared units such as the catalogue.
+    pub fn lease_waiting(
+        &self,
+        unit: &str,
+        patience: std::time::Duration,
+    ) -> Result<Lease, LockError> {
+        let deadline = std::time::Instant::now() + patience;
+        loop {
+            match self.lease(unit) {
+                Err(LockError::Busy { .. }) if std::time::Instant::now() < deadline => {
+                    std::thread::sleep(std::time::Duration::from_millis(500));
+                }
+                other => return other,
+            }
+        }
+    }
+
     /// The leases on `kind/<day>` for every day of `days`, taken in day order (so two
     /// writers of overlapping ranges cannot each hold a part the other waits for).
     pub fn lease_days(

@@ -201,7 +201,11 @@ pub fn publish(
 /// `fetch media` as one call.
 pub fn fetch(job: &Job) -> Result<StepOutcome, JobError> {
     let client = WechatClient::new(&job.wechat())?;
-    let _lease = job.lake.lease("media/catalogue")?;
+    // Runs of other days refresh the same catalogue: wait for one that is at it (a
+    // minute or so), rather than fail.
+    let _lease = job
+        .lake
+        .lease_waiting("media/catalogue", std::time::Duration::from_secs(300))?;
     let (dramas, media) = super::runtime()?.block_on(async {
         let dramas = client.list_dramas().await?;
         let media = client.list_media().await?;
