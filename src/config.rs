@@ -39,11 +39,35 @@ pub struct Config {
 
 /// `lake = "…"`, or `[lake]` with `location = "…"` and an optional `[lake.s3]` section
 /// (endpoint, region, keys, part size, leases: `lake::S3Settings`).
-#[derive(Debug, Clone, Deserialize)]
-#[serde(untagged)]
+#[derive(Debug, Clone)]
 pub enum LakeSetting {
     Location(String),
     Table(LakeTable),
+}
+
+/// A string or a table, each with its own errors (an untagged enum would only say that
+/// neither matched, hiding the misspelt key).
+impl<'de> Deserialize<'de> for LakeSetting {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        struct Either;
+        impl<'de> serde::de::Visitor<'de> for Either {
+            type Value = LakeSetting;
+            fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+                f.write_str("a directory or s3:// URL, or a [lake] table")
+            }
+            fn visit_str<E: serde::de::Error>(self, v: &str) -> Result<LakeSetting, E> {
+                Ok(LakeSetting::Location(v.to_string()))
+            }
+            fn visit_map<A: serde::de::MapAccess<'de>>(
+                self,
+                map: A,
+            ) -> Result<LakeSetting, A::Error> {
+                LakeTable::deserialize(serde::de::value::MapAccessDeserializer::new(map))
+                    .map(LakeSetting::Table)
+            }
+        }
+        d.deserialize_any(Either)
+    }
 }
 
 #[derive(Debug, Default, Clone, Deserialize)]
@@ -251,6 +275,28 @@ impl Config {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// `lake = "…"` and `[lake]` + `[lake.s3]` both load; the secret key never prints;
+    /// a misspelt key is named.
+    #[test]
+    fn lake_settings_in_both_forms() {
+        let plain: Config = toml::from_str("lake = \"s3://studio-lake/x\"\n").unwrap();
+        assert_eq!(plain.lake.location().as_deref(), Some("s3://studio-lake/x"));
+        let table: Config = toml::from_str(
+            "[lake]\nlocation = \"s3://studio-lake/x\"\n[lake.s3]\nendpoint = \"https://cos.ap-shanghai.myqcloud.com\"\nsecret_access_key = \"sk-very-secret\"\npart_size_mib = 16\n",
+        )
+        .unwrap();
+        let s3 = table.lake.s3();
+        assert_eq!(s3.part_size_mib, Some(16));
+        assert!(!format!("{table:?}").contains("sk-very-secret"));
+        let none: Config = toml::from_str("").unwrap();
+        assert_eq!(none.lake.location(), None);
+        let typo = toml::from_str::<Config>("[lake.s3]\nendpont = \"x\"\n").unwrap_err();
+        assert!(
+            typo.to_string().contains("unknown field `endpont`"),
+            "{typo}"
+        );
+    }
 
     fn validated(text: &str) -> Result<(), String> {
         toml::from_str::<Config>(text).unwrap().validate()

@@ -529,7 +529,11 @@ fn nightly_workers_on_different_days_run_at_once() {
         assert!(!said.contains("is writing"), "{said}");
     }
     for (disk, s3) in [("disk1", "s3-1"), ("disk2", "s3-2")] {
-        for file in ["channel_daily.csv", "channel_platform_daily.csv", "reconciliation.csv"] {
+        for file in [
+            "channel_daily.csv",
+            "channel_platform_daily.csv",
+            "reconciliation.csv",
+        ] {
             assert_eq!(
                 std::fs::read(s.w.path(s3).join(file)).unwrap(),
                 std::fs::read(s.w.path(disk).join(file)).unwrap(),
@@ -539,4 +543,80 @@ fn nightly_workers_on_different_days_run_at_once() {
     }
     let copy = moto.sync("lake", &s.w.path("copy"));
     assert_eq!(lake_totals(&copy), expected_totals(&sample()));
+}
+
+/// A lease on the store, through the library: held past its lifetime (its holder renews
+/// it), refused to a second taker meanwhile, gone once released; a lease whose holder
+/// stopped renewing it is taken over once it has expired.
+#[test]
+fn leases_on_the_store_are_renewed_refused_released_and_taken_over() {
+    use cdncost::lake::{Lake, LockError, S3Settings};
+    if !moto_available() {
+        return;
+    }
+    let moto = Moto::start();
+    let staging = tempfile::tempdir().unwrap();
+    let settings = S3Settings {
+        endpoint: Some(moto.endpoint.clone()),
+        region: Some("us-east-1".into()),
+        allow_http: Some(true),
+        access_key_id: Some(ACCESS_KEY.into()),
+        secret_access_key: Some(cdncost::sources::secret::Secret::new(SECRET_KEY)),
+        staging: Some(staging.path().to_path_buf()),
+        lease_seconds: Some(3),
+        ..Default::default()
+    };
+    let lake = Lake::open(LAKE, &settings).unwrap();
+    let held = lake.lease("cdn_logs/2026-11-20").unwrap();
+    std::thread::sleep(Duration::from_secs(5)); // past its 3 s: renewed meanwhile
+    match lake.lease("cdn_logs/2026-11-20") {
+        Err(LockError::Busy { holder, unit, .. }) => {
+            assert!(
+                holder.contains(&format!("pid {}", std::process::id())),
+                "{holder}"
+            );
+            assert_eq!(unit, "cdn_logs/2026-11-20");
+        }
+        other => panic!("a held lease was taken: {other:?}"),
+    }
+    let other_day = lake.lease("cdn_logs/2026-11-21").unwrap();
+    drop(held);
+    drop(other_day);
+    assert!(
+        !moto
+            .objects("lake")
+            .iter()
+            .any(|(k, _)| k.starts_with("_leases/")),
+        "released"
+    );
+
+    // Another worker's lease, as it stores it: in force, it is refused with its name;
+    // expired (the worker stopped renewing it), it is taken over.
+    let remote = lake.remote().unwrap();
+    let rel = "_leases/cdn_logs/2026-11-22.lease";
+    let planted = |expires: i64| {
+        let text = format!(
+            r#"{{"holder":"worker-7 pid 41","since":"2026-11-22T02:00:00+08:00","expires":{expires}}}"#
+        );
+        remote.put(rel, text.into_bytes().into()).unwrap();
+    };
+    planted(chrono::Utc::now().timestamp() + 60);
+    match lake.lease("cdn_logs/2026-11-22") {
+        Err(LockError::Busy { holder, .. }) => assert!(
+            holder.starts_with("worker-7 pid 41, since 2026-11-22T02:00:00+08:00"),
+            "{holder}"
+        ),
+        other => panic!("a lease in force was taken: {other:?}"),
+    }
+    planted(chrono::Utc::now().timestamp() - 1);
+    let taken = lake
+        .lease("cdn_logs/2026-11-22")
+        .expect("an expired lease is taken over");
+    let text = String::from_utf8(remote.get(rel).unwrap().unwrap().bytes.to_vec()).unwrap();
+    assert!(
+        text.contains(&format!("pid {}", std::process::id())),
+        "{text}"
+    );
+    drop(taken);
+    assert!(remote.get(rel).unwrap().is_none());
 }

@@ -148,6 +148,12 @@ impl Lake {
             Location::Dir(dir) => Ok(Lake::new(dir)),
             Location::S3 { bucket, prefix } => {
                 let remote = ObjectLake::open(&bucket, &prefix, s3)?;
+                if !remote.conditional_put {
+                    tracing::info!(
+                        "{}: conditional_put = false, so no leases are taken: run one writer per day",
+                        remote.url()
+                    );
+                }
                 Ok(Lake {
                     root: remote.staging.clone(),
                     excluded: Default::default(),

@@ -173,6 +173,8 @@ pub struct ObjectLake {
     pub lease_ttl: Duration,
     pub conditional_put: bool,
     pub staging: PathBuf,
+    /// No access key was given (settings or environment).
+    keyless: bool,
 }
 
 impl std::fmt::Debug for ObjectLake {
@@ -242,6 +244,27 @@ impl ObjectLake {
             (None, true) => format!("https://{bucket}.s3.{region}.amazonaws.com"),
             (None, false) => format!("https://s3.{region}.amazonaws.com/{bucket}"),
         };
+        let allow_http = value(AmazonS3ConfigKey::Client(
+            object_store::ClientConfigKey::AllowHttp,
+        ))
+        .is_some_and(|v| v.eq_ignore_ascii_case("true"));
+        if let (Some(endpoint), false) = (&endpoint, allow_http) {
+            if endpoint.starts_with("http://") {
+                return Err(bad(format!(
+                    "the endpoint {endpoint} is plain HTTP: set AWS_ALLOW_HTTP=true or [lake.s3] allow_http = true (a local MinIO), or use https://"
+                )));
+            }
+        }
+        // Without keys object_store asks the instance's metadata service: say so when
+        // that fails, instead of leaving a link-local address to puzzle over.
+        let keyless = value(AmazonS3ConfigKey::AccessKeyId).is_none()
+            && [
+                "AWS_WEB_IDENTITY_TOKEN_FILE",
+                "AWS_CONTAINER_CREDENTIALS_RELATIVE_URI",
+                "AWS_CONTAINER_CREDENTIALS_FULL_URI",
+            ]
+            .iter()
+            .all(|v| std::env::var_os(v).is_none());
         builder = builder.with_region(&region);
         let mut polars = Vec::new();
         for key in [
@@ -257,11 +280,16 @@ impl ObjectLake {
                 polars.push((key, v));
             }
         }
-        let secrets: Vec<Secret> = [AmazonS3ConfigKey::SecretAccessKey, AmazonS3ConfigKey::Token]
-            .into_iter()
-            .filter_map(|k| builder.get_config_value(&k))
-            .map(Secret::new)
-            .collect();
+        // The key id is not a secret, but it names the account: kept out of messages too.
+        let secrets: Vec<Secret> = [
+            AmazonS3ConfigKey::SecretAccessKey,
+            AmazonS3ConfigKey::Token,
+            AmazonS3ConfigKey::AccessKeyId,
+        ]
+        .into_iter()
+        .filter_map(|k| builder.get_config_value(&k))
+        .map(Secret::new)
+        .collect();
         let store = builder
             .build()
             .map_err(|e| bad(scrub(&e.to_string(), &secrets.iter().collect::<Vec<_>>())))?;
@@ -289,6 +317,7 @@ impl ObjectLake {
             lease_ttl: Duration::from_secs(settings.lease_seconds.unwrap_or(300).max(3)),
             conditional_put: settings.conditional_put.unwrap_or(true),
             staging,
+            keyless,
         })
     }
 
@@ -330,10 +359,14 @@ impl ObjectLake {
     }
 
     fn error(&self, action: &str, rel: &str, e: impl std::fmt::Display) -> LakeError {
+        let mut message = scrub(&e.to_string(), &self.secrets.iter().collect::<Vec<_>>());
+        if self.keyless {
+            message.push_str(" (no access key was given: set AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY, or [lake.s3] access_key_id and secret_access_key; without them the instance's metadata service is asked)");
+        }
         LakeError::Store {
             location: self.url_of(rel),
             action: action.to_string(),
-            message: scrub(&e.to_string(), &self.secrets.iter().collect::<Vec<_>>()),
+            message,
         }
     }
 
