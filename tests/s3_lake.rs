@@ -17,10 +17,6 @@ use common::*;
 
 const LAKE: &str = "s3://studio-lake/lake";
 
-fn env_refs<'a>(env: &'a [(&'static str, String)]) -> Vec<(&'static str, &'a str)> {
-    env.iter().map(|(k, v)| (*k, v.as_str())).collect()
-}
-
 /// Every output of a test, for the secret grep.
 #[derive(Default)]
 struct Said(String);
@@ -85,19 +81,16 @@ const TOTALS_SQL: &str = "select cast(date as varchar) as d, coalesce(channel, '
 
 #[test]
 fn ingest_to_s3_equals_the_disk_lake_and_never_duplicates() {
-    if !moto_available() {
+    let Some(moto) = Moto::for_test() else {
         return;
-    }
-    let moto = Moto::start();
-    let env = moto.env();
-    let env = env_refs(&env);
+    };
     let w = Workdir::new();
     let gen = generate_small(&w);
     let mut said = Said::default();
 
     w.run(&["ingest", "gen/cdn_logs"]).ok();
-    let run = w
-        .run_env(&["--lake", LAKE, "ingest", "gen/cdn_logs"], &env)
+    let run = moto
+        .cdncost(&w, &["--lake", LAKE, "ingest", "gen/cdn_logs"])
         .ok();
     said.add(&run);
     assert!(
@@ -117,22 +110,26 @@ fn ingest_to_s3_equals_the_disk_lake_and_never_duplicates() {
     // The same answers, and the generator's truth (read from a plain copy of the
     // objects, by polars directly).
     let query_disk = w.run(&["query", TOTALS_SQL]).ok().stdout();
-    let run = w.run_env(&["--lake", LAKE, "query", TOTALS_SQL], &env).ok();
+    let run = moto
+        .cdncost(&w, &["--lake", LAKE, "query", TOTALS_SQL])
+        .ok();
     said.add(&run);
     assert_eq!(run.stdout(), query_disk);
     let copy = moto.sync("lake", &w.path("copy"));
     assert_eq!(lake_totals(&copy), expected_totals(&gen));
 
     // Ingested again: every key replaced, nothing twice.
-    let run = w
-        .run_env(&["--lake", LAKE, "ingest", "gen/cdn_logs"], &env)
+    let run = moto
+        .cdncost(&w, &["--lake", LAKE, "ingest", "gen/cdn_logs"])
         .ok();
     said.add(&run);
     assert_eq!(comparable(&moto.objects("lake")), comparable(&disk));
-    let run = w.run_env(&["--lake", LAKE, "query", TOTALS_SQL], &env).ok();
+    let run = moto
+        .cdncost(&w, &["--lake", LAKE, "query", TOTALS_SQL])
+        .ok();
     said.add(&run);
     assert_eq!(run.stdout(), query_disk);
-    let run = w.run_env(&["--lake", LAKE, "summary"], &env).ok();
+    let run = moto.cdncost(&w, &["--lake", LAKE, "summary"]).ok();
     said.add(&run);
     assert_eq!(run.stdout(), w.run(&["summary"]).ok().stdout());
     said.has_no_secret(&copy);
@@ -142,10 +139,9 @@ fn ingest_to_s3_equals_the_disk_lake_and_never_duplicates() {
 /// A second worker on the same source is refused, naming the first.
 #[test]
 fn workers_on_different_days_run_at_once_and_one_unit_has_one_writer() {
-    if !moto_available() {
+    let Some(moto) = Moto::for_test() else {
         return;
-    }
-    let moto = Moto::start();
+    };
     let w = Workdir::new();
     let gen = generate_small(&w);
     let days: Vec<String> = std::fs::read_dir(gen.join("cdn_logs"))
@@ -204,12 +200,8 @@ fn workers_on_different_days_run_at_once_and_one_unit_has_one_writer() {
         assert!(Instant::now() < deadline, "the first writer took no lease");
         std::thread::sleep(Duration::from_millis(20));
     }
-    let env = moto.env();
-    let second = w
-        .run_env(
-            &["--lake", LAKE, "ingest", file.to_str().unwrap()],
-            &env_refs(&env),
-        )
+    let second = moto
+        .cdncost(&w, &["--lake", LAKE, "ingest", file.to_str().unwrap()])
         .expect_code(1);
     let want = format!("pid {}, since", first.id());
     assert!(
@@ -239,10 +231,9 @@ fn workers_on_different_days_run_at_once_and_one_unit_has_one_writer() {
 /// the lease over, aborts them and publishes the source exactly once.
 #[test]
 fn a_writer_killed_mid_upload_leaves_nothing_visible_and_the_next_run_cleans_up() {
-    if !moto_available() {
+    let Some(moto) = Moto::for_test() else {
         return;
-    }
-    let moto = Moto::start();
+    };
     let w = Workdir::new();
     let gen = w.generate(
         "gen",
@@ -322,10 +313,8 @@ fn a_writer_killed_mid_upload_leaves_nothing_visible_and_the_next_run_cleans_up(
     );
 
     // At once: the dead writer's lease has not expired yet.
-    let env = moto.env();
-    let env = env_refs(&env);
-    let run = w
-        .run_env(&["ingest", file.to_str().unwrap()], &env)
+    let run = moto
+        .cdncost(&w, &["ingest", file.to_str().unwrap()])
         .expect_code(1);
     assert!(
         run.stderr().contains(&format!("is writing ingest/{stem}")),
@@ -333,7 +322,7 @@ fn a_writer_killed_mid_upload_leaves_nothing_visible_and_the_next_run_cleans_up(
         run.stderr()
     );
     std::thread::sleep(Duration::from_secs(5));
-    let run = w.run_env(&["ingest", file.to_str().unwrap()], &env).ok();
+    let run = moto.cdncost(&w, &["ingest", file.to_str().unwrap()]).ok();
     assert!(
         run.stderr().contains("taking over the expired lease"),
         "{}",
@@ -357,22 +346,19 @@ fn a_writer_killed_mid_upload_leaves_nothing_visible_and_the_next_run_cleans_up(
 
 /// The nightly run, end to end against the loopback WeChat and Polyv servers (`demo`),
 /// on an S3 lake and on a disk lake: the same objects, byte-identical report files, and
-/// the same query answers. A second run of the same days while the first holds them is
-/// refused, naming it.
+/// the same query answers (a second run of the same days while the first holds them is
+/// refused: `tests/run.rs`, on a disk lake).
 #[test]
 fn run_and_report_on_s3_equal_the_disk_lake() {
-    if !moto_available() {
+    let Some(moto) = Moto::for_test() else {
         return;
-    }
-    let moto = Moto::start();
-    let env = moto.env();
-    let env = env_refs(&env);
+    };
     let w = Workdir::new();
     let mut said = Said::default();
     let run = w.run(&["demo", "--out", "disk"]).ok();
     said.add(&run);
-    let run = w
-        .run_env(&["--lake", LAKE, "demo", "--out", "s3"], &env)
+    let run = moto
+        .cdncost(&w, &["--lake", LAKE, "demo", "--out", "s3"])
         .ok();
     said.add(&run);
     let disk = disk_objects(&w.path("disk/lake"));
@@ -399,7 +385,7 @@ fn run_and_report_on_s3_equal_the_disk_lake() {
         "select province, isp, count(*) as n from cdn_requests group by province, isp order by n desc, province, isp limit 20",
         "select count(*) as n from rejects",
     ] {
-        let on_s3 = w.run_env(&["--lake", LAKE, "query", sql], &env).ok();
+        let on_s3 = moto.cdncost(&w, &["--lake", LAKE, "query", sql]).ok();
         said.add(&on_s3);
         let on_disk = w.run(&["--lake", "disk/lake", "query", sql]).ok();
         assert_eq!(on_s3.stdout(), on_disk.stdout(), "{sql}");
@@ -408,7 +394,7 @@ fn run_and_report_on_s3_equal_the_disk_lake() {
     let days = ["--from", "2026-11-18", "--to", "2026-11-19"];
     let mut args = vec!["--lake", LAKE, "report", "--out", "s3-report"];
     args.extend(days);
-    let run = w.run_env(&args, &env);
+    let run = moto.cdncost(&w, &args);
     said.add(&run);
     let mut args = vec!["--lake", "disk/lake", "report", "--out", "disk-report"];
     args.extend(days);
@@ -437,14 +423,12 @@ fn run_and_report_on_s3_equal_the_disk_lake() {
 /// as a directory (no hadoop-aws offline) and finds them too.
 #[test]
 fn duckdb_pyarrow_and_spark_read_the_lake_as_is() {
-    if !moto_available() {
+    let Some(moto) = Moto::for_test() else {
         return;
-    }
-    let moto = Moto::start();
+    };
     let w = Workdir::new();
     let gen = generate_small(&w);
-    let env = moto.env();
-    w.run_env(&["--lake", LAKE, "ingest", "gen/cdn_logs"], &env_refs(&env))
+    moto.cdncost(&w, &["--lake", LAKE, "ingest", "gen/cdn_logs"])
         .ok();
     let root = Path::new(env!("CARGO_MANIFEST_DIR"));
     let required = std::env::var_os("CDNCOST_REQUIRE_EXTERNAL_READERS").is_some();
@@ -483,10 +467,9 @@ fn duckdb_pyarrow_and_spark_read_the_lake_as_is() {
 #[test]
 fn nightly_workers_on_different_days_run_at_once() {
     use common::servers::*;
-    if !moto_available() {
+    let Some(moto) = Moto::for_test() else {
         return;
-    }
-    let moto = Moto::start();
+    };
     let s = start("");
     let day_args = |day: &'static str, out: &'static str| {
         vec![
@@ -551,10 +534,9 @@ fn nightly_workers_on_different_days_run_at_once() {
 #[test]
 fn leases_on_the_store_are_renewed_refused_released_and_taken_over() {
     use cdncost::lake::{Lake, LockError, S3Settings};
-    if !moto_available() {
+    let Some(moto) = Moto::for_test() else {
         return;
-    }
-    let moto = Moto::start();
+    };
     let staging = tempfile::tempdir().unwrap();
     let settings = S3Settings {
         endpoint: Some(moto.endpoint.clone()),

@@ -312,16 +312,27 @@ pub fn csv_rows(bytes: &[u8]) -> Vec<CsvRow> {
 /// Whether python3 with duckdb and pyarrow is here; where CI requires them
 /// (`CDNCOST_REQUIRE_EXTERNAL_READERS=1`), their absence fails the test.
 pub fn python_readers() -> bool {
+    python_has(
+        "import duckdb, pyarrow",
+        "python3 with duckdb and pyarrow",
+        "pip install duckdb pyarrow",
+    )
+}
+
+/// Whether python3 runs `imports`. Where CI requires the test's tools
+/// (`CDNCOST_REQUIRE_EXTERNAL_READERS=1`) their absence fails the test; elsewhere the
+/// test says SKIPPED.
+pub fn python_has(imports: &str, what: &str, install: &str) -> bool {
     let present = std::process::Command::new("python3")
-        .args(["-c", "import duckdb, pyarrow"])
+        .args(["-c", imports])
         .status()
         .is_ok_and(|s| s.success());
     assert!(
         present || std::env::var_os("CDNCOST_REQUIRE_EXTERNAL_READERS").is_none(),
-        "python3 with duckdb and pyarrow is required here (pip install duckdb pyarrow)"
+        "{what} is required here ({install})"
     );
     if !present {
-        eprintln!("SKIPPED: python3 with duckdb and pyarrow not found");
+        eprintln!("SKIPPED: {what} not found ({install})");
     }
     present
 }

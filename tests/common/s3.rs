@@ -22,18 +22,11 @@ pub struct Moto {
 /// Whether moto's server can run here; where CI requires it
 /// (`CDNCOST_REQUIRE_EXTERNAL_READERS=1`), its absence fails the test.
 pub fn moto_available() -> bool {
-    let present = Command::new("python3")
-        .args(["-c", "import moto.server, boto3, flask"])
-        .status()
-        .is_ok_and(|s| s.success());
-    assert!(
-        present || std::env::var_os("CDNCOST_REQUIRE_EXTERNAL_READERS").is_none(),
-        "moto's S3 server is required here (pip install 'moto[server]')"
-    );
-    if !present {
-        eprintln!("SKIPPED: moto's S3 server not found (pip install 'moto[server]')");
-    }
-    present
+    super::python_has(
+        "import moto.server, boto3, flask",
+        "moto's S3 server",
+        "pip install 'moto[server]'",
+    )
 }
 
 fn free_port() -> u16 {
@@ -45,6 +38,18 @@ fn free_port() -> u16 {
 }
 
 impl Moto {
+    /// A started moto for a test, or `None` (the test then says SKIPPED and returns).
+    pub fn for_test() -> Option<Moto> {
+        moto_available().then(Moto::start)
+    }
+
+    /// Runs the binary in `w` with this server's environment.
+    pub fn cdncost(&self, w: &super::Workdir, args: &[&str]) -> super::Run {
+        let env = self.env();
+        let env: Vec<(&str, &str)> = env.iter().map(|(k, v)| (*k, v.as_str())).collect();
+        w.run_env(args, &env)
+    }
+
     /// Starts moto on a free port with the bucket made.
     pub fn start() -> Moto {
         let port = free_port();
