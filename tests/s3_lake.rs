@@ -463,7 +463,8 @@ fn duckdb_pyarrow_and_spark_read_the_lake_as_is() {
 
 /// Two nightly workers, one per day, at once on the S3 lake (against the loopback WeChat
 /// and Polyv servers): both finish as each does alone on a disk lake, with the same
-/// reports, and the lake holds both days exactly once.
+/// reports, and the lake holds both days exactly once. A second worker on the same day
+/// exits 1 at once, naming the first.
 #[test]
 fn nightly_workers_on_different_days_run_at_once() {
     use common::servers::*;
@@ -526,6 +527,59 @@ fn nightly_workers_on_different_days_run_at_once() {
     }
     let copy = moto.sync("lake", &s.w.path("copy"));
     assert_eq!(lake_totals(&copy), expected_totals(&sample()));
+
+    // A second worker on a day being worked on exits 1 at once, naming the first.
+    s.wechat.faults().trickle_downloads = Some(Duration::from_millis(5));
+    // (A fresh raw directory: its downloads, trickling, keep it at work a while.)
+    let mut first = Command::new(env!("CARGO_BIN_EXE_cdncost"))
+        .args(["--lake", LAKE])
+        .args([
+            "run",
+            "--date",
+            DAY2,
+            "--lookback",
+            "0",
+            "--out",
+            "again",
+            "--raw",
+            "raw3",
+        ])
+        .current_dir(s.w.dir.path())
+        .env_remove("RUST_LOG")
+        .envs(s.env())
+        .envs(moto.env())
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let lease = format!("_leases/run/{DAY2}.lease");
+    let deadline = Instant::now() + Duration::from_secs(30);
+    while !moto.objects("lake").iter().any(|(k, _)| *k == lease) {
+        assert!(Instant::now() < deadline, "the first worker took no lease");
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    let mut args = vec!["--lake", LAKE];
+    args.extend(day_args(DAY2, "second"));
+    let env: Vec<(&str, String)> = s.env().into_iter().chain(moto.env()).collect();
+    let env: Vec<(&str, &str)> = env.iter().map(|(k, v)| (*k, v.as_str())).collect();
+    let second = s.w.run_env(&args, &env).expect_code(1);
+    assert!(
+        second
+            .stdout()
+            .contains(&format!("pid {}, since", first.id()))
+            || second
+                .stderr()
+                .contains(&format!("pid {}, since", first.id())),
+        "{}",
+        second.stderr()
+    );
+    assert!(
+        second.stderr().contains(&format!("is writing run/{DAY2}")),
+        "{}",
+        second.stderr()
+    );
+    s.wechat.faults().trickle_downloads = None;
+    assert_eq!(first.wait().unwrap().code(), Some(alone[1]));
 }
 
 /// A lease on the store, through the library: held past its lifetime (its holder renews
