@@ -321,6 +321,17 @@ fn a_writer_killed_mid_upload_leaves_nothing_visible_and_the_next_run_cleans_up(
         "{}",
         run.stderr()
     );
+    assert!(
+        !moto.uploads("lake/").is_empty(),
+        "the sweep leaves journaled uploads to their unit's next publish"
+    );
+    // Also an upload no journal names, from a writer long gone (moto dates every upload
+    // 2010): the day-old sweep of the next writing command aborts it.
+    moto.tool(&[
+        "orphan",
+        BUCKET,
+        "lake/cdn_requests/date=2026-11-17/hour=01/gone.parquet",
+    ]);
     std::thread::sleep(Duration::from_secs(5));
     let run = moto.cdncost(&w, &["ingest", file.to_str().unwrap()]).ok();
     assert!(

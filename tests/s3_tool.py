@@ -8,6 +8,8 @@ so what cdncost wrote is checked by someone else's S3 code.
         polls the open multipart uploads every 5 ms; SIGKILLs PID once one has a part
         in, then prints the key (exit 1 if PID ended first)
     s3_tool.py ENDPOINT sync BUCKET PREFIX DIR     -> downloads every object below PREFIX
+    s3_tool.py ENDPOINT orphan BUCKET KEY          -> starts a multipart upload of KEY, one
+        part in, and leaves it open (what a writer that died long ago leaves)
 """
 
 import os
@@ -81,6 +83,10 @@ def main():
             path = os.path.join(target, key[len(prefix):].lstrip("/"))
             os.makedirs(os.path.dirname(path), exist_ok=True)
             s3.download_file(bucket, key, path)
+    elif command == "orphan":
+        key = sys.argv[4]
+        upload = s3.create_multipart_upload(Bucket=bucket, Key=key)["UploadId"]
+        s3.upload_part(Bucket=bucket, Key=key, UploadId=upload, PartNumber=1, Body=b"x" * 1024)
     else:
         raise SystemExit(f"unknown command {command}")
     return 0
