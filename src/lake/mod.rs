@@ -1,7 +1,8 @@
 //! The Parquet lake: the dataset's contract. Where every table lives ([`catalogue`]),
 //! the records kept beside them ([`manifest`]), how files get there (staged, atomic
-//! writes), and who may write (the lock). Jobs write through it; reports and queries
-//! read through it and depend on nothing else.
+//! writes), and who may write what ([`lease`]). It lives in a directory or on an
+//! S3-compatible store ([`object`]): the same contract, other moves. Jobs write through
+//! it; reports and queries read through it and depend on nothing else.
 //!
 //! Layout (hive-style, readable as is by DuckDB, Spark, pandas/pyarrow and polars):
 //!
@@ -16,6 +17,8 @@
 //! source is complete. The manifest of a source lists its outputs, so ingesting the same
 //! source again replaces them and removes the ones it no longer produces: a source's rows
 //! are never in the lake twice. A crash leaves only temporaries, swept by the next run.
+//! On a store the staging directory is local and "renamed into place" is an upload to
+//! the final key, completed only when all of a source's files are in ([`object`]).
 
 use std::fs::{self, File};
 use std::io::{self, Read, Write};
