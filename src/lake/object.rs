@@ -372,17 +372,9 @@ impl ObjectLake {
 
     /// The object's bytes; `None` when there is none.
     pub fn get(&self, rel: &str) -> Result<Option<Versioned>, LakeError> {
-        let (store, key) = (self.store.clone(), self.key(rel));
-        let got = block(async move {
-            let result = store.get(&key).await?;
-            let e_tag = result.meta.e_tag.clone();
-            Ok::<_, object_store::Error>((result.bytes().await?, e_tag))
-        });
-        match got {
-            Ok((bytes, e_tag)) => Ok(Some(Versioned { bytes, e_tag })),
-            Err(object_store::Error::NotFound { .. }) => Ok(None),
-            Err(e) => Err(self.error("reading", rel, e)),
-        }
+        self.get_many(&[rel.to_string()])
+            .pop()
+            .expect("one answer for one object")
     }
 
     /// [`ObjectLake::get`] of many objects, 32 requests at a time, in the order asked.
@@ -424,7 +416,7 @@ impl ObjectLake {
         }
     }
 
-    /// `len` bytes at `offset` (negative: from the end).
+    /// The bytes of `range` of the object at `rel`.
     pub fn read_range(&self, rel: &str, range: std::ops::Range<u64>) -> Result<Bytes, LakeError> {
         let (store, key) = (self.store.clone(), self.key(rel));
         block(async move { store.get_range(&key, range).await })
