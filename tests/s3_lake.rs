@@ -9,8 +9,8 @@ mod common;
 
 use std::collections::BTreeMap;
 use std::path::Path;
-use std::process::{Command, Stdio};
-use std::time::{Duration, Instant};
+use std::process::Command;
+use std::time::Duration;
 
 use common::s3::*;
 use common::*;
@@ -152,15 +152,9 @@ fn workers_on_different_days_run_at_once_and_one_unit_has_one_writer() {
     let workers: Vec<_> = days
         .iter()
         .map(|day| {
-            Command::new(env!("CARGO_BIN_EXE_cdncost"))
-                .args(["--lake", LAKE, "ingest", "-j", "1"])
-                .arg(gen.join("cdn_logs").join(day))
-                .envs(moto.env())
-                .current_dir(w.dir.path())
-                .stdout(Stdio::null())
-                .stderr(Stdio::piped())
-                .spawn()
-                .unwrap()
+            let logs = gen.join("cdn_logs").join(day);
+            let args = ["--lake", LAKE, "ingest", "-j", "1", logs.to_str().unwrap()];
+            spawn_cdncost(w.dir.path(), &args, &moto.env())
         })
         .collect();
     for worker in workers {
@@ -186,21 +180,13 @@ fn workers_on_different_days_run_at_once_and_one_unit_has_one_writer() {
         .unwrap();
     let stem = file.file_stem().unwrap().to_string_lossy().into_owned();
     let slow = slow_link(&moto.endpoint, 6_000);
-    let first = Command::new(env!("CARGO_BIN_EXE_cdncost"))
-        .args(["--lake", LAKE, "ingest"])
-        .arg(&file)
-        .envs(moto.env_via(&slow))
-        .current_dir(w.dir.path())
-        .stdout(Stdio::null())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
+    let first = spawn_cdncost(
+        w.dir.path(),
+        &["--lake", LAKE, "ingest", file.to_str().unwrap()],
+        &moto.env_via(&slow),
+    );
     let lease = format!("_leases/ingest/{stem}.lease");
-    let deadline = Instant::now() + Duration::from_secs(30);
-    while !moto.objects("lake").iter().any(|(k, _)| *k == lease) {
-        assert!(Instant::now() < deadline, "the first writer took no lease");
-        std::thread::sleep(Duration::from_millis(20));
-    }
+    moto.wait_for("lake", &lease, "the first writer's lease");
     let second = moto
         .cdncost(&w, &["--lake", LAKE, "ingest", file.to_str().unwrap()])
         .expect_code(1);
@@ -271,15 +257,11 @@ fn a_writer_killed_mid_upload_leaves_nothing_visible_and_the_next_run_cleans_up(
     )
     .unwrap();
     let slow = slow_link(&moto.endpoint, 20_000);
-    let writer = Command::new(env!("CARGO_BIN_EXE_cdncost"))
-        .args(["ingest"])
-        .arg(&file)
-        .envs(moto.env_via(&slow))
-        .current_dir(w.dir.path())
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .spawn()
-        .unwrap();
+    let writer = spawn_cdncost(
+        w.dir.path(),
+        &["ingest", file.to_str().unwrap()],
+        &moto.env_via(&slow),
+    );
     let killer = moto
         .tool_command(&[
             "kill-when-uploading",
@@ -498,6 +480,7 @@ fn nightly_workers_on_different_days_run_at_once() {
         ]
     };
     // Alone, one after the other, on a disk lake: what each should end with.
+    let both: Vec<(&str, String)> = s.env().into_iter().chain(moto.env()).collect();
     let alone: Vec<i32> = [(DAY1, "disk1"), (DAY2, "disk2")]
         .into_iter()
         .map(|(day, out)| s.cdncost(&day_args(day, out)).code())
@@ -505,17 +488,9 @@ fn nightly_workers_on_different_days_run_at_once() {
     let workers: Vec<_> = [(DAY1, "s3-1"), (DAY2, "s3-2")]
         .into_iter()
         .map(|(day, out)| {
-            Command::new(env!("CARGO_BIN_EXE_cdncost"))
-                .args(["--lake", LAKE])
-                .args(day_args(day, out))
-                .current_dir(s.w.dir.path())
-                .env_remove("RUST_LOG")
-                .envs(s.env())
-                .envs(moto.env())
-                .stdout(Stdio::piped())
-                .stderr(Stdio::piped())
-                .spawn()
-                .unwrap()
+            let mut args = vec!["--lake", LAKE];
+            args.extend(day_args(day, out));
+            spawn_cdncost(s.w.dir.path(), &args, &both)
         })
         .collect();
     for (worker, code) in workers.into_iter().zip(&alone) {
@@ -543,37 +518,28 @@ fn nightly_workers_on_different_days_run_at_once() {
     // A second worker on a day being worked on exits 1 at once, naming the first.
     s.wechat.faults().trickle_downloads = Some(Duration::from_millis(5));
     // (A fresh raw directory: its downloads, trickling, keep it at work a while.)
-    let mut first = Command::new(env!("CARGO_BIN_EXE_cdncost"))
-        .args(["--lake", LAKE])
-        .args([
-            "run",
-            "--date",
-            DAY2,
-            "--lookback",
-            "0",
-            "--out",
-            "again",
-            "--raw",
-            "raw3",
-        ])
-        .current_dir(s.w.dir.path())
-        .env_remove("RUST_LOG")
-        .envs(s.env())
-        .envs(moto.env())
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .spawn()
-        .unwrap();
-    let lease = format!("_leases/run/{DAY2}.lease");
-    let deadline = Instant::now() + Duration::from_secs(30);
-    while !moto.objects("lake").iter().any(|(k, _)| *k == lease) {
-        assert!(Instant::now() < deadline, "the first worker took no lease");
-        std::thread::sleep(Duration::from_millis(20));
-    }
+    let again = [
+        "--lake",
+        LAKE,
+        "run",
+        "--date",
+        DAY2,
+        "--lookback",
+        "0",
+        "--out",
+        "again",
+        "--raw",
+        "raw3",
+    ];
+    let first = spawn_cdncost(s.w.dir.path(), &again, &both);
+    moto.wait_for(
+        "lake",
+        &format!("_leases/run/{DAY2}.lease"),
+        "the first worker's lease",
+    );
     let mut args = vec!["--lake", LAKE];
     args.extend(day_args(DAY2, "second"));
-    let env: Vec<(&str, String)> = s.env().into_iter().chain(moto.env()).collect();
-    let env: Vec<(&str, &str)> = env.iter().map(|(k, v)| (*k, v.as_str())).collect();
+    let env: Vec<(&str, &str)> = both.iter().map(|(k, v)| (*k, v.as_str())).collect();
     let second = s.w.run_env(&args, &env).expect_code(1);
     assert!(
         second
@@ -591,7 +557,10 @@ fn nightly_workers_on_different_days_run_at_once() {
         second.stderr()
     );
     s.wechat.faults().trickle_downloads = None;
-    assert_eq!(first.wait().unwrap().code(), Some(alone[1]));
+    assert_eq!(
+        first.wait_with_output().unwrap().status.code(),
+        Some(alone[1])
+    );
 }
 
 /// A lease on the store, through the library: held past its lifetime (its holder renews

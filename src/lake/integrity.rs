@@ -207,9 +207,9 @@ impl Lake {
             }
             let sum = record.sums().get(rel);
             let problem = match (self.remote(), listing) {
-                (Some(_), Some(listing)) => object_problem(listing.get(rel).copied(), sum),
+                (Some(_), Some(listing)) => size_problem(listing.get(rel).copied(), sum),
                 (Some(remote), None) => match remote.size(rel) {
-                    Ok(size) => object_problem(size, sum),
+                    Ok(size) => size_problem(size, sum),
                     Err(e) => Some(Problem::Unreadable(e.to_string())),
                 },
                 (None, _) => check_file(&self.root().join(rel), sum, depth),
@@ -388,17 +388,14 @@ impl Lake {
 
 fn check_file(path: &Path, sum: Option<&FileSum>, depth: Depth) -> Option<Problem> {
     let found = match fs::metadata(path) {
-        Ok(meta) => meta.len(),
-        Err(e) if e.kind() == io::ErrorKind::NotFound => return Some(Problem::Missing),
+        Ok(meta) => Some(meta.len()),
+        Err(e) if e.kind() == io::ErrorKind::NotFound => None,
         Err(e) => return Some(Problem::Unreadable(e.to_string())),
     };
-    let recorded = sum?;
-    if found != recorded.bytes {
-        return Some(Problem::Size {
-            recorded: recorded.bytes,
-            found,
-        });
+    if let Some(problem) = size_problem(found, sum) {
+        return Some(problem);
     }
+    let recorded = sum?;
     if depth == Depth::Content {
         match FileSum::of_file(path) {
             Ok(actual) if actual == *recorded => {}
@@ -417,12 +414,12 @@ struct Check<'a> {
     listing: Option<&'a BTreeMap<String, u64>>,
 }
 
-/// [`check_file`] for an object of size `found` (`None`: not there): present and of the
-/// recorded size. Its content is not read back: every upload (each part too) is signed
-/// with the SHA-256 of its body (`x-amz-content-sha256`), which the store checks as it
-/// receives it, and reading a month of objects back for every report would cost what
-/// the report itself costs.
-fn object_problem(found: Option<u64>, sum: Option<&FileSum>) -> Option<Problem> {
+/// A file or object of size `found` (`None`: not there) against its recorded sum:
+/// present and of the recorded size. An object's content is not read back: every upload
+/// (each part too) is signed with the SHA-256 of its body (`x-amz-content-sha256`),
+/// which the store checks as it receives it, and reading a month of objects back for
+/// every report would cost what the report itself costs.
+fn size_problem(found: Option<u64>, sum: Option<&FileSum>) -> Option<Problem> {
     let Some(found) = found else {
         return Some(Problem::Missing);
     };

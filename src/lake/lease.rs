@@ -123,17 +123,17 @@ impl Lake {
         }
     }
 
-    /// The leases on `kind/<day>` for every day of `days`, taken in day order (so two
+    /// The leases on `unit(day)` for every day of `days`, taken in day order (so two
     /// writers of overlapping ranges cannot each hold a part the other waits for).
     pub fn lease_days(
         &self,
-        kind: &str,
         days: crate::china_time::DateRange,
+        unit: impl Fn(chrono::NaiveDate) -> String,
     ) -> Result<Vec<Lease>, LockError> {
         days.from()
             .iter_days()
             .take_while(|d| *d <= days.to())
-            .map(|day| self.lease(&format!("{kind}/{day}")))
+            .map(|day| self.lease(&unit(day)))
             .collect()
     }
 

@@ -261,8 +261,8 @@ impl Lake {
         let files: Vec<PlRefPath> = self
             .table_files(table)?
             .into_iter()
-            .filter(|(path, _)| !self.excluded.contains(path))
-            .map(|(path, _)| PlRefPath::new(self.address(&path).as_str()))
+            .filter(|path| !self.excluded.contains(path))
+            .map(|path| PlRefPath::new(self.address(&path).as_str()))
             .collect();
         if files.is_empty() {
             return Err(empty());
@@ -301,23 +301,15 @@ impl Lake {
         }
     }
 
-    /// The Parquet files of a table (hidden names and `_` directories left out), with
-    /// their sizes.
-    fn table_files(&self, table: &str) -> Result<Vec<(PathBuf, u64)>, LakeError> {
-        let dir = self.table_dir(table);
+    /// The Parquet files of a table (hidden names and `_` directories left out).
+    fn table_files(&self, table: &str) -> Result<Vec<PathBuf>, LakeError> {
         match &self.remote {
-            None => Ok(parquet_files(&dir)
-                .into_iter()
-                .map(|p| {
-                    let size = fs::metadata(&p).map(|m| m.len()).unwrap_or(0);
-                    (p, size)
-                })
-                .collect()),
+            None => Ok(parquet_files(&self.table_dir(table))),
             Some(remote) => Ok(remote
                 .list(table)?
                 .into_iter()
                 .filter(|(rel, _)| is_lake_parquet(rel))
-                .map(|(rel, size)| (self.root.join(rel), size))
+                .map(|(rel, _)| self.root.join(rel))
                 .collect()),
         }
     }
@@ -341,23 +333,17 @@ impl Lake {
 
     /// Reads a manifest record; `None` when there is none yet.
     pub fn read_manifest<T: DeserializeOwned>(&self, path: &Path) -> Result<Option<T>, LakeError> {
-        let bytes = match &self.remote {
+        match &self.remote {
             Some(remote) => match remote.get(&self.relative(path))? {
-                Some(object) => object.bytes.to_vec(),
-                None => return Ok(None),
+                Some(object) => parse_record(path, &object.bytes),
+                None => Ok(None),
             },
             None => match fs::read(path) {
-                Ok(bytes) => bytes,
-                Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok(None),
-                Err(e) => return Err(io_err(path)(e)),
+                Ok(bytes) => parse_record(path, &bytes),
+                Err(e) if e.kind() == io::ErrorKind::NotFound => Ok(None),
+                Err(e) => Err(io_err(path)(e)),
             },
-        };
-        serde_json::from_slice(&bytes)
-            .map(Some)
-            .map_err(|source| LakeError::Manifest {
-                path: path.to_path_buf(),
-                source,
-            })
+        }
     }
 
     /// [`Lake::read_manifest`] of many records (on a store, 32 requests at a time).
@@ -373,16 +359,9 @@ impl Lake {
             .get_many(&rels)
             .into_iter()
             .zip(paths)
-            .map(|(got, path)| {
-                let Some(object) = got? else {
-                    return Ok(None);
-                };
-                serde_json::from_slice(&object.bytes)
-                    .map(Some)
-                    .map_err(|source| LakeError::Manifest {
-                        path: path.clone(),
-                        source,
-                    })
+            .map(|(got, path)| match got? {
+                Some(object) => parse_record(path, &object.bytes),
+                None => Ok(None),
             })
             .collect()
     }
@@ -397,11 +376,10 @@ impl Lake {
 
     /// Removes a lake file (a manifest, a lease); one already gone is not an error.
     fn remove_file(&self, path: &Path) -> Result<(), LakeError> {
-        let removed = match &self.remote {
-            Some(remote) => return remote.delete(&self.relative(path)),
-            None => fs::remove_file(path),
-        };
-        match removed {
+        if let Some(remote) = &self.remote {
+            return remote.delete(&self.relative(path));
+        }
+        match fs::remove_file(path) {
             Ok(()) => Ok(()),
             Err(e) if e.kind() == io::ErrorKind::NotFound => Ok(()),
             Err(e) => Err(io_err(path)(e)),
@@ -492,17 +470,11 @@ impl Lake {
             return Ok(());
         }
         let path = self.root.join(rel);
-        if let Some(remote) = &self.remote {
-            return remote.delete(rel);
+        self.remove_file(&path)?;
+        if self.remote.is_none() {
+            remove_empty_parents(&path, &self.root);
         }
-        match fs::remove_file(&path) {
-            Ok(()) => {
-                remove_empty_parents(&path, &self.root);
-                Ok(())
-            }
-            Err(e) if e.kind() == io::ErrorKind::NotFound => Ok(()),
-            Err(e) => Err(io_err(&path)(e)),
-        }
+        Ok(())
     }
 
     /// Publishes a source's staged outputs, removes its outputs from an earlier run that
@@ -577,6 +549,16 @@ impl Lake {
         damaged.sort();
         damaged
     }
+}
+
+/// A manifest record from its bytes.
+fn parse_record<T: DeserializeOwned>(path: &Path, bytes: &[u8]) -> Result<Option<T>, LakeError> {
+    serde_json::from_slice(bytes)
+        .map(Some)
+        .map_err(|source| LakeError::Manifest {
+            path: path.to_path_buf(),
+            source,
+        })
 }
 
 /// A lake-relative name readers read: a `.parquet` file, no part hidden (`.`) or

@@ -617,7 +617,8 @@ impl ObjectLake {
             "{journal_rel}: a writer ({}) stopped while uploading; aborting what it left",
             journal.writer
         );
-        for key in &journal.keys {
+        // Only this lake's keys, whatever the journal says.
+        for key in journal.keys.iter().filter(|k| self.rel_of(k).is_some()) {
             for upload in self.pending_uploads(key)? {
                 if &upload.key == key {
                     self.abort(&upload)?;

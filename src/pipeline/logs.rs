@@ -607,7 +607,7 @@ pub fn fetch(
         .clone()
         .unwrap_or_else(|| config.raw_dir.clone());
     // What this job writes: the days' log records and the sources listed for them.
-    let _leases = job.lake.lease_days("cdn_logs", days)?;
+    let _leases = job.lake.lease_days(days, |day| format!("cdn_logs/{day}"))?;
     super::sweep_temporaries(&[job.lake.root(), &raw]);
     let progress = Progress::new(job.progress, "logs", 0);
     let fetch = LogsFetch {

@@ -64,7 +64,7 @@ pub fn run(job: &Job, request: &NightlyRequest) -> NightlyOutcome {
     let mut fetched = StepOutcome::default();
     let mut problems = Vec::new();
     // Another run of any of these days: this one does nothing and says who.
-    let _leases = match job.lake.lease_days("run", checked) {
+    let _leases = match job.lake.lease_days(checked, |day| format!("run/{day}")) {
         Ok(leases) => leases,
         Err(e) => {
             tracing::error!("{e}");

@@ -310,7 +310,7 @@ pub fn fetch(
     let videos = crate::sources::polyv::videos::read_videos(&config.videos)
         .map_err(|e| super::JobError::Setup(format!("{e:#}")))?;
     let client = PolyvClient::new(&config)?;
-    let _leases = job.lake.lease_days("polyv", days)?;
+    let _leases = job.lake.lease_days(days, |day| format!("polyv/{day}"))?;
     let fetch = PolyvFetch {
         lake: job.lake,
         client: &client,

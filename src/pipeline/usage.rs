@@ -215,15 +215,9 @@ pub fn fetch(
     query_type: u8,
 ) -> Result<super::StepOutcome, super::JobError> {
     // One lease per day record this writes (`_manifest/cdn_usage/<day>-i<N>-q<T>`).
-    let _leases = days
-        .from()
-        .iter_days()
-        .take_while(|d| *d <= days.to())
-        .map(|day| {
-            job.lake
-                .lease(&format!("cdn_usage/{day}-i{interval_min}-q{query_type}"))
-        })
-        .collect::<Result<Vec<_>, _>>()?;
+    let _leases = job.lake.lease_days(days, |day| {
+        format!("cdn_usage/{day}-i{interval_min}-q{query_type}")
+    })?;
     let config = job.wechat();
     let client = WechatClient::new(&config)?;
     let fetch = UsageFetch {

@@ -141,6 +141,16 @@ impl Moto {
             .collect()
     }
 
+    /// Waits (up to 30 s) until the object `key` exists below `prefix`.
+    #[track_caller]
+    pub fn wait_for(&self, prefix: &str, key: &str, what: &str) {
+        let deadline = Instant::now() + Duration::from_secs(30);
+        while !self.objects(prefix).iter().any(|(k, _)| k == key) {
+            assert!(Instant::now() < deadline, "{what}: no {key} after 30 s");
+            std::thread::sleep(Duration::from_millis(20));
+        }
+    }
+
     /// Downloads the lake below `prefix` into `dir`.
     pub fn sync(&self, prefix: &str, dir: &Path) -> PathBuf {
         self.tool(&["sync", BUCKET, prefix, dir.to_str().unwrap()]);
@@ -153,6 +163,20 @@ impl Drop for Moto {
         let _ = self.child.kill();
         let _ = self.child.wait();
     }
+}
+
+/// The binary started in `dir` with `env` (stdout dropped, stderr kept for the message
+/// of a failed expectation: read it with `wait_with_output`).
+pub fn spawn_cdncost(dir: &Path, args: &[&str], env: &[(&'static str, String)]) -> Child {
+    Command::new(env!("CARGO_BIN_EXE_cdncost"))
+        .args(args)
+        .current_dir(dir)
+        .env_remove("RUST_LOG")
+        .envs(env.iter().map(|(k, v)| (*k, v.as_str())))
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("the cdncost binary starts")
 }
 
 /// A slow link: a TCP relay in front of `upstream` passing at most `bytes_per_second`
