@@ -634,6 +634,20 @@ impl ObjectLake {
     /// stores, moto among them, report a fixed start time).
     pub fn abort_stale_uploads(&self, age: Duration) -> Result<usize, LakeError> {
         let cutoff = chrono::Utc::now() - chrono::Duration::from_std(age).unwrap_or_default();
+        // Uploads first, journals second: a writer journals its keys before it starts
+        // their uploads, so every upload listed here is named by a journal listed after
+        // it, unless its writer completed it meanwhile (then the abort finds nothing).
+        let stale: Vec<PendingUpload> = self
+            .pending_uploads(&self.prefix)?
+            .into_iter()
+            .filter(|upload| {
+                chrono::DateTime::parse_from_rfc3339(&upload.initiated)
+                    .is_ok_and(|t| t.with_timezone(&chrono::Utc) < cutoff)
+            })
+            .collect();
+        if stale.is_empty() {
+            return Ok(0);
+        }
         let journals: Vec<String> = self
             .list(super::UPLOADS_DIR)?
             .into_iter()
@@ -647,12 +661,11 @@ impl ObjectLake {
             .flat_map(|journal| journal.keys)
             .collect();
         let mut aborted = 0;
-        for upload in self.pending_uploads(&self.prefix)? {
-            let started = chrono::DateTime::parse_from_rfc3339(&upload.initiated)
-                .map(|t| t.with_timezone(&chrono::Utc));
-            if started.is_ok_and(|t| t < cutoff) && !journaled.contains(&upload.key) {
-                self.abort(&upload)?;
-                aborted += 1;
+        for upload in stale.iter().filter(|u| !journaled.contains(&u.key)) {
+            match self.abort(upload) {
+                Ok(()) => aborted += 1,
+                // Completed or aborted by its writer meanwhile: nothing left to do.
+                Err(e) => tracing::debug!("{e}"),
             }
         }
         Ok(aborted)
