@@ -680,14 +680,11 @@ fn real_shape_package_files_round_trip_every_field() {
     let w = Workdir::new();
     let gz_name = "2026112000-1500020822.vod2.myqcloud.com-mainland";
     let plain_name = "2026112001-1500020822.vod2.myqcloud.com-overseas";
-    let mut gz = Vec::new();
     // 1: current shape: quoted agent with spaces and quotes inside, quoted range, NULL
     //    referer, HTTPS, 16 fields with a port.
-    gz.extend_from_slice(b"20261120000242 36.45.133.22 1500020822.vod2.myqcloud.com /a1b2/1144961661379299507/v.f100830.mp4?t=6affaa42&us=wxad-d97e967b6c18&sign=f2 1237276 1177 1046 206 NULL 499 \"Mozilla/5.0 (Linux; Android 14; wv) \"MicroMessenger\"/8.0.49 NetType/WIFI\" \"786432-4999999\" GET HTTPS hit 56845\n");
     // 2: old era: 15 fields, "NULL" agent, "(null)" range, NULL referer, bytes 0.
-    gz.extend_from_slice(b"20261120001000 223.104.185.75 1500020822.vod2.myqcloud.com /a1b2/0478804280041957946/v.f1419-3.ts?us=douyin-ab12 0 122 1046 200 NULL 1455 \"NULL\" \"(null)\" GET HTTP/1.1 miss\n");
     // 3: a copied line with a space and a TAB before the IP, open range, HTTP/3.
-    gz.extend_from_slice(b"20261120002000 \t101.18.7.5 1500020822.vod2.myqcloud.com /a1b2/x/v.mp4?us=baidu-feed-3d0a 2097873 4 2 206 https://servicewechat.com/wx1/12/page-frame.html 1007 \"okhttp/4.9.2\" \"0-\" GET HTTP/3 hit -\n");
+    let mut gz = common::filters::PUBLISHED_SHAPE.concat().into_bytes();
     // 4: a line that is not a log line at all.
     gz.extend_from_slice(b"this is not a log line\n");
     write_gz(&w.path(&format!("in/{gz_name}")), &gz);

@@ -455,6 +455,30 @@ fn duckdb_pyarrow_and_spark_read_the_lake_as_is() {
     check(command, "spark (pyspark and a Java runtime)");
 }
 
+/// Every engine filters the lake right on S3 too (issue 26): the same lake as
+/// `every_engine_filters_every_column_as_the_whole_read_says`, written to the loopback
+/// store, read there by DuckDB through httpfs and by pyarrow through S3FileSystem; every
+/// column's `IS NOT NULL` and `= v` counts equal a whole read.
+#[test]
+fn duckdb_and_pyarrow_filter_the_s3_lake_as_the_whole_read_says() {
+    let Some(moto) = Moto::for_test() else {
+        return;
+    };
+    let w = Workdir::new();
+    let env = moto.env();
+    let env: Vec<(&str, &str)> = env.iter().map(|(k, v)| (*k, v.as_str())).collect();
+    filters::lake_with_every_table(&w, LAKE, &env);
+    let duckdb = filters::duckdb_with_httpfs();
+    let mut with_duckdb = env.clone();
+    with_duckdb.push(("CDNCOST_DUCKDB_FROM", duckdb.as_str()));
+    for (engine, env) in [("duckdb", &with_duckdb), ("pyarrow", &env)] {
+        filters::check_filters(
+            &["--engines", engine, "--s3", &moto.endpoint, BUCKET, "lake"],
+            env,
+        );
+    }
+}
+
 /// Two nightly workers, one per day, at once on the S3 lake (against the loopback WeChat
 /// and Polyv servers): both finish as each does alone on a disk lake, with the same
 /// reports, and the lake holds both days exactly once. A second worker on the same day

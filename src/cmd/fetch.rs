@@ -90,7 +90,8 @@ pub struct PolyvArgs {
     pub videos: Option<PathBuf>,
 }
 
-/// The media catalogue (listdramas, listmedia) → LAKE/media/ and LAKE/media_history/.
+/// The media catalogue (listdramas, listmedia) → LAKE/media/, LAKE/dramas/ and
+/// LAKE/media_history/.
 ///
 /// Which drama and episode each media file is, for the per-drama report: media.parquet
 /// and dramas.parquet hold the latest listing (replaced whole, and only once every page

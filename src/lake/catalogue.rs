@@ -58,8 +58,13 @@ pub const TABLES: &[Table] = &[
     },
 ];
 
-/// The media catalogue (`fetch media`): the latest listing, replaced whole.
+/// The media catalogue (`fetch media`): the latest listing, replaced whole, one row per
+/// media: `media/media.parquet`.
 pub const MEDIA_DIR: &str = "media";
+/// The same listing, one row per drama: `dramas/dramas.parquet`. A table of its own
+/// directory, as every table is: engines read a directory as one table, and two schemas
+/// in one (as `media/` once held) is an error to DuckDB and polars.
+pub const DRAMAS_DIR: &str = "dramas";
 /// Every path prefix ever listed, with its last known media (`LAKE/media_history/`).
 pub const MEDIA_HISTORY: &str = "media_history";
 /// Requests whose path matches no media the catalogue ever listed.

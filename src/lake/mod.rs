@@ -44,7 +44,8 @@ pub use object::{Location, ObjectLake, S3Settings};
 pub use parquet::{stage_frame, ParquetSink, RowGroupSink, TableSchema};
 
 pub use catalogue::{
-    MEDIA_DIR, MEDIA_HISTORY, POLYV, REJECTS, REQUESTS, UNATTRIBUTED, UNMATCHED, UNTAGGED, USAGE,
+    DRAMAS_DIR, MEDIA_DIR, MEDIA_HISTORY, POLYV, REJECTS, REQUESTS, UNATTRIBUTED, UNMATCHED,
+    UNTAGGED, USAGE,
 };
 
 pub(crate) const MANIFEST_DIR: &str = "_manifest";

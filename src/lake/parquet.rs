@@ -12,7 +12,7 @@ use std::io::{BufWriter, Write};
 use std::path::Path;
 
 use polars::io::parquet::write::{
-    BatchedWriter, ParquetCompression, ParquetWriter, StatisticsOptions,
+    BatchedWriter, KeyValueMetadata, ParquetCompression, ParquetWriter, StatisticsOptions,
 };
 use polars::polars_utils::compression::ZstdLevel;
 use polars::prelude::*;
@@ -20,9 +20,9 @@ use polars_arrow::array::Array;
 use polars_arrow::datatypes::{ArrowDataType, ArrowSchema, Field as ArrowField};
 use polars_parquet::parquet::error::ParquetError;
 use polars_parquet::write::{
-    array_to_columns, to_parquet_schema, CompressionOptions, Compressor, DynIter,
-    DynStreamingIterator, Encoding, FallibleStreamingIterator, FileWriter, ParquetType, Version,
-    WriteOptions,
+    array_to_columns, schema_to_metadata_key, to_parquet_schema, CompressionOptions, Compressor,
+    DynIter, DynStreamingIterator, Encoding, FallibleStreamingIterator, FileWriter, ParquetType,
+    Version, WriteOptions,
 };
 
 use super::columns::{ColumnPlan, NumberEncoding, RowGroup};
@@ -71,6 +71,13 @@ impl Staging {
     }
 }
 
+/// The Arrow types a file declares (its `ARROW:schema`): text and bytes as `large_string`
+/// and `large_binary`, the types every Arrow reader filters. polars' own choice, the
+/// newest (`string_view`), is one pyarrow 26 cannot filter (`array_filter` has no kernel
+/// for it) and older readers do not know. Only the declaration changes: the Parquet
+/// columns are the same `BYTE_ARRAY`s either way, and polars reads both as strings.
+const READERS_ARROW_TYPES: CompatLevel = CompatLevel::oldest();
+
 fn zstd(options: ParquetOptions, path: &Path) -> Result<ZstdLevel, LakeError> {
     ZstdLevel::try_new(options.zstd_level).map_err(|source| LakeError::Parquet {
         path: path.to_path_buf(),
@@ -96,6 +103,9 @@ impl ParquetSink {
             .with_compression(ParquetCompression::Zstd(Some(level)))
             .with_statistics(StatisticsOptions::default())
             .with_row_group_size(Some(options.row_group_rows))
+            .with_key_value_metadata(Some(KeyValueMetadata::Static(vec![
+                schema_to_metadata_key(&schema.to_arrow(READERS_ARROW_TYPES)),
+            ])))
             // Parallelism comes from ingesting several files at once (--jobs); a second
             // layer of threads inside one file would fight it for the same cores.
             .set_parallel(false)
@@ -147,7 +157,7 @@ impl TableSchema {
         let arrow: ArrowSchema = columns
             .into_iter()
             .map(|(name, dtype, _)| {
-                ArrowField::new(name.into(), dtype.to_arrow(CompatLevel::newest()), true)
+                ArrowField::new(name.into(), dtype.to_arrow(READERS_ARROW_TYPES), true)
             })
             .collect();
         let parquet = to_parquet_schema(&arrow)
@@ -178,9 +188,15 @@ impl RowGroupSink {
     ) -> Result<Self, LakeError> {
         let compression = CompressionOptions::Zstd(Some(zstd(options, final_path)?));
         let (out, staging) = Staging::create(final_path)?;
-        let writer =
-            FileWriter::try_new(out, schema.arrow.clone(), write_options(compression, true))
-                .map_err(|source| staging.error(source))?;
+        // No statistics at the file level: that switch only decides whether a column index
+        // (the page index's min/max half) is written, for every column at once. Columns
+        // still get their chunk statistics from their own options in `write`.
+        let writer = FileWriter::try_new(
+            out,
+            schema.arrow.clone(),
+            write_options(compression, StatisticsOptions::empty()),
+        )
+        .map_err(|source| staging.error(source))?;
         Ok(RowGroupSink {
             writer,
             staging,
@@ -198,7 +214,7 @@ impl RowGroupSink {
         let mut columns = Vec::with_capacity(group.arrays.len());
         for ((array, parquet), plan) in group.arrays.iter().zip(&schema.parquet).zip(&schema.plans)
         {
-            let options = write_options(compression, plan.min_max);
+            let options = write_options(compression, column_statistics(plan));
             let encoding = encoding_for(array.as_ref(), plan);
             let pages = array_to_columns(array, parquet.clone(), options, &[encoding])
                 .map_err(|source| self.staging.error(source))?;
@@ -233,16 +249,22 @@ impl RowGroupSink {
     }
 }
 
-fn write_options(compression: CompressionOptions, min_max: bool) -> WriteOptions {
+fn write_options(compression: CompressionOptions, statistics: StatisticsOptions) -> WriteOptions {
     WriteOptions {
-        statistics: StatisticsOptions {
-            min_value: min_max,
-            max_value: min_max,
-            ..StatisticsOptions::default()
-        },
+        statistics,
         version: Version::V1,
         compression,
         data_page_size: None,
+    }
+}
+
+/// A column's chunk statistics: the null count always (a reader skips a row group for
+/// `IS NULL` or `IS NOT NULL` by it), min/max where the plan asks for them.
+fn column_statistics(plan: &ColumnPlan) -> StatisticsOptions {
+    StatisticsOptions {
+        min_value: plan.min_max,
+        max_value: plan.min_max,
+        ..StatisticsOptions::default()
     }
 }
 
@@ -257,5 +279,115 @@ fn encoding_for(array: &dyn Array, plan: &ColumnPlan) -> Encoding {
             NumberEncoding::SmallRangeDictionary => Encoding::RleDictionary,
         },
         _ => Encoding::Plain,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::fs::File;
+
+    use polars_parquet::parquet::statistics::Statistics;
+    use polars_parquet::read::{read_metadata, FileMetadata};
+
+    use super::*;
+    use crate::lake::columns::{Numbers, Push, Strings};
+
+    fn metadata_of(staged: &StagedFile) -> FileMetadata {
+        read_metadata(&mut File::open(&staged.temp).unwrap()).unwrap()
+    }
+
+    /// A column's type as the file declares it (its `ARROW:schema`: a length-prefixed IPC
+    /// schema, base64), not as polars would read it.
+    fn declared(metadata: &FileMetadata, column: &str) -> ArrowDataType {
+        use base64::Engine as _;
+        let encoded = metadata
+            .key_value_metadata
+            .iter()
+            .flatten()
+            .find(|kv| kv.key == "ARROW:schema")
+            .and_then(|kv| kv.value.clone())
+            .expect("an ARROW:schema");
+        let bytes = base64::engine::general_purpose::STANDARD
+            .decode(encoded)
+            .unwrap();
+        let (schema, ..) = polars_arrow::io::ipc::read::deserialize_schema(&bytes[8..]).unwrap();
+        schema.get(column).unwrap().dtype.clone()
+    }
+
+    /// What readers filter by must be true: no column index (one without min/max says
+    /// "this page is all null", and engines skip it), a null count on every column,
+    /// min/max only where the plan asks, and text declared as `large_string`.
+    #[test]
+    fn ingest_files_carry_true_statistics_and_plain_text_types() {
+        let dir = tempfile::tempdir().unwrap();
+        let schema: &'static TableSchema = Box::leak(Box::new(TableSchema::new(vec![
+            (
+                "ip",
+                DataType::String,
+                ColumnPlan {
+                    min_max: false,
+                    ..ColumnPlan::DEFAULT
+                },
+            ),
+            ("raw", DataType::Binary, ColumnPlan::DEFAULT),
+            ("bytes", DataType::Int64, ColumnPlan::DEFAULT),
+        ])));
+        let (mut ip, mut raw, mut bytes) = (Strings::new(4), Strings::new(4), Numbers::new(4));
+        for (i, v) in [Some("1.2.3.4"), None, Some("::1")].into_iter().enumerate() {
+            Push::push(&mut ip, v);
+            Push::push(&mut raw, v.unwrap_or("").as_bytes());
+            Push::push(&mut bytes, i as i64 * 10);
+        }
+        let path = dir.path().join("t.parquet");
+        let mut sink = RowGroupSink::create(&path, schema, ParquetOptions::default()).unwrap();
+        sink.write(RowGroup {
+            height: 3,
+            arrays: vec![ip.take(), raw.take(), bytes.take()],
+        })
+        .unwrap();
+        let staged = sink.finish().unwrap();
+        let metadata = metadata_of(&staged);
+        let columns = metadata.row_groups[0].parquet_columns();
+        assert!(columns.iter().all(|c| c.column_index_offset().is_none()));
+        let statistics = |i: usize| {
+            columns[i]
+                .statistics(&metadata.footer_buf)
+                .unwrap()
+                .unwrap()
+        };
+        match statistics(0) {
+            Statistics::Binary(s) => {
+                assert_eq!(s.null_count, Some(1));
+                assert_eq!((s.min_value, s.max_value), (None, None));
+            }
+            other => panic!("{other:?}"),
+        }
+        match statistics(2) {
+            Statistics::Int64(s) => {
+                assert_eq!(
+                    (s.null_count, s.min_value, s.max_value),
+                    (Some(0), Some(0), Some(20))
+                )
+            }
+            other => panic!("{other:?}"),
+        }
+        assert_eq!(declared(&metadata, "ip"), ArrowDataType::LargeUtf8);
+        assert_eq!(declared(&metadata, "raw"), ArrowDataType::LargeBinary);
+    }
+
+    /// polars' writer declares its text as `large_string` too.
+    #[test]
+    fn small_tables_declare_plain_text_types() {
+        let dir = tempfile::tempdir().unwrap();
+        let frame = df!("channel" => ["wxad", "douyin"], "n" => [1i64, 2]).unwrap();
+        let staged = stage_frame(
+            &dir.path().join("s.parquet"),
+            &frame,
+            ParquetOptions::default(),
+        )
+        .unwrap();
+        let metadata = metadata_of(&staged);
+        assert_eq!(declared(&metadata, "channel"), ArrowDataType::LargeUtf8);
+        assert_eq!(declared(&metadata, "n"), ArrowDataType::Int64);
     }
 }

@@ -4,7 +4,8 @@
 //! Written whole, after every page was read (an error mid-paging writes nothing and the
 //! previous catalogue stays):
 //! - `LAKE/media/media.parquet`: the latest listing, one row per media;
-//! - `LAKE/media/dramas.parquet`: the latest listing, one row per drama;
+//! - `LAKE/dramas/dramas.parquet`: the latest listing, one row per drama (a directory of
+//!   its own: each directory of the lake is one table to the engines that read it);
 //! - `LAKE/media_history/history.parquet`: every path prefix ever listed, with its last
 //!   known media: a media taken down keeps its drama in later reports of earlier traffic.
 //!
@@ -19,7 +20,7 @@ use crate::china_time;
 use crate::lake::catalogue::manifest_kind;
 use crate::lake::manifest::CatalogueRecord;
 use crate::lake::media::{history_file, read_history, KnownPrefix};
-use crate::lake::{stage_frame, Lake, LakeError, ParquetOptions, SafeName, MEDIA_DIR};
+use crate::lake::{stage_frame, Lake, LakeError, ParquetOptions, SafeName, DRAMAS_DIR, MEDIA_DIR};
 use crate::sources::wechat::media::{episode_number, path_prefix, DramaInfo, MediaInfo};
 use crate::sources::wechat::WechatClient;
 
@@ -158,11 +159,10 @@ pub fn publish(
     let now = china_time::to_china(chrono::Utc::now().timestamp()).to_rfc3339();
     let rows = media_rows(dramas, media);
     let history = merge_history(read_history(lake)?, &rows, &now);
-    let dir = lake.root().join(MEDIA_DIR);
     let frame_err = |path: std::path::PathBuf| move |source| LakeError::Parquet { path, source };
     let (media_path, dramas_path, history_path) = (
-        dir.join("media.parquet"),
-        dir.join("dramas.parquet"),
+        lake.table_dir(MEDIA_DIR).join("media.parquet"),
+        lake.table_dir(DRAMAS_DIR).join("dramas.parquet"),
         history_file(lake),
     );
     let options = ParquetOptions::default();

@@ -9,6 +9,7 @@ use std::process::{Command, Output};
 
 use polars::prelude::*;
 
+pub mod filters;
 pub mod s3;
 pub mod servers;
 
