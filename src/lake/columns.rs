@@ -8,8 +8,9 @@
 //! column is: low-variety columns build their dictionary while the values are pushed
 //! (at most one hash per value, none for a repeat of a recent value), high-variety ones
 //! are kept plain and skip both. The files are the same to a reader: the declared types
-//! (the `ARROW:schema` a reader sees) are the ones polars writes, and a dictionary is
-//! only an encoding (it reads back as strings).
+//! (the `ARROW:schema` a reader sees) are the ones every table of the lake declares
+//! (`large_string` for text, see `parquet.rs`), and a dictionary is only an encoding (it
+//! reads back as strings).
 //!
 //! Strings are built as offsets + bytes (Arrow `LargeBinary`, declared as strings): a
 //! push is one copy, with no view to build.
@@ -54,8 +55,11 @@ pub enum NumberEncoding {
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct ColumnPlan {
     pub numbers: NumberEncoding,
-    /// Min/max statistics in the footer. Off for high-variety text nobody filters by
-    /// range (query strings, IPs): computing them costs a comparison per value.
+    /// Min/max statistics in the footer (every column has its null count). Off for
+    /// high-variety text (query strings, IPs, ranges): its values are spread over every
+    /// row group, so min/max would let no reader skip one, and cost a comparison per
+    /// value. Such a column must then have no column index, which cannot say "no
+    /// min/max" (see `parquet.rs`).
     pub min_max: bool,
 }
 

@@ -141,8 +141,8 @@ pub fn stage_frame(
     sink.finish()
 }
 
-/// A table's columns as readers see them (the types polars itself would declare for the
-/// same data), and how each is written.
+/// A table's columns as readers see them (the types polars would declare for the same
+/// data, text as `large_string`), and how each is written.
 pub struct TableSchema {
     arrow: ArrowSchema,
     parquet: Vec<ParquetType>,
