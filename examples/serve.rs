@@ -4,8 +4,8 @@
 //!   cargo run --release --example serve
 //!   CDNCOST_SERVE_DATA=bench-data/logs-180000-4 cargo run --release --example serve
 
-use cdncost::sources::loopback::{Credentials, Platforms};
-use cdncost::sources::secret::Secret;
+use cdncost::sources::platforms::{Credentials, Platforms};
+use cdncost::util::secret::Secret;
 
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {

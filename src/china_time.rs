@@ -139,6 +139,12 @@ pub fn now() -> DateTime<FixedOffset> {
     (Utc::now() + clock_shift()).with_timezone(&offset())
 }
 
+/// The China wall-clock time now, in whole seconds, as RFC 3339 (`2026-11-20T03:30:00+08:00`):
+/// how manifests, leases and messages stamp when something happened.
+pub fn now_rfc3339() -> String {
+    to_china(Utc::now().timestamp()).to_rfc3339()
+}
+
 /// The China wall-clock time of unix seconds, for messages.
 pub fn to_china(unix_secs: i64) -> DateTime<FixedOffset> {
     offset()

@@ -172,35 +172,6 @@ pub struct IngestConfig {
 }
 
 impl Config {
-    /// Ingest settings: the file's values over the defaults.
-    pub fn ingest_options(&self) -> crate::pipeline::ingest::IngestOptions {
-        let defaults = crate::pipeline::ingest::IngestOptions::default();
-        let settings = &self.ingest;
-        crate::pipeline::ingest::IngestOptions {
-            parquet: crate::lake::ParquetOptions {
-                row_group_rows: settings
-                    .row_group_rows
-                    .unwrap_or(defaults.parquet.row_group_rows)
-                    .max(1),
-                zstd_level: settings.zstd_level.unwrap_or(defaults.parquet.zstd_level),
-            },
-            max_line: settings
-                .max_line_bytes
-                .unwrap_or(defaults.max_line)
-                .max(1024),
-            max_request_bytes: settings
-                .max_request_bytes
-                .unwrap_or(defaults.max_request_bytes),
-            max_rejects_kept: settings
-                .max_rejects_kept
-                .unwrap_or(defaults.max_rejects_kept),
-            max_reject_percent: settings
-                .max_reject_percent
-                .unwrap_or(defaults.max_reject_percent)
-                .min(100),
-        }
-    }
-
     /// The file named by `--config`, else `./cdncost.toml` if present, else defaults.
     pub fn load(explicit: Option<&Path>) -> Result<Config> {
         let path = match explicit {

@@ -3,9 +3,12 @@
 //! Data flows one way (ARCHITECTURE.md): `sources` (every HTTP byte: the WeChat and Polyv
 //! clients, downloads, the retry rule, the loopback servers) → `pipeline` (the jobs:
 //! ingest, logs, usage, polyv, the nightly run) with `cdnlog` (reading and parsing log
-//! lines) → `lake` (the dataset's contract: tables, manifests, atomic writes, the lock)
+//! lines) → `lake` (the dataset's contract: tables, manifests, atomic writes, leases)
 //! → `report` and `query`, which read the lake only. The binary (`src/main.rs`,
-//! `src/cmd/`) is a thin shell over this library.
+//! `src/cmd/`) is a thin shell over this library. Below every room, `util` (secrets and
+//! their redaction, the process's name) and the small shared files (`china_time`, `gzip`,
+//! `exit`, `progress`, `table`, and the `generator` of sample data); `tests/architecture.rs`
+//! checks that no file imports a room above its own.
 
 pub mod cdnlog;
 pub mod china_time;
@@ -20,6 +23,7 @@ pub mod query;
 pub mod report;
 pub mod sources;
 pub mod table;
+pub mod util;
 
 /// glibc's allocator, set for an ingest (BENCHMARKS.md). Call it first thing, before any
 /// thread exists: the binary's `main` does, and so does the stage bench.

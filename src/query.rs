@@ -206,25 +206,6 @@ pub fn parse_param(arg: &str) -> Result<(String, String), QueryError> {
 }
 
 /// Defaults declared in the query's comments: `-- param: NAME = VALUE  what it is`.
-/// The cost parameters of the library's queries, from the settings, so a query's estimate
-/// prices traffic as the report does: `factor` (billing_factor), `bytes_per_gb`, and
-/// `price_cny_per_gb` (WeChat's flat price, else its first band's) when a price is set.
-pub fn settings_params(prices: &crate::report::prices::Prices) -> BTreeMap<String, String> {
-    let mut params = BTreeMap::from([
-        ("factor".to_string(), prices.billing_factor.to_string()),
-        ("bytes_per_gb".to_string(), prices.bytes_per_gb.to_string()),
-    ]);
-    let price = if prices.wechat_cny_per_gb > 0.0 {
-        Some(prices.wechat_cny_per_gb)
-    } else {
-        prices.wechat_tiers.first().map(|t| t.cny_per_gb)
-    };
-    if let Some(price) = price.filter(|p| *p > 0.0) {
-        params.insert("price_cny_per_gb".into(), price.to_string());
-    }
-    params
-}
-
 pub fn declared_defaults(sql: &str) -> BTreeMap<String, String> {
     sql.lines()
         .filter_map(|l| l.trim().strip_prefix("--")?.trim().strip_prefix("param:"))

@@ -8,7 +8,7 @@ use std::path::PathBuf;
 use std::time::Duration;
 
 use cdncost::sources::polyv::server::{PolyvServer, PolyvTraffic};
-use cdncost::sources::secret::Secret;
+use cdncost::util::secret::Secret;
 use chrono::NaiveDate;
 use common::*;
 

@@ -556,3 +556,47 @@ fn the_page_speaks_chinese_or_english_and_csv_headers_can_too() {
     let page = std::fs::read_to_string(s.w.path("configured/report.html")).unwrap();
     assert!(page.contains("<html lang=\"en\">"));
 }
+
+/// Every column of every report table has a label (`report/words.rs` holds each column's
+/// Chinese and English label side by side): with `--headers zh` no CSV header is left as
+/// its snake_case name, the drama tables' included.
+#[test]
+fn every_column_has_a_label_in_both_languages() {
+    let w = Workdir::new();
+    w.run(&["demo", "--out", "demo"]).ok();
+    w.run(&[
+        "--lake",
+        "demo/lake",
+        "report",
+        "--from",
+        "2026-11-18",
+        "--to",
+        "2026-11-19",
+        "--out",
+        "zh",
+        "--headers",
+        "zh",
+    ])
+    .ok();
+    let mut tables = 0;
+    for entry in std::fs::read_dir(w.path("zh")).unwrap() {
+        let path = entry.unwrap().path();
+        if path.extension().is_none_or(|e| e != "csv") {
+            continue;
+        }
+        tables += 1;
+        let text = std::fs::read_to_string(&path).unwrap();
+        let header = text.trim_start_matches('\u{feff}').lines().next().unwrap();
+        for column in header.split(',') {
+            let unlabelled = column
+                .chars()
+                .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '_');
+            assert!(
+                !unlabelled,
+                "{}: column {column} has no label",
+                path.display()
+            );
+        }
+    }
+    assert!(tables >= 7, "the demo's report has its drama tables too");
+}

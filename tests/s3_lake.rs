@@ -602,7 +602,7 @@ fn leases_on_the_store_are_renewed_refused_released_and_taken_over() {
         region: Some("us-east-1".into()),
         allow_http: Some(true),
         access_key_id: Some(ACCESS_KEY.into()),
-        secret_access_key: Some(cdncost::sources::secret::Secret::new(SECRET_KEY)),
+        secret_access_key: Some(cdncost::util::secret::Secret::new(SECRET_KEY)),
         staging: Some(staging.path().to_path_buf()),
         lease_seconds: Some(3),
         ..Default::default()

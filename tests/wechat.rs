@@ -9,8 +9,8 @@ use std::io::Write;
 use std::path::PathBuf;
 use std::time::Duration;
 
-use cdncost::sources::secret::Secret;
 use cdncost::sources::wechat::server::{Logged, WechatServer};
+use cdncost::util::secret::Secret;
 use common::*;
 
 const APPID: &str = "wx0123456789abcdef";
@@ -590,7 +590,12 @@ fn a_trickling_download_is_cut_at_its_deadline() {
         "{}",
         run.stderr()
     );
-    assert!(!s.w.path("lake/.lock").exists(), "the lock is released");
+    let leases = s.w.path("lake/_leases");
+    assert!(
+        files_below(&leases).is_empty(),
+        "every lease is released: {:?}",
+        files_below(&leases)
+    );
     // Without the trickle the next run completes the day.
     s.server.faults().trickle_downloads = None;
     s.logs("2026-11-18", "2026-11-18").ok();

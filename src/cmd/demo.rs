@@ -17,8 +17,8 @@ use cdncost::lake::Lake;
 use cdncost::pipeline::nightly::{self, NightlyRequest};
 use cdncost::pipeline::Job;
 use cdncost::report::prices::Prices;
-use cdncost::sources::loopback::{Credentials, Platforms};
-use cdncost::sources::secret::Secret;
+use cdncost::sources::platforms::{Credentials, Platforms};
+use cdncost::util::secret::Secret;
 
 use super::Context;
 

@@ -48,7 +48,7 @@ pub fn run(ctx: &Context, args: Args) -> Result<Exit> {
         );
     }
     cdncost::pipeline::sweep_temporaries(&[ctx.lake.root()]);
-    let options = ctx.config.ingest_options();
+    let options = cdncost::pipeline::ingest::IngestOptions::from_config(&ctx.config.ingest);
     let jobs = args
         .jobs
         .or(ctx.config.ingest.jobs)

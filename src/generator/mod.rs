@@ -36,7 +36,6 @@ use flate2::write::GzEncoder;
 use flate2::Compression;
 
 use crate::china_time;
-use crate::lake::UNTAGGED;
 
 #[derive(Debug, Clone)]
 pub struct LogSpec {
@@ -81,6 +80,11 @@ const CHANNELS: &[(&str, &str, u32)] = &[
     ("weibo", "weibo", 2),
 ];
 /// Share of requests with no `us` at all, and with a platform-only `us` (no `-`), in %.
+/// The label of untagged traffic in the ground truth: the lake's `UNTAGGED`, spelt here
+/// so that the generator, below the lake, does not import it (`tests/architecture.rs`
+/// checks the two are the same).
+pub const UNTAGGED: &str = "(untagged)";
+
 const UNTAGGED_PCT: u64 = 12;
 const PLATFORM_ONLY_PCT: u64 = 3;
 

@@ -12,102 +12,20 @@
 //! presence only.
 
 use std::collections::{BTreeMap, BTreeSet};
-use std::fs::{self, File};
-use std::io::{self, Read, Write};
+use std::fs;
+use std::io;
 use std::path::{Path, PathBuf};
-use std::sync::{Arc, Mutex};
 
 use chrono::NaiveDate;
 use serde::de::DeserializeOwned;
-use serde::{Deserialize, Serialize};
 
 use super::catalogue::manifest_kind;
 use super::manifest::{day_of, FileRecord, PolyvDayRecord, Published, UsageDayRecord};
+pub use super::sums::FileSum;
 use super::{io_err, is_safe_relative, Lake, LakeError, MANIFEST_DIR};
 
 /// Where damaged files and manifests are set aside, below the lake root.
 pub const DAMAGED_DIR: &str = "_damaged";
-
-/// A published file's size and CRC-32, as written.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
-pub struct FileSum {
-    pub bytes: u64,
-    pub crc32: u32,
-}
-
-impl FileSum {
-    pub fn of_bytes(bytes: &[u8]) -> FileSum {
-        FileSum {
-            bytes: bytes.len() as u64,
-            crc32: crc32fast::hash(bytes),
-        }
-    }
-
-    /// Reads the whole file.
-    pub fn of_file(path: &Path) -> io::Result<FileSum> {
-        let mut file = File::open(path)?;
-        let mut hasher = crc32fast::Hasher::new();
-        let mut buf = vec![0u8; 1 << 20];
-        let mut bytes = 0u64;
-        loop {
-            match file.read(&mut buf) {
-                Ok(0) => break,
-                Ok(n) => {
-                    hasher.update(&buf[..n]);
-                    bytes += n as u64;
-                }
-                Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
-                Err(e) => return Err(e),
-            }
-        }
-        Ok(FileSum {
-            bytes,
-            crc32: hasher.finalize(),
-        })
-    }
-}
-
-/// A writer that sums what passes through it; the sum is read from a shared handle once
-/// the writer has been handed to (and consumed by) a Parquet writer.
-pub(crate) struct Summing<W> {
-    inner: W,
-    running: Arc<Mutex<(u64, crc32fast::Hasher)>>,
-}
-
-impl<W> Summing<W> {
-    pub(crate) fn new(inner: W) -> (Self, SumHandle) {
-        let running = Arc::new(Mutex::new((0, crc32fast::Hasher::new())));
-        let handle = SumHandle(running.clone());
-        (Summing { inner, running }, handle)
-    }
-}
-
-impl<W: Write> Write for Summing<W> {
-    fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
-        let n = self.inner.write(buf)?;
-        let mut running = self.running.lock().unwrap_or_else(|p| p.into_inner());
-        running.0 += n as u64;
-        running.1.update(&buf[..n]);
-        Ok(n)
-    }
-
-    fn flush(&mut self) -> io::Result<()> {
-        self.inner.flush()
-    }
-}
-
-/// The reading end of a [`Summing`] writer.
-pub(crate) struct SumHandle(Arc<Mutex<(u64, crc32fast::Hasher)>>);
-
-impl SumHandle {
-    pub(crate) fn sum(&self) -> FileSum {
-        let running = self.0.lock().unwrap_or_else(|p| p.into_inner());
-        FileSum {
-            bytes: running.0,
-            crc32: running.1.clone().finalize(),
-        }
-    }
-}
 
 /// How deeply files are checked.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

@@ -75,21 +75,8 @@ struct Holder {
     expires: i64,
 }
 
-pub(crate) fn this_writer() -> String {
-    let mut name = [0u8; 256];
-    // SAFETY: the buffer is valid for its length; gethostname writes at most that much.
-    let rc = unsafe { libc::gethostname(name.as_mut_ptr().cast(), name.len()) };
-    let host = if rc == 0 {
-        let end = name.iter().position(|&b| b == 0).unwrap_or(name.len());
-        String::from_utf8_lossy(&name[..end]).into_owned()
-    } else {
-        "unknown host".to_string()
-    };
-    format!("{host} pid {}", std::process::id())
-}
-
 fn now_china() -> String {
-    crate::china_time::to_china(chrono::Utc::now().timestamp()).to_rfc3339()
+    crate::china_time::now_rfc3339()
 }
 
 impl Lake {
@@ -196,7 +183,7 @@ impl Lake {
                 );
             }
             let stamp = serde_json::to_string(&Holder {
-                holder: this_writer(),
+                holder: crate::util::process::this_writer(),
                 since: now_china(),
                 expires: i64::MAX,
             })
@@ -228,7 +215,7 @@ impl Lake {
         let ttl = remote.lease_ttl;
         let stamp = move || {
             let holder = Holder {
-                holder: this_writer(),
+                holder: crate::util::process::this_writer(),
                 since: now_china(),
                 expires: chrono::Utc::now().timestamp() + ttl.as_secs() as i64,
             };

@@ -7,7 +7,7 @@ use std::collections::BTreeMap;
 use chrono::NaiveDate;
 use serde::{Deserialize, Serialize};
 
-use super::integrity::FileSum;
+use super::sums::FileSum;
 
 /// A record that lists the files its job published: the next publish of the same thing
 /// replaces exactly those ([`super::Lake::replace`]), and readers check them against

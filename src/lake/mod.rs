@@ -28,6 +28,7 @@ use polars::prelude::*;
 use serde::{de::DeserializeOwned, Serialize};
 
 use crate::china_time::ChinaHour;
+use crate::util::files::{process_alive, temp_owner, temp_path_for};
 
 pub mod catalogue;
 pub mod columns;
@@ -37,6 +38,7 @@ pub mod manifest;
 pub mod media;
 pub mod object;
 mod parquet;
+pub mod sums;
 
 pub use lease::{Lease, LockError};
 pub use object::{Location, ObjectLake, S3Settings};
@@ -710,29 +712,6 @@ impl std::fmt::Display for SafeName {
     }
 }
 
-/// `.name.<pid>.tmp` beside the final path.
-fn temp_path_for(final_path: &Path) -> PathBuf {
-    let name = final_path
-        .file_name()
-        .map(|n| n.to_string_lossy())
-        .unwrap_or_default();
-    final_path.with_file_name(format!(".{name}.{}.tmp", std::process::id()))
-}
-
-fn temp_owner(file_name: &str) -> Option<u32> {
-    let stem = file_name.strip_prefix('.')?.strip_suffix(".tmp")?;
-    stem.rsplit_once('.')?.1.parse().ok()
-}
-
-fn process_alive(pid: u32) -> bool {
-    if pid == std::process::id() {
-        return true;
-    }
-    let proc_root = Path::new("/proc");
-    // Without /proc (not Linux) nothing is known, so nothing is removed.
-    !proc_root.exists() || proc_root.join(pid.to_string()).exists()
-}
-
 /// A finished file under its temporary name. Dropping it without `commit` deletes it.
 #[derive(Debug)]
 pub struct StagedFile {
@@ -740,7 +719,7 @@ pub struct StagedFile {
     final_path: PathBuf,
     committed: bool,
     /// What was written, when the writer summed it (recorded in the manifest).
-    sum: Option<integrity::FileSum>,
+    sum: Option<sums::FileSum>,
 }
 
 impl StagedFile {
@@ -763,31 +742,14 @@ impl Drop for StagedFile {
     }
 }
 
-/// Who may read a staged file.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum Access {
-    /// The process's umask decides (lake files, meant to be shared with readers).
-    Default,
-    /// Owner only (mode 0600 from creation, not chmod after): secrets such as the token.
-    Private,
-}
-
 /// Creates the parent directory and a temporary file beside `final_path`.
 fn create_staged(final_path: &Path) -> Result<(File, StagedFile), LakeError> {
-    create_staged_with(final_path, Access::Default)
-}
-
-fn create_staged_with(final_path: &Path, access: Access) -> Result<(File, StagedFile), LakeError> {
     if let Some(dir) = final_path.parent().filter(|d| !d.as_os_str().is_empty()) {
         make_dir(dir)?;
     }
     let temp = temp_path_for(final_path);
     let mut options = fs::OpenOptions::new();
     options.write(true).create(true).truncate(true);
-    #[cfg(unix)]
-    if access == Access::Private {
-        std::os::unix::fs::OpenOptionsExt::mode(&mut options, 0o600);
-    }
     let file = options.open(&temp).map_err(io_err(&temp))?;
     let staged = StagedFile {
         temp,
@@ -803,50 +765,12 @@ pub fn write_atomic(path: &Path, bytes: &[u8]) -> Result<(), LakeError> {
     stage_bytes(path, bytes)?.commit().map(|_| ())
 }
 
-/// [`write_atomic`] for a secret: the file is readable by its owner only, from the
-/// moment it exists. Temporaries of this file that a killed process left are removed
-/// first (a secret's directory is not one the lake's sweep visits).
-pub fn write_private(path: &Path, bytes: &[u8]) -> Result<(), LakeError> {
-    sweep_dead_temporaries_of(path);
-    let (mut file, staged) = create_staged_with(path, Access::Private)?;
-    file.write_all(bytes).map_err(io_err(path))?;
-    file.sync_all().map_err(io_err(path))?;
-    staged.commit().map(|_| ())
-}
-
-/// Removes `.name.<pid>.tmp` files beside `final_path` whose process is gone.
-fn sweep_dead_temporaries_of(final_path: &Path) {
-    let (Some(dir), Some(name)) = (final_path.parent(), final_path.file_name()) else {
-        return;
-    };
-    let dir = if dir.as_os_str().is_empty() {
-        Path::new(".")
-    } else {
-        dir
-    };
-    let prefix = format!(".{}.", name.to_string_lossy());
-    let Ok(entries) = fs::read_dir(dir) else {
-        return;
-    };
-    for entry in entries.flatten() {
-        let file_name = entry.file_name().to_string_lossy().into_owned();
-        if !file_name.starts_with(&prefix) {
-            continue;
-        }
-        if let Some(pid) = temp_owner(&file_name) {
-            if !process_alive(pid) {
-                let _ = fs::remove_file(entry.path());
-            }
-        }
-    }
-}
-
 /// Writes `bytes` under `path`'s temporary name, synced, for a later `commit`.
 pub fn stage_bytes(path: &Path, bytes: &[u8]) -> Result<StagedFile, LakeError> {
     let (mut file, mut staged) = create_staged(path)?;
     file.write_all(bytes).map_err(io_err(path))?;
     file.sync_all().map_err(io_err(path))?;
-    staged.sum = Some(integrity::FileSum::of_bytes(bytes));
+    staged.sum = Some(sums::FileSum::of_bytes(bytes));
     Ok(staged)
 }
 
@@ -879,36 +803,6 @@ mod tests {
         assert!(!is_safe_relative("../x"));
         assert!(!is_safe_relative("/etc/passwd"));
         assert!(!is_safe_relative("a//b"));
-    }
-
-    #[test]
-    fn temp_names_carry_their_owner() {
-        let t = temp_path_for(Path::new("/l/x.parquet"));
-        let name = t.file_name().unwrap().to_string_lossy().to_string();
-        assert_eq!(temp_owner(&name), Some(std::process::id()));
-        assert_eq!(temp_owner("x.parquet"), None);
-    }
-
-    #[test]
-    fn private_files_sweep_their_dead_temporaries() {
-        let dir = tempfile::tempdir().unwrap();
-        let target = dir.path().join("token.json");
-        // What a process killed mid-write leaves (pid 2^31-1 is never alive), and an
-        // unrelated file that must stay.
-        let dead = dir.path().join(".token.json.2147483647.tmp");
-        let other = dir.path().join(".other.json.2147483647.tmp");
-        fs::write(&dead, b"half a secret").unwrap();
-        fs::write(&other, b"not ours").unwrap();
-        write_private(&target, b"{}").unwrap();
-        assert!(!dead.exists(), "the dead temporary is swept");
-        assert!(other.exists());
-        assert_eq!(fs::read(&target).unwrap(), b"{}");
-        #[cfg(unix)]
-        {
-            use std::os::unix::fs::PermissionsExt;
-            let mode = fs::metadata(&target).unwrap().permissions().mode();
-            assert_eq!(mode & 0o777, 0o600);
-        }
     }
 
     #[test]

@@ -28,7 +28,7 @@ use object_store::path::Path as Key;
 use object_store::{ObjectStore, ObjectStoreExt, PutMode, PutOptions, PutPayload, UpdateVersion};
 use serde::Deserialize;
 
-use crate::sources::secret::{scrub, Secret};
+use crate::util::secret::{scrub, Secret};
 
 use super::LakeError;
 
@@ -520,7 +520,7 @@ impl ObjectLake {
             return Ok(());
         }
         let journal = Journal {
-            writer: super::lease::this_writer(),
+            writer: crate::util::process::this_writer(),
             keys: files
                 .iter()
                 .map(|(_, rel)| self.key(rel).to_string())

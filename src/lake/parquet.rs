@@ -26,9 +26,9 @@ use polars_parquet::write::{
 };
 
 use super::columns::{ColumnPlan, NumberEncoding, RowGroup};
-use super::{create_staged, integrity, io_err, LakeError, ParquetOptions, StagedFile};
+use super::{create_staged, io_err, sums, LakeError, ParquetOptions, StagedFile};
 
-type Out = BufWriter<integrity::Summing<File>>;
+type Out = BufWriter<sums::Summing<File>>;
 
 /// A staged file being written: the buffered, summed writer goes to the encoder, the rest
 /// stays here to sync and seal the file once its footer is written.
@@ -36,7 +36,7 @@ struct Staging {
     /// A second handle on the same file, to sync it once the footer is flushed.
     file: File,
     staged: StagedFile,
-    sum: integrity::SumHandle,
+    sum: sums::SumHandle,
 }
 
 impl Staging {
@@ -44,7 +44,7 @@ impl Staging {
         let (file, staged) = create_staged(final_path)?;
         let sync_handle = file.try_clone().map_err(io_err(final_path))?;
         // Summed below the buffer: once per megabyte written, not per Parquet write.
-        let (file, sum) = integrity::Summing::new(file);
+        let (file, sum) = sums::Summing::new(file);
         let staging = Staging {
             file: sync_handle,
             staged,

@@ -23,6 +23,7 @@ use crate::cdnlog::format::{LogFormat, TencentCdn};
 use crate::cdnlog::line::{EmptyMarker, LogLine, Reject, TimeFormat};
 use crate::cdnlog::reader::{LineReader, DEFAULT_MAX_LINE};
 use crate::china_time::{self, ChinaHour};
+use crate::config::IngestConfig;
 use crate::lake::catalogue::manifest_kind;
 use crate::lake::columns::RowGroup;
 use crate::lake::manifest::{FileRecord, Observed};
@@ -43,6 +44,36 @@ pub struct IngestOptions {
     /// A file of at least [`MOSTLY_REJECTS_MIN_LINES`] lines with more rejects than
     /// this share (percent) is not taken: most likely not a CDN log at all.
     pub max_reject_percent: u64,
+}
+
+impl IngestOptions {
+    /// The config's `[ingest]` values over the defaults.
+    pub fn from_config(settings: &IngestConfig) -> IngestOptions {
+        let defaults = IngestOptions::default();
+        IngestOptions {
+            parquet: ParquetOptions {
+                row_group_rows: settings
+                    .row_group_rows
+                    .unwrap_or(defaults.parquet.row_group_rows)
+                    .max(1),
+                zstd_level: settings.zstd_level.unwrap_or(defaults.parquet.zstd_level),
+            },
+            max_line: settings
+                .max_line_bytes
+                .unwrap_or(defaults.max_line)
+                .max(1024),
+            max_request_bytes: settings
+                .max_request_bytes
+                .unwrap_or(defaults.max_request_bytes),
+            max_rejects_kept: settings
+                .max_rejects_kept
+                .unwrap_or(defaults.max_rejects_kept),
+            max_reject_percent: settings
+                .max_reject_percent
+                .unwrap_or(defaults.max_reject_percent)
+                .min(100),
+        }
+    }
 }
 
 /// Below this many lines, a file is never refused for its share of rejects.
@@ -242,7 +273,7 @@ pub fn ingest_file_as<F: LogFormat>(
     record.source_size = source_size;
     record.gzip = reader.is_gzip;
     record.text_bytes = text_bytes;
-    record.ingested_at = china_time::to_china(chrono::Utc::now().timestamp()).to_rfc3339();
+    record.ingested_at = china_time::now_rfc3339();
     record.elapsed_ms = started.elapsed().as_millis() as u64;
     lake.replace(staged, &manifest, record).map_err(lake_err)
 }

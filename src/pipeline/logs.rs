@@ -238,9 +238,7 @@ impl LogsFetch<'_> {
         to: NaiveDate,
         entries: &[LogFileEntry],
     ) -> Result<(), JobError> {
-        let checked_at = chrono::Utc::now()
-            .with_timezone(&china_time::offset())
-            .to_rfc3339();
+        let checked_at = china_time::now_rfc3339();
         // One pass over the listing: every day of the range gets a record, also a
         // day the API listed nothing for.
         let mut days: std::collections::BTreeMap<NaiveDate, LogDayRecord> = from
@@ -620,7 +618,7 @@ pub fn fetch(
         max_inflated_bytes: config.max_inflated_bytes,
         download_deadline: std::time::Duration::from_secs(config.download_deadline_secs),
         complete_after_hours: config.complete_after_hours,
-        ingest: job.config.ingest_options(),
+        ingest: super::ingest::IngestOptions::from_config(&job.config.ingest),
         progress: Some(&progress),
     };
     let report = super::runtime()?.block_on(fetch.run(days.from(), days.to()));

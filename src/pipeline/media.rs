@@ -156,7 +156,7 @@ pub fn publish(
     dramas: &[DramaInfo],
     media: &[MediaInfo],
 ) -> Result<CatalogueRecord, LakeError> {
-    let now = china_time::to_china(chrono::Utc::now().timestamp()).to_rfc3339();
+    let now = china_time::now_rfc3339();
     let rows = media_rows(dramas, media);
     let history = merge_history(read_history(lake)?, &rows, &now);
     let frame_err = |path: std::path::PathBuf| move |source| LakeError::Parquet { path, source };

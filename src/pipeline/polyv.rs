@@ -120,7 +120,7 @@ impl PolyvFetch<'_> {
                 }
             }
         }
-        let fetched_at = china_time::to_china(chrono::Utc::now().timestamp()).to_rfc3339();
+        let fetched_at = china_time::now_rfc3339();
         for day in from.iter_days().take_while(|d| *d <= to) {
             let is_final = day + chrono::Days::new(LAG_DAYS) <= today;
             if !is_final {

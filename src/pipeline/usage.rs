@@ -140,7 +140,7 @@ impl UsageFetch<'_> {
             query_type: self.query_type,
             points: points.len(),
             billed_bytes: points.iter().map(|p| p.1).sum(),
-            fetched_at: china_time::to_china(chrono::Utc::now().timestamp()).to_rfc3339(),
+            fetched_at: china_time::now_rfc3339(),
             outputs: Vec::new(),
             sums: Default::default(),
         };

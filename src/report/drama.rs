@@ -24,7 +24,10 @@ use crate::lake::{Lake, LakeError, POLYV, REQUESTS, UNATTRIBUTED, UNMATCHED, UNT
 
 /// The media a request path belongs to: the longest prefix of `path`, ending at a `/`,
 /// that `known` lists. DOMAIN.md marks the prefix rule an assumption to check on real
-/// data; this is the one place it lives.
+/// data; this is the one place the report applies it. The library's SQL
+/// (`queries/drama_*.sql`) joins on the request's own directory instead: the same media
+/// wherever a file lies directly in its prefix (as the catalogue lists them), none for a
+/// file in a directory below it, which this rule still attributes.
 pub fn media_of<'a, T>(path: &str, known: &'a BTreeMap<String, T>) -> Option<&'a T> {
     let mut end = path.len();
     while let Some(slash) = path[..end].rfind('/') {

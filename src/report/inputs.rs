@@ -3,13 +3,36 @@
 //! about each day's completeness. Each function is one lazy polars query, so only the
 //! days, partitions and columns asked for are read.
 
+use std::collections::BTreeMap;
+
 use chrono::NaiveDate;
 use polars::prelude::*;
 
-use super::platform::Inputs;
+use super::prices::Prices;
 use crate::lake::catalogue::manifest_kind;
 use crate::lake::manifest::{LogDayRecord, PolyvDayRecord};
 use crate::lake::{Lake, LakeError, SafeName, POLYV, REQUESTS, UNTAGGED, USAGE};
+
+/// What every platform's daily traffic is computed from.
+pub struct Inputs<'a> {
+    pub lake: &'a Lake,
+    /// Whole months: a tiered price needs the month's whole volume.
+    pub from: NaiveDate,
+    pub to: NaiveDate,
+    /// The billed usage series per day (`date`, `billed_bytes`, …), for allocations.
+    pub usage: LazyFrame,
+    /// Per day: what the usage series has of it (for completeness).
+    pub usage_points: BTreeMap<NaiveDate, UsageDay>,
+    pub prices: &'a Prices,
+}
+
+/// One day of the usage series: its interval (minutes), how many points, bytes billed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct UsageDay {
+    pub interval_min: i64,
+    pub points: i64,
+    pub billed_bytes: i64,
+}
 
 /// Seconds in one bandwidth bucket.
 pub const BUCKET_SECS: i64 = 300;

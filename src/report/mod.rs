@@ -7,6 +7,7 @@
 pub mod apportion;
 pub mod cost;
 pub mod drama;
+pub mod error;
 pub mod html;
 pub mod inputs;
 pub mod money;

@@ -7,30 +7,15 @@
 //! the trait (its table in the lake, its fetch job) and its place in the list given to
 //! [`super::tables::build_with`]: the tables, the page's cards and the monthly sums follow.
 
-use std::collections::BTreeMap;
-
 use chrono::NaiveDate;
 use polars::prelude::*;
 
 use super::apportion::largest_remainder;
+use super::error::ReportError;
 use super::inputs::{self, DayGaps, BUCKET_SECS};
-use super::prices::Prices;
+pub use super::inputs::{Inputs, UsageDay};
 use super::summary::share_of_day;
-use super::tables::ReportError;
-use crate::lake::{Lake, LakeError, UNATTRIBUTED};
-
-/// What every platform's daily traffic is computed from.
-pub struct Inputs<'a> {
-    pub lake: &'a Lake,
-    /// Whole months: a tiered price needs the month's whole volume.
-    pub from: NaiveDate,
-    pub to: NaiveDate,
-    /// The billed usage series per day (`date`, `billed_bytes`, …), for allocations.
-    pub usage: LazyFrame,
-    /// Per day: what the usage series has of it (for completeness).
-    pub usage_points: BTreeMap<NaiveDate, UsageDay>,
-    pub prices: &'a Prices,
-}
+use crate::lake::{LakeError, UNATTRIBUTED};
 
 /// What a platform is called and which of its columns the tables show: plain data, one
 /// constant per platform.
@@ -61,14 +46,6 @@ pub type GapCheck = fn(&Inputs, NaiveDate, &mut DayGaps) -> Result<(), LakeError
 /// For a platform whose inputs are always whole.
 pub fn no_gaps(_inputs: &Inputs, _date: NaiveDate, _gaps: &mut DayGaps) -> Result<(), LakeError> {
     Ok(())
-}
-
-/// One day of the usage series: its interval (minutes), how many points, bytes billed.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct UsageDay {
-    pub interval_min: i64,
-    pub points: i64,
-    pub billed_bytes: i64,
 }
 
 /// One CDN platform, as the report sees it: its [`Spec`] and how its traffic is computed.

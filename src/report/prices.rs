@@ -186,6 +186,25 @@ impl Rounding {
 }
 
 impl Prices {
+    /// The cost parameters of the library's queries, from the settings, so a query's estimate
+    /// prices traffic as the report does: `factor` (billing_factor), `bytes_per_gb`, and
+    /// `price_cny_per_gb` (WeChat's flat price, else its first band's) when a price is set.
+    pub fn query_params(&self) -> std::collections::BTreeMap<String, String> {
+        let mut params = std::collections::BTreeMap::from([
+            ("factor".to_string(), self.billing_factor.to_string()),
+            ("bytes_per_gb".to_string(), self.bytes_per_gb.to_string()),
+        ]);
+        let price = if self.wechat_cny_per_gb > 0.0 {
+            Some(self.wechat_cny_per_gb)
+        } else {
+            self.wechat_tiers.first().map(|t| t.cny_per_gb)
+        };
+        if let Some(price) = price.filter(|p| *p > 0.0) {
+            params.insert("price_cny_per_gb".into(), price.to_string());
+        }
+        params
+    }
+
     /// Checks what serde can't: ordered bands, a last open band, no negative price.
     pub fn validate(&self) -> Result<(), String> {
         if !self.bytes_per_gb.is_finite() || self.bytes_per_gb <= 0.0 {

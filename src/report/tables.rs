@@ -16,12 +16,13 @@ use chrono::{Datelike, NaiveDate};
 use polars::prelude::*;
 
 use super::cost;
+pub use super::error::ReportError;
 use super::inputs::{self, DayGaps};
 use super::money;
 use super::platform::{cost_column, default_platforms, Inputs, Platform, UsageDay};
 use super::prices::Prices;
 use crate::lake::integrity::{Damage, Depth};
-use crate::lake::{Lake, LakeError};
+use crate::lake::Lake;
 
 /// The row of a month's (or the period's) totals in `channel_monthly`.
 pub const TOTAL_CHANNEL: &str = "(total)";
@@ -32,38 +33,6 @@ pub const ALL_MONTHS: &str = "all";
 pub const ESTIMATE_BASIS: &str = "estimate";
 /// In `channel_monthly`: how much of `total_cost_cny` rests on estimated days.
 pub const ESTIMATED_COST: &str = "estimated_cost_cny";
-
-#[derive(Debug, thiserror::Error)]
-pub enum ReportError {
-    #[error(transparent)]
-    Lake(#[from] LakeError),
-    #[error("report {from}..{to}: {}", first_line(source))]
-    Query {
-        from: NaiveDate,
-        to: NaiveDate,
-        source: PolarsError,
-    },
-    #[error("{0}")]
-    Prices(String),
-    #[error("report {from}..{to}: {} damaged lake file(s), not whole Parquet: {}; ingest each one's source log again (`cdncost ingest <file>`: it replaces that file's rows; fetched logs are kept in raw/cdn_logs/, under the same name)", files.len(), files.iter().map(|f| f.display().to_string()).collect::<Vec<_>>().join(", "))]
-    Damaged {
-        from: NaiveDate,
-        to: NaiveDate,
-        files: Vec<std::path::PathBuf>,
-    },
-    #[error("the lake {lake} has no CDN requests and no Polyv traffic: ingest or fetch first (cdncost ingest / cdncost fetch / cdncost run)")]
-    NoData { lake: String },
-}
-
-/// polars' errors end with the whole query plan, several times: the first line says it.
-fn first_line(error: &PolarsError) -> String {
-    error
-        .to_string()
-        .lines()
-        .next()
-        .unwrap_or_default()
-        .to_string()
-}
 
 pub struct ReportTables {
     /// What each day of the period lacks (empty when complete).

@@ -177,11 +177,6 @@ pub fn label(lang: Lang, column: &str) -> &str {
         })
 }
 
-/// Whether `column` has labels.
-pub fn has_label(column: &str) -> bool {
-    LABELS.iter().any(|(name, _, _)| *name == column)
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -12,7 +12,7 @@ use tokio::io::AsyncWriteExt;
 
 use super::describe;
 use super::retry::{self, Backoff, RetryPolicy, Verdict};
-use super::secret::redact_url;
+use crate::util::secret::redact_url;
 
 /// How files are fetched: the HTTP client (connect and read timeouts, no total timeout:
 /// a large file may take minutes), the retry policy and the caps.

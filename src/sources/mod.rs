@@ -1,14 +1,14 @@
 //! Where data comes from: the WeChat media-service API, the Polyv API and the log files
-//! they point to. What the clients share lives here: secrets that never print, URL
-//! redaction, retry policy and a client-side rate limit (Vector's split of *whether* to
+//! they point to. What the clients share lives here (secrets that never print and URL
+//! redaction are `crate::util::secret`, below every room): retry policy and a client-side rate limit (Vector's split of *whether* to
 //! retry from *when*).
 
 pub mod download;
 pub mod loopback;
+pub mod platforms;
 pub mod polyv;
 pub mod retry;
 pub mod robot;
-pub mod secret;
 pub mod wechat;
 
 use std::time::Duration;
@@ -21,9 +21,9 @@ pub fn from_env(var: &str, setting: &mut String) {
 }
 
 /// [`from_env`] for a secret.
-pub fn secret_from_env(var: &str, setting: &mut secret::Secret) {
+pub fn secret_from_env(var: &str, setting: &mut crate::util::secret::Secret) {
     if let Ok(value) = std::env::var(var) {
-        *setting = secret::Secret::new(value);
+        *setting = crate::util::secret::Secret::new(value);
     }
 }
 

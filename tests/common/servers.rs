@@ -4,10 +4,10 @@
 use std::path::PathBuf;
 use std::process::{Child, Command};
 
-use cdncost::sources::loopback::{Credentials, Platforms};
+use cdncost::sources::platforms::{Credentials, Platforms};
 use cdncost::sources::polyv::server::PolyvServer;
-use cdncost::sources::secret::Secret;
 use cdncost::sources::wechat::server::WechatServer;
+use cdncost::util::secret::Secret;
 use chrono::NaiveDate;
 
 use super::{Run, Workdir};

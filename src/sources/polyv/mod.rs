@@ -17,8 +17,8 @@ use serde::Deserialize;
 use sha1::{Digest, Sha1};
 
 use super::retry::{self, Backoff, RetryPolicy, Verdict};
-use super::secret::{redact_url, scrub, Secret};
 use super::{describe, Endpoint};
+use crate::util::secret::{redact_url, scrub, Secret};
 
 pub const DEFAULT_API_BASE: &str = "https://api.polyv.net";
 
@@ -214,8 +214,7 @@ impl PolyvClient {
                 Attempt::PtimeTooOld => {
                     ptime_too_old += 1;
                     if ptime_too_old >= 2 {
-                        let local = crate::china_time::to_china(chrono::Utc::now().timestamp())
-                            .to_rfc3339();
+                        let local = crate::china_time::now_rfc3339();
                         return Err(PolyvError::ClockSkew {
                             vid: vid.into(),
                             local,

@@ -20,7 +20,7 @@ use serde_json::json;
 
 use super::sign;
 use crate::sources::loopback::{lock, Server};
-use crate::sources::secret::Secret;
+use crate::util::secret::Secret;
 
 /// Daily traffic per video, as the server knows it.
 #[derive(Debug, Clone, Default)]

@@ -23,7 +23,7 @@ use base64::Engine;
 use serde::Deserialize;
 
 use super::retry::{Backoff, RetryPolicy};
-use super::secret::{scrub, Secret};
+use crate::util::secret::{scrub, Secret};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
 #[serde(rename_all = "lowercase")]

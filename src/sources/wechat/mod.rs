@@ -23,8 +23,8 @@ use serde::de::DeserializeOwned;
 use serde::Deserialize;
 
 use super::retry::{self, Backoff, RetryPolicy, Verdict};
-use super::secret::{redact_url, scrub, Secret};
 use super::{describe, Endpoint};
+use crate::util::secret::{redact_url, scrub, Secret};
 
 pub const DEFAULT_API_BASE: &str = "https://api.weixin.qq.com";
 
@@ -519,7 +519,7 @@ impl WechatClient {
             expires_at: token.expires_at,
         };
         if let Err(e) =
-            crate::lake::write_private(path, &serde_json::to_vec(&file).unwrap_or_default())
+            crate::util::files::write_private(path, &serde_json::to_vec(&file).unwrap_or_default())
         {
             tracing::warn!("could not write the token cache {}: {e}", path.display());
         }

@@ -8,7 +8,7 @@
 //! the name is China time) and `DIR/cdn_usage.csv` (`time,bytes`, 5-minute buckets).
 
 use std::collections::{BTreeMap, HashMap};
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::Duration;
 
@@ -25,7 +25,7 @@ use serde_json::{json, Value};
 
 use crate::china_time;
 use crate::sources::loopback::{lock, Server};
-use crate::sources::secret::Secret;
+use crate::util::secret::Secret;
 
 /// Faults to inject. Counters are used up one request at a time.
 #[derive(Debug, Default, Clone)]
@@ -93,7 +93,6 @@ pub enum Logged {
 pub struct WechatState {
     appid: String,
     secret: Secret,
-    data: PathBuf,
     /// Per log file name: its date directory and content (replaceable, for "changed on re-list").
     files: Mutex<BTreeMap<String, (String, Vec<u8>)>>,
     /// 5-minute buckets: start (unix s) → billed bytes.
@@ -115,7 +114,6 @@ impl Server<WechatState> {
         let state = WechatState {
             appid: appid.into(),
             secret,
-            data: data.to_path_buf(),
             files: Mutex::new(files),
             usage,
             tokens: Mutex::new(HashMap::new()),
@@ -159,10 +157,6 @@ impl Server<WechatState> {
     /// The current content of a listed file.
     pub fn file(&self, name: &str) -> Option<Vec<u8>> {
         lock(&self.state().files).get(name).map(|e| e.1.clone())
-    }
-
-    pub fn data_dir(&self) -> &Path {
-        &self.state().data
     }
 }
 
