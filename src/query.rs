@@ -220,81 +220,21 @@ pub fn declared_defaults(sql: &str) -> BTreeMap<String, String> {
 /// Replaces each `:name` placeholder (outside string literals, quoted identifiers and
 /// comments; `::` casts left alone) by the value as a quoted string literal.
 pub fn bind(sql: &str, params: &BTreeMap<String, String>) -> Result<String, QueryError> {
-    for (name, value) in params {
-        if value.chars().any(|c| c == '\\' || c.is_control()) {
-            return Err(QueryError::UnsafeValue(name.clone()));
-        }
+    if let Some((name, _)) = params
+        .iter()
+        .find(|(_, value)| value.chars().any(|c| c == '\\' || c.is_control()))
+    {
+        return Err(QueryError::UnsafeValue(name.clone()));
     }
     let chars: Vec<char> = sql.chars().collect();
     let mut out = String::with_capacity(sql.len());
     let mut used = std::collections::BTreeSet::new();
     let mut i = 0;
     while i < chars.len() {
-        let c = chars[i];
-        match c {
-            '\'' | '"' => {
-                // Copy a quoted run whole; a doubled quote stays inside it.
-                let quote = c;
-                out.push(c);
-                i += 1;
-                while i < chars.len() {
-                    out.push(chars[i]);
-                    if chars[i] == quote {
-                        if chars.get(i + 1) == Some(&quote) {
-                            out.push(quote);
-                            i += 2;
-                            continue;
-                        }
-                        i += 1;
-                        break;
-                    }
-                    i += 1;
-                }
-            }
-            '$' if dollar_tag(&chars[i..]).is_some() => {
-                // A dollar-quoted string (`$$…$$`, `$tag$…$tag$`) is copied whole: a
-                // placeholder in it is text, and a value can't close it.
-                let tag = dollar_tag(&chars[i..]).expect("checked");
-                let body = i + tag.len();
-                let end = (body..chars.len())
-                    .find(|&j| chars[j..].starts_with(&tag))
-                    .map_or(chars.len(), |j| j + tag.len());
-                out.extend(&chars[i..end]);
-                i = end;
-            }
-            '-' if chars.get(i + 1) == Some(&'-') => {
-                let end = chars[i..]
-                    .iter()
-                    .position(|c| *c == '\n')
-                    .map_or(chars.len(), |p| i + p);
-                out.extend(&chars[i..end]);
-                i = end;
-            }
-            '/' if chars.get(i + 1) == Some(&'*') => {
-                let mut end = i + 2;
-                while end < chars.len() && !(chars[end] == '*' && chars.get(end + 1) == Some(&'/'))
-                {
-                    end += 1;
-                }
-                let end = (end + 2).min(chars.len());
-                out.extend(&chars[i..end]);
-                i = end;
-            }
-            ':' if chars.get(i + 1) == Some(&':') => {
-                out.push_str("::");
-                i += 2;
-            }
-            ':' if chars
-                .get(i + 1)
-                .is_some_and(|c| c.is_ascii_alphabetic() || *c == '_') =>
-            {
-                let start = i + 1;
-                let mut end = start;
-                while end < chars.len() && (chars[end].is_ascii_alphanumeric() || chars[end] == '_')
-                {
-                    end += 1;
-                }
-                let name: String = chars[start..end].iter().collect();
+        let (piece, end) = sql_piece(&chars, i);
+        match piece {
+            Piece::Placeholder => {
+                let name: String = chars[i + 1..end].iter().collect();
                 let value = params.get(&name).ok_or_else(|| QueryError::MissingParam {
                     name: name.clone(),
                     declared: declared_params(sql),
@@ -303,18 +243,71 @@ pub fn bind(sql: &str, params: &BTreeMap<String, String>) -> Result<String, Quer
                 out.push_str(&value.replace('\'', "''"));
                 out.push('\'');
                 used.insert(name);
-                i = end;
             }
-            _ => {
-                out.push(c);
-                i += 1;
-            }
+            Piece::Text => out.extend(&chars[i..end]),
         }
+        i = end;
     }
     if let Some(unused) = params.keys().find(|k| !used.contains(*k)) {
         return Err(QueryError::UnusedParam(unused.clone()));
     }
     Ok(out)
+}
+
+/// What [`bind`] meets in SQL: a placeholder to fill, or text to copy as it is.
+#[derive(Debug, PartialEq, Eq)]
+enum Piece {
+    Placeholder,
+    Text,
+}
+
+/// The piece of SQL that starts at `chars[i]`, and where it ends. Copied whole, so a
+/// placeholder in them is text and a value can never close them: quoted strings and
+/// identifiers (`'…'`, `"…"`, `` `…` ``, a doubled quote staying inside), dollar-quoted
+/// strings (`$$…$$`, `$tag$…$tag$`), comments (`-- …`, `/* … */`) and `::` casts.
+fn sql_piece(chars: &[char], i: usize) -> (Piece, usize) {
+    let next = chars.get(i + 1).copied();
+    let name_start = |c: char| c.is_ascii_alphabetic() || c == '_';
+    let end = match (chars[i], next) {
+        (quote @ ('\'' | '"' | '`'), _) => quoted_end(chars, i, quote),
+        ('$', _) if dollar_tag(&chars[i..]).is_some() => {
+            let tag = dollar_tag(&chars[i..]).expect("checked");
+            (i + tag.len()..chars.len())
+                .find(|&j| chars[j..].starts_with(&tag))
+                .map_or(chars.len(), |j| j + tag.len())
+        }
+        ('-', Some('-')) => (i..chars.len())
+            .find(|&j| chars[j] == '\n')
+            .unwrap_or(chars.len()),
+        ('/', Some('*')) => (i + 2..chars.len())
+            .find(|&j| chars[j] == '*' && chars.get(j + 1) == Some(&'/'))
+            .map_or(chars.len(), |j| j + 2),
+        (':', Some(':')) => i + 2,
+        (':', Some(c)) if name_start(c) => {
+            let end = (i + 1..chars.len())
+                .find(|&j| !(chars[j].is_ascii_alphanumeric() || chars[j] == '_'))
+                .unwrap_or(chars.len());
+            return (Piece::Placeholder, end);
+        }
+        _ => i + 1,
+    };
+    (Piece::Text, end)
+}
+
+/// The end of the quoted run opened at `chars[open]` (past its closing quote; a doubled
+/// quote stays inside), or the end of the text when it is never closed.
+fn quoted_end(chars: &[char], open: usize, quote: char) -> usize {
+    let mut j = open + 1;
+    while j < chars.len() {
+        if chars[j] == quote {
+            if chars.get(j + 1) != Some(&quote) {
+                return j + 1;
+            }
+            j += 1;
+        }
+        j += 1;
+    }
+    chars.len()
 }
 
 /// The opening `$tag$` of a dollar-quoted string at the start of `chars` (the tag may be
@@ -340,6 +333,21 @@ fn declared_params(sql: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// A placeholder inside a backtick-quoted identifier is text: a value can't close
+    /// the identifier (`--param` injection through `` `:p` ``).
+    #[test]
+    fn backtick_identifiers_are_copied_whole() {
+        let p = params(&[("p", "x` UNION SELECT secret FROM t --")]);
+        assert!(matches!(
+            bind("SELECT `:p` FROM t", &p),
+            Err(QueryError::UnusedParam(name)) if name == "p"
+        ));
+        assert_eq!(
+            bind("SELECT `a``b` AS `:p`, :p", &p).unwrap(),
+            "SELECT `a``b` AS `:p`, 'x` UNION SELECT secret FROM t --'"
+        );
+    }
 
     fn params(pairs: &[(&str, &str)]) -> BTreeMap<String, String> {
         pairs

@@ -53,6 +53,12 @@ fn float(f: f64) -> String {
     }
 }
 
+/// Bytes as the status lines print them: decimal gigabytes (10^9 bytes, as the CDN
+/// bills), three decimals: `12503000000` → `12.503 GB`. For reading, not for money.
+pub fn gb(bytes: i128) -> String {
+    format!("{:.3} GB", bytes as f64 / 1e9)
+}
+
 /// `1234567` → `1,234,567`.
 pub fn thousands(n: i128) -> String {
     let digits = n.unsigned_abs().to_string();

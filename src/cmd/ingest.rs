@@ -109,8 +109,8 @@ fn print_totals(results: &[Result<FileRecord, IngestError>], elapsed: f64) -> Re
         thousands(rejected as i128)
     )?;
     outln!(
-        "log bytes {:.3} GB; text {:.1} MB in {elapsed:.2}s ({:.1} MB/s)",
-        sum(|r| r.log_bytes) as f64 / 1e9,
+        "log bytes {}; text {:.1} MB in {elapsed:.2}s ({:.1} MB/s)",
+        cdncost::table::gb(sum(|r| r.log_bytes) as i128),
         text / 1e6,
         text / 1e6 / elapsed.max(1e-9)
     )?;

@@ -31,6 +31,9 @@ use crate::lake::{
     Lake, LakeError, ParquetOptions, RowGroupSink, SafeName, StagedFile, TableSchema,
 };
 
+/// Rows a new hour's column builders make room for before they grow.
+const INITIAL_ROWS: usize = 8192;
+
 #[derive(Debug, Clone, Copy)]
 pub struct IngestOptions {
     pub parquet: ParquetOptions,
@@ -429,7 +432,9 @@ impl<'a, F: LogFormat> FilePass<'a, F> {
         let index = match self.partitions.iter().position(|p| p.hour == hour) {
             Some(i) => i,
             None => {
-                let capacity = self.options.parquet.row_group_rows.min(8192);
+                // Builders start small and grow: an hour with few requests (most
+                // files have several hours) does not reserve a whole row group.
+                let capacity = self.options.parquet.row_group_rows.min(INITIAL_ROWS);
                 self.partitions.push(Partition {
                     hour,
                     columns: RequestColumns::new(capacity),

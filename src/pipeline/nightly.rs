@@ -106,7 +106,10 @@ pub fn run(job: &Job, request: &NightlyRequest) -> NightlyOutcome {
     };
     if let Some(days) = within_history(checked, usage::HISTORY_DAYS, "usage series") {
         tracing::info!("step 1/5: usage series {days}");
-        step("usage series", usage::fetch(job, days, 1440, 0));
+        step(
+            "usage series",
+            usage::fetch(job, days, usage::DAILY_MIN, usage::BILLED_TRAFFIC),
+        );
     }
     if let Some(days) = within_history(checked, logs::HISTORY_DAYS, "CDN logs") {
         tracing::info!("step 2/5: CDN log files {days}");
@@ -226,8 +229,8 @@ impl NightlyOutcome {
         };
         let cost = self.report.as_ref().map_or("no report".to_string(), |o| {
             format!(
-                "{:.3} GB log traffic, cost {} CNY",
-                o.log_bytes as f64 / 1e9,
+                "{} log traffic, cost {} CNY",
+                crate::table::gb(o.log_bytes as i128),
                 crate::report::money::text(o.total_cost_fen)
             )
         });

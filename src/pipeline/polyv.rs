@@ -325,12 +325,12 @@ pub fn fetch(
     );
     let report = super::runtime()?.block_on(fetch.run(days.from(), days.to()))?;
     let mut outcome = super::StepOutcome::saying(format!(
-        "polyv: {} videos × {} days: {} rows ({} zero: Polyv listed no traffic), {:.3} GB",
+        "polyv: {} videos × {} days: {} rows ({} zero: Polyv listed no traffic), {}",
         report.videos,
         report.days,
         report.rows,
         report.zero_rows,
-        report.total_bytes as f64 / 1e9
+        crate::table::gb(report.total_bytes as i128)
     ));
     if !report.provisional_days.is_empty() {
         let days: Vec<String> = report

@@ -24,6 +24,10 @@ pub const MAX_SPAN_DAYS: u32 = 90;
 /// 5-minute point and far above any studio's day. A larger value is a broken reply.
 pub const MAX_POINT_BYTES: u64 = 10_000_000_000_000_000;
 pub const HISTORY_DAYS: u64 = 365;
+/// The daily series (minutes per point) the nightly run fetches; 5 and 60 also exist.
+pub const DAILY_MIN: u32 = 1440;
+/// `query_type` 0: the billed traffic (the bill's own series).
+pub const BILLED_TRAFFIC: u8 = 0;
 
 #[derive(Debug, Default)]
 pub struct UsageReport {
@@ -229,10 +233,10 @@ pub fn fetch(
     };
     let report = super::runtime()?.block_on(fetch.run(days.from(), days.to()))?;
     let outcome = super::StepOutcome::saying(format!(
-        "usage: {} days, {} points of {interval_min} min, {:.3} GB billed (query_type {query_type})",
+        "usage: {} days, {} points of {interval_min} min, {} billed (query_type {query_type})",
         report.days,
         report.points,
-        report.billed_bytes as f64 / 1e9,
+        crate::table::gb(report.billed_bytes as i128),
     ));
     if !report.empty_days.is_empty() {
         let days: Vec<String> = report.empty_days.iter().map(|d| d.to_string()).collect();

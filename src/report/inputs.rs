@@ -8,6 +8,7 @@ use std::collections::BTreeMap;
 use chrono::NaiveDate;
 use polars::prelude::*;
 
+use super::error::ReportError;
 use super::prices::Prices;
 use crate::lake::catalogue::manifest_kind;
 use crate::lake::manifest::{LogDayRecord, PolyvDayRecord};
@@ -24,6 +25,48 @@ pub struct Inputs<'a> {
     /// Per day: what the usage series has of it (for completeness).
     pub usage_points: BTreeMap<NaiveDate, UsageDay>,
     pub prices: &'a Prices,
+    /// [`wechat_by_channel`] over the months, collected the first time it is asked for:
+    /// the platform's rows and the reconciliation both read it, and it is small (days ×
+    /// channels), while the scan it comes from reads every request.
+    requests_by_channel: std::sync::OnceLock<Option<DataFrame>>,
+}
+
+impl<'a> Inputs<'a> {
+    pub fn new(
+        lake: &'a Lake,
+        (from, to): (NaiveDate, NaiveDate),
+        usage: LazyFrame,
+        usage_points: BTreeMap<NaiveDate, UsageDay>,
+        prices: &'a Prices,
+    ) -> Self {
+        Inputs {
+            lake,
+            from,
+            to,
+            usage,
+            usage_points,
+            prices,
+            requests_by_channel: std::sync::OnceLock::new(),
+        }
+    }
+
+    /// [`wechat_by_channel`] of these months, scanned once; `None` when the lake holds
+    /// no requests.
+    pub fn wechat_by_channel(&self) -> Result<Option<LazyFrame>, ReportError> {
+        if let Some(done) = self.requests_by_channel.get() {
+            return Ok(done.clone().map(DataFrame::lazy));
+        }
+        let frame = match wechat_by_channel(self.lake, self.from, self.to)? {
+            Some(query) => Some(query.collect().map_err(|source| ReportError::Query {
+                from: self.from,
+                to: self.to,
+                source,
+            })?),
+            None => None,
+        };
+        let _ = self.requests_by_channel.set(frame.clone());
+        Ok(frame.map(DataFrame::lazy))
+    }
 }
 
 /// One day of the usage series: its interval (minutes), how many points, bytes billed.

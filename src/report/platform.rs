@@ -137,7 +137,7 @@ impl Platform for Wechat {
 
     fn daily(&self, inputs: &Inputs) -> Result<Option<LazyFrame>, ReportError> {
         // Billed usage without any log still makes rows: its bill must not vanish.
-        let requests = match inputs::wechat_by_channel(inputs.lake, inputs.from, inputs.to)? {
+        let requests = match inputs.wechat_by_channel()? {
             Some(requests) => requests,
             None if inputs.usage_points.values().any(|d| d.billed_bytes > 0) => {
                 DataFrame::empty_with_schema(&inputs::wechat_schema()).lazy()

@@ -121,14 +121,13 @@ pub fn build_with(
         Some(frame) => frame.collect().map_err(query)?,
         None => DataFrame::empty_with_schema(&inputs::usage_schema()),
     };
-    let context = Inputs {
+    let context = Inputs::new(
         lake,
-        from: month_from,
-        to: month_to,
-        usage: usage.clone().lazy(),
-        usage_points: usage_points(&usage).map_err(query)?,
+        (month_from, month_to),
+        usage.clone().lazy(),
+        usage_points(&usage).map_err(query)?,
         prices,
-    };
+    );
     let mut frames = Vec::with_capacity(platforms.len());
     for p in platforms {
         frames.push(p.daily(&context)?);
@@ -200,7 +199,8 @@ pub fn build_with(
     )
     .collect()
     .map_err(query)?;
-    let requests = inputs::wechat_by_channel(lake, month_from, month_to)?
+    let requests = context
+        .wechat_by_channel()?
         .unwrap_or_else(|| DataFrame::empty_with_schema(&inputs::wechat_schema()).lazy());
     let reconciliation = reconciliation(requests, usage.lazy(), gaps.lazy(), from, to, prices)
         .collect()
