@@ -1,0 +1,180 @@
+//! `report.html`: one self-contained page (inline CSS and SVG, no script, no network)
+//! for a finance reader: headline figures, daily cost per channel, the top channels,
+//! the reconciliation of the estimate against the billed series, and the monthly table.
+//!
+//! Channel names come from URLs handed to third parties, so every text is escaped.
+//! Nothing on the page depends on when it was made (same lake, same bytes).
+
+use std::fmt::Write as _;
+
+use chrono::NaiveDate;
+use polars::prelude::*;
+
+use super::tables::ReportTables;
+use super::words::{self, Lang, PageWords};
+
+mod charts;
+mod format;
+mod rows;
+mod tables;
+
+use charts::*;
+pub use format::escape;
+use format::*;
+use rows::*;
+use tables::*;
+
+/// The page. `bytes_per_gb` is the `[prices]` setting, so GB on the page are the GB the
+/// prices are per (10^9 bytes by default, 2^30 when so configured).
+pub fn render(
+    tables: &ReportTables,
+    from: NaiveDate,
+    to: NaiveDate,
+    bytes_per_gb: f64,
+    lang: Lang,
+) -> PolarsResult<String> {
+    let gb = bytes_per_gb;
+    let rows = daily_rows(tables, gb)?;
+    let measure = if rows.iter().any(|r| r.cost_fen != 0) {
+        Measure::Cost
+    } else {
+        Measure::Traffic
+    };
+    let value = |r: &DailyRow| match measure {
+        Measure::Cost => r.cost_fen as f64 / 100.0,
+        Measure::Traffic => r.traffic_gb,
+    };
+    let mut page = String::with_capacity(64 * 1024);
+    let w = words::page(lang);
+    let title = w
+        .title
+        .replace("{from}", &from.to_string())
+        .replace("{to}", &to.to_string());
+    let _ = write!(
+        page,
+        "<!doctype html>\n<html lang=\"{}\"><head><meta charset=\"utf-8\">\
+         <meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">\
+         <title>{}</title><style>{STYLE}</style></head><body>\n<h1>{}</h1>\n\
+         <p class=\"sub\">{}</p>\n",
+        w.html_lang,
+        escape(&title),
+        escape(&title),
+        escape(w.sub)
+    );
+    headline(&mut page, &rows, tables, measure, gb, lang)?;
+    gaps(&mut page, &tables.reconciliation, w)?;
+    if measure == Measure::Traffic {
+        let _ = writeln!(page, "<p class=\"note\">{}</p>", escape(w.no_prices));
+    }
+    let daily_heading = if measure == Measure::Cost {
+        w.daily_cost
+    } else {
+        w.daily_traffic
+    };
+    let _ = writeln!(page, "<h2>{daily_heading}</h2>");
+    page.push_str(&stacked_days(&rows, value, measure, w));
+    let _ = writeln!(page, "<h2>{}</h2>", w.top_channels);
+    page.push_str(&top_channels(&rows, value, measure));
+    // Dramas: the same bars over drama_daily, and each top drama's channels.
+    let dramas = drama_rows(&tables.dramas.daily, gb)?;
+    let _ = writeln!(page, "<h2>{}</h2>", w.top_dramas);
+    page.push_str(&top_channels(&dramas, value, measure));
+    let top: Vec<&str> = ranked_channels(&dramas, &value)
+        .into_iter()
+        .take(TOP_DRAMAS)
+        .map(|d| d.0)
+        .collect();
+    let _ = writeln!(page, "<h2>{}</h2>", w.dramas_by_channel);
+    page.push_str(&drama_channel_table(&tables.dramas.daily, &top, gb, lang)?);
+    let _ = writeln!(page, "<h2>{}</h2>", w.reconciliation);
+    page.push_str(&reconciliation_chart(&tables.reconciliation, gb, w)?);
+    page.push_str(&reconciliation_table(&tables.reconciliation, gb, lang)?);
+    let _ = writeln!(page, "<h2>{}</h2>", w.monthly);
+    page.push_str(&monthly_table(&tables.monthly, gb, lang)?);
+    page.push_str("</body></html>\n");
+    Ok(page)
+}
+
+const STYLE: &str = "body{font-family:-apple-system,'Segoe UI','PingFang SC','Microsoft YaHei','Noto Sans CJK SC',sans-serif;margin:24px auto;max-width:1000px;color:#222;padding:0 16px}\
+h1{font-size:22px;margin-bottom:4px}h2{font-size:17px;margin-top:32px;border-bottom:1px solid #ddd;padding-bottom:4px}\
+.sub,.note{color:#666;font-size:13px}.cards{display:flex;gap:12px;flex-wrap:wrap}\
+.card{border:1px solid #ddd;border-radius:6px;padding:10px 14px;min-width:140px}.card b{display:block;font-size:20px}\
+.card span{color:#666;font-size:12px}.warn{background:#fff4e5;border:1px solid #f0b36a;border-radius:6px;padding:8px 14px;font-size:13px}\
+table{border-collapse:collapse;font-size:12px;width:100%}th,td{padding:3px 6px;border-bottom:1px solid #eee;text-align:right;white-space:nowrap}\
+th{background:#f6f6f6}td.l,th.l{text-align:left}tr.total td{font-weight:bold;border-top:1px solid #999}\
+svg text{font-size:11px;fill:#333}.legend{font-size:12px}.legend i{display:inline-block;width:10px;height:10px;margin:0 4px 0 12px}";
+
+fn headline(
+    page: &mut String,
+    rows: &[DailyRow],
+    tables: &ReportTables,
+    measure: Measure,
+    gb: f64,
+    lang: Lang,
+) -> PolarsResult<()> {
+    let reconciliation = &tables.reconciliation;
+    let log_gb = floats(reconciliation, "log_bytes")?
+        .iter()
+        .flatten()
+        .sum::<f64>()
+        / gb;
+    let billed_gb = floats(reconciliation, "billed_bytes")?
+        .iter()
+        .flatten()
+        .sum::<f64>()
+        / gb;
+    let complete = bools(reconciliation, "complete")?;
+    let days_complete = complete.iter().filter(|c| **c).count();
+    let w = words::page(lang);
+    let mut cards: Vec<(String, &str)> = Vec::new();
+    if measure == Measure::Cost {
+        let total: i64 = rows.iter().map(|r| r.cost_fen).sum();
+        cards.push((format!("¥{}", money_fen(total)), w.total_cost));
+        for (i, (_, label)) in tables.platforms.iter().enumerate() {
+            let cost: i64 = rows.iter().map(|r| r.costs_fen[i]).sum();
+            cards.push((format!("¥{}", money_fen(cost)), words::label(lang, label)));
+        }
+    }
+    cards.push((format!("{log_gb:.2} GB"), w.log_traffic));
+    cards.push((format!("{billed_gb:.2} GB"), w.billed_traffic));
+    cards.push((
+        format!("{days_complete} / {}", complete.len()),
+        w.days_complete,
+    ));
+    page.push_str("<div class=\"cards\">");
+    for (value, label) in cards {
+        let _ = write!(
+            page,
+            "<div class=\"card\"><b>{}</b><span>{}</span></div>",
+            escape(&value),
+            label
+        );
+    }
+    page.push_str("</div>\n");
+    Ok(())
+}
+
+fn gaps(page: &mut String, reconciliation: &DataFrame, w: &PageWords) -> PolarsResult<()> {
+    let dates = strings(reconciliation, "date")?;
+    let complete = bools(reconciliation, "complete")?;
+    let missing = strings(reconciliation, "missing")?;
+    let incomplete: Vec<usize> = (0..dates.len()).filter(|i| !complete[*i]).collect();
+    if incomplete.is_empty() {
+        return Ok(());
+    }
+    let _ = write!(
+        page,
+        "<div class=\"warn\"><b>{}</b>: {}<ul>",
+        w.incomplete_days, w.incomplete_note
+    );
+    for i in incomplete {
+        let _ = write!(
+            page,
+            "<li>{}: {}</li>",
+            escape(&dates[i]),
+            escape(&missing[i])
+        );
+    }
+    page.push_str("</ul></div>\n");
+    Ok(())
+}
