@@ -12,6 +12,7 @@ use polars::prelude::*;
 
 use super::apportion::largest_remainder;
 use super::error::ReportError;
+use super::exprs::round_bytes;
 use super::inputs::{self, DayGaps, BUCKET_SECS};
 pub use super::inputs::{Inputs, UsageDay};
 use super::summary::share_of_day;
@@ -84,11 +85,6 @@ pub fn default_platforms() -> Vec<Box<dyn Platform>> {
 /// `<platform>_cost_cny`: a platform's cost column in the wide tables.
 pub fn cost_column(platform: &dyn Platform) -> String {
     format!("{}_cost_cny", platform.name())
-}
-
-fn round_bytes(expr: Expr) -> Expr {
-    expr.round(0, RoundMode::HalfAwayFromZero)
-        .cast(DataType::Int64)
 }
 
 /// The WeChat mini-drama media service's CDN: the access logs say who used what, the

@@ -19,20 +19,17 @@ use super::cost;
 pub use super::error::ReportError;
 use super::inputs::{self, DayGaps};
 use super::money;
+use super::months::{money_columns, monthly};
+pub use super::months::{ALL_MONTHS, ESTIMATED_COST, TOTAL_CHANNEL};
 use super::platform::{cost_column, default_platforms, Inputs, Platform, UsageDay};
 use super::prices::Prices;
+use super::reconcile::reconciliation;
 use crate::lake::integrity::{Damage, Depth};
 use crate::lake::Lake;
 
-/// The row of a month's (or the period's) totals in `channel_monthly`.
-pub const TOTAL_CHANNEL: &str = "(total)";
-/// The `month` of the whole period's total row, when the period spans several months.
-pub const ALL_MONTHS: &str = "all";
 /// The `cost_basis` of a row whose billed bytes are estimated from its logs (no usage
 /// series for its day).
 pub const ESTIMATE_BASIS: &str = "estimate";
-/// In `channel_monthly`: how much of `total_cost_cny` rests on estimated days.
-pub const ESTIMATED_COST: &str = "estimated_cost_cny";
 
 pub struct ReportTables {
     /// What each day of the period lacks (empty when complete).
@@ -73,13 +70,6 @@ pub fn daily_columns(platforms: &[Box<dyn Platform>]) -> Vec<String> {
     columns.extend(money_columns(platforms));
     columns.extend(["complete".to_string(), "missing".to_string()]);
     columns
-}
-
-/// Each platform's cost column, then the total.
-fn money_columns(platforms: &[Box<dyn Platform>]) -> Vec<String> {
-    let mut money: Vec<String> = platforms.iter().map(|p| cost_column(p.as_ref())).collect();
-    money.push("total_cost_cny".into());
-    money
 }
 
 /// The report of the default platforms (WeChat, Polyv).
@@ -318,261 +308,6 @@ fn wide(
         total.cast(money::dtype()).alias("total_cost_cny"),
         estimate.cast(money::dtype()).alias(ESTIMATED_COST),
     ]))
-}
-
-/// Month × channel sums of the daily rows, a total row per month, and a total of the
-/// period when it spans several months.
-fn monthly(
-    daily: LazyFrame,
-    several_months: bool,
-    platforms: &[Box<dyn Platform>],
-    bills: DataFrame,
-) -> LazyFrame {
-    let daily = daily.with_column(col("date").dt().strftime("%Y-%m").alias("month"));
-    let summed: Vec<&str> = platforms
-        .iter()
-        .flat_map(|p| p.spec().summed.iter().copied())
-        .collect();
-    let mut money_cols = money_columns(platforms);
-    money_cols.push(ESTIMATED_COST.to_string());
-    let sums = |frame: LazyFrame, keys: Vec<Expr>| {
-        let mut aggs: Vec<Expr> = summed.iter().map(|c| sum_or_null(col(*c))).collect();
-        aggs.extend(money_cols.iter().map(|c| {
-            sum_or_null(col(c.as_str()))
-                .cast(money::dtype())
-                .alias(c.as_str())
-        }));
-        aggs.push(col("date").n_unique().cast(DataType::Int64).alias("days"));
-        aggs.extend(platforms.iter().flat_map(|p| p.monthly_aggregates()));
-        aggs.push(col("complete").all(false));
-        if keys.is_empty() {
-            frame.select(aggs)
-        } else {
-            frame.group_by(keys).agg(aggs)
-        }
-    };
-    // Parts are stacked, so each has the same columns in the same order.
-    let extra: Vec<String> = platforms
-        .iter()
-        .flat_map(|p| p.monthly_aggregates())
-        .filter_map(|e| e.meta().output_name().ok().map(|n| n.to_string()))
-        .collect();
-    let mut order = vec![col("month"), col("channel"), col("days")];
-    order.extend(summed.iter().map(|c| col(*c)));
-    order.extend(money_cols.iter().map(|c| col(c.as_str())));
-    order.extend(extra.iter().map(|c| col(c.as_str())));
-    order.push(col("complete"));
-    let total_values = || -> Vec<Expr> {
-        let mut values = vec![lit(TOTAL_CHANNEL).alias("channel")];
-        values.extend(platforms.iter().flat_map(|p| p.total_row_values()));
-        values
-    };
-    let per_channel = sums(daily.clone(), vec![col("month"), col("channel")]).select(order.clone());
-    let per_month = sums(daily.clone(), vec![col("month")])
-        .with_columns(total_values())
-        .select(order.clone());
-    let period = sums(daily, vec![])
-        .with_columns([lit(ALL_MONTHS).alias("month")])
-        .with_columns(total_values())
-        .select(order);
-    let mut columns: Vec<&str> = vec!["month", "channel", "days"];
-    for p in platforms {
-        columns.extend(p.spec().monthly_columns);
-    }
-    columns.extend(money_cols.iter().map(String::as_str));
-    let bill_columns: Vec<String> = platforms
-        .iter()
-        .map(|p| format!("{}_bill_cny", p.name()))
-        .collect();
-    columns.extend(bill_columns.iter().map(String::as_str));
-    columns.extend(["bill_basis", "cost_share", "complete"]);
-    let month_total = |c: &str| {
-        col(c)
-            .filter(col("channel").neq(lit(TOTAL_CHANNEL)))
-            .sum()
-            .over([col("month")])
-            .expect("a window over a plain column is valid")
-            .cast(DataType::Float64)
-    };
-    let mut shares: Vec<Expr> = platforms
-        .iter()
-        .flat_map(|p| p.monthly_shares(&month_total))
-        .collect();
-    shares.push(
-        when(month_total("total_cost_cny").gt(lit(0.0)))
-            .then(col("total_cost_cny").cast(DataType::Float64) / month_total("total_cost_cny"))
-            .otherwise(lit(NULL).cast(DataType::Float64))
-            .round(6, RoundMode::HalfAwayFromZero)
-            .alias("cost_share"),
-    );
-    let months = concat(
-        [per_channel, per_month],
-        UnionArgs {
-            to_supertypes: true,
-            ..Default::default()
-        },
-    )
-    .expect("both parts have the same columns")
-    .with_columns(shares);
-    // The period's total only when it is not the same as the one month's.
-    let mut whole: Vec<Expr> = platforms
-        .iter()
-        .flat_map(|p| p.spec().share_columns.iter().map(|c| lit(1.0).alias(*c)))
-        .collect();
-    whole.push(lit(1.0).alias("cost_share"));
-    let period = period.with_columns(whole);
-    let parts = if several_months {
-        vec![months, period]
-    } else {
-        vec![months]
-    };
-    let sorted = concat(
-        parts,
-        UnionArgs {
-            to_supertypes: true,
-            ..Default::default()
-        },
-    )
-    .expect("both parts have the same columns")
-    .with_column(col("channel").eq(lit(TOTAL_CHANNEL)).alias("is_total"))
-    .sort_by_exprs(
-        [
-            col("month").eq(lit(ALL_MONTHS)),
-            col("month"),
-            col("is_total"),
-            col("total_cost_cny"),
-            col(platforms[0].spec().volume_column),
-            col("channel"),
-        ],
-        SortMultipleOptions::default()
-            .with_order_descending_multi([false, false, false, true, true, false])
-            .with_nulls_last(true),
-    );
-    with_bills(sorted, bills, platforms).select(columns.iter().map(|c| col(*c)).collect::<Vec<_>>())
-}
-
-/// `<platform>_bill_cny` on each month's `(total)` row: the platform's bill for the whole
-/// month (its rows add up to it when the period covers the month; a shorter period shows
-/// part of it). Null on the other rows and on the period's total.
-fn with_bills(monthly: LazyFrame, bills: DataFrame, platforms: &[Box<dyn Platform>]) -> LazyFrame {
-    // The months are already in their order: keep it.
-    let keep_order = || JoinArgs {
-        maintain_order: MaintainOrderJoin::Left,
-        ..JoinArgs::new(JoinType::Left)
-    };
-    let on_total_rows = |name: &str, dtype: DataType| {
-        when(col("channel").eq(lit(TOTAL_CHANNEL)))
-            .then(col(name))
-            .otherwise(lit(NULL).cast(dtype))
-            .alias(name)
-    };
-    let mut frame = monthly;
-    for p in platforms {
-        let name = format!("{}_bill_cny", p.name());
-        let bill = bills
-            .clone()
-            .lazy()
-            .filter(col("platform").eq(lit(p.name())))
-            .select([col("month"), col("bill_cny").alias(name.as_str())]);
-        frame = frame
-            .join(bill, [col("month")], [col("month")], keep_order())
-            .with_column(on_total_rows(&name, money::dtype()));
-    }
-    // Every platform's bill of a month has the same basis: the month is over or not.
-    let basis = bills
-        .lazy()
-        .group_by([col("month")])
-        .agg([col("bill_basis").first()]);
-    frame
-        .join(basis, [col("month")], [col("month")], keep_order())
-        .with_column(on_total_rows("bill_basis", DataType::String))
-}
-
-/// The sum of a column, null (not 0) when every value is null: a month without any
-/// usage series has no allocated bytes, rather than zero of them.
-fn sum_or_null(c: Expr) -> Expr {
-    when(c.clone().count().gt(lit(0)))
-        .then(c.clone().sum())
-        .otherwise(lit(NULL))
-        .alias(
-            c.meta()
-                .output_name()
-                .map(|n| n.to_string())
-                .unwrap_or_default(),
-        )
-}
-
-/// A small negative value rounded to zero prints as `-0.0`; finance reads that as a
-/// loss. Zero is zero.
-fn no_negative_zero(value: Expr) -> Expr {
-    when(value.clone().eq(lit(0.0)))
-        .then(lit(0.0))
-        .otherwise(value)
-}
-
-fn round_bytes(expr: Expr) -> Expr {
-    expr.round(0, RoundMode::HalfAwayFromZero)
-        .cast(DataType::Int64)
-}
-
-/// Per day of the period: log bytes, the estimate, the billed bytes and how far apart
-/// they are. Every day is listed, also one without any data.
-fn reconciliation(
-    wechat: LazyFrame,
-    usage: LazyFrame,
-    gaps: LazyFrame,
-    from: NaiveDate,
-    to: NaiveDate,
-    prices: &Prices,
-) -> LazyFrame {
-    let per_day = wechat.group_by([col("date")]).agg([
-        col("wechat_requests").sum().alias("requests"),
-        col("wechat_log_bytes").sum().alias("log_bytes"),
-    ]);
-    let estimate =
-        round_bytes(col("log_bytes").cast(DataType::Float64) * lit(prices.billing_factor));
-    inputs::in_range(gaps, from, to)
-        .join(
-            per_day,
-            [col("date")],
-            [col("date")],
-            JoinArgs::new(JoinType::Left),
-        )
-        .join(
-            usage,
-            [col("date")],
-            [col("date")],
-            JoinArgs::new(JoinType::Left),
-        )
-        .with_column(estimate.alias("estimated_billed_bytes"))
-        .with_columns([
-            no_negative_zero(
-                ((col("estimated_billed_bytes").cast(DataType::Float64)
-                    - col("billed_bytes").cast(DataType::Float64))
-                    / col("billed_bytes").cast(DataType::Float64)
-                    * lit(100.0))
-                .round(2, RoundMode::HalfAwayFromZero),
-            )
-            .alias("deviation_pct"),
-            (col("billed_bytes").cast(DataType::Float64)
-                / col("log_bytes").cast(DataType::Float64))
-            .round(4, RoundMode::HalfAwayFromZero)
-            .alias("billed_per_log_byte"),
-        ])
-        .sort(["date"], SortMultipleOptions::default())
-        .select([
-            col("date"),
-            col("requests"),
-            col("log_bytes"),
-            col("estimated_billed_bytes"),
-            col("billed_bytes"),
-            col("deviation_pct"),
-            col("billed_per_log_byte"),
-            col("usage_interval_min"),
-            col("usage_points"),
-            col("complete"),
-            col("missing"),
-        ])
 }
 
 /// One gap line for a day's damaged lake files: how many, and the first.
