@@ -119,6 +119,7 @@ class DuckDB:
             raise ImportError(f"DuckDB came from {duckdb.__file__}, not {source}")
         self.version = duckdb.__version__
         self.con = duckdb.connect(config={"allow_unsigned_extensions": "true"} if s3 else {})
+        self.scheme = "s3://" if s3 else ""
         if s3:
             endpoint, key, secret = s3
             extension = glob.glob(f"{source}/duckdb_extension_httpfs/extensions/"
@@ -131,9 +132,9 @@ class DuckDB:
                     ENDPOINT '{endpoint.split("://", 1)[1]}', URL_STYLE 'path',
                     USE_SSL false, REGION 'us-east-1')""")
 
-    def open(self, table, url):
+    def open(self, table):
         hive = ", hive_partitioning = true" if table.hive else ""
-        return f"read_parquet('{url(table.pattern())}'{hive})"
+        return f"read_parquet('{self.scheme}{table.pattern()}'{hive})"
 
     def count(self, source, column, value):
         where = f'"{column}" IS NOT NULL' if value is None else f'"{column}" = ?'
@@ -149,11 +150,10 @@ class PyArrow:
         self.version = pa.__version__
         self.filesystem = filesystem
 
-    def open(self, table, url):
+    def open(self, table):
         # As pandas users filter: the dataset API, its filter pushed into the scan.
-        dataset = ds.dataset(table.location, format="parquet", filesystem=self.filesystem,
-                             partitioning="hive" if table.hive else None)
-        return dataset
+        return ds.dataset(table.location, format="parquet", filesystem=self.filesystem,
+                          partitioning="hive" if table.hive else None)
 
     def count(self, dataset, column, value):
         field = pc.field(column)
@@ -172,7 +172,7 @@ class Polars:
         self.pl = polars
         self.version = polars.__version__
 
-    def open(self, table, url):
+    def open(self, table):
         return self.pl.scan_parquet(table.pattern(), hive_partitioning=table.hive)
 
     def count(self, frame, column, value):
@@ -205,7 +205,7 @@ class Spark:
         self.spark.sparkContext.setLogLevel("ERROR")
         self.version = self.spark.version
 
-    def open(self, table, url):
+    def open(self, table):
         return self.spark.read.parquet(table.location)
 
     def count(self, frame, column, value):
@@ -227,7 +227,7 @@ def main():
     parser.add_argument("--s3", nargs=3, metavar=("ENDPOINT", "BUCKET", "PREFIX"))
     args = parser.parse_args()
 
-    filesystem, s3, url = None, None, (lambda path: path)
+    filesystem, s3 = None, None
     tables = []
     if args.s3:
         from pyarrow import fs
@@ -242,7 +242,6 @@ def main():
                                 filesystem.get_file_info(fs.FileSelector(path))
                                 if info.type == fs.FileType.Directory]
         tables += lake_tables(root, listdir)
-        url = lambda path: f"s3://{path}"
     elif args.lake:
         tables += lake_tables(args.lake, lambda p: [n for n in os.listdir(p)
                                                     if os.path.isdir(os.path.join(p, n))])
@@ -275,7 +274,7 @@ def main():
         columns_seen += len(columns)
         for engine in engines:
             try:
-                source = engine.open(table, url)
+                source = engine.open(table)
             except Exception as e:  # a reader that cannot open a table is a failure too
                 wrong.append(f"{engine.name} {engine.version}: {table.name}: cannot open: {e}")
                 continue
