@@ -17,7 +17,13 @@ use crate::lake::columns::{
     constant_string, Coded, ColumnPlan, NumberEncoding, Numbers, Push, RowGroup, StringDictionary,
     Strings,
 };
-use crate::lake::TableSchema;
+use crate::lake::{Scope, TableSchema};
+
+/// What every row of one file says alike: whose logs they are, and the file.
+pub struct FileLabels<'a> {
+    pub scope: &'a Scope,
+    pub source_file: &'a str,
+}
 
 /// The decoded channel fields that come with a line.
 pub struct Tag<'a> {
@@ -38,7 +44,8 @@ pub struct Tag<'a> {
 /// - `Plain`: high-variety text readers filter on (paths), plain;
 /// - `Text`: high-variety text (query strings, IPs, ranges), plain, no min/max;
 /// - `Bytes`: raw bytes, plain, no min/max;
-/// - `Source`: the file's name, the same on every row: no builder, filled in by `take`.
+/// - `Platform`, `Account`, `Source`: the file's platform, account and name, the same on
+///   every row: no builder, filled in by `take` from the file's [`FileLabels`].
 macro_rules! builder {
     (Ts) => { Numbers<i64> };
     (I64) => { Numbers<i64> };
@@ -50,10 +57,18 @@ macro_rules! builder {
     (Plain) => { Strings };
     (Bytes) => { Strings };
     (Source) => { () };
+    (Platform) => { () };
+    (Account) => { () };
 }
 
 macro_rules! new_builder {
     (Source, $capacity:expr) => {
+        ()
+    };
+    (Platform, $capacity:expr) => {
+        ()
+    };
+    (Account, $capacity:expr) => {
         ()
     };
     ($kind:ident, $capacity:expr) => {
@@ -123,9 +138,17 @@ macro_rules! plan {
 }
 
 macro_rules! finish {
-    (Source, $builder:expr, $source:expr, $height:expr) => {{
+    (Source, $builder:expr, $labels:expr, $height:expr) => {{
         let () = $builder;
-        constant_string($source, $height)
+        constant_string($labels.source_file, $height)
+    }};
+    (Platform, $builder:expr, $labels:expr, $height:expr) => {{
+        let () = $builder;
+        constant_string($labels.scope.platform(), $height)
+    }};
+    (Account, $builder:expr, $labels:expr, $height:expr) => {{
+        let () = $builder;
+        constant_string($labels.scope.account(), $height)
     }};
     ($kind:ident, $builder:expr, $source:expr, $height:expr) => {
         $builder.take()
@@ -133,8 +156,8 @@ macro_rules! finish {
 }
 
 /// A table's column builders from its column list: `name: Kind = value` (an expression
-/// over the arguments of `push`, a value or an `Option` of one); `Source` columns take no
-/// value. Columns come out of `take` in the order listed.
+/// over the arguments of `push`, a value or an `Option` of one); `Platform`, `Account` and
+/// `Source` columns take no value. Columns come out of `take` in the order listed.
 macro_rules! table_columns {
     (
         $(#[$meta:meta])*
@@ -183,10 +206,10 @@ macro_rules! table_columns {
             /// The rows pushed so far as one row group; the builders start empty again,
             /// each keeping what it learnt (a column found not worth a dictionary stays
             /// plain for the rest of the file).
-            pub fn take(&mut self, source_file: &str) -> RowGroup {
+            pub fn take(&mut self, labels: &FileLabels<'_>) -> RowGroup {
                 let height = std::mem::take(&mut self.len);
                 let arrays = vec![
-                    $( finish!($kind, self.$col, source_file, height), )+
+                    $( finish!($kind, self.$col, labels, height), )+
                 ];
                 RowGroup { height, arrays }
             }
@@ -198,6 +221,8 @@ table_columns! {
     /// Column builders for one row group of `cdn_requests`.
     pub struct RequestColumns;
     push(l: &LogLine<'_>, tag: &Tag<'_>, province: &str, isp: &str, line_no: u64);
+    platform: Platform,
+    account: Account,
     ts: Ts = l.ts_ms,
     client_ip: Text = l.client_ip,
     domain: Dict = l.domain,
@@ -231,6 +256,8 @@ table_columns! {
     /// `line_length` is the full length read.
     pub struct RejectColumns;
     push(line_no: u64, reason: &str, raw: &[u8], line_length: u64);
+    platform: Platform,
+    account: Account,
     source_file: Source,
     line_no: I64 = line_no as i64,
     reason: Dict = reason,

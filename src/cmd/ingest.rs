@@ -8,6 +8,8 @@ use anyhow::{bail, Context as _, Result};
 use cdncost::cdnlog::reader::is_log_file_name;
 use cdncost::exit::Exit;
 use cdncost::lake::manifest::{FileRecord, Observed};
+use cdncost::lake::scope::platform;
+use cdncost::lake::Scope;
 use cdncost::pipeline::ingest::{ingest_files, IngestError};
 use cdncost::progress::Progress;
 use cdncost::table::thousands;
@@ -19,6 +21,8 @@ use super::{all_cores, Context};
 /// Each file becomes LAKE/cdn_requests/date=YYYY-MM-DD/hour=HH/<file>.parquet (China time
 /// of each request); lines that do not parse go to LAKE/rejects/<file>.parquet with their
 /// line number, the reason and the raw bytes. Ingesting a file again replaces its rows.
+/// Every row names the platform and account whose logs these are (`--account`: another
+/// account's files are kept apart, their names prefixed with `wechat.<account>.`).
 /// A file that fails (say, a truncated gzip) publishes nothing; the others still complete
 /// and the exit status is 3.
 #[derive(clap::Args, Debug)]
@@ -30,6 +34,9 @@ pub struct Args {
     /// Files parsed at once [default: all cores]
     #[arg(short, long, value_name = "N")]
     pub jobs: Option<usize>,
+    /// The WeChat account whose logs these are (1 to 40 of a-z, 0-9, _ and -)
+    #[arg(long, value_name = "NAME", default_value = cdncost::lake::DEFAULT_ACCOUNT)]
+    pub account: String,
 }
 
 pub fn run(ctx: &Context, args: Args) -> Result<Exit> {
@@ -48,7 +55,8 @@ pub fn run(ctx: &Context, args: Args) -> Result<Exit> {
         );
     }
     cdncost::pipeline::sweep_temporaries(&[ctx.lake.root()]);
-    let options = cdncost::pipeline::ingest::IngestOptions::from_config(&ctx.config.ingest);
+    let mut options = cdncost::pipeline::ingest::IngestOptions::from_config(&ctx.config.ingest);
+    options.scope = Scope::new(platform::WECHAT, &args.account)?;
     let jobs = args
         .jobs
         .or(ctx.config.ingest.jobs)

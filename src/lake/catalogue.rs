@@ -3,6 +3,8 @@
 //! reader (a report, a query) depends on the lake's contract, never on the job that
 //! writes the table.
 
+use super::scope::platform;
+
 /// One request of the CDN access logs: `cdn_requests/date=D/hour=HH/<source>.parquet`.
 pub const REQUESTS: &str = "cdn_requests";
 /// Log lines that did not parse, byte-exact: `rejects/<source>.parquet`.
@@ -23,6 +25,9 @@ pub const UNATTRIBUTED: &str = "(unattributed)";
 #[derive(Debug, Clone, Copy)]
 pub struct Table {
     pub name: &'static str,
+    /// The platform whose `default` account keeps the table's old file names
+    /// ([`super::scope`]); every row also names its own platform and account.
+    pub owner: &'static str,
     /// The hive partition layout below the table's directory.
     pub partitions: &'static str,
     /// One row is…
@@ -33,30 +38,44 @@ pub struct Table {
 pub const TABLES: &[Table] = &[
     Table {
         name: REQUESTS,
+        owner: platform::WECHAT,
         partitions: "date=YYYY-MM-DD/hour=HH",
         row: "one request of the CDN access logs",
     },
     Table {
         name: USAGE,
+        owner: platform::WECHAT,
         partitions: "interval=N/date=YYYY-MM-DD",
         row: "one point of the billed usage series",
     },
     Table {
         name: POLYV,
+        owner: platform::POLYV,
         partitions: "date=YYYY-MM-DD",
         row: "one Polyv video's traffic on one day",
     },
     Table {
         name: MEDIA_HISTORY,
+        owner: platform::WECHAT,
         partitions: "(none)",
         row: "one path prefix ever listed by the media catalogue, with its last known media",
     },
     Table {
         name: REJECTS,
+        owner: platform::WECHAT,
         partitions: "(none)",
         row: "one log line that did not parse",
     },
 ];
+
+/// The platform owning `table` (one of [`TABLES`], or the catalogue's `media` and
+/// `dramas`, which are WeChat's).
+pub fn owner(table: &str) -> &'static str {
+    TABLES
+        .iter()
+        .find(|t| t.name == table)
+        .map_or(platform::WECHAT, |t| t.owner)
+}
 
 /// The media catalogue (`fetch media`): the latest listing, replaced whole, one row per
 /// media: `media/media.parquet`.
@@ -70,17 +89,42 @@ pub const MEDIA_HISTORY: &str = "media_history";
 /// Requests whose path matches no media the catalogue ever listed.
 pub const UNMATCHED: &str = "(unmatched)";
 
+/// A kind of manifest, under `LAKE/_manifest/<name>/`, and the platform whose `default`
+/// account keeps its old names (other scopes' records are under `<platform>.<account>/`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Kind {
+    pub name: &'static str,
+    pub owner: &'static str,
+}
+
 /// Kinds of manifest under `LAKE/_manifest/<kind>/`.
 pub mod manifest_kind {
+    use super::{platform, Kind};
+
     /// One record per ingested source file ([`super::super::manifest::FileRecord`]).
-    pub const INGEST: &str = "ingest";
+    pub const INGEST: Kind = Kind {
+        name: "ingest",
+        owner: platform::WECHAT,
+    };
     /// One record per China day of listed log files ([`super::super::manifest::LogDayRecord`]).
-    pub const LOG_DAYS: &str = "cdn_logs";
+    pub const LOG_DAYS: Kind = Kind {
+        name: "cdn_logs",
+        owner: platform::WECHAT,
+    };
     /// One record per China day of Polyv traffic ([`super::super::manifest::PolyvDayRecord`]).
-    pub const POLYV_DAYS: &str = "polyv";
+    pub const POLYV_DAYS: Kind = Kind {
+        name: "polyv",
+        owner: platform::POLYV,
+    };
     /// One record per China day, interval and query type of the usage series
     /// ([`super::super::manifest::UsageDayRecord`]).
-    pub const USAGE_DAYS: &str = "cdn_usage";
+    pub const USAGE_DAYS: Kind = Kind {
+        name: "cdn_usage",
+        owner: platform::WECHAT,
+    };
     /// The one record of the media catalogue ([`super::super::manifest::CatalogueRecord`]).
-    pub const CATALOGUE: &str = "media";
+    pub const CATALOGUE: Kind = Kind {
+        name: "media",
+        owner: platform::WECHAT,
+    };
 }

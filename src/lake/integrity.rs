@@ -19,7 +19,7 @@ use std::path::{Path, PathBuf};
 use chrono::NaiveDate;
 use serde::de::DeserializeOwned;
 
-use super::catalogue::manifest_kind;
+use super::catalogue::{manifest_kind, Kind};
 use super::manifest::{day_of, FileRecord, PolyvDayRecord, Published, UsageDayRecord};
 pub use super::sums::FileSum;
 use super::{io_err, is_safe_relative, Lake, LakeError, MANIFEST_DIR};
@@ -179,12 +179,12 @@ impl Lake {
 
     fn check_kind<T: Published + DeserializeOwned>(
         &self,
-        kind: &str,
+        kind: Kind,
         check: &Check,
         report: &mut DamageReport,
     ) -> Result<(), LakeError> {
         let (from, to, depth) = (check.from, check.to, check.depth);
-        let dir = self.root().join(MANIFEST_DIR).join(kind);
+        let dir = self.root().join(MANIFEST_DIR).join(kind.name);
         let in_range = |d: &NaiveDate| *d >= from && *d <= to;
         let paths: Vec<PathBuf> = self
             .records_in(&dir)?
@@ -245,21 +245,30 @@ impl Lake {
     }
 
     /// The files directly in the lake directory `dir` (a manifest kind's).
+    /// The records of a kind: its directory's files, and those of its scope directories
+    /// (`<platform>.<account>/`, one level down: [`super::scope`]).
     fn records_in(&self, dir: &Path) -> Result<Vec<PathBuf>, LakeError> {
         if let Some(remote) = self.remote() {
             let rel = self.relative(dir);
             return Ok(remote
                 .list(&rel)?
                 .into_iter()
-                .filter(|(name, _)| !name[rel.len()..].trim_start_matches('/').contains('/'))
+                .filter(|(name, _)| {
+                    name[rel.len()..].trim_start_matches('/').matches('/').count() <= 1
+                })
                 .map(|(name, _)| self.root().join(name))
                 .collect());
         }
-        match fs::read_dir(dir) {
-            Ok(entries) => Ok(entries.flatten().map(|e| e.path()).collect()),
-            Err(e) if e.kind() == io::ErrorKind::NotFound => Ok(Vec::new()),
-            Err(e) => Err(io_err(dir)(e)),
+        let mut records = Vec::new();
+        for entry in read_dir_or_none(dir)? {
+            let hidden = entry.file_name().to_string_lossy().starts_with('.');
+            if entry.file_type().is_ok_and(|t| t.is_dir()) && !hidden {
+                records.extend(read_dir_or_none(&entry.path())?.into_iter().map(|e| e.path()));
+            } else {
+                records.push(entry.path());
+            }
         }
+        Ok(records)
     }
 
     /// Moves damaged files and manifests to `LAKE/_damaged/` (same relative path, with
@@ -352,5 +361,14 @@ fn manifest_reason(e: &LakeError) -> String {
     match e {
         LakeError::Manifest { source, .. } => source.to_string(),
         other => other.to_string(),
+    }
+}
+
+/// A directory's entries; none when it does not exist.
+fn read_dir_or_none(dir: &Path) -> Result<Vec<fs::DirEntry>, LakeError> {
+    match fs::read_dir(dir) {
+        Ok(entries) => Ok(entries.flatten().collect()),
+        Err(e) if e.kind() == io::ErrorKind::NotFound => Ok(Vec::new()),
+        Err(e) => Err(io_err(dir)(e)),
     }
 }

@@ -6,7 +6,7 @@ use std::collections::BTreeMap;
 
 use polars::prelude::*;
 
-use super::{Lake, LakeError, MEDIA_HISTORY};
+use super::{Lake, LakeError, Scope, MEDIA_HISTORY};
 
 /// One row of the history: a prefix and what it last belonged to.
 #[derive(Debug, Clone, PartialEq)]
@@ -21,14 +21,18 @@ pub struct KnownPrefix {
     pub listed: bool,
 }
 
-/// The history file's path.
-pub fn history_file(lake: &Lake) -> std::path::PathBuf {
-    lake.table_dir(MEDIA_HISTORY).join("history.parquet")
+/// The history file of `scope`'s catalogue.
+pub fn history_file(lake: &Lake, scope: &Scope) -> std::path::PathBuf {
+    lake.table_dir(MEDIA_HISTORY)
+        .join(scope.file_name_in(super::catalogue::owner(MEDIA_HISTORY), "history.parquet"))
 }
 
-/// Every prefix the lake's history knows (empty before the first `fetch media`).
-pub fn read_history(lake: &Lake) -> Result<BTreeMap<String, KnownPrefix>, LakeError> {
-    let path = history_file(lake);
+/// Every prefix `scope`'s history knows (empty before its first `fetch media`).
+pub fn read_history(
+    lake: &Lake,
+    scope: &Scope,
+) -> Result<BTreeMap<String, KnownPrefix>, LakeError> {
+    let path = history_file(lake, scope);
     let Some(scan) = lake.scan_file(&path)? else {
         return Ok(BTreeMap::new());
     };

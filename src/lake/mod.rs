@@ -38,19 +38,57 @@ pub mod manifest;
 pub mod media;
 pub mod object;
 mod parquet;
+pub mod scope;
 pub mod sums;
 
 pub use lease::{Lease, LockError};
 pub use object::{Location, ObjectLake, S3Settings};
 
 pub use parquet::{stage_frame, ParquetSink, RowGroupSink, TableSchema};
+pub use scope::{Scope, ACCOUNT, DEFAULT_ACCOUNT, PLATFORM};
 
 pub use catalogue::{
-    DRAMAS_DIR, MEDIA_DIR, MEDIA_HISTORY, POLYV, REJECTS, REQUESTS, UNATTRIBUTED, UNMATCHED,
+    Kind, DRAMAS_DIR, MEDIA_DIR, MEDIA_HISTORY, POLYV, REJECTS, REQUESTS, UNATTRIBUTED, UNMATCHED,
     UNTAGGED, USAGE,
 };
 
 pub(crate) const MANIFEST_DIR: &str = "_manifest";
+
+/// A table's scan in which files written before accounts (without `platform` and
+/// `account`) and files written since may mix: the columns a file lacks come back as
+/// `owner`'s `default` account ([`scope`]). polars takes a scan's columns from its first
+/// file, so when that one is old, the two keys are added to what it says.
+fn scan_keyed(
+    open: Box<dyn Fn(ScanArgsParquet) -> PolarsResult<LazyFrame>>,
+    args: ScanArgsParquet,
+    owner: &'static str,
+) -> PolarsResult<LazyFrame> {
+    let mut first_file = open(ScanArgsParquet {
+        hive_options: HiveOptions::new_disabled(),
+        ..args.clone()
+    })?
+    .collect_schema()?
+    .as_ref()
+    .clone();
+    let schema = if first_file.contains(ACCOUNT) {
+        None
+    } else {
+        first_file.insert_at_index(0, PLATFORM.into(), DataType::String)?;
+        first_file.insert_at_index(1, ACCOUNT.into(), DataType::String)?;
+        Some(Arc::new(first_file))
+    };
+    let frame = open(ScanArgsParquet {
+        schema,
+        allow_missing_columns: true,
+        ..args
+    })?;
+    Ok(scope::fill_keys(frame, owner))
+}
+
+/// `<stem>.parquet` named for `scope` in a table owned by `owner`.
+fn scope_file(scope: &Scope, owner: &str, stem: &SafeName) -> String {
+    scope.file_name_in(owner, &format!("{}.parquet", stem.as_str()))
+}
 /// Upload journals on an object store (`lake::object`).
 pub(crate) const UPLOADS_DIR: &str = "_uploads";
 
@@ -207,24 +245,37 @@ impl Lake {
         self.root.join(table)
     }
 
-    /// `cdn_requests/date=…/hour=HH/<stem>.parquet`
-    pub fn request_file(&self, hour: ChinaHour, stem: &SafeName) -> PathBuf {
+    /// `cdn_requests/date=…/hour=HH/<stem>.parquet` (other scopes than WeChat's
+    /// `default`: `<platform>.<account>.<stem>.parquet`).
+    pub fn request_file(&self, hour: ChinaHour, scope: &Scope, stem: &SafeName) -> PathBuf {
         self.table_dir(REQUESTS)
             .join(format!("date={}", hour.date()))
             .join(format!("hour={:02}", hour.hour))
-            .join(format!("{}.parquet", stem.as_str()))
+            .join(scope_file(scope, catalogue::owner(REQUESTS), stem))
     }
 
-    pub fn reject_file(&self, stem: &SafeName) -> PathBuf {
+    pub fn reject_file(&self, scope: &Scope, stem: &SafeName) -> PathBuf {
         self.table_dir(REJECTS)
-            .join(format!("{}.parquet", stem.as_str()))
+            .join(scope_file(scope, catalogue::owner(REQUESTS), stem))
     }
 
-    pub fn manifest_file(&self, kind: &str, stem: &SafeName) -> PathBuf {
-        self.root
-            .join(MANIFEST_DIR)
-            .join(kind)
-            .join(format!("{}.json", stem.as_str()))
+    /// The unit a job publishing `kind`'s record `stem` for `scope` leases: the
+    /// manifest's path below `_manifest/`, without `.json` ([`Lake::lease`]).
+    pub fn unit(&self, kind: Kind, scope: &Scope, stem: &str) -> String {
+        match scope.tag_in(kind.owner) {
+            None => format!("{}/{stem}", kind.name),
+            Some(tag) => format!("{}/{tag}/{stem}", kind.name),
+        }
+    }
+
+    /// `_manifest/<kind>/<stem>.json` for the kind owner's `default` account,
+    /// `_manifest/<kind>/<platform>.<account>/<stem>.json` for any other scope.
+    pub fn manifest_file(&self, kind: Kind, scope: &Scope, stem: &SafeName) -> PathBuf {
+        let mut dir = self.root.join(MANIFEST_DIR).join(kind.name);
+        if let Some(tag) = scope.tag_in(kind.owner) {
+            dir.push(tag);
+        }
+        dir.join(format!("{}.json", stem.as_str()))
     }
 
     /// A lazy scan of a table's hive-partitioned Parquet files (partition columns such as
@@ -253,24 +304,28 @@ impl Lake {
         if local && !has_parquet(&dir) {
             return Err(empty());
         }
-        if local && !self.excluded.iter().any(|p| p.starts_with(&dir)) {
-            let pattern = format!("{}/**/*.parquet", dir.display());
-            let path = PlRefPath::new(pattern.as_str());
-            return LazyFrame::scan_parquet(path, args).map_err(query_err);
-        }
-        // Files named one by one (the excluded left out; on a store, the objects at
-        // their final keys); partitions still come from the directory names below the
-        // table's.
-        let files: Vec<PlRefPath> = self
-            .table_files(table)?
-            .into_iter()
-            .filter(|path| !self.excluded.contains(path))
-            .map(|path| PlRefPath::new(self.address(&path).as_str()))
-            .collect();
-        if files.is_empty() {
-            return Err(empty());
-        }
-        LazyFrame::scan_parquet_files(files.into_iter().collect(), args).map_err(query_err)
+        let open: Box<dyn Fn(ScanArgsParquet) -> PolarsResult<LazyFrame>> =
+            if local && !self.excluded.iter().any(|p| p.starts_with(&dir)) {
+                let pattern = format!("{}/**/*.parquet", dir.display());
+                Box::new(move |args| LazyFrame::scan_parquet(PlRefPath::new(pattern.as_str()), args))
+            } else {
+                // Files named one by one (the excluded left out; on a store, the objects
+                // at their final keys); partitions still come from the directory names
+                // below the table's.
+                let files: Vec<PlRefPath> = self
+                    .table_files(table)?
+                    .into_iter()
+                    .filter(|path| !self.excluded.contains(path))
+                    .map(|path| PlRefPath::new(self.address(&path).as_str()))
+                    .collect();
+                if files.is_empty() {
+                    return Err(empty());
+                }
+                Box::new(move |args| {
+                    LazyFrame::scan_parquet_files(files.iter().cloned().collect(), args)
+                })
+            };
+        scan_keyed(open, args, catalogue::owner(table)).map_err(query_err)
     }
 
     /// A lazy scan of one Parquet file of the lake (no partitions); `None` when there is

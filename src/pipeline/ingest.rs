@@ -18,13 +18,14 @@ use std::time::Instant;
 
 use crate::cdnlog::channel::{channel_of, percent_decode_into, query_param};
 use crate::cdnlog::codes::{isp_name, province_name, UNKNOWN};
-use crate::cdnlog::columns::{RejectColumns, RequestColumns, Tag};
+use crate::cdnlog::columns::{FileLabels, RejectColumns, RequestColumns, Tag};
 use crate::cdnlog::format::{LogFormat, TencentCdn};
 use crate::cdnlog::line::{EmptyMarker, LogLine, Reject, TimeFormat};
 use crate::cdnlog::reader::{LineReader, DEFAULT_MAX_LINE};
 use crate::china_time::{self, ChinaHour};
 use crate::config::IngestConfig;
 use crate::lake::catalogue::manifest_kind;
+use crate::lake::scope::{platform, Scope};
 use crate::lake::columns::RowGroup;
 use crate::lake::manifest::{FileRecord, Observed};
 use crate::lake::{
@@ -34,8 +35,10 @@ use crate::lake::{
 /// Rows a new hour's column builders make room for before they grow.
 const INITIAL_ROWS: usize = 8192;
 
-#[derive(Debug, Clone, Copy)]
+#[derive(Debug, Clone)]
 pub struct IngestOptions {
+    /// Whose logs the files are: every row and the file's manifest and lease name it.
+    pub scope: Scope,
     pub parquet: ParquetOptions,
     pub max_line: usize,
     /// The most bytes one request line may count; a larger one is rejected (an
@@ -54,6 +57,7 @@ impl IngestOptions {
     pub fn from_config(settings: &IngestConfig) -> IngestOptions {
         let defaults = IngestOptions::default();
         IngestOptions {
+            scope: defaults.scope,
             parquet: ParquetOptions {
                 row_group_rows: settings
                     .row_group_rows
@@ -88,6 +92,7 @@ pub const DEFAULT_MAX_REQUEST_BYTES: i64 = 100_000_000_000;
 impl Default for IngestOptions {
     fn default() -> Self {
         IngestOptions {
+            scope: Scope::default_of(platform::WECHAT),
             parquet: ParquetOptions::default(),
             max_line: DEFAULT_MAX_LINE,
             max_request_bytes: DEFAULT_MAX_REQUEST_BYTES,
@@ -208,8 +213,8 @@ pub fn source_name(path: &Path) -> SafeName {
 
 /// Whether the lake holds a source's rows: its record, and every file the record lists
 /// at its recorded size (a lake file lost or set aside as damaged means ingest again).
-pub fn rows_in_lake(lake: &Lake, stem: &SafeName) -> bool {
-    lake.intact_record::<FileRecord>(&lake.manifest_file(manifest_kind::INGEST, stem))
+pub fn rows_in_lake(lake: &Lake, scope: &Scope, stem: &SafeName) -> bool {
+    lake.intact_record::<FileRecord>(&lake.manifest_file(manifest_kind::INGEST, scope, stem))
         .is_some()
 }
 
@@ -238,8 +243,9 @@ pub fn ingest_file_as<F: LogFormat>(
         file: path.to_path_buf(),
         source,
     };
+    let manifest = lake.manifest_file(manifest_kind::INGEST, &options.scope, &stem);
     let _lease = lake
-        .lease(&format!("ingest/{stem}"))
+        .lease_of_manifest(&manifest)
         .map_err(|source| IngestError::Lease {
             file: path.to_path_buf(),
             source,
@@ -271,7 +277,6 @@ pub fn ingest_file_as<F: LogFormat>(
     let text_bytes = reader.text_bytes();
     let (staged, mut record) = pass.finish()?;
 
-    let manifest = lake.manifest_file(manifest_kind::INGEST, &stem);
     record.source_path = path.display().to_string();
     record.source_size = source_size;
     record.gzip = reader.is_gzip;
@@ -470,11 +475,14 @@ impl<'a, F: LogFormat> FilePass<'a, F> {
             return Ok(());
         }
         self.buffered_rows -= partition.columns.len();
-        let group = partition.columns.take(&self.source_file);
-        let (lake, stem, hour) = (self.lake, self.stem, partition.hour);
+        let group = partition.columns.take(&FileLabels {
+            scope: &self.options.scope,
+            source_file: &self.source_file,
+        });
+        let (lake, scope, stem, hour) = (self.lake, &self.options.scope, self.stem, partition.hour);
         append(
             &mut partition.sink,
-            || lake.request_file(hour, stem),
+            || lake.request_file(hour, scope, stem),
             RequestColumns::schema(),
             group,
             self.file,
@@ -505,11 +513,14 @@ impl<'a, F: LogFormat> FilePass<'a, F> {
         if self.rejects.is_empty() {
             return Ok(());
         }
-        let group = self.rejects.take(&self.source_file);
-        let (lake, stem) = (self.lake, self.stem);
+        let group = self.rejects.take(&FileLabels {
+            scope: &self.options.scope,
+            source_file: &self.source_file,
+        });
+        let (lake, scope, stem) = (self.lake, &self.options.scope, self.stem);
         append(
             &mut self.reject_sink,
-            || lake.reject_file(stem),
+            || lake.reject_file(scope, stem),
             RejectColumns::schema(),
             group,
             self.file,

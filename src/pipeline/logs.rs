@@ -275,7 +275,9 @@ impl LogsFetch<'_> {
         }
         for record in days.into_values() {
             let stem = SafeName::exact(&record.date).expect("a date is a safe name");
-            let path = self.lake.manifest_file(manifest_kind::LOG_DAYS, &stem);
+            let path = self
+                .lake
+                .manifest_file(manifest_kind::LOG_DAYS, &self.ingest.scope, &stem);
             let json = serde_json::to_vec_pretty(&record).expect("a record serializes");
             self.lake.write_record(&path, &json)?;
         }
@@ -326,7 +328,7 @@ impl LogsFetch<'_> {
                 {
                     // Complete and kept: no download. A lake rebuilt from scratch, or
                     // that lost the file's rows, gets them again from the local copy.
-                    if rows_in_lake(self.lake, &w.name) {
+                    if rows_in_lake(self.lake, &self.ingest.scope, &w.name) {
                         report.skipped_complete += 1;
                     } else if let Err(e) = self.ingest_local(&self.raw_path(&w), &mut report).await
                     {
@@ -419,7 +421,7 @@ impl LogsFetch<'_> {
 
     /// Ingests a downloaded file (off the async threads: it is CPU work).
     async fn ingest_local(&self, path: &Path, report: &mut LogsReport) -> Result<(), String> {
-        let (lake, options, path) = (self.lake.clone(), self.ingest, path.to_path_buf());
+        let (lake, options, path) = (self.lake.clone(), self.ingest.clone(), path.to_path_buf());
         let ingested = tokio::task::spawn_blocking(move || ingest_file(&lake, &path, &options))
             .await
             .map_err(|e| e.to_string())?
@@ -451,7 +453,7 @@ impl LogsFetch<'_> {
             .as_ref()
             .is_some_and(|p| p.sha1 == v.sha1 && p.ingested)
             && dest.exists()
-            && rows_in_lake(self.lake, &w.name);
+            && rows_in_lake(self.lake, &self.ingest.scope, &w.name);
         let mut record = DownloadRecord {
             name: w.name.to_string(),
             domain: domain_of(w.name.as_str()),
@@ -472,7 +474,9 @@ impl LogsFetch<'_> {
             let _ = std::fs::remove_file(&v.temp);
             let _ = std::fs::remove_file(&dest);
             if previous.as_ref().is_some_and(|p| p.ingested) {
-                let manifest = self.lake.manifest_file(manifest_kind::INGEST, &w.name);
+                let manifest =
+                    self.lake
+                        .manifest_file(manifest_kind::INGEST, &self.ingest.scope, &w.name);
                 self.lake
                     .withdraw::<FileRecord>(&manifest)
                     .map_err(|e| e.to_string())?;
@@ -605,7 +609,11 @@ pub fn fetch(
         .clone()
         .unwrap_or_else(|| config.raw_dir.clone());
     // What this job writes: the days' log records and the sources listed for them.
-    let _leases = job.lake.lease_days(days, |day| format!("cdn_logs/{day}"))?;
+    let ingest = super::ingest::IngestOptions::from_config(&job.config.ingest);
+    let _leases = job.lake.lease_days(days, |day| {
+        job.lake
+            .unit(manifest_kind::LOG_DAYS, &ingest.scope, &day.to_string())
+    })?;
     super::sweep_temporaries(&[job.lake.root(), &raw]);
     let progress = Progress::new(job.progress, "logs", 0);
     let fetch = LogsFetch {
@@ -618,7 +626,7 @@ pub fn fetch(
         max_inflated_bytes: config.max_inflated_bytes,
         download_deadline: std::time::Duration::from_secs(config.download_deadline_secs),
         complete_after_hours: config.complete_after_hours,
-        ingest: super::ingest::IngestOptions::from_config(&job.config.ingest),
+        ingest,
         progress: Some(&progress),
     };
     let report = super::runtime()?.block_on(fetch.run(days.from(), days.to()));

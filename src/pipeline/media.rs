@@ -16,8 +16,12 @@ use std::collections::BTreeMap;
 use polars::prelude::*;
 
 use super::{Job, JobError, StepOutcome};
+
+/// The name of the catalogue's one record (`_manifest/media/catalogue.json`).
+const CATALOGUE_RECORD: &str = "catalogue";
 use crate::china_time;
-use crate::lake::catalogue::manifest_kind;
+use crate::lake::catalogue::{self, manifest_kind};
+use crate::lake::scope::{platform, Scope};
 use crate::lake::manifest::CatalogueRecord;
 use crate::lake::media::{history_file, read_history, KnownPrefix};
 use crate::lake::{stage_frame, Lake, LakeError, ParquetOptions, SafeName, DRAMAS_DIR, MEDIA_DIR};
@@ -153,33 +157,42 @@ fn history_frame(known: &BTreeMap<String, KnownPrefix>) -> PolarsResult<DataFram
 /// Writes the three files and the record, all or nothing.
 pub fn publish(
     lake: &Lake,
+    scope: &Scope,
     dramas: &[DramaInfo],
     media: &[MediaInfo],
 ) -> Result<CatalogueRecord, LakeError> {
     let now = china_time::now_rfc3339();
     let rows = media_rows(dramas, media);
-    let history = merge_history(read_history(lake)?, &rows, &now);
+    let history = merge_history(read_history(lake, scope)?, &rows, &now);
     let frame_err = |path: std::path::PathBuf| move |source| LakeError::Parquet { path, source };
     let (media_path, dramas_path, history_path) = (
-        lake.table_dir(MEDIA_DIR).join("media.parquet"),
-        lake.table_dir(DRAMAS_DIR).join("dramas.parquet"),
-        history_file(lake),
+        lake.table_dir(MEDIA_DIR)
+            .join(scope.file_name_in(catalogue::owner(MEDIA_DIR), "media.parquet")),
+        lake.table_dir(DRAMAS_DIR)
+            .join(scope.file_name_in(catalogue::owner(DRAMAS_DIR), "dramas.parquet")),
+        history_file(lake, scope),
     );
     let options = ParquetOptions::default();
     let staged = vec![
         stage_frame(
             &media_path,
-            &media_frame(&rows, &now).map_err(frame_err(media_path.clone()))?,
+            &media_frame(&rows, &now)
+                .and_then(|f| scope.label(f))
+                .map_err(frame_err(media_path.clone()))?,
             options,
         )?,
         stage_frame(
             &dramas_path,
-            &dramas_frame(dramas).map_err(frame_err(dramas_path.clone()))?,
+            &dramas_frame(dramas)
+                .and_then(|f| scope.label(f))
+                .map_err(frame_err(dramas_path.clone()))?,
             options,
         )?,
         stage_frame(
             &history_path,
-            &history_frame(&history).map_err(frame_err(history_path.clone()))?,
+            &history_frame(&history)
+                .and_then(|f| scope.label(f))
+                .map_err(frame_err(history_path.clone()))?,
             options,
         )?,
     ];
@@ -193,7 +206,8 @@ pub fn publish(
     };
     let manifest = lake.manifest_file(
         manifest_kind::CATALOGUE,
-        &SafeName::exact("catalogue").expect("a safe name"),
+        scope,
+        &SafeName::exact(CATALOGUE_RECORD).expect("a safe name"),
     );
     lake.replace(staged, &manifest, record)
 }
@@ -203,15 +217,17 @@ pub fn fetch(job: &Job) -> Result<StepOutcome, JobError> {
     let client = WechatClient::new(&job.wechat())?;
     // Runs of other days refresh the same catalogue: wait for one that is at it (a
     // minute or so), rather than fail.
-    let _lease = job
-        .lake
-        .lease_waiting("media/catalogue", std::time::Duration::from_secs(300))?;
+    let scope = Scope::default_of(platform::WECHAT);
+    let _lease = job.lake.lease_waiting(
+        &job.lake.unit(manifest_kind::CATALOGUE, &scope, CATALOGUE_RECORD),
+        std::time::Duration::from_secs(300),
+    )?;
     let (dramas, media) = super::runtime()?.block_on(async {
         let dramas = client.list_dramas().await?;
         let media = client.list_media().await?;
         Ok::<_, JobError>((dramas, media))
     })?;
-    let record = publish(job.lake, &dramas, &media)?;
+    let record = publish(job.lake, &scope, &dramas, &media)?;
     let mut outcome = StepOutcome::saying(format!(
         "media: {} dramas, {} media listed; {} path prefixes known (listed now or before)",
         record.dramas, record.media, record.prefixes_known

@@ -19,7 +19,8 @@ use polars::prelude::*;
 use super::windows;
 use crate::china_time;
 use crate::china_time::DateRange;
-use crate::lake::catalogue::manifest_kind;
+use crate::lake::catalogue::{self, manifest_kind};
+use crate::lake::scope::{platform, Scope};
 use crate::lake::manifest::PolyvDayRecord;
 use crate::lake::{Lake, LakeError, ParquetOptions, SafeName, POLYV};
 use crate::sources::polyv::videos::Video;
@@ -55,6 +56,8 @@ pub struct PolyvFetchReport {
 
 pub struct PolyvFetch<'a> {
     pub lake: &'a Lake,
+    /// Whose videos they are.
+    pub scope: Scope,
     pub client: &'a PolyvClient,
     pub videos: &'a [Video],
     pub max_days_per_request: u32,
@@ -156,9 +159,10 @@ impl PolyvFetch<'_> {
             .lake
             .table_dir(POLYV)
             .join(format!("date={day}"))
-            .join("polyv.parquet");
+            .join(self.scope.file_name_in(catalogue::owner(POLYV), "polyv.parquet"));
         let manifest = self.lake.manifest_file(
             manifest_kind::POLYV_DAYS,
+            &self.scope,
             &SafeName::sanitize(&day.to_string()),
         );
         let previous_rows = read_rows(self.lake, &path)?;
@@ -203,7 +207,7 @@ impl PolyvFetch<'_> {
         let frame = if rows.is_empty() {
             None
         } else {
-            Some(rows_frame(&rows).map_err(|source| LakeError::Parquet {
+            Some(rows_frame(&rows).and_then(|frame| self.scope.label(frame)).map_err(|source| LakeError::Parquet {
                 path: path.clone(),
                 source,
             })?)
@@ -310,9 +314,14 @@ pub fn fetch(
     let videos = crate::sources::polyv::videos::read_videos(&config.videos)
         .map_err(|e| super::JobError::Setup(format!("{e:#}")))?;
     let client = PolyvClient::new(&config)?;
-    let _leases = job.lake.lease_days(days, |day| format!("polyv/{day}"))?;
+    let scope = Scope::default_of(platform::POLYV);
+    let _leases = job.lake.lease_days(days, |day| {
+        job.lake
+            .unit(manifest_kind::POLYV_DAYS, &scope, &day.to_string())
+    })?;
     let fetch = PolyvFetch {
         lake: job.lake,
+        scope,
         client: &client,
         videos: &videos,
         max_days_per_request: config.max_days_per_request,

@@ -15,7 +15,9 @@ use super::{check_history, windows, JobError};
 use crate::china_time::china_tz;
 use crate::china_time::DateRange;
 use crate::china_time::{self, ChinaHour};
+use crate::lake::catalogue::{self, manifest_kind};
 use crate::lake::manifest::UsageDayRecord;
+use crate::lake::scope::{platform, Scope};
 use crate::lake::{Lake, LakeError, ParquetOptions, SafeName, USAGE};
 use crate::sources::wechat::WechatClient;
 
@@ -39,6 +41,8 @@ pub struct UsageReport {
 
 pub struct UsageFetch<'a> {
     pub lake: &'a Lake,
+    /// Whose usage series it is.
+    pub scope: Scope,
     pub client: &'a WechatClient,
     pub interval_min: u32,
     pub query_type: u8,
@@ -118,19 +122,24 @@ impl UsageFetch<'_> {
             .table_dir(USAGE)
             .join(format!("interval={}", self.interval_min))
             .join(format!("date={day}"));
-        let path = dir.join(format!("usage-q{}.parquet", self.query_type));
+        let path = dir.join(self.scope.file_name_in(
+            catalogue::owner(USAGE),
+            &format!("usage-q{}.parquet", self.query_type),
+        ));
         let key = SafeName::sanitize(&format!(
             "{day}-i{}-q{}",
             self.interval_min, self.query_type
         ));
         let manifest = self
             .lake
-            .manifest_file(crate::lake::catalogue::manifest_kind::USAGE_DAYS, &key);
+            .manifest_file(manifest_kind::USAGE_DAYS, &self.scope, &key);
         let frame = if points.is_empty() {
             None
         } else {
             Some(
-                usage_frame(points, self.interval_min, self.query_type).map_err(|source| {
+                usage_frame(points, self.interval_min, self.query_type)
+                    .and_then(|frame| self.scope.label(frame))
+                    .map_err(|source| {
                     LakeError::Parquet {
                         path: path.clone(),
                         source,
@@ -218,14 +227,20 @@ pub fn fetch(
     interval_min: u32,
     query_type: u8,
 ) -> Result<super::StepOutcome, super::JobError> {
+    let scope = Scope::default_of(platform::WECHAT);
     // One lease per day record this writes (`_manifest/cdn_usage/<day>-i<N>-q<T>`).
     let _leases = job.lake.lease_days(days, |day| {
-        format!("cdn_usage/{day}-i{interval_min}-q{query_type}")
+        job.lake.unit(
+            manifest_kind::USAGE_DAYS,
+            &scope,
+            &format!("{day}-i{interval_min}-q{query_type}"),
+        )
     })?;
     let config = job.wechat();
     let client = WechatClient::new(&config)?;
     let fetch = UsageFetch {
         lake: job.lake,
+        scope,
         client: &client,
         interval_min,
         query_type,

@@ -20,6 +20,8 @@ use super::apportion::largest_remainder;
 use super::inputs::scan_range;
 use super::money;
 use crate::lake::media::{read_history, KnownPrefix};
+use crate::lake::scope::platform;
+use crate::lake::Scope;
 use crate::lake::{Lake, LakeError, POLYV, REQUESTS, UNATTRIBUTED, UNMATCHED, UNTAGGED};
 
 /// The media a request path belongs to: the longest prefix of `path`, ending at a `/`,
@@ -194,7 +196,7 @@ pub fn build(
     billing_factor: f64,
     mapping: &Mapping,
 ) -> Result<DramaTables, DramaError> {
-    let mut known: BTreeMap<String, Episode> = read_history(lake)?
+    let mut known: BTreeMap<String, Episode> = read_history(lake, &Scope::default_of(platform::WECHAT))?
         .into_iter()
         .map(|(prefix, k)| (prefix, Episode::of(&k)))
         .collect();

@@ -12,7 +12,7 @@ use super::error::ReportError;
 use super::prices::Prices;
 use crate::lake::catalogue::manifest_kind;
 use crate::lake::manifest::{LogDayRecord, PolyvDayRecord};
-use crate::lake::{Lake, LakeError, SafeName, POLYV, REQUESTS, UNTAGGED, USAGE};
+use crate::lake::{Kind, Lake, LakeError, Scope, SafeName, POLYV, REQUESTS, UNTAGGED, USAGE};
 
 /// What every platform's daily traffic is computed from.
 pub struct Inputs<'a> {
@@ -314,13 +314,15 @@ pub fn polyv_gaps(inputs: &Inputs, date: NaiveDate, gaps: &mut DayGaps) -> Resul
 
 /// A day's record of `kind`: `Some(None)` when there is none, `None` when it does not
 /// parse (said in `gaps`: the next run writes it again).
+/// Records of the kind owner's `default` account (the one account a lake has until
+/// reports run per account).
 fn day_record<T: serde::de::DeserializeOwned>(
     lake: &Lake,
-    kind: &str,
+    kind: Kind,
     date: NaiveDate,
     gaps: &mut DayGaps,
 ) -> Result<Option<Option<T>>, LakeError> {
-    let path = lake.manifest_file(kind, &day_name(date));
+    let path = lake.manifest_file(kind, &Scope::default_of(kind.owner), &day_name(date));
     match lake.read_manifest(&path) {
         Ok(record) => Ok(Some(record)),
         Err(LakeError::Manifest { source, .. }) => {
