@@ -11,10 +11,11 @@ use std::path::PathBuf;
 use std::process::{Command, Stdio};
 use std::time::Instant;
 
-use cdncost::cdnlog::columns::{RequestColumns, Tag};
+use cdncost::cdnlog::columns::{FileLabels, RequestColumns, Tag};
 use cdncost::cdnlog::line::{parse_line_with, TimeParser};
 use cdncost::cdnlog::reader::{LineReader, DEFAULT_MAX_LINE};
-use cdncost::lake::Lake;
+use cdncost::lake::scope::platform;
+use cdncost::lake::{Lake, Scope};
 use cdncost::pipeline::ingest::{ingest_file, IngestOptions};
 
 fn main() {
@@ -149,6 +150,11 @@ fn stage_columns(files: &[PathBuf]) {
     for f in files {
         let mut reader = LineReader::open(f, DEFAULT_MAX_LINE).unwrap();
         let mut columns = RequestColumns::new(65_536);
+        let scope = Scope::default_of(platform::WECHAT);
+        let labels = FileLabels {
+            scope: &scope,
+            source_file: "f",
+        };
         while let Some(line) = reader.next_line().unwrap() {
             let Ok(text) = std::str::from_utf8(line.bytes) else {
                 continue;
@@ -167,9 +173,9 @@ fn stage_columns(files: &[PathBuf]) {
                 line.number,
             );
             if columns.len() == 65_536 {
-                std::hint::black_box(columns.take("f"));
+                std::hint::black_box(columns.take(&labels));
             }
         }
-        std::hint::black_box(columns.take("f"));
+        std::hint::black_box(columns.take(&labels));
     }
 }

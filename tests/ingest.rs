@@ -108,6 +108,8 @@ fn schema_has_every_column_with_its_type() {
     .unwrap();
     let schema = frame.schema();
     let want: Vec<(&str, DataType)> = vec![
+        ("platform", DataType::String),
+        ("account", DataType::String),
         (
             "ts",
             DataType::Datetime(

@@ -254,7 +254,11 @@ impl Lake {
                 .list(&rel)?
                 .into_iter()
                 .filter(|(name, _)| {
-                    name[rel.len()..].trim_start_matches('/').matches('/').count() <= 1
+                    name[rel.len()..]
+                        .trim_start_matches('/')
+                        .matches('/')
+                        .count()
+                        <= 1
                 })
                 .map(|(name, _)| self.root().join(name))
                 .collect());
@@ -263,7 +267,11 @@ impl Lake {
         for entry in read_dir_or_none(dir)? {
             let hidden = entry.file_name().to_string_lossy().starts_with('.');
             if entry.file_type().is_ok_and(|t| t.is_dir()) && !hidden {
-                records.extend(read_dir_or_none(&entry.path())?.into_iter().map(|e| e.path()));
+                records.extend(
+                    read_dir_or_none(&entry.path())?
+                        .into_iter()
+                        .map(|e| e.path()),
+                );
             } else {
                 records.push(entry.path());
             }

@@ -10,6 +10,7 @@
 //! LAKE/cdn_requests/date=YYYY-MM-DD/hour=HH/<source stem>.parquet
 //! LAKE/rejects/<source stem>.parquet
 //! LAKE/_manifest/ingest/<source stem>.json
+//! LAKE/_manifest/ingest/<platform>.<account>/<source stem>.json   (other scopes: [`scope`])
 //! ```
 //!
 //! Writes are staged: a file is written under a hidden temporary name (`.name.<pid>.tmp`,
@@ -304,27 +305,28 @@ impl Lake {
         if local && !has_parquet(&dir) {
             return Err(empty());
         }
-        let open: Box<dyn Fn(ScanArgsParquet) -> PolarsResult<LazyFrame>> =
-            if local && !self.excluded.iter().any(|p| p.starts_with(&dir)) {
-                let pattern = format!("{}/**/*.parquet", dir.display());
-                Box::new(move |args| LazyFrame::scan_parquet(PlRefPath::new(pattern.as_str()), args))
-            } else {
-                // Files named one by one (the excluded left out; on a store, the objects
-                // at their final keys); partitions still come from the directory names
-                // below the table's.
-                let files: Vec<PlRefPath> = self
-                    .table_files(table)?
-                    .into_iter()
-                    .filter(|path| !self.excluded.contains(path))
-                    .map(|path| PlRefPath::new(self.address(&path).as_str()))
-                    .collect();
-                if files.is_empty() {
-                    return Err(empty());
-                }
-                Box::new(move |args| {
-                    LazyFrame::scan_parquet_files(files.iter().cloned().collect(), args)
-                })
-            };
+        let open: Box<dyn Fn(ScanArgsParquet) -> PolarsResult<LazyFrame>> = if local
+            && !self.excluded.iter().any(|p| p.starts_with(&dir))
+        {
+            let pattern = format!("{}/**/*.parquet", dir.display());
+            Box::new(move |args| LazyFrame::scan_parquet(PlRefPath::new(pattern.as_str()), args))
+        } else {
+            // Files named one by one (the excluded left out; on a store, the objects
+            // at their final keys); partitions still come from the directory names
+            // below the table's.
+            let files: Vec<PlRefPath> = self
+                .table_files(table)?
+                .into_iter()
+                .filter(|path| !self.excluded.contains(path))
+                .map(|path| PlRefPath::new(self.address(&path).as_str()))
+                .collect();
+            if files.is_empty() {
+                return Err(empty());
+            }
+            Box::new(move |args| {
+                LazyFrame::scan_parquet_files(files.iter().cloned().collect(), args)
+            })
+        };
         scan_keyed(open, args, catalogue::owner(table)).map_err(query_err)
     }
 

@@ -114,7 +114,11 @@ impl Scope {
     pub fn label(&self, frame: DataFrame) -> PolarsResult<DataFrame> {
         let height = frame.height();
         let mut columns = vec![
-            Column::new_scalar(PLATFORM.into(), Scalar::from(PlSmallStr::from(self.platform)), height),
+            Column::new_scalar(
+                PLATFORM.into(),
+                Scalar::from(PlSmallStr::from(self.platform)),
+                height,
+            ),
             Column::new_scalar(
                 ACCOUNT.into(),
                 Scalar::from(PlSmallStr::from(self.account.as_str())),
@@ -141,7 +145,11 @@ pub(crate) fn fill_keys(frame: LazyFrame, owner: &'static str) -> LazyFrame {
             col(PLATFORM).fill_null(lit(owner)),
             col(ACCOUNT).fill_null(lit(DEFAULT_ACCOUNT)),
         ])
-        .select([col(PLATFORM), col(ACCOUNT), all().exclude_cols([PLATFORM, ACCOUNT]).as_expr()])
+        .select([
+            col(PLATFORM),
+            col(ACCOUNT),
+            all().exclude_cols([PLATFORM, ACCOUNT]).as_expr(),
+        ])
 }
 
 #[cfg(test)]
@@ -152,9 +160,15 @@ mod tests {
     fn home_scope_keeps_the_names_from_before_accounts() {
         let home = Scope::default_of(platform::WECHAT);
         assert_eq!(home.tag_in(platform::WECHAT), None);
-        assert_eq!(home.file_name_in(platform::WECHAT, "x.parquet"), "x.parquet");
+        assert_eq!(
+            home.file_name_in(platform::WECHAT, "x.parquet"),
+            "x.parquet"
+        );
         let alpha = Scope::new(platform::WECHAT, "alpha").unwrap();
-        assert_eq!(alpha.tag_in(platform::WECHAT).as_deref(), Some("wechat.alpha"));
+        assert_eq!(
+            alpha.tag_in(platform::WECHAT).as_deref(),
+            Some("wechat.alpha")
+        );
         assert_eq!(
             alpha.file_name_in(platform::WECHAT, "x.parquet"),
             "wechat.alpha.x.parquet"
@@ -162,12 +176,25 @@ mod tests {
         // Another platform's default account, in a table WeChat owns, is tagged: two
         // CDNs' logs of the same name never share a file.
         let other = Scope::default_of("fakecdn");
-        assert_eq!(other.tag_in(platform::WECHAT).as_deref(), Some("fakecdn.default"));
+        assert_eq!(
+            other.tag_in(platform::WECHAT).as_deref(),
+            Some("fakecdn.default")
+        );
     }
 
     #[test]
     fn account_names_that_could_name_other_files_are_refused() {
-        for bad in ["", "a.b", "../x", "A", "-x", "_x", "a/b", "é", &"a".repeat(41)] {
+        for bad in [
+            "",
+            "a.b",
+            "../x",
+            "A",
+            "-x",
+            "_x",
+            "a/b",
+            "é",
+            &"a".repeat(41),
+        ] {
             let err = Scope::new(platform::POLYV, bad).unwrap_err();
             assert!(err.to_string().contains("account name"), "{err}");
         }
@@ -179,7 +206,10 @@ mod tests {
     #[test]
     fn labels_come_first() {
         let frame = df!("n" => [1i64, 2]).unwrap();
-        let labelled = Scope::new(platform::POLYV, "main").unwrap().label(frame).unwrap();
+        let labelled = Scope::new(platform::POLYV, "main")
+            .unwrap()
+            .label(frame)
+            .unwrap();
         let names: Vec<&str> = labelled
             .get_column_names()
             .into_iter()

@@ -25,9 +25,9 @@ use crate::cdnlog::reader::{LineReader, DEFAULT_MAX_LINE};
 use crate::china_time::{self, ChinaHour};
 use crate::config::IngestConfig;
 use crate::lake::catalogue::manifest_kind;
-use crate::lake::scope::{platform, Scope};
 use crate::lake::columns::RowGroup;
 use crate::lake::manifest::{FileRecord, Observed};
+use crate::lake::scope::{platform, Scope};
 use crate::lake::{
     Lake, LakeError, ParquetOptions, RowGroupSink, SafeName, StagedFile, TableSchema,
 };

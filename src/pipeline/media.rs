@@ -21,9 +21,9 @@ use super::{Job, JobError, StepOutcome};
 const CATALOGUE_RECORD: &str = "catalogue";
 use crate::china_time;
 use crate::lake::catalogue::{self, manifest_kind};
-use crate::lake::scope::{platform, Scope};
 use crate::lake::manifest::CatalogueRecord;
 use crate::lake::media::{history_file, read_history, KnownPrefix};
+use crate::lake::scope::{platform, Scope};
 use crate::lake::{stage_frame, Lake, LakeError, ParquetOptions, SafeName, DRAMAS_DIR, MEDIA_DIR};
 use crate::sources::wechat::media::{episode_number, path_prefix, DramaInfo, MediaInfo};
 use crate::sources::wechat::WechatClient;
@@ -219,7 +219,8 @@ pub fn fetch(job: &Job) -> Result<StepOutcome, JobError> {
     // minute or so), rather than fail.
     let scope = Scope::default_of(platform::WECHAT);
     let _lease = job.lake.lease_waiting(
-        &job.lake.unit(manifest_kind::CATALOGUE, &scope, CATALOGUE_RECORD),
+        &job.lake
+            .unit(manifest_kind::CATALOGUE, &scope, CATALOGUE_RECORD),
         std::time::Duration::from_secs(300),
     )?;
     let (dramas, media) = super::runtime()?.block_on(async {

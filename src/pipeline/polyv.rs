@@ -20,8 +20,8 @@ use super::windows;
 use crate::china_time;
 use crate::china_time::DateRange;
 use crate::lake::catalogue::{self, manifest_kind};
-use crate::lake::scope::{platform, Scope};
 use crate::lake::manifest::PolyvDayRecord;
+use crate::lake::scope::{platform, Scope};
 use crate::lake::{Lake, LakeError, ParquetOptions, SafeName, POLYV};
 use crate::sources::polyv::videos::Video;
 use crate::sources::polyv::{DayTraffic, PolyvClient, PolyvError};
@@ -155,11 +155,10 @@ impl PolyvFetch<'_> {
         failures: &BTreeSet<usize>,
         report: &mut PolyvFetchReport,
     ) -> Result<(), LakeError> {
-        let path = self
-            .lake
-            .table_dir(POLYV)
-            .join(format!("date={day}"))
-            .join(self.scope.file_name_in(catalogue::owner(POLYV), "polyv.parquet"));
+        let path = self.lake.table_dir(POLYV).join(format!("date={day}")).join(
+            self.scope
+                .file_name_in(catalogue::owner(POLYV), "polyv.parquet"),
+        );
         let manifest = self.lake.manifest_file(
             manifest_kind::POLYV_DAYS,
             &self.scope,
@@ -207,10 +206,14 @@ impl PolyvFetch<'_> {
         let frame = if rows.is_empty() {
             None
         } else {
-            Some(rows_frame(&rows).and_then(|frame| self.scope.label(frame)).map_err(|source| LakeError::Parquet {
-                path: path.clone(),
-                source,
-            })?)
+            Some(
+                rows_frame(&rows)
+                    .and_then(|frame| self.scope.label(frame))
+                    .map_err(|source| LakeError::Parquet {
+                        path: path.clone(),
+                        source,
+                    })?,
+            )
         };
         self.lake
             .replace_partition(&path, frame.as_ref(), self.parquet, &manifest, record)

@@ -139,12 +139,10 @@ impl UsageFetch<'_> {
             Some(
                 usage_frame(points, self.interval_min, self.query_type)
                     .and_then(|frame| self.scope.label(frame))
-                    .map_err(|source| {
-                    LakeError::Parquet {
+                    .map_err(|source| LakeError::Parquet {
                         path: path.clone(),
                         source,
-                    }
-                })?,
+                    })?,
             )
         };
         let record = UsageDayRecord {

@@ -196,10 +196,11 @@ pub fn build(
     billing_factor: f64,
     mapping: &Mapping,
 ) -> Result<DramaTables, DramaError> {
-    let mut known: BTreeMap<String, Episode> = read_history(lake, &Scope::default_of(platform::WECHAT))?
-        .into_iter()
-        .map(|(prefix, k)| (prefix, Episode::of(&k)))
-        .collect();
+    let mut known: BTreeMap<String, Episode> =
+        read_history(lake, &Scope::default_of(platform::WECHAT))?
+            .into_iter()
+            .map(|(prefix, k)| (prefix, Episode::of(&k)))
+            .collect();
     // The hand-made names fill gaps only: what the catalogue knows, it names.
     for named in &mapping.prefixes {
         known

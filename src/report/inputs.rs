@@ -12,7 +12,7 @@ use super::error::ReportError;
 use super::prices::Prices;
 use crate::lake::catalogue::manifest_kind;
 use crate::lake::manifest::{LogDayRecord, PolyvDayRecord};
-use crate::lake::{Kind, Lake, LakeError, Scope, SafeName, POLYV, REQUESTS, UNTAGGED, USAGE};
+use crate::lake::{Kind, Lake, LakeError, SafeName, Scope, POLYV, REQUESTS, UNTAGGED, USAGE};
 
 /// What every platform's daily traffic is computed from.
 pub struct Inputs<'a> {
