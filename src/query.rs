@@ -14,7 +14,7 @@ use polars::prelude::*;
 use polars::sql::SQLContext;
 
 use crate::lake::catalogue::TABLES;
-use crate::lake::{Lake, LakeError};
+use crate::lake::{collect_streaming, Lake, LakeError};
 
 /// The report tables, read from a report directory (the lake's come from its catalogue).
 pub const REPORT_TABLES: &[&str] = &[
@@ -101,17 +101,15 @@ pub fn context(lake: &Lake, reports: &Path) -> Result<(SQLContext, Vec<String>),
     Ok((ctx, names))
 }
 
-/// Runs one statement and collects its result.
+/// Runs one statement and collects its result on polars' streaming engine
+/// ([`collect_streaming`]): memory that grows with the answer, not the days asked.
 pub fn execute(lake: &Lake, reports: &Path, sql: &str) -> Result<DataFrame, QueryError> {
     let (mut ctx, tables) = context(lake, reports)?;
     let sql_err = |e: PolarsError| QueryError::Sql {
         message: first_line(&e),
         tables: tables.clone(),
     };
-    ctx.execute(sql)
-        .map_err(sql_err)?
-        .collect()
-        .map_err(sql_err)
+    collect_streaming(ctx.execute(sql).map_err(sql_err)?).map_err(sql_err)
 }
 
 fn first_line(e: &PolarsError) -> String {

@@ -55,6 +55,17 @@ pub use catalogue::{
 
 pub(crate) const MANIFEST_DIR: &str = "_manifest";
 
+/// Collects a query over the lake's scans on polars' streaming engine: files are read a
+/// morsel at a time and aggregated as they come, so a group-by over a month of requests
+/// holds its groups, not the month (what the engine cannot stream runs in memory, with
+/// the same answer). Readers of `cdn_requests` collect through this.
+pub fn collect_streaming(query: LazyFrame) -> PolarsResult<DataFrame> {
+    // One plan, one result (several come only from a sink of several plans).
+    Ok(query
+        .collect_with_engine(Engine::Streaming)?
+        .unwrap_single())
+}
+
 /// A table's scan in which files written before accounts (without `platform` and
 /// `account`) and files written since may mix: the columns a file lacks come back as
 /// `owner`'s `default` account ([`scope`]). polars takes a scan's columns from its first

@@ -21,7 +21,7 @@ use super::inputs::scan_range;
 use super::money;
 use crate::lake::media::{read_history, KnownPrefix};
 use crate::lake::scope::platform;
-use crate::lake::Scope;
+use crate::lake::{collect_streaming, Scope};
 use crate::lake::{Lake, LakeError, POLYV, REQUESTS, UNATTRIBUTED, UNMATCHED, UNTAGGED};
 
 /// The media a request path belongs to: the longest prefix of `path`, ending at a `/`,
@@ -264,8 +264,8 @@ fn wechat_traffic(
         .agg([
             len().cast(DataType::Int64).alias("requests"),
             col("bytes").sum().alias("log_bytes"),
-        ])
-        .collect()?;
+        ]);
+    let groups = collect_streaming(groups)?;
     let dates: Vec<Option<NaiveDate>> = groups.column("date")?.date()?.as_date_iter().collect();
     let channels = groups.column("channel")?.str()?.clone();
     let dirs = groups.column("dir")?.str()?.clone();

@@ -12,7 +12,9 @@ use super::error::ReportError;
 use super::prices::Prices;
 use crate::lake::catalogue::manifest_kind;
 use crate::lake::manifest::{LogDayRecord, PolyvDayRecord};
-use crate::lake::{Kind, Lake, LakeError, SafeName, Scope, POLYV, REQUESTS, UNTAGGED, USAGE};
+use crate::lake::{
+    collect_streaming, Kind, Lake, LakeError, SafeName, Scope, POLYV, REQUESTS, UNTAGGED, USAGE,
+};
 
 /// What every platform's daily traffic is computed from.
 pub struct Inputs<'a> {
@@ -57,11 +59,13 @@ impl<'a> Inputs<'a> {
             return Ok(done.clone().map(DataFrame::lazy));
         }
         let frame = match wechat_by_channel(self.lake, self.from, self.to)? {
-            Some(query) => Some(query.collect().map_err(|source| ReportError::Query {
-                from: self.from,
-                to: self.to,
-                source,
-            })?),
+            Some(query) => Some(
+                collect_streaming(query).map_err(|source| ReportError::Query {
+                    from: self.from,
+                    to: self.to,
+                    source,
+                })?,
+            ),
             None => None,
         };
         let _ = self.requests_by_channel.set(frame.clone());
