@@ -1306,3 +1306,34 @@ fn a_url_lake_is_refused_not_made_a_directory() {
     assert!(!w.path("gs:").exists() && !w.path("oss:").exists() && !w.path("s3:").exists());
     assert!(!w.path("lake").exists(), "nothing was written");
 }
+
+/// stderr's reader gone (`cdncost ingest … 2>&1 | head -1`, a log shipper that died):
+/// the log lines are dropped and the run goes on. It used to panic (exit 101) at the
+/// first line written after, mid-file, leaving that file and the rest unread.
+#[test]
+fn a_closed_stderr_does_not_stop_an_ingest() {
+    let w = Workdir::new();
+    let gen = w.generate(
+        "gen",
+        &[
+            "--days",
+            "1",
+            "--domains",
+            "2",
+            "--peak-requests-per-hour",
+            "50",
+        ],
+    );
+    let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_cdncost"))
+        .args(["ingest", "--jobs", "1", "gen"])
+        .current_dir(w.path(""))
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    // Close the only reader before the first per-file line is written.
+    drop(child.stderr.take());
+    let status = child.wait().unwrap();
+    assert!(status.success(), "{status}");
+    assert_eq!(lake_totals(&w.path("lake")), expected_totals(&gen));
+}

@@ -223,6 +223,10 @@ pub fn init_logging(global: &GlobalArgs) {
     let builder = tracing_subscriber::fmt()
         .with_env_filter(filter)
         .with_writer(std::io::stderr)
+        // A log line that cannot be written (stderr's reader gone: `2>&1 | head`, a dead
+        // log shipper) is dropped. tracing-subscriber would report it with `eprintln!`,
+        // which panics on that same closed stderr and would end the run mid-file.
+        .log_internal_errors(false)
         .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()));
     let _ = JSON_LOGS.set(global.json_logs);
     if global.json_logs {
