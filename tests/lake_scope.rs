@@ -169,6 +169,13 @@ fn a_lake_from_before_accounts_reads_as_the_default_accounts_and_reports_the_sam
     }
 }
 
+/// Requests and bytes the generator wrote into `gen`'s logs, over every day and channel.
+fn generated_total(gen: &Path) -> (u64, i64) {
+    expected_totals(gen)
+        .values()
+        .fold((0, 0), |a, v| (a.0 + v.0, a.1 + v.1 as i64))
+}
+
 /// Requests and bytes per account, read file by file with polars (not cdncost's reader):
 /// a file's account from its name (`wechat.<account>.` or none) must be what its rows say.
 fn per_account(lake: &Path) -> BTreeMap<String, (u64, i64)> {
@@ -219,9 +226,7 @@ fn re_ingest_in_an_old_lake_replaces_in_place_and_another_account_keeps_apart() 
     let gen = w.generate("gen", FIXTURE_SAMPLE);
     let logs = gen.join(format!("cdn_logs/date={DAY}"));
     let before = per_account(&lake);
-    let expected: (u64, i64) = expected_totals(&gen)
-        .values()
-        .fold((0, 0), |a, v| (a.0 + v.0, a.1 + v.1 as i64));
+    let expected = generated_total(&gen);
     assert_eq!(before["default"], expected);
     let files_before = files_below(&lake);
 
@@ -336,9 +341,7 @@ fn two_accounts_ingest_the_same_files_at_once() {
             "300",
         ],
     );
-    let expected: (u64, i64) = expected_totals(&gen)
-        .values()
-        .fold((0, 0), |a, v| (a.0 + v.0, a.1 + v.1 as i64));
+    let expected = generated_total(&gen);
     let spawn = |account: &str| {
         Command::new(env!("CARGO_BIN_EXE_cdncost"))
             .args(["ingest", "--jobs", "1", "--account", account, "gen"])

@@ -71,10 +71,16 @@ pub const TABLES: &[Table] = &[
 /// The platform owning `table` (one of [`TABLES`], or the catalogue's `media` and
 /// `dramas`, which are WeChat's).
 pub fn owner(table: &str) -> &'static str {
-    TABLES
-        .iter()
-        .find(|t| t.name == table)
-        .map_or(platform::WECHAT, |t| t.owner)
+    match TABLES.iter().find(|t| t.name == table) {
+        Some(t) => t.owner,
+        None => {
+            debug_assert!(
+                [MEDIA_DIR, DRAMAS_DIR].contains(&table),
+                "{table} is no table"
+            );
+            platform::WECHAT
+        }
+    }
 }
 
 /// The media catalogue (`fetch media`): the latest listing, replaced whole, one row per

@@ -244,7 +244,6 @@ impl Lake {
         Ok(())
     }
 
-    /// The files directly in the lake directory `dir` (a manifest kind's).
     /// The records of a kind: its directory's files, and those of its scope directories
     /// (`<platform>.<account>/`, one level down: [`super::scope`]).
     fn records_in(&self, dir: &Path) -> Result<Vec<PathBuf>, LakeError> {

@@ -23,8 +23,7 @@ pub struct KnownPrefix {
 
 /// The history file of `scope`'s catalogue.
 pub fn history_file(lake: &Lake, scope: &Scope) -> std::path::PathBuf {
-    lake.table_dir(MEDIA_HISTORY)
-        .join(scope.file_name_in(super::catalogue::owner(MEDIA_HISTORY), "history.parquet"))
+    lake.table_file(MEDIA_HISTORY, "", scope, "history.parquet")
 }
 
 /// Every prefix `scope`'s history knows (empty before its first `fetch media`).

@@ -54,6 +54,8 @@ pub use catalogue::{
 };
 
 pub(crate) const MANIFEST_DIR: &str = "_manifest";
+/// Upload journals on an object store (`lake::object`).
+pub(crate) const UPLOADS_DIR: &str = "_uploads";
 
 /// Collects a query over the lake's scans on polars' streaming engine: files are read a
 /// morsel at a time and aggregated as they come, so a group-by over a month of requests
@@ -96,13 +98,6 @@ fn scan_keyed(
     })?;
     Ok(scope::fill_keys(frame, owner))
 }
-
-/// `<stem>.parquet` named for `scope` in a table owned by `owner`.
-fn scope_file(scope: &Scope, owner: &str, stem: &SafeName) -> String {
-    scope.file_name_in(owner, &format!("{}.parquet", stem.as_str()))
-}
-/// Upload journals on an object store (`lake::object`).
-pub(crate) const UPLOADS_DIR: &str = "_uploads";
 
 #[derive(Debug, thiserror::Error)]
 pub enum LakeError {
@@ -257,18 +252,23 @@ impl Lake {
         self.root.join(table)
     }
 
-    /// `cdn_requests/date=…/hour=HH/<stem>.parquet` (other scopes than WeChat's
-    /// `default`: `<platform>.<account>.<stem>.parquet`).
+    /// `scope`'s file `name` of `table` in `partition` (`date=…/hour=HH`, or empty):
+    /// `name` for the table owner's `default` account, `<platform>.<account>.<name>` for
+    /// any other scope ([`scope`]).
+    pub fn table_file(&self, table: &str, partition: &str, scope: &Scope, name: &str) -> PathBuf {
+        self.table_dir(table)
+            .join(partition)
+            .join(scope.file_name_in(catalogue::owner(table), name))
+    }
+
+    /// `cdn_requests/date=…/hour=HH/<stem>.parquet`, named for `scope`.
     pub fn request_file(&self, hour: ChinaHour, scope: &Scope, stem: &SafeName) -> PathBuf {
-        self.table_dir(REQUESTS)
-            .join(format!("date={}", hour.date()))
-            .join(format!("hour={:02}", hour.hour))
-            .join(scope_file(scope, catalogue::owner(REQUESTS), stem))
+        let partition = format!("date={}/hour={:02}", hour.date(), hour.hour);
+        self.table_file(REQUESTS, &partition, scope, &format!("{stem}.parquet"))
     }
 
     pub fn reject_file(&self, scope: &Scope, stem: &SafeName) -> PathBuf {
-        self.table_dir(REJECTS)
-            .join(scope_file(scope, catalogue::owner(REQUESTS), stem))
+        self.table_file(REJECTS, "", scope, &format!("{stem}.parquet"))
     }
 
     /// The unit a job publishing `kind`'s record `stem` for `scope` leases: the
@@ -283,11 +283,8 @@ impl Lake {
     /// `_manifest/<kind>/<stem>.json` for the kind owner's `default` account,
     /// `_manifest/<kind>/<platform>.<account>/<stem>.json` for any other scope.
     pub fn manifest_file(&self, kind: Kind, scope: &Scope, stem: &SafeName) -> PathBuf {
-        let mut dir = self.root.join(MANIFEST_DIR).join(kind.name);
-        if let Some(tag) = scope.tag_in(kind.owner) {
-            dir.push(tag);
-        }
-        dir.join(format!("{}.json", stem.as_str()))
+        let unit = self.unit(kind, scope, stem.as_str());
+        self.root.join(MANIFEST_DIR).join(format!("{unit}.json"))
     }
 
     /// A lazy scan of a table's hive-partitioned Parquet files (partition columns such as

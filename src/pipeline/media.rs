@@ -20,7 +20,7 @@ use super::{Job, JobError, StepOutcome};
 /// The name of the catalogue's one record (`_manifest/media/catalogue.json`).
 const CATALOGUE_RECORD: &str = "catalogue";
 use crate::china_time;
-use crate::lake::catalogue::{self, manifest_kind};
+use crate::lake::catalogue::manifest_kind;
 use crate::lake::manifest::CatalogueRecord;
 use crate::lake::media::{history_file, read_history, KnownPrefix};
 use crate::lake::scope::{platform, Scope};
@@ -166,10 +166,8 @@ pub fn publish(
     let history = merge_history(read_history(lake, scope)?, &rows, &now);
     let frame_err = |path: std::path::PathBuf| move |source| LakeError::Parquet { path, source };
     let (media_path, dramas_path, history_path) = (
-        lake.table_dir(MEDIA_DIR)
-            .join(scope.file_name_in(catalogue::owner(MEDIA_DIR), "media.parquet")),
-        lake.table_dir(DRAMAS_DIR)
-            .join(scope.file_name_in(catalogue::owner(DRAMAS_DIR), "dramas.parquet")),
+        lake.table_file(MEDIA_DIR, "", scope, "media.parquet"),
+        lake.table_file(DRAMAS_DIR, "", scope, "dramas.parquet"),
         history_file(lake, scope),
     );
     let options = ParquetOptions::default();

@@ -19,7 +19,7 @@ use polars::prelude::*;
 use super::windows;
 use crate::china_time;
 use crate::china_time::DateRange;
-use crate::lake::catalogue::{self, manifest_kind};
+use crate::lake::catalogue::manifest_kind;
 use crate::lake::manifest::PolyvDayRecord;
 use crate::lake::scope::{platform, Scope};
 use crate::lake::{Lake, LakeError, ParquetOptions, SafeName, POLYV};
@@ -155,10 +155,9 @@ impl PolyvFetch<'_> {
         failures: &BTreeSet<usize>,
         report: &mut PolyvFetchReport,
     ) -> Result<(), LakeError> {
-        let path = self.lake.table_dir(POLYV).join(format!("date={day}")).join(
-            self.scope
-                .file_name_in(catalogue::owner(POLYV), "polyv.parquet"),
-        );
+        let path =
+            self.lake
+                .table_file(POLYV, &format!("date={day}"), &self.scope, "polyv.parquet");
         let manifest = self.lake.manifest_file(
             manifest_kind::POLYV_DAYS,
             &self.scope,

@@ -15,7 +15,7 @@ use super::{check_history, windows, JobError};
 use crate::china_time::china_tz;
 use crate::china_time::DateRange;
 use crate::china_time::{self, ChinaHour};
-use crate::lake::catalogue::{self, manifest_kind};
+use crate::lake::catalogue::manifest_kind;
 use crate::lake::manifest::UsageDayRecord;
 use crate::lake::scope::{platform, Scope};
 use crate::lake::{Lake, LakeError, ParquetOptions, SafeName, USAGE};
@@ -117,15 +117,12 @@ impl UsageFetch<'_> {
     }
 
     fn write_day(&self, day: NaiveDate, points: &[(i64, u64)]) -> Result<(), LakeError> {
-        let dir = self
-            .lake
-            .table_dir(USAGE)
-            .join(format!("interval={}", self.interval_min))
-            .join(format!("date={day}"));
-        let path = dir.join(self.scope.file_name_in(
-            catalogue::owner(USAGE),
+        let path = self.lake.table_file(
+            USAGE,
+            &format!("interval={}/date={day}", self.interval_min),
+            &self.scope,
             &format!("usage-q{}.parquet", self.query_type),
-        ));
+        );
         let key = SafeName::sanitize(&format!(
             "{day}-i{}-q{}",
             self.interval_min, self.query_type
