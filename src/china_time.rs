@@ -296,3 +296,20 @@ mod tests {
         );
     }
 }
+
+/// The first day of `date`'s month.
+pub fn first_of_month(date: NaiveDate) -> NaiveDate {
+    use chrono::Datelike;
+    date.with_day(1).expect("day 1 exists")
+}
+
+/// The last day of `date`'s month.
+pub fn last_of_month(date: NaiveDate) -> NaiveDate {
+    use chrono::Datelike;
+    let (y, m) = if date.month() == 12 {
+        (date.year() + 1, 1)
+    } else {
+        (date.year(), date.month() + 1)
+    };
+    NaiveDate::from_ymd_opt(y, m, 1).expect("a month starts on day 1") - chrono::Days::new(1)
+}

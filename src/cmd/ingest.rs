@@ -7,10 +7,12 @@ use anyhow::{bail, Context as _, Result};
 
 use cdncost::cdnlog::reader::is_log_file_name;
 use cdncost::exit::Exit;
+use cdncost::lake::manifest::Published;
 use cdncost::lake::manifest::{FileRecord, Observed};
 use cdncost::lake::scope::platform;
 use cdncost::lake::Scope;
 use cdncost::pipeline::ingest::{ingest_files, IngestError};
+use cdncost::pipeline::rollup::{build_days, RollupOutcome};
 use cdncost::progress::Progress;
 use cdncost::table::thousands;
 
@@ -75,6 +77,13 @@ pub fn run(ctx: &Context, args: Args) -> Result<Exit> {
         progress.item_done(result.as_ref().map_or(0, |r| r.text_bytes));
     });
     progress.finish();
+    // The days these files touched get their day rollups built from the new parts.
+    let days: std::collections::BTreeSet<chrono::NaiveDate> =
+        results.iter().flatten().flat_map(|r| r.dates()).collect();
+    let days: Vec<chrono::NaiveDate> = days.into_iter().collect();
+    let mut rolled = RollupOutcome::default();
+    build_days(&ctx.lake, &days, options.parquet, &mut rolled)?;
+    tracing::info!("{}", rolled.line());
     let elapsed = started.elapsed().as_secs_f64();
     print_totals(&results, elapsed)
 }

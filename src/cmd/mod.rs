@@ -28,6 +28,7 @@ pub mod generate;
 pub mod ingest;
 pub mod query;
 pub mod report;
+pub mod rollup;
 pub mod run;
 pub mod schedule;
 pub mod summary;
@@ -89,6 +90,7 @@ pub enum Command {
     Summary(summary::Args),
     Report(report::Args),
     Query(query::Args),
+    Rollup(rollup::Args),
     Generate(generate::Args),
 }
 
@@ -177,7 +179,11 @@ pub fn dispatch(cli: Cli) -> Result<Exit> {
     // uploads a killed writer left open for a day are aborted first.
     let writes = matches!(
         cli.command,
-        Command::Ingest(_) | Command::Fetch(_) | Command::Run(_) | Command::Demo(_)
+        Command::Ingest(_)
+            | Command::Fetch(_)
+            | Command::Run(_)
+            | Command::Demo(_)
+            | Command::Rollup(_)
     );
     // A lake directory that cannot be made is one error, before any job starts.
     if writes && ctx.lake.remote().is_none() && !matches!(cli.command, Command::Demo(_)) {
@@ -198,6 +204,7 @@ pub fn dispatch(cli: Cli) -> Result<Exit> {
         Command::Summary(args) => summary::run(&ctx, args),
         Command::Report(args) => report::run(&ctx, args),
         Command::Query(args) => query::run(&ctx, args),
+        Command::Rollup(args) => rollup::run(&ctx, args),
         Command::Generate(args) => generate::run(&ctx, args),
     }
 }

@@ -43,6 +43,24 @@ pub const TABLES: &[Table] = &[
         row: "one request of the CDN access logs",
     },
     Table {
+        name: super::rollup::BY_5MIN,
+        owner: platform::WECHAT,
+        partitions: "date=YYYY-MM-DD",
+        row: "requests and bytes of one 5-minute bucket and channel (a rollup of cdn_requests)",
+    },
+    Table {
+        name: super::rollup::BY_DIR,
+        owner: platform::WECHAT,
+        partitions: "date=YYYY-MM-DD",
+        row: "requests and bytes of one hour, channel and path directory (a rollup of cdn_requests)",
+    },
+    Table {
+        name: super::rollup::BY_PLACE,
+        owner: platform::WECHAT,
+        partitions: "date=YYYY-MM-DD",
+        row: "requests and bytes of one hour, channel, domain, province, ISP, status and cache state (a rollup of cdn_requests)",
+    },
+    Table {
         name: USAGE,
         owner: platform::WECHAT,
         partitions: "interval=N/date=YYYY-MM-DD",
@@ -126,6 +144,12 @@ pub mod manifest_kind {
     /// ([`super::super::manifest::UsageDayRecord`]).
     pub const USAGE_DAYS: Kind = Kind {
         name: "cdn_usage",
+        owner: platform::WECHAT,
+    };
+    /// One record per China day of rollups: the parts its day files were built from
+    /// ([`super::super::manifest::RollupDayRecord`]).
+    pub const ROLLUP_DAYS: Kind = Kind {
+        name: "rollups",
         owner: platform::WECHAT,
     };
     /// The one record of the media catalogue ([`super::super::manifest::CatalogueRecord`]).

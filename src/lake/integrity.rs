@@ -20,7 +20,9 @@ use chrono::NaiveDate;
 use serde::de::DeserializeOwned;
 
 use super::catalogue::{manifest_kind, Kind};
-use super::manifest::{day_of, FileRecord, PolyvDayRecord, Published, UsageDayRecord};
+use super::manifest::{
+    day_of, FileRecord, PolyvDayRecord, Published, RollupDayRecord, UsageDayRecord,
+};
 pub use super::sums::FileSum;
 use super::{io_err, is_safe_relative, Lake, LakeError, MANIFEST_DIR};
 
@@ -150,20 +152,44 @@ impl Lake {
             .then_some(record)
     }
 
-    /// Checks every record with outputs (ingested sources, usage days, Polyv days) that
-    /// touches `from..=to`. A manifest that does not parse counts against every day of
-    /// the range whose records it might hold.
+    /// Checks every record with outputs (ingested sources, usage days, Polyv days, rollup
+    /// days) that touches `from..=to`: what `run` checks before it repairs. A manifest
+    /// that does not parse counts against every day of the range whose records it might
+    /// hold.
     pub fn damage_between(
         &self,
         from: NaiveDate,
         to: NaiveDate,
         depth: Depth,
     ) -> Result<DamageReport, LakeError> {
+        self.damage(from, to, depth, true)
+    }
+
+    /// [`Lake::damage_between`] of what a report reads besides rollups (which
+    /// [`super::rollup::plan`] checks): the usage and Polyv days. Not the sources'
+    /// records and request files: a report never reads them, and on a store they are a
+    /// request per log file.
+    pub fn damage_of_report_inputs(
+        &self,
+        from: NaiveDate,
+        to: NaiveDate,
+        depth: Depth,
+    ) -> Result<DamageReport, LakeError> {
+        self.damage(from, to, depth, false)
+    }
+
+    fn damage(
+        &self,
+        from: NaiveDate,
+        to: NaiveDate,
+        depth: Depth,
+        sources: bool,
+    ) -> Result<DamageReport, LakeError> {
         let mut report = DamageReport::default();
         // On a store: one listing for every object's size, not a request per file.
-        let listing = match self.remote() {
-            Some(remote) => Some(remote.list("")?.into_iter().collect::<BTreeMap<_, _>>()),
-            None => None,
+        let listing = match (self.remote(), sources) {
+            (Some(remote), true) => Some(remote.list("")?.into_iter().collect::<BTreeMap<_, _>>()),
+            _ => None,
         };
         let check = Check {
             from,
@@ -171,7 +197,10 @@ impl Lake {
             depth,
             listing: listing.as_ref(),
         };
-        self.check_kind::<FileRecord>(manifest_kind::INGEST, &check, &mut report)?;
+        if sources {
+            self.check_kind::<FileRecord>(manifest_kind::INGEST, &check, &mut report)?;
+            self.check_kind::<RollupDayRecord>(manifest_kind::ROLLUP_DAYS, &check, &mut report)?;
+        }
         self.check_kind::<UsageDayRecord>(manifest_kind::USAGE_DAYS, &check, &mut report)?;
         self.check_kind::<PolyvDayRecord>(manifest_kind::POLYV_DAYS, &check, &mut report)?;
         Ok(report)
@@ -246,7 +275,7 @@ impl Lake {
 
     /// The records of a kind: its directory's files, and those of its scope directories
     /// (`<platform>.<account>/`, one level down: [`super::scope`]).
-    fn records_in(&self, dir: &Path) -> Result<Vec<PathBuf>, LakeError> {
+    pub(crate) fn records_in(&self, dir: &Path) -> Result<Vec<PathBuf>, LakeError> {
         if let Some(remote) = self.remote() {
             let rel = self.relative(dir);
             return Ok(remote

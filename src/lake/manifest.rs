@@ -54,6 +54,7 @@ published!(
     },
     PolyvDayRecord => |r| day_of(&r.date).into_iter().collect(),
     UsageDayRecord => |r| day_of(&r.date).into_iter().collect(),
+    RollupDayRecord => |r| day_of(&r.date).into_iter().collect(),
 );
 
 /// The date at the start of `YYYY-MM-DD…` (a record's date or hour, a manifest's name).
@@ -199,5 +200,22 @@ pub struct CatalogueRecord {
     pub prefixes_known: usize,
     pub outputs: Vec<String>,
     #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub sums: BTreeMap<String, FileSum>,
+}
+
+/// What a day's rollups were built from, at `_manifest/rollups/D.json`
+/// ([`super::rollup`]).
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+pub struct RollupDayRecord {
+    pub date: String,
+    /// The parts summed (lake-relative path → size).
+    pub parts: BTreeMap<String, u64>,
+    /// The day's request files then (path → size): a reader checks they are still there.
+    pub requests: BTreeMap<String, u64>,
+    /// Rows of each day file.
+    pub rows: BTreeMap<String, u64>,
+    pub built_at: String,
+    pub outputs: Vec<String>,
+    #[serde(default)]
     pub sums: BTreeMap<String, FileSum>,
 }

@@ -9,6 +9,8 @@
 //! ```text
 //! LAKE/cdn_requests/date=YYYY-MM-DD/hour=HH/<source stem>.parquet
 //! LAKE/rejects/<source stem>.parquet
+//! LAKE/requests_5min/date=YYYY-MM-DD/day.parquet   (and the other rollups: [`rollup`])
+//! LAKE/_rollups/date=YYYY-MM-DD/<rollup>/<source stem>.parquet
 //! LAKE/_manifest/ingest/<source stem>.json
 //! LAKE/_manifest/ingest/<platform>.<account>/<source stem>.json   (other scopes: [`scope`])
 //! ```
@@ -39,6 +41,7 @@ pub mod manifest;
 pub mod media;
 pub mod object;
 mod parquet;
+pub mod rollup;
 pub mod scope;
 pub mod sums;
 
@@ -496,6 +499,32 @@ impl Lake {
         Ok(record)
     }
 
+    /// Publishes `staged` beside what `manifest`'s `record` already lists (nothing of it
+    /// removed), and rewrites the record with them added: a source given its rollups.
+    pub fn add_outputs<T>(
+        &self,
+        staged: Vec<StagedFile>,
+        manifest: &Path,
+        mut record: T,
+    ) -> Result<T, LakeError>
+    where
+        T: manifest::Published + Serialize,
+    {
+        let mut outputs = record.outputs().to_vec();
+        let mut sums = record.sums().clone();
+        for file in &staged {
+            let rel = self.relative(file.final_path());
+            if let Some(sum) = file.sum {
+                sums.insert(rel.clone(), sum);
+            }
+            outputs.push(rel);
+        }
+        record.set_outputs(outputs);
+        record.set_sums(sums);
+        self.publish(staged, &[], manifest, &record)?;
+        Ok(record)
+    }
+
     /// A partition that is one file: `frame` staged at `path` (no file when `None`: the
     /// partition is emptied), then [`Lake::replace`].
     pub fn replace_partition<T>(
@@ -636,6 +665,32 @@ fn is_lake_parquet(rel: &str) -> bool {
         && rel
             .split('/')
             .all(|part| !part.starts_with('.') && !part.starts_with('_'))
+}
+
+/// The Parquet files below `dir` with their sizes, hidden names (temporaries) left out.
+fn parquet_files_with_sizes(dir: &Path) -> Vec<(PathBuf, u64)> {
+    let mut files = Vec::new();
+    let mut stack = vec![dir.to_path_buf()];
+    while let Some(dir) = stack.pop() {
+        let Ok(entries) = fs::read_dir(&dir) else {
+            continue;
+        };
+        for entry in entries.flatten() {
+            let name = entry.file_name();
+            let name = name.to_string_lossy();
+            let Ok(meta) = entry.metadata() else {
+                continue;
+            };
+            if name.starts_with('.') {
+                continue;
+            } else if meta.is_dir() {
+                stack.push(entry.path());
+            } else if name.ends_with(".parquet") {
+                files.push((entry.path(), meta.len()));
+            }
+        }
+    }
+    files
 }
 
 /// The Parquet files below `dir`, hidden names (temporaries) and `_`-directories

@@ -27,6 +27,7 @@ use crate::config::IngestConfig;
 use crate::lake::catalogue::manifest_kind;
 use crate::lake::columns::RowGroup;
 use crate::lake::manifest::{FileRecord, Observed};
+use crate::lake::rollup;
 use crate::lake::scope::{platform, Scope};
 use crate::lake::{
     Lake, LakeError, ParquetOptions, RowGroupSink, SafeName, StagedFile, TableSchema,
@@ -528,6 +529,26 @@ impl<'a, F: LogFormat> FilePass<'a, F> {
         )
     }
 
+    /// The rollup parts of the staged request files (each with its China hour).
+    fn stage_rollups(
+        &self,
+        requests: &[(StagedFile, ChinaHour)],
+    ) -> Result<Vec<StagedFile>, LakeError> {
+        let Some((first, _)) = requests.first() else {
+            return Ok(Vec::new());
+        };
+        let name = first
+            .final_path()
+            .file_name()
+            .map(|n| n.to_string_lossy().into_owned())
+            .unwrap_or_default();
+        let files: Vec<(String, ChinaHour)> = requests
+            .iter()
+            .map(|(file, hour)| (file.temp.to_string_lossy().into_owned(), *hour))
+            .collect();
+        rollup::stage_parts(self.lake, &name, &files, self.options.parquet)
+    }
+
     /// Writes what is still buffered and every footer; returns the staged outputs and the
     /// record (without the fields only the caller knows).
     fn finish(mut self) -> Result<(Vec<StagedFile>, FileRecord), IngestError> {
@@ -556,12 +577,17 @@ impl<'a, F: LogFormat> FilePass<'a, F> {
             .iter()
             .map(|p| format!("{} {:02}", p.hour.date(), p.hour.hour))
             .collect();
-        let mut staged = Vec::with_capacity(self.partitions.len() + 1);
+        let mut requests = Vec::with_capacity(self.partitions.len());
         for partition in self.partitions.drain(..) {
             if let Some(sink) = partition.sink {
-                staged.push(sink.finish().map_err(lake_err)?);
+                requests.push((sink.finish().map_err(lake_err)?, partition.hour));
             }
         }
+        // The rollups of these rows, read back from the staged files (one reading of a
+        // few columns, not the lines again), committed before the request files: a
+        // publish cut short leaves parts without requests, which no reader counts.
+        let mut staged = self.stage_rollups(&requests).map_err(lake_err)?;
+        staged.extend(requests.into_iter().map(|(file, _)| file));
         if let Some(sink) = self.reject_sink.take() {
             staged.push(sink.finish().map_err(lake_err)?);
         }

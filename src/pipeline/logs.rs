@@ -629,9 +629,24 @@ pub fn fetch(
         ingest,
         progress: Some(&progress),
     };
+    let ingest_parquet = fetch.ingest.parquet;
     let report = super::runtime()?.block_on(fetch.run(days.from(), days.to()));
     progress.finish();
     let report = report?;
+    // The days fetched get their day rollups built from the new parts (should it fail,
+    // readers read the parts, and the next run builds them).
+    let fetched: Vec<chrono::NaiveDate> = days
+        .from()
+        .iter_days()
+        .take_while(|d| *d <= days.to())
+        .collect();
+    let mut rolled = super::rollup::RollupOutcome::default();
+    match super::rollup::build_days(job.lake, &fetched, ingest_parquet, &mut rolled) {
+        Ok(()) => tracing::info!("{}", rolled.line()),
+        Err(e) => tracing::warn!(
+            "rollups of {days}: {e}; reports read the parts until the next run builds them"
+        ),
+    }
     let mut outcome = super::StepOutcome {
         files: report.listed,
         downloaded: report.downloaded,

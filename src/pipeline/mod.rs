@@ -11,6 +11,7 @@ pub mod media;
 pub mod nightly;
 pub mod notify;
 pub mod polyv;
+pub mod rollup;
 pub mod usage;
 
 use chrono::NaiveDate;

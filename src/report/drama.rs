@@ -17,12 +17,12 @@ use chrono::{Datelike, NaiveDate};
 use polars::prelude::*;
 
 use super::apportion::largest_remainder;
-use super::inputs::scan_range;
+use super::inputs::{in_range, scan_range};
 use super::money;
 use crate::lake::media::{read_history, KnownPrefix};
 use crate::lake::scope::platform;
 use crate::lake::{collect_streaming, Scope};
-use crate::lake::{Lake, LakeError, POLYV, REQUESTS, UNATTRIBUTED, UNMATCHED, UNTAGGED};
+use crate::lake::{Lake, LakeError, POLYV, UNATTRIBUTED, UNMATCHED, UNTAGGED};
 
 /// The media a request path belongs to: the longest prefix of `path`, ending at a `/`,
 /// that `known` lists. DOMAIN.md marks the prefix rule an assumption to check on real
@@ -186,10 +186,12 @@ pub enum DramaError {
     Frame(#[from] PolarsError),
 }
 
-/// The drama tables of `from..=to`, from the lake and the priced core table (`long`:
+/// The drama tables of `from..=to`, from the lake (its catalogue, Polyv's traffic and
+/// `by_dir`, the requests' rollup per directory) and the priced core table (`long`:
 /// date, channel, platform, billed_bytes, cost_cny).
 pub fn build(
     lake: &Lake,
+    by_dir: Option<LazyFrame>,
     from: NaiveDate,
     to: NaiveDate,
     long: &DataFrame,
@@ -209,7 +211,7 @@ pub fn build(
     }
     let mut traffic: BTreeMap<(DayChannel, &str), BTreeMap<Episode, Traffic>> = BTreeMap::new();
     let mut unmatched_requests = 0;
-    for (day_channel, episode, t) in wechat_traffic(lake, from, to, &known)? {
+    for (day_channel, episode, t) in wechat_traffic(by_dir, from, to, &known)? {
         if episode.drama_name == UNMATCHED {
             unmatched_requests += t.requests;
         }
@@ -242,27 +244,28 @@ fn add(into: &mut BTreeMap<Episode, Traffic>, episode: Episode, t: Traffic) {
     sum.weight += t.weight;
 }
 
-/// WeChat requests per (day, channel, episode): grouped by directory in the lake (a few
-/// thousand rows a day), then matched here.
+/// WeChat requests per (day, channel, episode): the rollup per directory (a few
+/// thousand rows a day) summed over hours, then matched here.
 fn wechat_traffic(
-    lake: &Lake,
+    by_dir: Option<LazyFrame>,
     from: NaiveDate,
     to: NaiveDate,
     known: &BTreeMap<String, Episode>,
 ) -> Result<Vec<(DayChannel, Episode, Traffic)>, DramaError> {
-    let Some(scan) = scan_range(lake, REQUESTS, from, to)? else {
+    let Some(by_dir) = by_dir else {
         return Ok(Vec::new());
     };
-    let groups = scan
+    let groups = in_range(by_dir, from, to)
         .select([
             col("date"),
             col("channel").fill_null(lit(UNTAGGED)),
-            col("path").str().extract(lit(r"^(.*/)"), 1).alias("dir"),
+            col("dir"),
+            col("requests"),
             col("bytes"),
         ])
         .group_by([col("date"), col("channel"), col("dir")])
         .agg([
-            len().cast(DataType::Int64).alias("requests"),
+            col("requests").sum().alias("requests"),
             col("bytes").sum().alias("log_bytes"),
         ]);
     let groups = collect_streaming(groups)?;

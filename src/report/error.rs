@@ -10,6 +10,8 @@ use crate::lake::LakeError;
 pub enum ReportError {
     #[error(transparent)]
     Lake(#[from] LakeError),
+    #[error(transparent)]
+    Rollup(#[from] crate::lake::rollup::RollupError),
     #[error("report {from}..{to}: {}", first_line(source))]
     Query {
         from: NaiveDate,

@@ -12,8 +12,9 @@ use super::error::ReportError;
 use super::prices::Prices;
 use crate::lake::catalogue::manifest_kind;
 use crate::lake::manifest::{LogDayRecord, PolyvDayRecord};
+use crate::lake::rollup::RollupRead;
 use crate::lake::{
-    collect_streaming, Kind, Lake, LakeError, SafeName, Scope, POLYV, REQUESTS, UNTAGGED, USAGE,
+    collect_streaming, Kind, Lake, LakeError, SafeName, Scope, POLYV, UNTAGGED, USAGE,
 };
 
 /// What every platform's daily traffic is computed from.
@@ -27,9 +28,11 @@ pub struct Inputs<'a> {
     /// Per day: what the usage series has of it (for completeness).
     pub usage_points: BTreeMap<NaiveDate, UsageDay>,
     pub prices: &'a Prices,
+    /// The rollups of the months ([`crate::lake::rollup`]): what every reader of the
+    /// requests reads instead of them.
+    pub rollups: &'a RollupRead,
     /// [`wechat_by_channel`] over the months, collected the first time it is asked for:
-    /// the platform's rows and the reconciliation both read it, and it is small (days ×
-    /// channels), while the scan it comes from reads every request.
+    /// the platform's rows and the reconciliation both read it.
     requests_by_channel: std::sync::OnceLock<Option<DataFrame>>,
 }
 
@@ -40,6 +43,7 @@ impl<'a> Inputs<'a> {
         usage: LazyFrame,
         usage_points: BTreeMap<NaiveDate, UsageDay>,
         prices: &'a Prices,
+        rollups: &'a RollupRead,
     ) -> Self {
         Inputs {
             lake,
@@ -48,6 +52,7 @@ impl<'a> Inputs<'a> {
             usage,
             usage_points,
             prices,
+            rollups,
             requests_by_channel: std::sync::OnceLock::new(),
         }
     }
@@ -58,7 +63,8 @@ impl<'a> Inputs<'a> {
         if let Some(done) = self.requests_by_channel.get() {
             return Ok(done.clone().map(DataFrame::lazy));
         }
-        let frame = match wechat_by_channel(self.lake, self.from, self.to)? {
+        let five_minutes = self.rollups.frames[0].clone();
+        let frame = match five_minutes.map(wechat_by_channel) {
             Some(query) => Some(
                 collect_streaming(query).map_err(|source| ReportError::Query {
                     from: self.from,
@@ -151,23 +157,22 @@ pub fn scan_range(lake: &Lake, table: &str, from: NaiveDate, to: NaiveDate) -> T
 }
 
 /// Per (date, channel): `wechat_requests`, `wechat_log_bytes`, and the busiest and the
-/// 95th-percentile 5-minute bucket of log bytes (`peak_bucket_bytes`, `p95_bucket_bytes`).
-pub fn wechat_by_channel(lake: &Lake, from: NaiveDate, to: NaiveDate) -> TableQuery {
-    Ok(scan_range(lake, REQUESTS, from, to)?.map(channel_buckets))
-}
-
-fn channel_buckets(requests: LazyFrame) -> LazyFrame {
-    let bucket = (col("ts").cast(DataType::Int64) / lit(BUCKET_SECS * 1000)).alias("bucket");
+/// 95th-percentile 5-minute bucket of log bytes (`peak_bucket_bytes`, `p95_bucket_bytes`),
+/// from the 5-minute rollup ([`crate::lake::rollup::BY_5MIN`]).
+pub fn wechat_by_channel(five_minutes: LazyFrame) -> LazyFrame {
+    let bucket =
+        (col("bucket_start").cast(DataType::Int64) / lit(BUCKET_SECS * 1000)).alias("bucket");
     let descending = SortOptions::default().with_order_descending(true);
-    requests
+    five_minutes
         .select([
             col("date"),
             col("channel").fill_null(lit(UNTAGGED)),
             bucket,
+            col("requests"),
             col("bytes"),
         ])
         .group_by([col("date"), col("channel"), col("bucket")])
-        .agg([len().alias("requests"), col("bytes").sum().alias("bytes")])
+        .agg([col("requests").sum(), col("bytes").sum()])
         .group_by([col("date"), col("channel")])
         .agg([
             col("requests")

@@ -12,7 +12,7 @@
 
 use std::collections::BTreeMap;
 
-use chrono::{Datelike, NaiveDate};
+use chrono::NaiveDate;
 use polars::prelude::*;
 
 use super::cost;
@@ -24,8 +24,9 @@ pub use super::months::{ALL_MONTHS, ESTIMATED_COST, TOTAL_CHANNEL};
 use super::platform::{cost_column, default_platforms, Inputs, Platform, UsageDay};
 use super::prices::Prices;
 use super::reconcile::reconciliation;
+use crate::china_time::{first_of_month, last_of_month};
 use crate::lake::integrity::{Damage, Depth};
-use crate::lake::Lake;
+use crate::lake::{rollup, Lake};
 
 /// The `cost_basis` of a row whose billed bytes are estimated from its logs (no usage
 /// series for its day).
@@ -104,9 +105,19 @@ pub fn build_with(
     let (month_from, month_to) = (first_of_month(from), last_of_month(to));
     // Every file the month's figures come from is checked against what was written;
     // damaged ones are read around, and their days say so.
-    let damage = lake.damage_between(month_from, month_to, Depth::Content)?;
+    // The requests are read from their rollups, which say which days' request files
+    // are gone since (and which days were never rolled up: an error).
+    let mut damage = lake.damage_of_report_inputs(month_from, month_to, Depth::Content)?;
     let checked = lake.excluding(damage.present.clone());
     let lake = &checked;
+    let rollups = rollup::plan(lake, month_from, month_to)?;
+    for (date, damaged) in &rollups.damage {
+        damage
+            .by_date
+            .entry(*date)
+            .or_default()
+            .extend(damaged.iter().cloned());
+    }
     let usage = match inputs::usage_by_day(lake, month_from, month_to)? {
         Some(frame) => frame.collect().map_err(query)?,
         None => DataFrame::empty_with_schema(&inputs::usage_schema()),
@@ -117,6 +128,7 @@ pub fn build_with(
         usage.clone().lazy(),
         usage_points(&usage).map_err(query)?,
         prices,
+        &rollups,
     );
     let mut frames = Vec::with_capacity(platforms.len());
     for p in platforms {
@@ -195,8 +207,17 @@ pub fn build_with(
     let reconciliation = reconciliation(requests, usage.lazy(), gaps.lazy(), from, to, prices)
         .collect()
         .map_err(query)?;
-    let dramas = super::drama::build(lake, from, to, &long, prices.billing_factor, drama_mapping)
-        .map_err(|e| match e {
+    let by_dir = rollups.frames[1].clone();
+    let dramas = super::drama::build(
+        lake,
+        by_dir,
+        from,
+        to,
+        &long,
+        prices.billing_factor,
+        drama_mapping,
+    )
+    .map_err(|e| match e {
         super::drama::DramaError::Lake(e) => ReportError::from(e),
         super::drama::DramaError::Frame(source) => ReportError::Query { from, to, source },
     })?;
@@ -362,17 +383,4 @@ fn usage_points(usage: &DataFrame) -> PolarsResult<BTreeMap<NaiveDate, UsageDay>
         }
     }
     Ok(out)
-}
-
-fn first_of_month(date: NaiveDate) -> NaiveDate {
-    date.with_day(1).expect("day 1 exists")
-}
-
-fn last_of_month(date: NaiveDate) -> NaiveDate {
-    let (y, m) = if date.month() == 12 {
-        (date.year() + 1, 1)
-    } else {
-        (date.year(), date.month() + 1)
-    };
-    NaiveDate::from_ymd_opt(y, m, 1).expect("a month starts on day 1") - chrono::Days::new(1)
 }
