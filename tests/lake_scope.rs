@@ -109,7 +109,35 @@ fn a_lake_from_before_accounts_reads_as_the_default_accounts_and_reports_the_sam
         let columns = file_columns(&new.join(&file));
         assert_eq!(columns[..2], ["platform", "account"], "{file}");
     }
-    // Same names for the same units: the home scope's layout is the old one.
+    // The old lake has no rollups: a report says so and names the command, never
+    // leaving its requests out silently; `cdncost rollup` makes them from cdn_requests.
+    let old_arg = old.to_str().unwrap();
+    let refused = w
+        .run(&[
+            "--lake", old_arg, "report", "--from", DAY, "--to", DAY, "--out", "refused",
+        ])
+        .expect_code(1);
+    assert!(
+        refused.stderr().contains("have no rollups") && refused.stderr().contains("cdncost rollup"),
+        "{}",
+        refused.stderr()
+    );
+    assert!(!w.path("refused").exists(), "no half report");
+    let rolled = w.run(&["--lake", old_arg, "rollup"]).ok();
+    assert!(
+        rolled.stdout().contains("rolled up from cdn_requests"),
+        "{}",
+        rolled.stdout()
+    );
+    let again = w.run(&["--lake", old_arg, "rollup"]).ok();
+    assert!(
+        again.stdout().contains("0 days built"),
+        "{}",
+        again.stdout()
+    );
+
+    // Same names for the same units: the home scope's layout is the old one (rollups
+    // made afterwards included).
     let names = |lake: &Path| -> Vec<String> {
         files_below(lake)
             .into_iter()
@@ -233,7 +261,23 @@ fn re_ingest_in_an_old_lake_replaces_in_place_and_another_account_keeps_apart() 
     // One file again, by today's code: the same names, its rows once, now with the keys.
     let one = logs.join("2026111820-1500020822.vod2.myqcloud.com-mainland.gz");
     w.run(&["ingest", one.to_str().unwrap()]).ok();
-    assert_eq!(files_below(&lake), files_before);
+    // Plus the rollups today's ingest writes: that source's parts and its day's files.
+    let is_rollup = |f: &String| {
+        f.starts_with("_rollups/")
+            || f.starts_with("requests_")
+            || f.starts_with("_manifest/rollups/")
+    };
+    let (rollups, files_after): (Vec<String>, Vec<String>) =
+        files_below(&lake).into_iter().partition(is_rollup);
+    assert_eq!(files_after, files_before);
+    let part = "2026111820-1500020822.vod2.myqcloud.com-mainland.parquet";
+    let mut expected_rollups = vec![format!("_manifest/rollups/{DAY}.json")];
+    for table in ["requests_5min", "requests_by_dir", "requests_by_place"] {
+        expected_rollups.push(format!("_rollups/date={DAY}/{table}/{part}"));
+        expected_rollups.push(format!("{table}/date={DAY}/day.parquet"));
+    }
+    expected_rollups.sort();
+    assert_eq!(rollups, expected_rollups);
     assert_eq!(per_account(&lake), before);
     let stem = one
         .file_name()

@@ -82,8 +82,11 @@ pub fn run(ctx: &Context, args: Args) -> Result<Exit> {
         results.iter().flatten().flat_map(|r| r.dates()).collect();
     let days: Vec<chrono::NaiveDate> = days.into_iter().collect();
     let mut rolled = RollupOutcome::default();
-    build_days(&ctx.lake, &days, options.parquet, &mut rolled)?;
-    tracing::info!("{}", rolled.line());
+    match build_days(&ctx.lake, &days, options.parquet, &mut rolled) {
+        Ok(()) => tracing::info!("{}", rolled.line()),
+        // The parts are in: readers read them until a day is built (`cdncost rollup`).
+        Err(e) => tracing::warn!("rollups: {e}; reports read the parts until `cdncost rollup` or the next run builds the days"),
+    }
     let elapsed = started.elapsed().as_secs_f64();
     print_totals(&results, elapsed)
 }

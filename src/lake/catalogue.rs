@@ -14,6 +14,16 @@ pub const USAGE: &str = "cdn_usage";
 /// Polyv's per-video daily traffic: `polyv_traffic/date=D/polyv.parquet`.
 pub const POLYV: &str = "polyv_traffic";
 
+// The rollups of `cdn_requests` ([`super::rollup`]): `<table>/date=D/day.parquet`.
+/// Requests and bytes per China day, 5-minute bucket (`bucket_start`) and channel.
+pub const BY_5MIN: &str = "requests_5min";
+/// Requests and bytes per China day, hour, channel and path directory (`dir`: the path
+/// up to its last `/`, null when it has none).
+pub const BY_DIR: &str = "requests_by_dir";
+/// Requests and bytes per China day, hour, channel, domain, province, ISP, status and
+/// cache state.
+pub const BY_PLACE: &str = "requests_by_place";
+
 /// How rows without a channel (no `us`, or a platform-only tag) are labelled wherever
 /// channels are listed: they are counted under this row, never dropped.
 pub const UNTAGGED: &str = "(untagged)";
@@ -43,19 +53,19 @@ pub const TABLES: &[Table] = &[
         row: "one request of the CDN access logs",
     },
     Table {
-        name: super::rollup::BY_5MIN,
+        name: BY_5MIN,
         owner: platform::WECHAT,
         partitions: "date=YYYY-MM-DD",
         row: "requests and bytes of one 5-minute bucket and channel (a rollup of cdn_requests)",
     },
     Table {
-        name: super::rollup::BY_DIR,
+        name: BY_DIR,
         owner: platform::WECHAT,
         partitions: "date=YYYY-MM-DD",
         row: "requests and bytes of one hour, channel and path directory (a rollup of cdn_requests)",
     },
     Table {
-        name: super::rollup::BY_PLACE,
+        name: BY_PLACE,
         owner: platform::WECHAT,
         partitions: "date=YYYY-MM-DD",
         row: "requests and bytes of one hour, channel, domain, province, ISP, status and cache state (a rollup of cdn_requests)",

@@ -41,14 +41,7 @@ pub use super::manifest::RollupDayRecord;
 use super::{stage_frame, Lake, LakeError, ParquetOptions, SafeName, Scope, REQUESTS};
 use super::{ACCOUNT, PLATFORM};
 
-/// Requests and bytes per China day, 5-minute bucket (`bucket_start`) and channel.
-pub const BY_5MIN: &str = "requests_5min";
-/// Requests and bytes per China day, hour, channel and path directory (`dir`: the path
-/// up to its last `/`, null when it has none).
-pub const BY_DIR: &str = "requests_by_dir";
-/// Requests and bytes per China day, hour, channel, domain, province, ISP, status and
-/// cache state.
-pub const BY_PLACE: &str = "requests_by_place";
+pub use super::catalogue::{BY_5MIN, BY_DIR, BY_PLACE};
 /// Every rollup table, in the order parts are written.
 pub const ROLLUPS: [&str; 3] = [BY_5MIN, BY_DIR, BY_PLACE];
 
@@ -56,6 +49,8 @@ pub const ROLLUPS: [&str; 3] = [BY_5MIN, BY_DIR, BY_PLACE];
 pub const PARTS_DIR: &str = "_rollups";
 /// The name of a day's file in each rollup table.
 pub const DAY_FILE: &str = "day.parquet";
+/// How long a day's build waits for another writer building the same day.
+const DAY_BUILD_PATIENCE: std::time::Duration = std::time::Duration::from_secs(120);
 /// Milliseconds in a bucket.
 pub const BUCKET_MS: i64 = 300_000;
 
@@ -225,12 +220,18 @@ pub fn build_day(
     options: ParquetOptions,
 ) -> Result<bool, RollupError> {
     let record_path = day_record_path(lake, date);
-    let _lease = lake.lease_of_manifest(&record_path)?;
+    // Short work that writers of one day's sources all end with: wait for each other.
+    let unit = format!("{}/{date}", manifest_kind::ROLLUP_DAYS.name);
+    let _lease = lake.lease_waiting(&unit, DAY_BUILD_PATIENCE)?;
     let listing = DayListing::of(lake, date)?;
     let previous: Option<RollupDayRecord> = lake.read_manifest(&record_path).unwrap_or(None);
     let nothing = listing.parts.is_empty() && listing.requests.is_empty();
     let current = match &previous {
-        Some(r) => listing.built_into(r) && r.requests == listing.requests,
+        Some(r) => {
+            listing.built_into(r)
+                && r.requests == listing.requests
+                && lake.check_outputs(r, Depth::Size).is_empty()
+        }
         None => nothing,
     };
     if current {
