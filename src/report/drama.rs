@@ -211,15 +211,18 @@ pub fn build(
     }
     let mut traffic: BTreeMap<(DayChannel, &str), BTreeMap<Episode, Traffic>> = BTreeMap::new();
     let mut unmatched_requests = 0;
-    for (day_channel, episode, t) in wechat_traffic(by_dir, from, to, &known)? {
-        if episode.drama_name == UNMATCHED {
-            unmatched_requests += t.requests;
+    // A day at a time: what is held is one day's directories, not the range's.
+    for day in from.iter_days().take_while(|d| *d <= to) {
+        for (day_channel, episode, t) in wechat_traffic(by_dir.clone(), day, day, &known)? {
+            if episode.drama_name == UNMATCHED {
+                unmatched_requests += t.requests;
+            }
+            add(
+                traffic.entry((day_channel, "wechat")).or_default(),
+                episode,
+                t,
+            );
         }
-        add(
-            traffic.entry((day_channel, "wechat")).or_default(),
-            episode,
-            t,
-        );
     }
     for (day_channel, episode, t) in polyv_traffic(lake, from, to, &mapping.polyv)? {
         add(
