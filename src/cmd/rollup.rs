@@ -14,8 +14,9 @@ use super::Context;
 /// Builds the rollup tables (requests_5min, requests_by_dir, requests_by_place) of the
 /// days asked, from what the lake holds.
 ///
-/// Reports and the library's queries read rollups, never every request. Ingest writes a
-/// source's part of them with its rows; this command gives the log files ingested before
+/// Reports read rollups, never every request (and `cdncost query` or DuckDB can read them
+/// too: a day per file, rows per bucket, directory or place). Ingest writes a source's
+/// part of them with its rows; this command gives the log files ingested before
 /// rollups existed their parts (from cdn_requests, once) and builds each day's files
 /// (one per table and day). Safe to run again: days already current are left alone.
 ///
