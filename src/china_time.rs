@@ -224,6 +224,23 @@ pub fn parse_date(s: &str) -> Result<NaiveDate, String> {
         .map_err(|_| format!("'{s}' is not a date of the form YYYY-MM-DD"))
 }
 
+/// The first day of `date`'s month.
+pub fn first_of_month(date: NaiveDate) -> NaiveDate {
+    use chrono::Datelike;
+    date.with_day(1).expect("day 1 exists")
+}
+
+/// The last day of `date`'s month.
+pub fn last_of_month(date: NaiveDate) -> NaiveDate {
+    use chrono::Datelike;
+    let (y, m) = if date.month() == 12 {
+        (date.year() + 1, 1)
+    } else {
+        (date.year(), date.month() + 1)
+    };
+    NaiveDate::from_ymd_opt(y, m, 1).expect("a month starts on day 1") - chrono::Days::new(1)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -295,21 +312,4 @@ mod tests {
             "2026-11-20T00:00:00+08:00"
         );
     }
-}
-
-/// The first day of `date`'s month.
-pub fn first_of_month(date: NaiveDate) -> NaiveDate {
-    use chrono::Datelike;
-    date.with_day(1).expect("day 1 exists")
-}
-
-/// The last day of `date`'s month.
-pub fn last_of_month(date: NaiveDate) -> NaiveDate {
-    use chrono::Datelike;
-    let (y, m) = if date.month() == 12 {
-        (date.year() + 1, 1)
-    } else {
-        (date.year(), date.month() + 1)
-    };
-    NaiveDate::from_ymd_opt(y, m, 1).expect("a month starts on day 1") - chrono::Days::new(1)
 }
