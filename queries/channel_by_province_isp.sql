@@ -2,12 +2,13 @@
 -- param: channel = wxad  the channel ("(untagged)" for untagged traffic)
 -- param: from = 2026-11-18  first China day
 -- param: to = 2026-11-19  last China day, inclusive
+-- Reads the rollup per place (requests_by_place), not every request.
 SELECT
   province,
   isp,
-  COUNT(*) AS requests,
+  SUM(requests) AS requests,
   SUM(bytes) AS log_bytes
-FROM cdn_requests
+FROM requests_by_place
 WHERE date BETWEEN :from AND :to
   AND COALESCE(channel, '(untagged)') = :channel
 GROUP BY province, isp

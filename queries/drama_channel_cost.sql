@@ -9,18 +9,20 @@
 -- estimates from the logs; the bill-anchored, to-the-fen split is the report's
 -- drama_daily table (also a table here when --reports points at a report).
 WITH requests AS (
+  -- The rollup per directory: `dir` is the path up to its last '/', as matched here.
   SELECT
     COALESCE(channel, '(untagged)') AS channel,
-    LEFT(path, LENGTH(path) - STRPOS(REVERSE(path), '/') + 1) AS dir,
+    dir,
+    requests,
     bytes
-  FROM cdn_requests
+  FROM requests_by_dir
   WHERE date BETWEEN :from AND :to
 ),
 per_drama AS (
   SELECT
     COALESCE(h.drama_name, '(unmatched)') AS drama_name,
     r.channel,
-    COUNT(*) AS requests,
+    SUM(r.requests) AS requests,
     SUM(r.bytes) AS log_bytes
   FROM requests r
   LEFT JOIN media_history h ON r.dir = h.path_prefix

@@ -4,7 +4,7 @@
 -- A channel on one platform only shows null on the other. Needs polyv_traffic in the lake.
 WITH wechat AS (
   SELECT COALESCE(channel, '(untagged)') AS channel, SUM(bytes) AS wechat_log_bytes
-  FROM cdn_requests
+  FROM requests_5min
   WHERE date BETWEEN :from AND :to
   GROUP BY 1
 ),

@@ -4,13 +4,14 @@
 -- param: factor = 1.10  billed bytes per log byte ([prices] billing_factor when set)
 -- param: price_cny_per_gb = 0.20  CNY per GB of billed traffic ([prices] WeChat price when set)
 -- param: bytes_per_gb = 1000000000  bytes in a GB ([prices] bytes_per_gb)
--- Untagged traffic is the channel "(untagged)". Reads only the range's partitions.
+-- Untagged traffic is the channel "(untagged)". Reads the 5-minute rollup (a few thousand
+-- rows a day), not every request.
 WITH per_channel AS (
   SELECT
     COALESCE(channel, '(untagged)') AS channel,
-    COUNT(*) AS requests,
+    SUM(requests) AS requests,
     SUM(bytes) AS log_bytes
-  FROM cdn_requests
+  FROM requests_5min
   WHERE date BETWEEN :from AND :to
   GROUP BY 1
 ),

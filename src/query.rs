@@ -14,7 +14,7 @@ use polars::prelude::*;
 use polars::sql::SQLContext;
 
 use crate::lake::catalogue::TABLES;
-use crate::lake::{collect_streaming, Lake, LakeError};
+use crate::lake::{collect_streaming, rollup, Lake, LakeError};
 
 /// The report tables, read from a report directory (the lake's come from its catalogue).
 pub const REPORT_TABLES: &[&str] = &[
@@ -73,7 +73,15 @@ fn tables_hint(message: &str, tables: &[String]) -> String {
 pub fn context(lake: &Lake, reports: &Path) -> Result<(SQLContext, Vec<String>), QueryError> {
     let ctx = SQLContext::new();
     let mut names = Vec::new();
+    let rollups = rollups_of_every_day(lake)?;
     for table in TABLES.iter().map(|t| t.name) {
+        if let Some(i) = rollup::ROLLUPS.iter().position(|r| *r == table) {
+            if let Some(frame) = rollups.as_ref().and_then(|r| r.frames[i].clone()) {
+                ctx.register(table, frame);
+                names.push(table.to_string());
+            }
+            continue;
+        }
         match lake.scan(table) {
             Ok(frame) => {
                 ctx.register(table, frame);
@@ -99,6 +107,27 @@ pub fn context(lake: &Lake, reports: &Path) -> Result<(SQLContext, Vec<String>),
         }
     }
     Ok((ctx, names))
+}
+
+/// The rollup tables as reports read them ([`rollup::plan`]: a day's files, or its parts
+/// when they are newer), over every day with requests. A lake with request files that
+/// have no rollups yet gets the others registered and a warning naming `cdncost rollup`.
+fn rollups_of_every_day(lake: &Lake) -> Result<Option<rollup::RollupRead>, QueryError> {
+    let Some((first, last)) = lake.request_days()? else {
+        return Ok(None);
+    };
+    match rollup::plan(lake, first, last) {
+        Ok(read) => Ok(Some(read)),
+        Err(e @ rollup::RollupError::Unrolled { .. }) => {
+            tracing::warn!("the rollup tables are not available: {e}");
+            Ok(None)
+        }
+        Err(rollup::RollupError::Lake(e)) => Err(e.into()),
+        Err(e) => Err(QueryError::Sql {
+            message: e.to_string(),
+            tables: Vec::new(),
+        }),
+    }
 }
 
 /// Runs one statement and collects its result on polars' streaming engine

@@ -661,3 +661,88 @@ fn leases_on_the_store_are_renewed_refused_released_and_taken_over() {
     drop(taken);
     assert!(remote.get(rel).unwrap().is_none());
 }
+
+/// A month's report over an S3 lake costs requests that grow with its days, not with its
+/// log files: it reads each day's rollups (two listings, a record, a file per table),
+/// never a request per log file. Counted on the wire, between cdncost and moto, for the
+/// same two days logged as 48 files and as 144 (three domains), and for four days.
+#[test]
+fn a_report_over_s3_makes_requests_that_grow_with_days_not_log_files() {
+    let Some(moto) = Moto::for_test() else {
+        return;
+    };
+    let w = Workdir::new();
+    let (link, seen) = counting_link(&moto.endpoint);
+    let mut count = |lake: &str, domains: &str, days: &str| -> (usize, usize) {
+        let gen = format!("gen-{domains}-{days}");
+        w.generate(
+            &gen,
+            &[
+                "--days",
+                days,
+                "--domains",
+                domains,
+                "--peak-requests-per-hour",
+                "20",
+            ],
+        );
+        let logs = files_below(&w.path(&gen).join("cdn_logs")).len();
+        moto.cdncost(&w, &["--lake", lake, "ingest", &format!("{gen}/cdn_logs")])
+            .ok();
+        seen.lock().unwrap().clear();
+        let env = moto.env_via(&link);
+        let env: Vec<(&str, &str)> = env.iter().map(|(k, v)| (*k, v.as_str())).collect();
+        let last = if days == "2" {
+            "2026-11-19"
+        } else {
+            "2026-11-21"
+        };
+        let out = format!("report-{domains}-{days}");
+        let run = w.run_env(
+            &[
+                "--lake",
+                lake,
+                "report",
+                "--from",
+                "2026-11-18",
+                "--to",
+                last,
+                "--out",
+                &out,
+            ],
+            &env,
+        );
+        assert_eq!(
+            run.code(),
+            3,
+            "days without a usage series: {}",
+            run.stderr()
+        );
+        let requests = seen.lock().unwrap().len();
+        (logs, requests)
+    };
+    let (few_files, few_requests) = count("s3://studio-lake/one-domain", "1", "2");
+    let (many_files, many_requests) = count("s3://studio-lake/three-domains", "3", "2");
+    let (_, four_day_requests) = count("s3://studio-lake/four-days", "1", "4");
+    assert!(
+        many_files >= 3 * few_files - 3,
+        "{few_files} vs {many_files} log files"
+    );
+    // Three times the log files, the same requests (give or take a listing page).
+    assert!(
+        many_requests <= few_requests + 2,
+        "{few_requests} requests for {few_files} files, {many_requests} for {many_files}"
+    );
+    assert!(
+        many_requests < many_files,
+        "{many_requests} requests for {many_files} files"
+    );
+    // Twice the days, more requests.
+    assert!(
+        four_day_requests > few_requests,
+        "{few_requests} → {four_day_requests}"
+    );
+    eprintln!(
+        "report requests: 2 days of {few_files} files: {few_requests}; of {many_files} files: {many_requests}; 4 days: {four_day_requests}"
+    );
+}

@@ -3,38 +3,46 @@
 use chrono::NaiveDate;
 use polars::prelude::*;
 
+use super::error::ReportError;
 use crate::lake::UNTAGGED;
-use crate::lake::{Lake, LakeError, REQUESTS};
+use crate::lake::{rollup, Lake, LakeError, REQUESTS};
 
-/// One row per (date, channel), untagged traffic as "(untagged)", biggest first per day.
+/// One row per (date, channel), untagged traffic as "(untagged)", biggest first per day:
+/// from the 5-minute rollup (a lake without requests is an empty table error, one with
+/// requests not rolled up yet names `cdncost rollup`).
 pub fn channel_day_summary(
     lake: &Lake,
     from: Option<NaiveDate>,
     to: Option<NaiveDate>,
-) -> Result<DataFrame, LakeError> {
-    let mut requests = lake.scan(REQUESTS)?;
-    if let Some(from) = from {
-        requests = requests.filter(col("date").gt_eq(lit(from)));
-    }
-    if let Some(to) = to {
-        requests = requests.filter(col("date").lt_eq(lit(to)));
-    }
-    requests
+) -> Result<DataFrame, ReportError> {
+    let Some((first, last)) = lake.request_days()? else {
+        return Err(LakeError::EmptyTable {
+            table: REQUESTS.into(),
+            root: lake.location().into(),
+        }
+        .into());
+    };
+    let (from, to) = (
+        from.unwrap_or(first).max(first),
+        to.unwrap_or(last).min(last),
+    );
+    let read = rollup::plan(lake, from, to)?;
+    let Some(five_minutes) = read.frames[0].clone() else {
+        return Ok(DataFrame::empty());
+    };
+    five_minutes
         .group_by([col("date"), col("channel").fill_null(lit(UNTAGGED))])
         .agg([
-            len().alias("requests"),
+            col("requests").sum().alias("requests"),
             col("bytes").sum().alias("log_bytes"),
         ])
         .with_column(share_of_day("log_bytes").alias("share"))
         .sort_by_exprs(
-            [col("date"), col("log_bytes")],
-            SortMultipleOptions::default().with_order_descending_multi([false, true]),
+            [col("date"), col("log_bytes"), col("channel")],
+            SortMultipleOptions::default().with_order_descending_multi([false, true, false]),
         )
         .collect()
-        .map_err(|source| LakeError::Query {
-            table: REQUESTS.into(),
-            source,
-        })
+        .map_err(|source| ReportError::Query { from, to, source })
 }
 
 /// A column's share of its day's total (a window over `date`).

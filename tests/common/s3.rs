@@ -215,3 +215,64 @@ fn relay(mut from: TcpStream, mut to: TcpStream, bytes_per_second: usize) {
     }
     let _ = to.shutdown(std::net::Shutdown::Write);
 }
+
+/// A relay in front of `upstream` that counts the HTTP requests passing through it (the
+/// request lines a client sends: `GET /… HTTP/1.1`, `PUT`, `HEAD`, `POST`, `DELETE`),
+/// as a store's request log would. Runs until the test ends.
+pub fn counting_link(upstream: &str) -> (String, std::sync::Arc<std::sync::Mutex<Vec<String>>>) {
+    let upstream = upstream.trim_start_matches("http://").to_string();
+    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+    let address = format!("http://{}", listener.local_addr().unwrap());
+    let seen = std::sync::Arc::new(std::sync::Mutex::new(Vec::new()));
+    let log = seen.clone();
+    std::thread::spawn(move || {
+        for client in listener.incoming().flatten() {
+            let Ok(server) = TcpStream::connect(&upstream) else {
+                continue;
+            };
+            let (c2, s2) = (client.try_clone().unwrap(), server.try_clone().unwrap());
+            let log = log.clone();
+            std::thread::spawn(move || relay_counting(client, server, Some(log)));
+            std::thread::spawn(move || relay_counting(s2, c2, None));
+        }
+    });
+    (address, seen)
+}
+
+fn relay_counting(
+    mut from: TcpStream,
+    mut to: TcpStream,
+    log: Option<std::sync::Arc<std::sync::Mutex<Vec<String>>>>,
+) {
+    let mut buf = vec![0u8; 64 * 1024];
+    // The bytes since the last line end, so a request line split across reads counts.
+    let mut line = Vec::new();
+    loop {
+        match from.read(&mut buf) {
+            Ok(0) | Err(_) => break,
+            Ok(n) => {
+                for &b in buf[..n].iter().filter(|_| log.is_some()) {
+                    if b == b'\n' {
+                        let text = String::from_utf8_lossy(&line);
+                        let text = text.trim_end_matches('\r');
+                        let method = text.split(' ').next().unwrap_or("");
+                        if ["GET", "PUT", "HEAD", "POST", "DELETE"].contains(&method)
+                            && text.ends_with(" HTTP/1.1")
+                        {
+                            if let Some(log) = &log {
+                                log.lock().unwrap().push(text.to_string());
+                            }
+                        }
+                        line.clear();
+                    } else if line.len() < 4096 {
+                        line.push(b);
+                    }
+                }
+                if to.write_all(&buf[..n]).is_err() {
+                    break;
+                }
+            }
+        }
+    }
+    let _ = to.shutdown(std::net::Shutdown::Write);
+}
