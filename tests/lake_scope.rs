@@ -138,11 +138,34 @@ fn a_lake_from_before_accounts_reads_as_the_default_accounts_and_reports_the_sam
 
     // Same names for the same units: the home scope's layout is the old one (rollups
     // made afterwards included).
+    // Quiet hours' log files are byte-identical (empty): the logs job keeps whichever
+    // of such twins it downloads first, so their records are left out of the comparison.
+    let gen_logs = w.path(&format!("gen/cdn_logs/date={DAY}"));
+    let mut by_content: BTreeMap<Vec<u8>, Vec<String>> = BTreeMap::new();
+    for file in files_below(&gen_logs) {
+        let stem = file.trim_end_matches(".gz").to_string();
+        by_content
+            .entry(std::fs::read(gen_logs.join(&file)).unwrap())
+            .or_default()
+            .push(stem);
+    }
+    let twins: Vec<String> = by_content
+        .into_values()
+        .filter(|stems| stems.len() > 1)
+        .flatten()
+        .collect();
     let names = |lake: &Path| -> Vec<String> {
-        files_below(lake)
+        let mut names: Vec<String> = files_below(lake)
             .into_iter()
             .filter(|f| !f.starts_with("_leases/"))
-            .collect()
+            .filter(|f| {
+                !(f.starts_with("_manifest/ingest/")
+                    && twins.iter().any(|t| f.contains(t.as_str())))
+            })
+            .map(|f| without_part_id(&f))
+            .collect();
+        names.sort();
+        names
     };
     assert_eq!(names(&old), names(&new));
 
@@ -261,7 +284,8 @@ fn re_ingest_in_an_old_lake_replaces_in_place_and_another_account_keeps_apart() 
     // One file again, by today's code: the same names, its rows once, now with the keys.
     let one = logs.join("2026111820-1500020822.vod2.myqcloud.com-mainland.gz");
     w.run(&["ingest", one.to_str().unwrap()]).ok();
-    // Plus the rollups today's ingest writes: that source's parts and its day's files.
+    // Plus the rollups today's ingest writes: that source's parts (its day's files are
+    // built when the day is complete, by `run` or `cdncost rollup`).
     let is_rollup = |f: &String| {
         f.starts_with("_rollups/")
             || f.starts_with("requests_")
@@ -269,12 +293,12 @@ fn re_ingest_in_an_old_lake_replaces_in_place_and_another_account_keeps_apart() 
     };
     let (rollups, files_after): (Vec<String>, Vec<String>) =
         files_below(&lake).into_iter().partition(is_rollup);
+    let rollups: Vec<String> = rollups.iter().map(|f| without_part_id(f)).collect();
     assert_eq!(files_after, files_before);
     let part = "2026111820-1500020822.vod2.myqcloud.com-mainland.parquet";
-    let mut expected_rollups = vec![format!("_manifest/rollups/{DAY}.json")];
+    let mut expected_rollups = Vec::new();
     for table in ["requests_5min", "requests_by_dir", "requests_by_place"] {
         expected_rollups.push(format!("_rollups/date={DAY}/{table}/{part}"));
-        expected_rollups.push(format!("{table}/date={DAY}/day.parquet"));
     }
     expected_rollups.sort();
     assert_eq!(rollups, expected_rollups);

@@ -501,7 +501,8 @@ fn date_filters_read_only_their_partitions() {
     .unwrap();
     // (The library's `top_channels` reads the 5-minute rollup now: ad-hoc SQL over the
     // requests themselves shows the pruning.)
-    let per_channel = "SELECT channel, count(*) AS n FROM cdn_requests WHERE date = :day GROUP BY channel";
+    let per_channel =
+        "SELECT channel, count(*) AS n FROM cdn_requests WHERE date = :day GROUP BY channel";
     let rows = query(&s, &[per_channel, "--param", &format!("day={DAY1}")]);
     assert_eq!(rows.len(), 9);
     s.cdncost(&["query", per_channel, "--param", &format!("day={DAY2}")])

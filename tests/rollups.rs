@@ -137,6 +137,17 @@ fn rollups_sum_to_the_requests_per_bucket_directory_and_place() {
         expected_totals(&generated),
         "the requests themselves"
     );
+    // Ingest writes each file's parts; the days are compacted by `rollup` (or `run`).
+    assert!(
+        !lake.join("requests_5min").exists(),
+        "no day file before the days are built"
+    );
+    let built = w.run(&["--lake", "lake", "rollup"]).ok();
+    assert!(
+        built.stdout().contains("2 days built"),
+        "{}",
+        built.stdout()
+    );
     assert_rollups_equal_requests(&lake);
     // One day file per table and day, built from the parts there now.
     for table in ["requests_5min", "requests_by_dir", "requests_by_place"] {

@@ -31,7 +31,7 @@ pub enum TimeFormat {
 // digit is also 13 digits, and reading it as milliseconds would file the request under
 // a wrong year without a trace. Such lines are rejected (and visible in `rejects`).
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum Cache {
     Hit,
     Miss,

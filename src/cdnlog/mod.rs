@@ -7,3 +7,4 @@ pub mod columns;
 pub mod format;
 pub mod line;
 pub mod reader;
+pub mod rollups;

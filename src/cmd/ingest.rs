@@ -12,7 +12,6 @@ use cdncost::lake::manifest::{FileRecord, Observed};
 use cdncost::lake::scope::platform;
 use cdncost::lake::Scope;
 use cdncost::pipeline::ingest::{ingest_files, IngestError};
-use cdncost::pipeline::rollup::{build_days, RollupOutcome};
 use cdncost::progress::Progress;
 use cdncost::table::thousands;
 
@@ -77,15 +76,16 @@ pub fn run(ctx: &Context, args: Args) -> Result<Exit> {
         progress.item_done(result.as_ref().map_or(0, |r| r.text_bytes));
     });
     progress.finish();
-    // The days these files touched get their day rollups built from the new parts.
+    // Each file's rollup parts are in the lake with its rows; a day's files are built
+    // once the day is complete (`run`, `fetch logs`), or by `cdncost rollup`: reports
+    // read the parts until then, to the same figures.
     let days: std::collections::BTreeSet<chrono::NaiveDate> =
         results.iter().flatten().flat_map(|r| r.dates()).collect();
-    let days: Vec<chrono::NaiveDate> = days.into_iter().collect();
-    let mut rolled = RollupOutcome::default();
-    match build_days(&ctx.lake, &days, options.parquet, &mut rolled) {
-        Ok(()) => tracing::info!("{}", rolled.line()),
-        // The parts are in: readers read them until a day is built (`cdncost rollup`).
-        Err(e) => tracing::warn!("rollups: {e}; reports read the parts until `cdncost rollup` or the next run builds the days"),
+    if let (Some(first), Some(last)) = (days.first(), days.last()) {
+        tracing::info!(
+            "rollups: {} days have new parts; `cdncost rollup --from {first} --to {last}` compacts them to a file per day",
+            days.len()
+        );
     }
     let elapsed = started.elapsed().as_secs_f64();
     print_totals(&results, elapsed)

@@ -562,7 +562,7 @@ impl Lake {
 
     /// Removes a published file named in a manifest (and the directories it leaves
     /// empty); a name that would leave the lake, or a file already gone, is passed over.
-    fn remove_output(&self, rel: &str) -> Result<(), LakeError> {
+    pub(crate) fn remove_output(&self, rel: &str) -> Result<(), LakeError> {
         if !is_safe_relative(rel) {
             return Ok(());
         }

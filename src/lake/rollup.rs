@@ -111,6 +111,15 @@ fn combine(table: &str, parts: LazyFrame) -> LazyFrame {
 }
 
 impl Lake {
+    /// `_rollups/date=D/<table>/<name>`: a source's part (`name` as its request files').
+    pub fn rollup_part(&self, table: &str, date: NaiveDate, name: &str) -> PathBuf {
+        self.root()
+            .join(PARTS_DIR)
+            .join(format!("date={date}"))
+            .join(table)
+            .join(name)
+    }
+
     /// `<table>/date=D/day.parquet`: every scope's rows of the day (the keys say whose).
     pub fn rollup_day(&self, table: &str, date: NaiveDate) -> PathBuf {
         self.table_dir(table)
@@ -151,6 +160,77 @@ fn file_name(rel: &str) -> &str {
     rel.rsplit('/').next().unwrap_or(rel)
 }
 
+/// The source a lake file is of: a request file's name, or a part's without its write
+/// id (`<stem>.parquet` for `<stem>.<id>.parquet`).
+fn source_of(rel: &str) -> String {
+    let name = file_name(rel);
+    let stem = name.strip_suffix(".parquet").unwrap_or(name);
+    match stem.rsplit_once('.') {
+        Some((source, id)) if rel.starts_with(PARTS_DIR) && is_part_id(id) => {
+            format!("{source}.parquet")
+        }
+        _ => name.to_string(),
+    }
+}
+
+fn is_part_id(id: &str) -> bool {
+    id.len() == 16 && id.bytes().all(|b| b.is_ascii_hexdigit())
+}
+
+/// A part's file name: its source's request file name with an id new at every write
+/// (`<stem>.<16 hex>.parquet`, the hex of the write's time in nanoseconds, so later writes
+/// sort after earlier ones). A day built from a source's parts is then never taken for
+/// one built from its re-ingested parts, whatever their sizes; and where a cut-short
+/// publish left two parts of one source, readers take the later one.
+pub fn part_name(request_file: &str) -> String {
+    use std::sync::atomic::{AtomicU64, Ordering};
+    static LAST: AtomicU64 = AtomicU64::new(0);
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_nanos() as u64);
+    // Strictly increasing within the process, whatever the clock's resolution.
+    let id = LAST
+        .fetch_update(Ordering::Relaxed, Ordering::Relaxed, |last| {
+            Some(now.max(last + 1))
+        })
+        .map_or(now, |last| now.max(last + 1));
+    let stem = request_file
+        .strip_suffix(".parquet")
+        .unwrap_or(request_file);
+    format!("{stem}.{id:016x}.parquet")
+}
+
+/// Removes the parts of `record`'s source that it does not list (a record lost or damaged
+/// before this ingest could not say which files to replace).
+pub fn drop_other_parts(
+    lake: &Lake,
+    record: &super::manifest::FileRecord,
+) -> Result<(), LakeError> {
+    let ours: std::collections::BTreeSet<&str> = record
+        .outputs
+        .iter()
+        .filter(|o| o.starts_with(PARTS_DIR))
+        .map(String::as_str)
+        .collect();
+    let dirs: std::collections::BTreeSet<&str> = ours
+        .iter()
+        .filter_map(|o| o.rsplit_once('/').map(|(dir, _)| dir))
+        .collect();
+    for dir in dirs {
+        let sources: std::collections::BTreeSet<String> = ours
+            .iter()
+            .filter(|o| o.starts_with(dir))
+            .map(|o| source_of(o))
+            .collect();
+        for rel in lake.list_parquet(dir)?.into_keys() {
+            if !ours.contains(rel.as_str()) && sources.contains(&source_of(&rel)) {
+                lake.remove_output(&rel)?;
+            }
+        }
+    }
+    Ok(())
+}
+
 impl DayListing {
     pub fn of(lake: &Lake, date: NaiveDate) -> Result<DayListing, LakeError> {
         Ok(DayListing {
@@ -160,35 +240,40 @@ impl DayListing {
         })
     }
 
-    /// Names of sources (their file names) with request files of the day.
-    fn sources(&self) -> std::collections::BTreeSet<&str> {
-        self.requests.keys().map(|r| file_name(r)).collect()
+    /// Sources (their request files' names) with request files of the day.
+    fn sources(&self) -> std::collections::BTreeSet<String> {
+        self.requests.keys().map(|r| source_of(r)).collect()
     }
 
     /// Parts of `table` whose source has request files of the day (a part left without
-    /// its requests by a killed publish is not read: its source is ingested again).
+    /// its requests by a killed publish is not read: its source is ingested again), the
+    /// latest of each source.
     pub fn parts_of(&self, table: &str) -> Vec<&str> {
         let sources = self.sources();
         let dir = format!("{PARTS_DIR}/date={}/{table}/", self.date);
-        self.parts
-            .keys()
-            .filter(|p| p.starts_with(&dir) && sources.contains(file_name(p)))
-            .map(String::as_str)
-            .collect()
+        let mut latest: BTreeMap<String, &str> = BTreeMap::new();
+        // Names sort by write within a source (`part_name`): the last one seen wins.
+        for part in self.parts.keys().filter(|p| p.starts_with(&dir)) {
+            let source = source_of(part);
+            if sources.contains(&source) {
+                latest.insert(source, part);
+            }
+        }
+        latest.into_values().collect()
     }
 
     /// Request files whose source has no part: ingested before rollups existed.
     pub fn unrolled(&self) -> Vec<&str> {
         let dir = format!("{PARTS_DIR}/date={}/{BY_5MIN}/", self.date);
-        let rolled: std::collections::BTreeSet<&str> = self
+        let rolled: std::collections::BTreeSet<String> = self
             .parts
             .keys()
             .filter(|p| p.starts_with(&dir))
-            .map(|p| file_name(p))
+            .map(|p| source_of(p))
             .collect();
         self.requests
             .keys()
-            .filter(|r| !rolled.contains(file_name(r)))
+            .filter(|r| !rolled.contains(&source_of(r)))
             .map(String::as_str)
             .collect()
     }
@@ -248,9 +333,8 @@ pub fn build_day(
         let Some(frame) = scan_files(lake, &parts)? else {
             continue;
         };
-        let day = combine(table, frame)
-            .collect()
-            .map_err(|source| LakeError::Query {
+        let day =
+            super::collect_streaming(combine(table, frame)).map_err(|source| LakeError::Query {
                 table: table.into(),
                 source,
             })?;
@@ -469,12 +553,7 @@ pub fn stage_parts(
                 table: (*table).into(),
                 source,
             })?;
-            let path = lake
-                .root()
-                .join(PARTS_DIR)
-                .join(format!("date={date}"))
-                .join(table)
-                .join(name);
+            let path = lake.rollup_part(table, date, &part_name(name));
             staged.push(stage_frame(&path, &part, options)?);
         }
     }

@@ -22,6 +22,7 @@ use crate::cdnlog::columns::{FileLabels, RejectColumns, RequestColumns, Tag};
 use crate::cdnlog::format::{LogFormat, TencentCdn};
 use crate::cdnlog::line::{EmptyMarker, LogLine, Reject, TimeFormat};
 use crate::cdnlog::reader::{LineReader, DEFAULT_MAX_LINE};
+use crate::cdnlog::rollups::{RollupLine, RollupSums};
 use crate::china_time::{self, ChinaHour};
 use crate::config::IngestConfig;
 use crate::lake::catalogue::manifest_kind;
@@ -30,7 +31,7 @@ use crate::lake::manifest::{FileRecord, Observed};
 use crate::lake::rollup;
 use crate::lake::scope::{platform, Scope};
 use crate::lake::{
-    Lake, LakeError, ParquetOptions, RowGroupSink, SafeName, StagedFile, TableSchema,
+    stage_frame, Lake, LakeError, ParquetOptions, RowGroupSink, SafeName, StagedFile, TableSchema,
 };
 
 /// Rows a new hour's column builders make room for before they grow.
@@ -284,7 +285,9 @@ pub fn ingest_file_as<F: LogFormat>(
     record.text_bytes = text_bytes;
     record.ingested_at = china_time::now_rfc3339();
     record.elapsed_ms = started.elapsed().as_millis() as u64;
-    lake.replace(staged, &manifest, record).map_err(lake_err)
+    let record = lake.replace(staged, &manifest, record).map_err(lake_err)?;
+    rollup::drop_other_parts(lake, &record).map_err(lake_err)?;
+    Ok(record)
 }
 
 /// Writes a row group of `table` to `sink`, creating its file at `path()` on first use.
@@ -339,6 +342,8 @@ struct FilePass<'a, F: LogFormat> {
     log_bytes: u64,
     observed: Observed,
     variants: LineVariants,
+    /// The file's part of the rollups, summed line by line.
+    rollups: RollupSums,
 }
 
 struct Partition {
@@ -372,6 +377,7 @@ impl<'a, F: LogFormat> FilePass<'a, F> {
             log_bytes: 0,
             observed: Observed::default(),
             variants: LineVariants::default(),
+            rollups: RollupSums::default(),
         }
     }
 
@@ -420,6 +426,18 @@ impl<'a, F: LogFormat> FilePass<'a, F> {
         let us = decoded_us(line.query, &mut self.us_scratch);
         let channel = us.and_then(channel_of);
         self.observed.untagged_requests += channel.is_none() as u64;
+        self.rollups.add(&RollupLine {
+            ts_ms: line.ts_ms,
+            hour,
+            channel,
+            path: line.path,
+            domain: line.domain,
+            province_code: line.province_code,
+            isp_code: line.isp_code,
+            status: line.status,
+            cache: line.cache,
+            bytes: line.bytes,
+        });
         self.partitions[index]
             .columns
             .push(line, &Tag { us, channel }, province, isp, line_no);
@@ -529,12 +547,9 @@ impl<'a, F: LogFormat> FilePass<'a, F> {
         )
     }
 
-    /// The rollup parts of the staged request files (each with its China hour).
-    fn stage_rollups(
-        &self,
-        requests: &[(StagedFile, ChinaHour)],
-    ) -> Result<Vec<StagedFile>, LakeError> {
-        let Some((first, _)) = requests.first() else {
+    /// The rollup parts of the file's rows, named as its request files are.
+    fn stage_rollups(&mut self, requests: &[StagedFile]) -> Result<Vec<StagedFile>, LakeError> {
+        let Some(first) = requests.first() else {
             return Ok(Vec::new());
         };
         let name = first
@@ -542,11 +557,22 @@ impl<'a, F: LogFormat> FilePass<'a, F> {
             .file_name()
             .map(|n| n.to_string_lossy().into_owned())
             .unwrap_or_default();
-        let files: Vec<(String, ChinaHour)> = requests
-            .iter()
-            .map(|(file, hour)| (file.temp.to_string_lossy().into_owned(), *hour))
-            .collect();
-        rollup::stage_parts(self.lake, &name, &files, self.options.parquet)
+        let days = std::mem::take(&mut self.rollups)
+            .into_frames(&self.options.scope)
+            .map_err(|source| LakeError::Parquet {
+                path: first.final_path().to_path_buf(),
+                source,
+            })?;
+        let mut staged = Vec::with_capacity(days.len() * rollup::ROLLUPS.len());
+        for (date, frames) in days {
+            for (table, frame) in rollup::ROLLUPS.iter().zip(frames) {
+                let path = self
+                    .lake
+                    .rollup_part(table, date, &rollup::part_name(&name));
+                staged.push(stage_frame(&path, &frame, self.options.parquet)?);
+            }
+        }
+        Ok(staged)
     }
 
     /// Writes what is still buffered and every footer; returns the staged outputs and the
@@ -580,14 +606,14 @@ impl<'a, F: LogFormat> FilePass<'a, F> {
         let mut requests = Vec::with_capacity(self.partitions.len());
         for partition in self.partitions.drain(..) {
             if let Some(sink) = partition.sink {
-                requests.push((sink.finish().map_err(lake_err)?, partition.hour));
+                requests.push(sink.finish().map_err(lake_err)?);
             }
         }
-        // The rollups of these rows, read back from the staged files (one reading of a
-        // few columns, not the lines again), committed before the request files: a
-        // publish cut short leaves parts without requests, which no reader counts.
+        // The rollups of these rows, summed as they were parsed, committed before the
+        // request files: a publish cut short leaves parts without requests, which no
+        // reader counts.
         let mut staged = self.stage_rollups(&requests).map_err(lake_err)?;
-        staged.extend(requests.into_iter().map(|(file, _)| file));
+        staged.extend(requests);
         if let Some(sink) = self.reject_sink.take() {
             staged.push(sink.finish().map_err(lake_err)?);
         }

@@ -1,7 +1,7 @@
 //! The rollups job: every day of a range gets its day files built from the parts there
 //! now, and sources ingested before rollups existed get their parts first, from their
-//! request files, said in the log. `run` does it for the months it reports, `ingest` and
-//! `fetch logs` for the days they touched, `cdncost rollup` for any range.
+//! request files, said in the log. `run` does it for the months it reports, `fetch logs`
+//! for the days it fetched, `cdncost rollup` for any range (after `ingest` by hand).
 
 use chrono::NaiveDate;
 

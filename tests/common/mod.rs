@@ -337,3 +337,30 @@ pub fn python_has(imports: &str, what: &str, install: &str) -> bool {
     }
     present
 }
+
+/// A rollup part's name without the id each write gives it (`<stem>.<16 hex>.parquet`).
+pub fn without_part_id(name: &str) -> String {
+    match name
+        .strip_suffix(".parquet")
+        .and_then(|s| s.rsplit_once('.'))
+    {
+        Some((stem, id))
+            if name.starts_with("_rollups/")
+                && id.len() == 16
+                && id.bytes().all(|b| b.is_ascii_hexdigit()) =>
+        {
+            format!("{stem}.parquet")
+        }
+        _ => name.to_string(),
+    }
+}
+
+/// [`files_below`], rollup parts named without their write ids (sorted).
+pub fn lake_files(dir: &Path) -> Vec<String> {
+    let mut names: Vec<String> = files_below(dir)
+        .iter()
+        .map(|f| without_part_id(f))
+        .collect();
+    names.sort();
+    names
+}

@@ -126,7 +126,8 @@ impl Moto {
             .map(|line| {
                 let (key, size) = line.split_once('\t').unwrap();
                 let key = key.strip_prefix(prefix).unwrap().trim_start_matches('/');
-                (key.to_string(), size.parse().unwrap())
+                // Rollup parts named without their write ids, to compare with a disk lake.
+                (super::without_part_id(key), size.parse().unwrap())
             })
             .collect();
         out.sort();
