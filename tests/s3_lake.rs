@@ -675,7 +675,7 @@ fn a_report_over_s3_makes_requests_that_grow_with_days_not_log_files() {
     };
     let w = Workdir::new();
     let (link, seen) = counting_link(&moto.endpoint);
-    let mut count = |lake: &str, domains: &str, days: &str| -> (usize, usize) {
+    let count = |lake: &str, domains: &str, days: &str| -> (usize, usize) {
         let gen = format!("gen-{domains}-{days}");
         w.generate(
             &gen,

@@ -12,7 +12,7 @@
 //! `bytes`. Two levels, so that publishing stays per source and reading stays per day:
 //!
 //! ```text
-//! LAKE/_rollups/date=D/<table>/<source stem>.parquet   one part per source and day,
+//! LAKE/_rollups/date=D/<table>/<stem>.<id>.parquet     one part per source and day,
 //!                                                      published with the source's rows
 //! LAKE/<table>/date=D/day.parquet                      the day: its parts summed, one
 //!                                                      file per table (what readers read)
@@ -22,8 +22,12 @@
 //!
 //! A part is an output of its source's ingest ([`super::manifest::FileRecord`]): a
 //! re-ingest replaces it, a killed ingest leaves none (parts are committed before the
-//! request files, and neither counts until the manifest is written). The day file is
-//! derived: [`build_day`] rebuilds it whenever the day's parts change. A reader compares
+//! request files, and neither counts until the manifest is written). Ingest sums the
+//! parts while parsing (`cdnlog::rollups`); `cdncost rollup` makes them for files ingested
+//! before rollups, from their rows ([`aggregate`]). A part's name carries a write id
+//! ([`part_name`]), so a re-ingested source's parts never pass for the old ones. The day
+//! file is derived: [`build_day`] rebuilds it when the day's parts change (`run` and
+//! `fetch logs` for the days they fetch, `cdncost rollup` on demand). A reader compares
 //! the day's listing with the day's record ([`plan`]): fresh, it reads the one day file
 //! per table; stale (a source ingested since), it reads the parts; request files without
 //! a part (a lake written before rollups) are an error naming `cdncost rollup`, never
