@@ -389,6 +389,9 @@ pub struct RollupRead {
     pub damage: BTreeMap<NaiveDate, Vec<Damage>>,
     /// Days read from their parts (their day files are older than a source).
     pub from_parts: Vec<NaiveDate>,
+    /// The same rows, day by day (for readers that go a day at a time: each day's scan
+    /// then reads that day's files only).
+    pub by_day: BTreeMap<NaiveDate, [Option<LazyFrame>; 3]>,
 }
 
 /// What stops rollups from being built or read.
@@ -458,7 +461,9 @@ pub fn plan(lake: &Lake, from: NaiveDate, to: NaiveDate) -> Result<RollupRead, R
                     .collect(),
             };
             if let Some(frame) = scan_files(lake, &files)? {
-                per_table[i].push(frame.with_column(lit(date).cast(DataType::Date).alias("date")));
+                let frame = frame.with_column(lit(date).cast(DataType::Date).alias("date"));
+                read.by_day.entry(date).or_default()[i] = Some(frame.clone());
+                per_table[i].push(frame);
             }
         }
         if fresh.is_none() {

@@ -187,11 +187,12 @@ pub enum DramaError {
 }
 
 /// The drama tables of `from..=to`, from the lake (its catalogue, Polyv's traffic and
-/// `by_dir`, the requests' rollup per directory) and the priced core table (`long`:
+/// `by_dir`, the requests' rollups day by day, of which the one per directory is read)
+/// and the priced core table (`long`:
 /// date, channel, platform, billed_bytes, cost_cny).
 pub fn build(
     lake: &Lake,
-    by_dir: Option<LazyFrame>,
+    by_dir: &BTreeMap<NaiveDate, [Option<LazyFrame>; 3]>,
     from: NaiveDate,
     to: NaiveDate,
     long: &DataFrame,
@@ -211,9 +212,9 @@ pub fn build(
     }
     let mut traffic: BTreeMap<(DayChannel, &str), BTreeMap<Episode, Traffic>> = BTreeMap::new();
     let mut unmatched_requests = 0;
-    // A day at a time: what is held is one day's directories, not the range's.
-    for day in from.iter_days().take_while(|d| *d <= to) {
-        for (day_channel, episode, t) in wechat_traffic(by_dir.clone(), day, day, &known)? {
+    // A day at a time, each day's files only: what is held is one day's directories.
+    for (day, frames) in by_dir.range(from..=to) {
+        for (day_channel, episode, t) in wechat_traffic(frames[1].clone(), *day, *day, &known)? {
             if episode.drama_name == UNMATCHED {
                 unmatched_requests += t.requests;
             }

@@ -207,7 +207,7 @@ pub fn build_with(
     let reconciliation = reconciliation(requests, usage.lazy(), gaps.lazy(), from, to, prices)
         .collect()
         .map_err(query)?;
-    let by_dir = rollups.frames[1].clone();
+    let by_dir = &rollups.by_day;
     let dramas = super::drama::build(
         lake,
         by_dir,
