@@ -16,10 +16,12 @@ use super::Context;
 
 /// Run SQL over the lake (polars' SQL engine), or a named query from queries/.
 ///
-/// Tables: cdn_requests, cdn_usage, polyv_traffic, rejects (the lake, with the hive
-/// partition columns `date`, `hour`, `interval`), and channel_daily, channel_monthly,
-/// reconciliation when the report directory holds them. A filter on `date` reads only
-/// those days' files.
+/// Tables: cdn_requests, cdn_usage, polyv_traffic, media_history, rejects (the lake, with
+/// the hive partition columns `date`, `hour`, `interval`); the rollups of cdn_requests,
+/// a row per key instead of a row per request: requests_5min, requests_by_dir,
+/// requests_by_place (`requests` and `bytes` per key); and
+/// channel_daily, channel_monthly, reconciliation… when the report directory holds them.
+/// A filter on `date` reads only those days' files.
 ///
 /// QUERY is SQL text, a .sql file, or a name from the library (`top_channels` is
 /// queries/top_channels.sql; `cdncost query --list` shows them).
