@@ -134,6 +134,18 @@ impl DaysArgs {
     }
 }
 
+/// `--from` and `--to`, each optional: the lake's first and last day with requests when
+/// left out (`summary`, `rollup`).
+#[derive(Args, Debug, Clone)]
+pub struct LakeDaysArgs {
+    /// First China day (YYYY-MM-DD) [default: the earliest with requests]
+    #[arg(long, value_parser = cdncost::china_time::parse_date)]
+    pub from: Option<chrono::NaiveDate>,
+    /// Last China day, inclusive [default: the latest with requests]
+    #[arg(long, value_parser = cdncost::china_time::parse_date)]
+    pub to: Option<chrono::NaiveDate>,
+}
+
 /// What every command gets: the loaded settings and the lake.
 pub struct Context {
     pub config: Config,

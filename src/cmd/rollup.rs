@@ -2,14 +2,11 @@
 //! before rollups existed; `run` keeps them current after that).
 
 use anyhow::Result;
-use chrono::NaiveDate;
-
-use cdncost::china_time::parse_date;
 use cdncost::exit::Exit;
 use cdncost::pipeline::ingest::IngestOptions;
 use cdncost::pipeline::rollup::refresh;
 
-use super::Context;
+use super::{Context, LakeDaysArgs};
 
 /// Builds the rollup tables (requests_5min, requests_by_dir, requests_by_place) of the
 /// days asked, from what the lake holds.
@@ -25,21 +22,18 @@ use super::Context;
 ///   cdncost rollup --from 2026-11-01 --to 2026-11-30
 #[derive(clap::Args, Debug)]
 pub struct Args {
-    /// First China day (YYYY-MM-DD) [default: the earliest with requests]
-    #[arg(long, value_parser = parse_date)]
-    pub from: Option<NaiveDate>,
-    /// Last China day, inclusive [default: the latest with requests]
-    #[arg(long, value_parser = parse_date)]
-    pub to: Option<NaiveDate>,
+    #[command(flatten)]
+    pub days: LakeDaysArgs,
 }
 
 pub fn run(ctx: &Context, args: Args) -> Result<Exit> {
-    let days = match (args.from, args.to) {
+    let LakeDaysArgs { from, to } = args.days;
+    let days = match (from, to) {
         (Some(from), Some(to)) => Some((from, to)),
         _ => ctx
             .lake
             .request_days()?
-            .map(|(first, last)| (args.from.unwrap_or(first), args.to.unwrap_or(last))),
+            .map(|(first, last)| (from.unwrap_or(first), to.unwrap_or(last))),
     };
     let Some((from, to)) = days else {
         outln!("rollups: the lake has no requests: nothing to roll up")?;

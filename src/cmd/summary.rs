@@ -1,14 +1,11 @@
 //! `cdncost summary`: what is in the lake, per China day and channel.
 
 use anyhow::Result;
-use chrono::NaiveDate;
-
-use cdncost::china_time::parse_date;
 use cdncost::exit::Exit;
 use cdncost::report::summary::channel_day_summary;
 use cdncost::table::render_frame;
 
-use super::Context;
+use super::{Context, LakeDaysArgs};
 
 /// Requests and log bytes per China day and channel, from the lake.
 ///
@@ -16,16 +13,12 @@ use super::Context;
 /// "(untagged)". `share` is the channel's part of that day's log bytes.
 #[derive(clap::Args, Debug)]
 pub struct Args {
-    /// First China day (YYYY-MM-DD) [default: the earliest in the lake]
-    #[arg(long, value_parser = parse_date)]
-    pub from: Option<NaiveDate>,
-    /// Last China day, inclusive [default: the latest in the lake]
-    #[arg(long, value_parser = parse_date)]
-    pub to: Option<NaiveDate>,
+    #[command(flatten)]
+    pub days: LakeDaysArgs,
 }
 
 pub fn run(ctx: &Context, args: Args) -> Result<Exit> {
-    let frame = channel_day_summary(&ctx.lake, args.from, args.to)?;
+    let frame = channel_day_summary(&ctx.lake, args.days.from, args.days.to)?;
     outln!("{}", render_frame(&frame).trim_end_matches('\n'))?;
     Ok(Exit::Ok)
 }

@@ -667,8 +667,10 @@ fn is_lake_parquet(rel: &str) -> bool {
             .all(|part| !part.starts_with('.') && !part.starts_with('_'))
 }
 
-/// The Parquet files below `dir` with their sizes, hidden names (temporaries) left out.
-fn parquet_files_with_sizes(dir: &Path) -> Vec<(PathBuf, u64)> {
+/// The Parquet files below `dir` with their sizes, hidden names (temporaries) left out;
+/// `_`-directories (manifests, damaged files set aside, rollup parts) only when
+/// `underscore_dirs`.
+fn parquet_walk(dir: &Path, underscore_dirs: bool) -> Vec<(PathBuf, u64)> {
     let mut files = Vec::new();
     let mut stack = vec![dir.to_path_buf()];
     while let Some(dir) = stack.pop() {
@@ -678,15 +680,16 @@ fn parquet_files_with_sizes(dir: &Path) -> Vec<(PathBuf, u64)> {
         for entry in entries.flatten() {
             let name = entry.file_name();
             let name = name.to_string_lossy();
-            let Ok(meta) = entry.metadata() else {
-                continue;
-            };
             if name.starts_with('.') {
                 continue;
-            } else if meta.is_dir() {
-                stack.push(entry.path());
+            }
+            if entry.file_type().is_ok_and(|t| t.is_dir()) {
+                if underscore_dirs || !name.starts_with('_') {
+                    stack.push(entry.path());
+                }
             } else if name.ends_with(".parquet") {
-                files.push((entry.path(), meta.len()));
+                let size = entry.metadata().map_or(0, |m| m.len());
+                files.push((entry.path(), size));
             }
         }
     }
@@ -696,29 +699,10 @@ fn parquet_files_with_sizes(dir: &Path) -> Vec<(PathBuf, u64)> {
 /// The Parquet files below `dir`, hidden names (temporaries) and `_`-directories
 /// (manifests, damaged files set aside) left out.
 fn parquet_files(dir: &Path) -> Vec<PathBuf> {
-    let mut files = Vec::new();
-    let mut stack = vec![dir.to_path_buf()];
-    while let Some(dir) = stack.pop() {
-        let Ok(entries) = fs::read_dir(&dir) else {
-            continue;
-        };
-        for entry in entries.flatten() {
-            let name = entry.file_name();
-            let name = name.to_string_lossy();
-            if name.starts_with('.') {
-                continue;
-            }
-            let path = entry.path();
-            if entry.file_type().is_ok_and(|t| t.is_dir()) {
-                if !name.starts_with('_') {
-                    stack.push(path);
-                }
-            } else if name.ends_with(".parquet") {
-                files.push(path);
-            }
-        }
-    }
-    files
+    parquet_walk(dir, false)
+        .into_iter()
+        .map(|(path, _)| path)
+        .collect()
 }
 
 fn parquet_whole(path: &Path) -> bool {

@@ -136,7 +136,7 @@ impl Lake {
     pub fn list_parquet(&self, rel_dir: &str) -> Result<BTreeMap<String, u64>, LakeError> {
         let listed: Vec<(String, u64)> = match self.remote() {
             Some(remote) => remote.list(rel_dir)?,
-            None => super::parquet_files_with_sizes(&self.root().join(rel_dir))
+            None => super::parquet_walk(&self.root().join(rel_dir), true)
                 .into_iter()
                 .map(|(path, size)| (self.relative(&path), size))
                 .collect(),
@@ -387,8 +387,6 @@ pub struct RollupRead {
     pub frames: Vec<Option<LazyFrame>>,
     /// Request files a day's record lists that are gone or changed.
     pub damage: BTreeMap<NaiveDate, Vec<Damage>>,
-    /// Days read from their parts (their day files are older than a source).
-    pub from_parts: Vec<NaiveDate>,
     /// The same rows, day by day (for readers that go a day at a time: each day's scan
     /// then reads that day's files only).
     pub by_day: BTreeMap<NaiveDate, [Option<LazyFrame>; 3]>,
@@ -465,9 +463,6 @@ pub fn plan(lake: &Lake, from: NaiveDate, to: NaiveDate) -> Result<RollupRead, R
                 read.by_day.entry(date).or_default()[i] = Some(frame.clone());
                 per_table[i].push(frame);
             }
-        }
-        if fresh.is_none() {
-            read.from_parts.push(date);
         }
     }
     if let Some((first_day, first)) = unrolled.first() {
