@@ -4,7 +4,7 @@
 //!   cargo run --release --example serve
 //!   CDNCOST_SERVE_DATA=bench-data/logs-180000-4 cargo run --release --example serve
 
-use cdncost::sources::platforms::{Credentials, Platforms};
+use cdncost::platforms::loopback::{Credentials, Platforms};
 use cdncost::util::secret::Secret;
 
 #[tokio::main]

@@ -23,10 +23,6 @@ pub struct Config {
     #[serde(default)]
     pub logs: LogsConfig,
     #[serde(default)]
-    pub polyv: crate::sources::polyv::PolyvConfig,
-    #[serde(default)]
-    pub wechat: crate::sources::wechat::WechatConfig,
-    #[serde(default)]
     pub prices: crate::report::prices::Prices,
     #[serde(default)]
     pub media: MediaConfig,
@@ -35,6 +31,56 @@ pub struct Config {
     /// `[notify]`: the nightly result in a chat group (none: no message).
     #[serde(default)]
     pub notify: Option<crate::sources::robot::NotifyConfig>,
+    /// Each platform's own table (`[<platform>]`), as the platform read it when the
+    /// file loaded ([`PlatformSettings`]).
+    #[serde(skip)]
+    pub platforms: PlatformTables,
+}
+
+/// What loading the settings asks of a platform: its table's name, and how the table is
+/// read and checked. The platforms' registry hands the list to [`Config::load`]; this
+/// room never names a platform.
+pub trait PlatformSettings: Sync {
+    /// The table, `[<name>]`.
+    fn name(&self) -> &'static str;
+    /// Reads the table (`None` when the file has none: the platform's defaults), checks
+    /// it and keeps it with [`PlatformTables::set`]. A platform may move its deprecated
+    /// keys into the shared settings of `config` (saying so in the log).
+    fn load(
+        &self,
+        table: Option<toml::Value>,
+        config: &mut Config,
+        file: &Path,
+    ) -> Result<(), String>;
+}
+
+/// Each platform's settings, typed by the platform that reads them.
+#[derive(Clone, Default)]
+pub struct PlatformTables(
+    std::collections::BTreeMap<&'static str, std::sync::Arc<dyn std::any::Any + Send + Sync>>,
+);
+
+impl PlatformTables {
+    /// A platform's settings: as loaded, else its type's defaults (no table in the file,
+    /// or settings made in code).
+    pub fn get<T: std::any::Any + Clone + Default>(&self, platform: &str) -> T {
+        self.0
+            .get(platform)
+            .and_then(|value| value.downcast_ref::<T>())
+            .cloned()
+            .unwrap_or_default()
+    }
+
+    pub fn set<T: std::any::Any + Send + Sync>(&mut self, platform: &'static str, value: T) {
+        self.0.insert(platform, std::sync::Arc::new(value));
+    }
+}
+
+/// Names only: a platform's settings hold secrets, and their own `Debug` is theirs.
+impl std::fmt::Debug for PlatformTables {
+    fn fmt(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+        f.debug_set().entries(self.0.keys()).finish()
+    }
 }
 
 /// `lake = "…"`, or `[lake]` with `location = "…"` and an optional `[lake.s3]` section
@@ -172,21 +218,45 @@ pub struct IngestConfig {
 }
 
 impl Config {
-    /// The file named by `--config`, else `./cdncost.toml` if present, else defaults.
-    pub fn load(explicit: Option<&Path>) -> Result<Config> {
+    /// The file named by `--config`, else `./cdncost.toml` if present, else defaults;
+    /// each of `platforms` reads its own table.
+    pub fn load(explicit: Option<&Path>, platforms: &[&dyn PlatformSettings]) -> Result<Config> {
         let path = match explicit {
             Some(path) => path.to_path_buf(),
             None if Path::new(DEFAULT_CONFIG).exists() => PathBuf::from(DEFAULT_CONFIG),
-            None => return Ok(Config::default()),
+            None => PathBuf::new(),
         };
-        let text = std::fs::read_to_string(&path)
-            .with_context(|| format!("reading config {}", path.display()))?;
-        let mut config: Config =
-            toml::from_str(&text).with_context(|| format!("config {}", path.display()))?;
-        config.move_deprecated(&path);
+        let text = if path.as_os_str().is_empty() {
+            String::new()
+        } else {
+            std::fs::read_to_string(&path)
+                .with_context(|| format!("reading config {}", path.display()))?
+        };
+        Config::from_text(&text, &path, platforms)
+    }
+
+    /// The settings `text` holds (`path` names it in errors and warnings).
+    pub fn from_text(
+        text: &str,
+        path: &Path,
+        platforms: &[&dyn PlatformSettings],
+    ) -> Result<Config> {
+        let in_file = |e: &dyn std::fmt::Display| anyhow::anyhow!("config {}: {e}", path.display());
+        let mut table: toml::Table = toml::from_str(text).map_err(|e| in_file(&e))?;
+        let tables: Vec<Option<toml::Value>> =
+            platforms.iter().map(|p| table.remove(p.name())).collect();
+        let mut config = Config::deserialize(table).map_err(|e| in_file(&e))?;
+        for (platform, table) in platforms.iter().zip(tables) {
+            platform
+                .load(table, &mut config, path)
+                .map_err(|e| in_file(&format!("[{}] {e}", platform.name())))?;
+        }
+        config.validate().map_err(|e| in_file(&e))?;
+        let names: Vec<&str> = platforms.iter().map(|p| p.name()).collect();
         config
-            .validate()
-            .map_err(|e| anyhow::anyhow!("config {}: {e}", path.display()))?;
+            .prices
+            .check_platforms(&names)
+            .map_err(|e| in_file(&e))?;
         Ok(config)
     }
 
@@ -200,46 +270,10 @@ impl Config {
         if self.ingest.max_request_bytes.is_some_and(|cap| cap <= 0) {
             return Err("[ingest] max_request_bytes must be positive".into());
         }
-        let rate = self.polyv.requests_per_second;
-        if !rate.is_finite() || rate < 0.0 || (rate > 0.0 && rate < 0.001) {
-            return Err(format!(
-                "[polyv] requests_per_second = {rate}: use 0 (no limit) or a rate of at least 0.001"
-            ));
-        }
         if let Some(notify) = &self.notify {
             notify.validate()?;
         }
         Ok(())
-    }
-
-    /// Download settings written under `[wechat]` (where they used to be) are taken into
-    /// `[logs]`, unless `[logs]` sets them too, with one warning naming them.
-    fn move_deprecated(&mut self, path: &Path) {
-        let (old, new) = (&mut self.wechat, &mut self.logs);
-        let defaults = LogsConfig::default();
-        let mut moved = Vec::new();
-        macro_rules! take {
-            ($field:ident) => {
-                if let Some(value) = old.$field.take() {
-                    moved.push(stringify!($field));
-                    if new.$field == defaults.$field {
-                        new.$field = value;
-                    }
-                }
-            };
-        }
-        take!(raw_dir);
-        take!(download_jobs);
-        take!(max_download_bytes);
-        take!(max_inflated_bytes);
-        take!(complete_after_hours);
-        if !moved.is_empty() {
-            tracing::warn!(
-                "{}: {} under [wechat] is deprecated: move it to [logs]",
-                path.display(),
-                moved.join(", ")
-            );
-        }
     }
 }
 
@@ -269,25 +303,11 @@ mod tests {
         );
     }
 
-    fn validated(text: &str) -> Result<(), String> {
-        toml::from_str::<Config>(text).unwrap().validate()
-    }
-
     #[test]
     fn every_number_is_checked_when_the_config_loads() {
+        let validated = |text| toml::from_str::<Config>(text).unwrap().validate();
         assert!(validated("").is_ok());
-        assert!(validated("[polyv]\nrequests_per_second = 0\n").is_ok());
-        for bad in [
-            "[polyv]\nrequests_per_second = 1e-20\n",
-            "[polyv]\nrequests_per_second = nan\n",
-            "[polyv]\nrequests_per_second = inf\n",
-            "[prices]\nwechat_cny_per_gb = nan\n",
-        ] {
-            let err = validated(bad).unwrap_err();
-            assert!(
-                err.contains("[polyv]") || err.contains("[prices]"),
-                "{bad}: {err}"
-            );
-        }
+        let err = validated("[prices]\nbilling_factor = nan\n").unwrap_err();
+        assert!(err.contains("[prices]"), "{err}");
     }
 }

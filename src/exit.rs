@@ -49,7 +49,6 @@ Exit status:
   2  usage: the command line is wrong
   3  incomplete: finished, but some data is missing (a fetch failed or an input is
      absent; listed above the exit): run again, it completes what is missing
-  4  not final: everything available is in, but some of it is not final yet (Polyv's
-     two-day lag, log files fetched sooner after their hour than complete_after_hours,
-     3 by default); later runs
-     settle it. Normal for the newest days of a nightly run.";
+  4  not final: everything available is in, but some of it is not final yet (a
+     platform's figures of its latest days, log files fetched sooner after their hour
+     than complete_after_hours, 3 by default); later runs settle it. Normal for the newest days of a nightly run.";

@@ -18,6 +18,7 @@ pub mod generator;
 pub mod gzip;
 pub mod lake;
 pub mod pipeline;
+pub mod platforms;
 pub mod progress;
 pub mod query;
 pub mod report;

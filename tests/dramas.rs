@@ -7,7 +7,7 @@ mod common;
 use std::collections::BTreeMap;
 
 use cdncost::generator::catalogue;
-use cdncost::sources::wechat::server::Logged;
+use cdncost::platforms::wechat::server::Logged;
 use common::servers::*;
 use common::*;
 use polars::prelude::*;

@@ -1,122 +1,102 @@
-//! A third platform plugs into the report without touching the report: a fake CDN with
-//! its own daily traffic table, defined in this file only, flows into the core long table
-//! (`channel_platform_daily`), the wide `channel_daily` (its columns after Polyv's, its
-//! cost in the total), the monthly sums and the page's cards. WeChat and Polyv data come
-//! from the loopback servers over HTTP, as in the other report tests.
+//! A third platform plugs in as a folder, `tests/fakecdn/` (server, fetch job, settings
+//! table, nightly step, report spec), registered once: the list this test hands the
+//! nightly run is the library's registry plus it. Its traffic comes over HTTP from its
+//! loopback server as WeChat's and Polyv's do from theirs, and reaches every output:
+//! the core table (`channel_platform_daily`), the wide `channel_daily` (its columns
+//! after Polyv's, its cost in the total), the monthly sums, the drama tables, and the
+//! page's cards and monthly table.
+//!
+//! Files it touched: `tests/fakecdn/{mod,server,fetch,report}.rs` and this one. No file
+//! of `src/` names it.
 
 mod common;
+mod fakecdn;
 
 use std::collections::BTreeMap;
 
-use cdncost::china_time::DateRange;
+use cdncost::china_time::{self, DateRange};
+use cdncost::config::Config;
 use cdncost::lake::Lake;
-use cdncost::report::output::Format;
-use cdncost::report::platform::{default_platforms, no_gaps, Inputs, Platform, Spec};
-use cdncost::report::prices::Prices;
-use cdncost::report::tables::ReportError;
-use cdncost::report::{make_with, ReportRequest};
+use cdncost::pipeline::nightly::{self, NightlyPlatform, NightlyRequest};
+use cdncost::pipeline::Job;
+use cdncost::progress::ProgressMode;
 use common::servers::*;
 use common::*;
-use polars::prelude::*;
+use fakecdn::server::FakeServer;
 
-/// A CDN that bills what its own table says, per (date, channel).
-struct FakeCdn;
+const TOKEN: &str = "fake-token-5c1d";
 
-const TABLE: &str = "fakecdn_traffic";
-
-const FAKE: Spec = Spec {
-    name: "fakecdn",
-    label: "Fake CDN",
-    wide_columns: &["fakecdn_bytes"],
-    monthly_columns: &["fakecdn_bytes"],
-    summed: &["fakecdn_bytes"],
-    share_columns: &[],
-    volume_column: "fakecdn_bytes",
-    day_gaps: no_gaps,
-};
-
-impl Platform for FakeCdn {
-    fn spec(&self) -> &'static Spec {
-        &FAKE
-    }
-
-    fn daily(&self, inputs: &Inputs) -> Result<Option<LazyFrame>, ReportError> {
-        let Ok(traffic) = inputs.lake.scan(TABLE) else {
-            return Ok(None);
-        };
-        let frame = cdncost::report::inputs::in_range(traffic, inputs.from, inputs.to)
-            .group_by([col("date"), col("channel")])
-            .agg([col("bytes").sum().alias("fakecdn_bytes")]);
-        Ok(Some(with_basis(frame)))
-    }
-
-    fn empty(&self) -> LazyFrame {
-        let schema = Schema::from_iter([
-            Field::new("date".into(), DataType::Date),
-            Field::new("channel".into(), DataType::String),
-            Field::new("fakecdn_bytes".into(), DataType::Int64),
-        ]);
-        with_basis(DataFrame::empty_with_schema(&schema).lazy())
-    }
-}
-
-fn with_basis(frame: LazyFrame) -> LazyFrame {
-    frame.with_columns([
-        col("fakecdn_bytes").alias("billed_bytes"),
-        lit("reported").alias("cost_basis"),
+/// The fake CDN's days: wxad also uses it, "fake-only" uses nothing else.
+fn fake_days() -> BTreeMap<String, Vec<fakecdn::server::Row>> {
+    BTreeMap::from([
+        (
+            DAY1.to_string(),
+            vec![
+                ("wxad", "假剧甲", 2_000_000_000i64),
+                ("wxad", "假剧乙", 1_000_000_000),
+                ("fake-only", "假剧甲", 1_000_000_000),
+            ],
+        ),
+        (DAY2.to_string(), vec![("wxad", "假剧乙", 2_000_000_000)]),
     ])
 }
 
-/// The fake CDN's table: (date, channel) → bytes, written as a hive partition per day.
-fn write_fake_table(lake: &std::path::Path, rows: &[(&str, &str, i64)]) {
-    let mut by_day: BTreeMap<&str, Vec<(&str, i64)>> = BTreeMap::new();
-    for (date, channel, bytes) in rows {
-        by_day.entry(date).or_default().push((channel, *bytes));
-    }
-    for (date, rows) in by_day {
-        let dir = lake.join(TABLE).join(format!("date={date}"));
-        std::fs::create_dir_all(&dir).unwrap();
-        let mut frame = df!(
-            "channel" => rows.iter().map(|r| r.0).collect::<Vec<_>>(),
-            "bytes" => rows.iter().map(|r| r.1).collect::<Vec<_>>(),
-        )
-        .unwrap();
-        let file = std::fs::File::create(dir.join("fake.parquet")).unwrap();
-        ParquetWriter::new(file).finish(&mut frame).unwrap();
-    }
-}
-
 #[test]
-fn a_third_platform_flows_into_every_table_by_adding_files_only() {
+fn a_third_platform_folder_reaches_every_output() {
     let s = start("");
-    s.fetch_all(DAY2);
-    let lake_dir = s.w.path("lake");
-    // wxad also uses the fake CDN; "fake-only" uses nothing else.
-    let fake = [
-        (DAY1, "wxad", 3_000_000_000i64),
-        (DAY1, "fake-only", 1_000_000_000),
-        (DAY2, "wxad", 2_000_000_000),
-    ];
-    write_fake_table(&lake_dir, &fake);
-
-    let prices: Prices = toml::from_str(
-        "wechat_cny_per_gb = 0.2\npolyv_cny_per_gb = 0.12\n[fakecdn]\ncny_per_gb = 0.5\n",
-    )
-    .unwrap();
-    let mut platforms = default_platforms();
-    platforms.push(Box::new(FakeCdn));
-    let request = ReportRequest {
-        days: DateRange::new(DAY1.parse().unwrap(), DAY2.parse().unwrap()).unwrap(),
-        out: s.w.path("out"),
-        formats: vec![Format::Csv],
-        excel: false,
-        html: true,
-        drama_mapping: None,
-        polyv_dramas: Default::default(),
-        lang: Default::default(),
-        chinese_headers: false,
+    let rt = tokio::runtime::Runtime::new().unwrap();
+    let fake_server = rt.block_on(FakeServer::start(TOKEN, fake_days()));
+    china_time::pin_today(TODAY.parse().unwrap());
+    let text = format!(
+        "[wechat]\nappid = {APPID:?}\nappsecret = {WECHAT_SECRET:?}\napi_base = {:?}\n\
+         [polyv]\nuserid = {USERID:?}\nsecretkey = {POLYV_SECRET:?}\napi_base = {:?}\n\
+         videos = {:?}\nrequests_per_second = 200\n\
+         [fakecdn]\napi_base = {:?}\ntoken = {TOKEN:?}\n\
+         [prices]\nwechat_cny_per_gb = 0.2\npolyv_cny_per_gb = 0.12\n\
+         [prices.fakecdn]\ncny_per_gb = 0.5\n",
+        s.wechat.url(),
+        s.polyv.url(),
+        sample().join("polyv/videos.csv").display().to_string(),
+        fake_server.url(),
+    );
+    // Registered once: the library's list, and the fake CDN after it.
+    let mut settings = cdncost::platforms::settings();
+    settings.push(&fakecdn::Settings);
+    let mut platforms: Vec<&dyn NightlyPlatform> = cdncost::platforms::nightly();
+    platforms.push(&fakecdn::Nightly);
+    let config = Config::from_text(&text, std::path::Path::new("cdncost.toml"), &settings).unwrap();
+    let lake = Lake::new(s.w.path("lake"));
+    let job = Job {
+        config: &config,
+        lake: &lake,
+        progress: ProgressMode::Silent,
+        use_env: false,
     };
-    make_with(&Lake::new(&lake_dir), &prices, &request, &platforms).unwrap();
+    let request = NightlyRequest {
+        days: DateRange::new(DAY1.parse().unwrap(), DAY2.parse().unwrap()).unwrap(),
+        lookback: 0,
+        out: s.w.path("out"),
+        raw: Some(s.w.path("raw")),
+        excel: false,
+        lang: None,
+    };
+    let outcome = nightly::run(&job, &platforms, &request);
+    assert!(outcome.problems.is_empty(), "{:?}", outcome.problems);
+    assert_eq!(fake_server.answered(), 2, "one request per day");
+    let fake: Vec<(&str, &str, i64)> = fake_days()
+        .iter()
+        .flat_map(|(day, rows)| {
+            let mut per_channel: BTreeMap<&str, i64> = BTreeMap::new();
+            for (channel, _, bytes) in rows {
+                *per_channel.entry(channel).or_default() += bytes;
+            }
+            let day: &'static str = if day == DAY1 { DAY1 } else { DAY2 };
+            per_channel
+                .into_iter()
+                .map(move |(c, b)| (day, c, b))
+                .collect::<Vec<_>>()
+        })
+        .collect();
 
     let cents = |v: &str| -> i64 {
         if v.is_empty() {
@@ -195,7 +175,47 @@ fn a_third_platform_flows_into_every_table_by_adding_files_only() {
     assert_eq!(cents(&total["fakecdn_cost_cny"]), 300);
     let page = std::fs::read_to_string(s.w.path("out/report.html")).unwrap();
     assert!(
-        page.contains("<b>¥3.00</b><span>Fake CDN</span>"),
-        "the page has the fake CDN's card"
+        page.contains("<b>¥3.00</b><span>假 CDN</span>"),
+        "the page has the fake CDN's card, in Chinese"
     );
+    assert!(
+        page.contains("<th>假 CDN 字节</th>") && page.contains("<th>假 CDN 费用（元）</th>"),
+        "the page's monthly table has its columns"
+    );
+
+    // The drama tables split its cost over the dramas its rows name (which only it
+    // carries), to the fen.
+    let dramas = csv_rows(&std::fs::read(s.w.path("out/drama_daily.csv")).unwrap());
+    let fake_dramas: BTreeMap<(String, String, String), i64> = dramas
+        .iter()
+        .filter(|r| r["drama_name"].starts_with("假剧"))
+        .map(|r| {
+            (
+                (
+                    r["date"].clone(),
+                    r["channel"].clone(),
+                    r["drama_name"].clone(),
+                ),
+                cents(&r["cost_cny"]),
+            )
+        })
+        .collect();
+    let want: BTreeMap<(String, String, String), i64> = fake_days()
+        .iter()
+        .flat_map(|(day, rows)| {
+            rows.iter().map(move |(channel, drama, bytes)| {
+                (
+                    (day.clone(), channel.to_string(), drama.to_string()),
+                    bytes / 100_000_000 * 5,
+                )
+            })
+        })
+        .collect();
+    assert_eq!(fake_dramas, want);
+
+    // Run again: the fake CDN's days are replaced, not added to.
+    let again = nightly::run(&job, &platforms, &request);
+    assert!(again.problems.is_empty(), "{:?}", again.problems);
+    let long_again = csv_rows(&std::fs::read(s.w.path("out/channel_platform_daily.csv")).unwrap());
+    assert_eq!(long_again, long);
 }

@@ -7,7 +7,7 @@ use std::collections::BTreeMap;
 use std::path::PathBuf;
 use std::time::Duration;
 
-use cdncost::sources::polyv::server::{PolyvServer, PolyvTraffic};
+use cdncost::platforms::polyv::server::{PolyvServer, PolyvTraffic};
 use cdncost::util::secret::Secret;
 use chrono::NaiveDate;
 use common::*;
@@ -33,7 +33,7 @@ struct Setup {
 fn start(server_today: &str) -> Setup {
     let rt = tokio::runtime::Runtime::new().unwrap();
     let videos =
-        cdncost::sources::polyv::videos::read_videos(&sample().join("videos.csv")).unwrap();
+        cdncost::platforms::polyv::videos::read_videos(&sample().join("videos.csv")).unwrap();
     let traffic = PolyvTraffic::load(
         &sample().join("traffic.csv"),
         videos.into_iter().map(|v| v.vid),

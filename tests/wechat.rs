@@ -9,7 +9,7 @@ use std::io::Write;
 use std::path::PathBuf;
 use std::time::Duration;
 
-use cdncost::sources::wechat::server::{Logged, WechatServer};
+use cdncost::platforms::wechat::server::{Logged, WechatServer};
 use cdncost::util::secret::Secret;
 use common::*;
 

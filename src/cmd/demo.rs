@@ -16,8 +16,9 @@ use cdncost::exit::Exit;
 use cdncost::lake::Lake;
 use cdncost::pipeline::nightly::{self, NightlyRequest};
 use cdncost::pipeline::Job;
-use cdncost::report::prices::Prices;
-use cdncost::sources::platforms::{Credentials, Platforms};
+use cdncost::platforms::loopback::{Credentials, Platforms};
+use cdncost::platforms::polyv::{self, PolyvConfig};
+use cdncost::platforms::wechat::{self, WechatConfig};
 use cdncost::util::secret::Secret;
 
 use super::Context;
@@ -75,20 +76,29 @@ pub fn run(ctx: &Context, args: Args) -> Result<Exit> {
     );
 
     let mut config = Config::default();
-    config.wechat.appid = DEMO_APPID.into();
-    config.wechat.appsecret = wechat_secret;
-    config.wechat.api_base = wechat.url();
+    config.platforms.set(
+        wechat::NAME,
+        WechatConfig {
+            appid: DEMO_APPID.into(),
+            appsecret: wechat_secret,
+            api_base: wechat.url(),
+            ..WechatConfig::default()
+        },
+    );
     config.logs.raw_dir = args.out.join("raw");
-    config.polyv.userid = DEMO_USERID.into();
-    config.polyv.secretkey = polyv_secret;
-    config.polyv.api_base = polyv.url();
-    config.polyv.videos = videos_file;
-    config.polyv.requests_per_second = 100.0;
-    config.prices = Prices {
-        wechat_cny_per_gb: 0.20,
-        polyv_cny_per_gb: 0.12,
-        ..Prices::default()
-    };
+    config.platforms.set(
+        polyv::NAME,
+        PolyvConfig {
+            userid: DEMO_USERID.into(),
+            secretkey: polyv_secret,
+            api_base: polyv.url(),
+            videos: videos_file,
+            requests_per_second: 100.0,
+            ..PolyvConfig::default()
+        },
+    );
+    config.prices = toml::from_str("wechat_cny_per_gb = 0.20\npolyv_cny_per_gb = 0.12\n")
+        .expect("the demo's prices parse");
     // The demo's own lake beside its report, unless --lake names a store to try.
     let lake = match ctx.lake.remote() {
         Some(_) => ctx.lake.clone(),
@@ -111,7 +121,7 @@ pub fn run(ctx: &Context, args: Args) -> Result<Exit> {
         excel: false,
         lang: args.lang,
     };
-    let outcome = nightly::run(&job, &request);
+    let outcome = nightly::run(&job, &cdncost::platforms::nightly(), &request);
     for line in &outcome.fetched.said {
         outln!("{line}")?;
     }

@@ -5,8 +5,11 @@ use std::path::PathBuf;
 use anyhow::Result;
 
 use cdncost::exit::Exit;
-use cdncost::pipeline::logs::{self, LogsRequest};
-use cdncost::pipeline::{media, polyv, usage};
+use cdncost::platforms::wechat::logs::{self, LogsRequest};
+use cdncost::platforms::{
+    polyv::fetch as polyv,
+    wechat::{media, usage},
+};
 
 use super::{Context, DaysArgs};
 

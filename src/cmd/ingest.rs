@@ -9,7 +9,6 @@ use cdncost::cdnlog::reader::is_log_file_name;
 use cdncost::exit::Exit;
 use cdncost::lake::manifest::Published;
 use cdncost::lake::manifest::{FileRecord, Observed};
-use cdncost::lake::scope::platform;
 use cdncost::lake::Scope;
 use cdncost::pipeline::ingest::{ingest_files, IngestError};
 use cdncost::progress::Progress;
@@ -57,7 +56,10 @@ pub fn run(ctx: &Context, args: Args) -> Result<Exit> {
     }
     cdncost::pipeline::sweep_temporaries(&[ctx.lake.root()]);
     let mut options = cdncost::pipeline::ingest::IngestOptions::from_config(&ctx.config.ingest);
-    options.scope = Scope::new(platform::WECHAT, &args.account)?;
+    options.scope = Scope::new(
+        cdncost::lake::catalogue::owner(cdncost::lake::REQUESTS),
+        &args.account,
+    )?;
     let jobs = args
         .jobs
         .or(ctx.config.ingest.jobs)

@@ -167,7 +167,7 @@ impl Context {
     }
 
     fn new(global: &GlobalArgs) -> Result<Context> {
-        let config = Config::load(global.config.as_deref())?;
+        let config = cdncost::platforms::load_config(global.config.as_deref())?;
         let location = global
             .lake
             .clone()

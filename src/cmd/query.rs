@@ -87,7 +87,10 @@ pub fn run(ctx: &Context, args: Args) -> Result<Exit> {
     }
     // What the command line leaves out comes from the settings (the cost parameters),
     // else from the query's declared defaults.
-    let settings = ctx.config.prices.query_params();
+    let settings = ctx
+        .config
+        .prices
+        .query_params(cdncost::lake::catalogue::owner(cdncost::lake::REQUESTS));
     for (name, value) in query::declared_defaults(&sql) {
         let value = settings.get(&name).cloned().unwrap_or(value);
         params.entry(name).or_insert(value);

@@ -72,7 +72,7 @@ impl Args {
             excel: self.excel,
             html: !self.no_html,
             drama_mapping: None,
-            polyv_dramas: Default::default(),
+            item_dramas: Default::default(),
             lang: self.lang.unwrap_or_default(),
             chinese_headers: self.headers == Headers::Zh,
         })
@@ -83,8 +83,9 @@ pub fn run(ctx: &Context, args: Args) -> Result<Exit> {
     let mut request = args.request()?;
     request.drama_mapping = ctx.config.media.mapping.clone();
     request.lang = args.lang.unwrap_or(ctx.config.report.lang);
-    request.polyv_dramas = cdncost::sources::polyv::videos::dramas_of(&ctx.config.polyv.videos);
-    let outcome = report::make(&ctx.lake, &ctx.config.prices, &request)?;
+    request.item_dramas = cdncost::platforms::item_dramas(&ctx.config);
+    let platforms = cdncost::platforms::report();
+    let outcome = report::make_with(&ctx.lake, &ctx.config.prices, &request, &platforms)?;
     for path in &outcome.files {
         outln!("wrote {}", path.display())?;
     }

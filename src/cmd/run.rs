@@ -81,7 +81,7 @@ pub fn run(ctx: &Context, args: Args) -> Result<Exit> {
         lang: args.lang,
     };
     let job = ctx.job();
-    let outcome = nightly::run(&job, &request);
+    let outcome = nightly::run(&job, &cdncost::platforms::nightly(), &request);
     cdncost::pipeline::notify::send(&job, &outcome);
     for line in &outcome.fetched.said {
         outln!("{line}")?;

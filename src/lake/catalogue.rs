@@ -145,8 +145,8 @@ pub mod manifest_kind {
         name: "cdn_logs",
         owner: platform::WECHAT,
     };
-    /// One record per China day of Polyv traffic ([`super::super::manifest::PolyvDayRecord`]).
-    pub const POLYV_DAYS: Kind = Kind {
+    /// One record per China day of Polyv traffic ([`super::super::manifest::VideoDayRecord`]).
+    pub const VIDEO_DAYS: Kind = Kind {
         name: "polyv",
         owner: platform::POLYV,
     };

@@ -21,7 +21,7 @@ use serde::de::DeserializeOwned;
 
 use super::catalogue::{manifest_kind, Kind};
 use super::manifest::{
-    day_of, FileRecord, PolyvDayRecord, Published, RollupDayRecord, UsageDayRecord,
+    day_of, FileRecord, Published, RollupDayRecord, UsageDayRecord, VideoDayRecord,
 };
 pub use super::sums::FileSum;
 use super::{io_err, is_safe_relative, Lake, LakeError, MANIFEST_DIR};
@@ -202,7 +202,7 @@ impl Lake {
             self.check_kind::<RollupDayRecord>(manifest_kind::ROLLUP_DAYS, &check, &mut report)?;
         }
         self.check_kind::<UsageDayRecord>(manifest_kind::USAGE_DAYS, &check, &mut report)?;
-        self.check_kind::<PolyvDayRecord>(manifest_kind::POLYV_DAYS, &check, &mut report)?;
+        self.check_kind::<VideoDayRecord>(manifest_kind::VIDEO_DAYS, &check, &mut report)?;
         Ok(report)
     }
 

@@ -52,7 +52,7 @@ published!(
         days.dedup();
         days
     },
-    PolyvDayRecord => |r| day_of(&r.date).into_iter().collect(),
+    VideoDayRecord => |r| day_of(&r.date).into_iter().collect(),
     UsageDayRecord => |r| day_of(&r.date).into_iter().collect(),
     RollupDayRecord => |r| day_of(&r.date).into_iter().collect(),
 );
@@ -158,9 +158,9 @@ fn default_complete_after_hours() -> u64 {
     3
 }
 
-/// The manifest of one day: which videos are in, and how.
+/// The manifest of one day of per-video traffic (Polyv's): which videos are in, and how.
 #[derive(Debug, Clone, Default, Serialize, Deserialize)]
-pub struct PolyvDayRecord {
+pub struct VideoDayRecord {
     pub date: String,
     #[serde(rename = "final")]
     pub is_final: bool,

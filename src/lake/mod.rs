@@ -52,7 +52,7 @@ pub use parquet::{stage_frame, ParquetSink, RowGroupSink, TableSchema};
 pub use scope::{Scope, ACCOUNT, DEFAULT_ACCOUNT, PLATFORM};
 
 pub use catalogue::{
-    Kind, DRAMAS_DIR, MEDIA_DIR, MEDIA_HISTORY, POLYV, REJECTS, REQUESTS, UNATTRIBUTED, UNMATCHED,
+    Kind, DRAMAS_DIR, MEDIA_DIR, MEDIA_HISTORY, REJECTS, REQUESTS, UNATTRIBUTED, UNMATCHED,
     UNTAGGED, USAGE,
 };
 

@@ -29,7 +29,7 @@ use crate::lake::catalogue::manifest_kind;
 use crate::lake::columns::RowGroup;
 use crate::lake::manifest::{FileRecord, Observed};
 use crate::lake::rollup;
-use crate::lake::scope::{platform, Scope};
+use crate::lake::scope::Scope;
 use crate::lake::{
     stage_frame, Lake, LakeError, ParquetOptions, RowGroupSink, SafeName, StagedFile, TableSchema,
 };
@@ -94,7 +94,7 @@ pub const DEFAULT_MAX_REQUEST_BYTES: i64 = 100_000_000_000;
 impl Default for IngestOptions {
     fn default() -> Self {
         IngestOptions {
-            scope: Scope::default_of(platform::WECHAT),
+            scope: Scope::default_of(crate::lake::catalogue::owner(crate::lake::REQUESTS)),
             parquet: ParquetOptions::default(),
             max_line: DEFAULT_MAX_LINE,
             max_request_bytes: DEFAULT_MAX_REQUEST_BYTES,

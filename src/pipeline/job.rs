@@ -6,8 +6,6 @@ use crate::config::Config;
 use crate::exit::Exit;
 use crate::lake::{Lake, LakeError};
 use crate::progress::ProgressMode;
-use crate::sources::polyv::PolyvError;
-use crate::sources::wechat::WechatError;
 
 /// The context of one job.
 #[derive(Clone, Copy)]
@@ -15,29 +13,9 @@ pub struct Job<'a> {
     pub config: &'a Config,
     pub lake: &'a Lake,
     pub progress: ProgressMode,
-    /// Whether `WECHAT_*` / `POLYV_*` environment variables override the settings (they
+    /// Whether the platforms' environment variables (`<PLATFORM>_*`) override the settings (they
     /// do for the commands; the demo's own settings must win over a user's real ones).
     pub use_env: bool,
-}
-
-impl Job<'_> {
-    /// The WeChat settings this job uses.
-    pub fn wechat(&self) -> crate::sources::wechat::WechatConfig {
-        self.settings(&self.config.wechat, |c| c.with_env())
-    }
-
-    /// The Polyv settings this job uses.
-    pub fn polyv(&self) -> crate::sources::polyv::PolyvConfig {
-        self.settings(&self.config.polyv, |c| c.with_env())
-    }
-
-    fn settings<T: Clone>(&self, file: &T, with_env: fn(T) -> T) -> T {
-        if self.use_env {
-            with_env(file.clone())
-        } else {
-            file.clone()
-        }
-    }
 }
 
 /// What one job did.
@@ -70,10 +48,9 @@ impl StepOutcome {
 /// Why a job could not run or finish (a failed file or video is an outcome, not this).
 #[derive(Debug, thiserror::Error)]
 pub enum JobError {
+    /// A platform's API failed (its client's error, which names the call).
     #[error(transparent)]
-    Wechat(#[from] WechatError),
-    #[error(transparent)]
-    Polyv(#[from] PolyvError),
+    Source(Box<dyn std::error::Error + Send + Sync>),
     #[error(transparent)]
     Lake(#[from] LakeError),
     /// Another writer holds what this job writes.
@@ -83,8 +60,13 @@ pub enum JobError {
     #[error("{0}")]
     Range(String),
     /// A reply that contradicts itself or the request: nothing of it is written.
-    #[error("WeChat {call}: {detail}; nothing of this reply was written")]
-    Inconsistent { call: &'static str, detail: String },
+    #[error("{platform} {call}: {detail}; nothing of this reply was written")]
+    Inconsistent {
+        /// The platform, as people call it.
+        platform: &'static str,
+        call: &'static str,
+        detail: String,
+    },
     #[error("{0}")]
     Setup(String),
     #[error("starting the async runtime: {0}")]

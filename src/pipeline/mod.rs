@@ -6,13 +6,9 @@
 
 pub mod ingest;
 mod job;
-pub mod logs;
-pub mod media;
 pub mod nightly;
 pub mod notify;
-pub mod polyv;
 pub mod rollup;
-pub mod usage;
 
 use chrono::NaiveDate;
 

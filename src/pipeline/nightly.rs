@@ -12,7 +12,7 @@ use std::time::Instant;
 
 use crate::china_time::DateRange;
 
-use super::{logs, media, polyv, usage, Job, StepOutcome};
+use super::{Job, JobError, StepOutcome};
 use crate::exit::Exit;
 use crate::lake::integrity::Depth;
 use crate::lake::LakeError;
@@ -49,9 +49,81 @@ pub struct NightlyOutcome {
     pub problems: Vec<String>,
 }
 
-/// Runs the nightly job. Never fails as a whole: each step's failure is logged and
-/// becomes the status (1), the other steps still run.
-pub fn run(job: &Job, request: &NightlyRequest) -> NightlyOutcome {
+/// What the nightly run asks of each platform (the registry, `crate::platforms`, lists
+/// them; this room never names one).
+pub trait NightlyPlatform: Sync {
+    fn name(&self) -> &'static str;
+    /// Fetches `days` (the window and its lookback) into the lake: each of its sources
+    /// is one step, its outcome handed to `steps`.
+    fn fetch(&self, job: &Job, days: DateRange, request: &NightlyRequest, steps: &mut Steps);
+    /// What the report makes of its data.
+    fn report(&self) -> Box<dyn crate::report::platform::Platform>;
+    /// Item → drama names its settings give (a mapping file's `drama` column), for
+    /// items whose titles don't say.
+    fn item_dramas(
+        &self,
+        _config: &crate::config::Config,
+    ) -> std::collections::BTreeMap<String, String> {
+        Default::default()
+    }
+}
+
+/// The steps' outcomes, summed as they come: the worst status, the counts, what went
+/// wrong.
+pub struct Steps {
+    exit: Exit,
+    fetched: StepOutcome,
+    problems: Vec<String>,
+}
+
+impl Steps {
+    /// A step that must succeed: its failure is logged and fails the run (status 1);
+    /// the other steps still run.
+    pub fn required(&mut self, name: &str, result: Result<StepOutcome, JobError>) {
+        match result {
+            Ok(f) => {
+                self.exit = self.exit.worst(f.exit);
+                self.fetched.files += f.files;
+                self.fetched.downloaded += f.downloaded;
+                self.fetched.lines += f.lines;
+                self.fetched.rejected += f.rejected;
+                self.fetched.said.extend(f.said);
+            }
+            Err(e) => {
+                tracing::error!("{name} failed: {e}");
+                self.problems.push(format!("{name}: {e}"));
+                self.exit = self.exit.worst(Exit::Failure);
+            }
+        }
+    }
+
+    /// A step whose failure keeps what the lake has: the run is incomplete (status 3)
+    /// rather than failed; `lost` says what failed and `kept` what stands in.
+    pub fn optional(
+        &mut self,
+        name: &str,
+        result: Result<StepOutcome, JobError>,
+        (lost, kept): (&str, &str),
+    ) {
+        match result {
+            Ok(f) => self.fetched.said.extend(f.said),
+            Err(e) => {
+                tracing::warn!("{name} failed ({kept}): {e}");
+                self.problems.push(format!("{name}: {e}"));
+                self.fetched.say(format!("{lost} ({e}); {kept}"));
+                self.exit = self.exit.worst(Exit::Incomplete);
+            }
+        }
+    }
+}
+
+/// Runs the nightly job for `platforms`, in that order. Never fails as a whole: each
+/// step's failure is logged and becomes the status (1), the other steps still run.
+pub fn run(
+    job: &Job,
+    platforms: &[&dyn NightlyPlatform],
+    request: &NightlyRequest,
+) -> NightlyOutcome {
     let started = Instant::now();
     let checked = request.days.extended_back(request.lookback);
     tracing::info!(
@@ -89,57 +161,19 @@ pub fn run(job: &Job, request: &NightlyRequest) -> NightlyOutcome {
             exit = exit.worst(Exit::Failure);
         }
     }
-    let mut step = |name: &str, result: Result<StepOutcome, super::JobError>| match result {
-        Ok(f) => {
-            exit = exit.worst(f.exit);
-            fetched.files += f.files;
-            fetched.downloaded += f.downloaded;
-            fetched.lines += f.lines;
-            fetched.rejected += f.rejected;
-            fetched.said.extend(f.said);
-        }
-        Err(e) => {
-            tracing::error!("{name} failed: {e}");
-            problems.push(format!("{name}: {e}"));
-            exit = exit.worst(Exit::Failure);
-        }
+    let mut steps = Steps {
+        exit,
+        fetched,
+        problems,
     };
-    if let Some(days) = within_history(checked, usage::HISTORY_DAYS, "usage series") {
-        tracing::info!("step 1/5: usage series {days}");
-        step(
-            "usage series",
-            usage::fetch(job, days, usage::DAILY_MIN, usage::BILLED_TRAFFIC),
-        );
+    for platform in platforms {
+        platform.fetch(job, checked, request, &mut steps);
     }
-    if let Some(days) = within_history(checked, logs::HISTORY_DAYS, "CDN logs") {
-        tracing::info!("step 2/5: CDN log files {days}");
-        let logs_request = logs::LogsRequest {
-            raw: request.raw.clone(),
-            ..Default::default()
-        };
-        step("CDN logs", logs::fetch(job, days, &logs_request));
-    }
-    if job.polyv().userid.is_empty() {
-        tracing::info!("step 3/5: Polyv skipped (no POLYV_USERID or [polyv] userid)");
-    } else {
-        tracing::info!("step 3/5: Polyv traffic {checked}");
-        step("Polyv", polyv::fetch(job, checked, None));
-    }
-
-    // The catalogue only names dramas: a failure keeps the last one, and the run is
-    // incomplete rather than failed.
-    tracing::info!("step 4/5: media catalogue");
-    match media::fetch(job) {
-        Ok(f) => fetched.said.extend(f.said),
-        Err(e) => {
-            tracing::warn!("media catalogue failed, the last one is kept: {e}");
-            problems.push(format!("media catalogue: {e}"));
-            fetched.say(format!(
-                "media: the catalogue could not be fetched ({e}); dramas are named from the last one"
-            ));
-            exit = exit.worst(Exit::Incomplete);
-        }
-    }
+    let Steps {
+        mut exit,
+        mut fetched,
+        mut problems,
+    } = steps;
 
     // The report reads whole months of rollups: the days fetched get theirs built, and
     // a lake from before rollups gets them from its requests, once (said in the log).
@@ -166,11 +200,21 @@ pub fn run(job: &Job, request: &NightlyRequest) -> NightlyOutcome {
         excel: request.excel,
         html: true,
         drama_mapping: job.config.media.mapping.clone(),
-        polyv_dramas: crate::sources::polyv::videos::dramas_of(&job.polyv().videos),
+        item_dramas: platforms
+            .iter()
+            .map(|p| (p.name(), p.item_dramas(job.config)))
+            .filter(|(_, names)| !names.is_empty())
+            .collect(),
         lang: request.lang.unwrap_or(job.config.report.lang),
         chinese_headers: false,
     };
-    let report = match report::make(job.lake, &job.config.prices, &report_request) {
+    let report_platforms: Vec<_> = platforms.iter().map(|p| p.report()).collect();
+    let report = match report::make_with(
+        job.lake,
+        &job.config.prices,
+        &report_request,
+        &report_platforms,
+    ) {
         Ok(outcome) => {
             exit = exit.worst(outcome.exit());
             Some(outcome)
@@ -220,7 +264,7 @@ fn set_aside_damage(job: &Job, days: DateRange) -> Result<StepOutcome, LakeError
 }
 
 /// The part of `days` an API still keeps; warns about the days it no longer has.
-fn within_history(days: DateRange, kept: u64, what: &str) -> Option<DateRange> {
+pub fn within_history(days: DateRange, kept: u64, what: &str) -> Option<DateRange> {
     let oldest = super::oldest_kept(kept);
     if days.to() < oldest {
         tracing::warn!("{what}: {days} is older than the {kept} days the API keeps: skipped");

@@ -126,7 +126,7 @@ pub fn compose(outcome: &NightlyOutcome, alerts: &Alerts, lang: &str) -> Message
             let platforms: Vec<String> = f
                 .platform_fen
                 .iter()
-                .map(|(label, fen)| format!("{} {}", platform_label(lang, label), yuan(*fen)))
+                .map(|(label, fen)| format!("{} {}", label.in_lang(words_lang(lang)), yuan(*fen)))
                 .collect();
             lines.push(format!(
                 "{}: {} ({})",
@@ -209,7 +209,7 @@ pub fn compose(outcome: &NightlyOutcome, alerts: &Alerts, lang: &str) -> Message
         "reasons": reasons,
         "total_cost_cny": outcome.report.as_ref().map(|r| crate::report::money::text(r.total_cost_fen)),
         "platforms": outcome.report.as_ref().map(|r| r.figures.platform_fen.iter()
-            .map(|(l, f)| serde_json::json!({"platform": l, "cost_cny": crate::report::money::text(*f)}))
+            .map(|(l, f)| serde_json::json!({"platform": l.en, "cost_cny": crate::report::money::text(*f)}))
             .collect::<Vec<_>>()),
         "top_channels": outcome.report.as_ref().map(|r| r.figures.channel_fen.iter().take(TOP)
             .map(|(c, f)| serde_json::json!({"channel": c, "cost_cny": crate::report::money::text(*f)}))
@@ -227,17 +227,14 @@ pub fn compose(outcome: &NightlyOutcome, alerts: &Alerts, lang: &str) -> Message
     }
 }
 
-/// A platform's name in the message's language.
-fn platform_label<'a>(lang: &str, label: &'a str) -> &'a str {
-    use crate::report::words::{label as word, Lang};
-    word(
-        if lang.eq_ignore_ascii_case("en") {
-            Lang::En
-        } else {
-            Lang::Zh
-        },
-        label,
-    )
+/// The message's language as the report's words know it.
+fn words_lang(lang: &str) -> crate::report::words::Lang {
+    use crate::report::words::Lang;
+    if lang.eq_ignore_ascii_case("en") {
+        Lang::En
+    } else {
+        Lang::Zh
+    }
 }
 
 fn percent(part: i64, whole: i64) -> String {
@@ -368,7 +365,16 @@ fn post(config: &NotifyConfig, message: &Message) {
 mod tests {
     use super::*;
     use crate::china_time::DateRange;
-    use crate::report::{Figures, ReportOutcome};
+    use crate::report::{Figures, PlatformLabel, ReportOutcome};
+
+    const CDN_A: PlatformLabel = PlatformLabel {
+        en: "CDN A",
+        zh: "甲 CDN",
+    };
+    const CDN_B: PlatformLabel = PlatformLabel {
+        en: "CDN B",
+        zh: "乙 CDN",
+    };
 
     fn day(d: u32) -> NaiveDate {
         NaiveDate::from_ymd_opt(2026, 11, d).unwrap()
@@ -389,7 +395,7 @@ mod tests {
             log_bytes: 0,
             gaps: BTreeMap::new(),
             figures: Figures {
-                platform_fen: vec![("WeChat CDN".into(), 600), ("Polyv".into(), 0)],
+                platform_fen: vec![(CDN_A, 600), (CDN_B, 0)],
                 channel_fen: vec![("wxad".into(), 400), (UNTAGGED.into(), 200)],
                 day_channel_fen: costs,
                 deviation_pct: [(day(19), 7.5)].into_iter().collect(),
@@ -414,7 +420,7 @@ mod tests {
     fn anomaly_lines_follow_the_thresholds() {
         let zh = compose(&outcome(), &Alerts::default(), "zh").text;
         for line in [
-            "总费用: ¥6.00 (微信 CDN ¥6.00, 保利威 ¥0.00)",
+            "总费用: ¥6.00 (甲 CDN ¥6.00, 乙 CDN ¥0.00)",
             "2026-11-19 ¥5.00, 较前 7 日日均: +400.0%",
             "wxad 2026-11-19 费用 ¥3.00，为前 7 日中位数 ¥1.00 的 3.0 倍",
             "2026-11-19 未标记渠道流量占费用 40.0%",

@@ -17,12 +17,9 @@ use chrono::{Datelike, NaiveDate};
 use polars::prelude::*;
 
 use super::apportion::largest_remainder;
-use super::inputs::{in_range, scan_range};
 use super::money;
-use crate::lake::media::{read_history, KnownPrefix};
-use crate::lake::scope::platform;
-use crate::lake::{collect_streaming, Scope};
-use crate::lake::{Lake, LakeError, POLYV, UNATTRIBUTED, UNMATCHED, UNTAGGED};
+use crate::lake::media::KnownPrefix;
+use crate::lake::{Lake, LakeError, UNATTRIBUTED, UNMATCHED};
 
 /// The media a request path belongs to: the longest prefix of `path`, ending at a `/`,
 /// that `known` lists. DOMAIN.md marks the prefix rule an assumption to check on real
@@ -41,13 +38,31 @@ pub fn media_of<'a, T>(path: &str, known: &'a BTreeMap<String, T>) -> Option<&'a
     None
 }
 
-/// What names dramas besides the catalogue: prefixes by hand, Polyv videos by vid.
+/// What names dramas besides the catalogue: prefixes by hand, and per platform, items
+/// (Polyv's videos) by their id.
 #[derive(Debug, Default, Clone)]
 pub struct Mapping {
     pub prefixes: Vec<Named>,
-    /// vid → drama, from the Polyv mapping file's `drama` column.
-    pub polyv: BTreeMap<String, String>,
+    /// Per platform, item → drama (Polyv's mapping file's `drama` column).
+    pub items: BTreeMap<&'static str, BTreeMap<String, String>>,
 }
+
+/// What a platform's [`Platform::drama_traffic`] reads: the lake, the requests' rollups
+/// day by day (`by_dir`: each day's three frames, of which `[1]` is the one per
+/// directory), the period, and the names given by hand.
+pub struct DramaInputs<'a> {
+    pub lake: &'a Lake,
+    pub by_dir: &'a BTreeMap<NaiveDate, [Option<LazyFrame>; 3]>,
+    pub from: NaiveDate,
+    pub to: NaiveDate,
+    /// Path prefixes named by hand (`[media] mapping`), for what the catalogue lacks.
+    pub prefixes: &'a [Named],
+    /// Per platform, item → drama.
+    pub items: &'a BTreeMap<&'static str, BTreeMap<String, String>>,
+}
+
+/// One (day, channel)'s traffic of one episode, as a platform reports it.
+pub type EpisodeTraffic = (DayChannel, Episode, Traffic);
 
 /// A path prefix named by hand (`[media] mapping`).
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -120,15 +135,16 @@ pub fn drama_of_title(title: &str) -> &str {
 
 /// What a share of traffic is attributed to.
 #[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord)]
-struct Episode {
-    drama_name: String,
-    drama_id: Option<i64>,
-    episode: Option<u32>,
-    media_id: Option<i64>,
+pub struct Episode {
+    pub drama_name: String,
+    pub drama_id: Option<i64>,
+    pub episode: Option<u32>,
+    pub media_id: Option<i64>,
 }
 
 impl Episode {
-    fn of(k: &KnownPrefix) -> Episode {
+    /// The episode the catalogue's history knows under a prefix.
+    pub fn of(k: &KnownPrefix) -> Episode {
         Episode {
             drama_name: k.drama_name.clone(),
             drama_id: Some(k.drama_id),
@@ -137,7 +153,8 @@ impl Episode {
         }
     }
 
-    fn named(name: &str) -> Episode {
+    /// A drama known by its name only.
+    pub fn named(name: &str) -> Episode {
         Episode {
             drama_name: name.to_string(),
             drama_id: None,
@@ -149,11 +166,11 @@ impl Episode {
 
 /// Traffic of one episode in one (day, channel, platform).
 #[derive(Debug, Default, Clone, Copy)]
-struct Traffic {
-    requests: i64,
-    log_bytes: i64,
+pub struct Traffic {
+    pub requests: i64,
+    pub log_bytes: i64,
     /// The bytes the split is weighted by (log bytes; Polyv's own bytes).
-    weight: u64,
+    pub weight: u64,
 }
 
 /// One attributed row: a (day, channel, platform) cost share of one episode.
@@ -167,7 +184,8 @@ struct Share {
     fen: Option<i64>,
 }
 
-type DayChannel = (NaiveDate, String);
+/// A China day and a channel.
+pub type DayChannel = (NaiveDate, String);
 
 /// The drama tables of a report.
 pub struct DramaTables {
@@ -186,51 +204,27 @@ pub enum DramaError {
     Frame(#[from] PolarsError),
 }
 
-/// The drama tables of `from..=to`, from the lake (its catalogue, Polyv's traffic and
-/// `by_dir`, the requests' rollups day by day, of which the one per directory is read)
-/// and the priced core table (`long`:
-/// date, channel, platform, billed_bytes, cost_cny).
+/// The drama tables: each platform's traffic per episode (its `drama_traffic`, here by
+/// platform name) splits its cost in the priced core table (`long`: date, channel,
+/// platform, billed_bytes, cost_cny).
 pub fn build(
-    lake: &Lake,
-    by_dir: &BTreeMap<NaiveDate, [Option<LazyFrame>; 3]>,
-    from: NaiveDate,
-    to: NaiveDate,
+    by_platform: Vec<(&'static str, Vec<EpisodeTraffic>)>,
     long: &DataFrame,
     billing_factor: f64,
-    mapping: &Mapping,
 ) -> Result<DramaTables, DramaError> {
-    let mut known: BTreeMap<String, Episode> =
-        read_history(lake, &Scope::default_of(platform::WECHAT))?
-            .into_iter()
-            .map(|(prefix, k)| (prefix, Episode::of(&k)))
-            .collect();
-    // The hand-made names fill gaps only: what the catalogue knows, it names.
-    for named in &mapping.prefixes {
-        known
-            .entry(named.path_prefix.clone())
-            .or_insert_with(|| Episode::named(&named.drama_name));
-    }
     let mut traffic: BTreeMap<(DayChannel, &str), BTreeMap<Episode, Traffic>> = BTreeMap::new();
     let mut unmatched_requests = 0;
-    // A day at a time, each day's files only: what is held is one day's directories.
-    for (day, frames) in by_dir.range(from..=to) {
-        for (day_channel, episode, t) in wechat_traffic(frames[1].clone(), *day, *day, &known)? {
+    for (platform, rows) in by_platform {
+        for (day_channel, episode, t) in rows {
             if episode.drama_name == UNMATCHED {
                 unmatched_requests += t.requests;
             }
             add(
-                traffic.entry((day_channel, "wechat")).or_default(),
+                traffic.entry((day_channel, platform)).or_default(),
                 episode,
                 t,
             );
         }
-    }
-    for (day_channel, episode, t) in polyv_traffic(lake, from, to, &mapping.polyv)? {
-        add(
-            traffic.entry((day_channel, "polyv")).or_default(),
-            episode,
-            t,
-        );
     }
     let shares = split(long, &traffic)?;
     Ok(DramaTables {
@@ -246,106 +240,6 @@ fn add(into: &mut BTreeMap<Episode, Traffic>, episode: Episode, t: Traffic) {
     sum.requests += t.requests;
     sum.log_bytes += t.log_bytes;
     sum.weight += t.weight;
-}
-
-/// WeChat requests per (day, channel, episode): the rollup per directory (a few
-/// thousand rows a day) summed over hours, then matched here.
-fn wechat_traffic(
-    by_dir: Option<LazyFrame>,
-    from: NaiveDate,
-    to: NaiveDate,
-    known: &BTreeMap<String, Episode>,
-) -> Result<Vec<(DayChannel, Episode, Traffic)>, DramaError> {
-    let Some(by_dir) = by_dir else {
-        return Ok(Vec::new());
-    };
-    let groups = in_range(by_dir, from, to)
-        .select([
-            col("date"),
-            col("channel").fill_null(lit(UNTAGGED)),
-            col("dir"),
-            col("requests"),
-            col("bytes"),
-        ])
-        .group_by([col("date"), col("channel"), col("dir")])
-        .agg([
-            col("requests").sum().alias("requests"),
-            col("bytes").sum().alias("log_bytes"),
-        ]);
-    let groups = collect_streaming(groups)?;
-    let dates: Vec<Option<NaiveDate>> = groups.column("date")?.date()?.as_date_iter().collect();
-    let channels = groups.column("channel")?.str()?.clone();
-    let dirs = groups.column("dir")?.str()?.clone();
-    let requests = groups.column("requests")?.i64()?.clone();
-    let bytes = groups.column("log_bytes")?.cast(&DataType::Int64)?;
-    let bytes = bytes.i64()?;
-    let mut rows = Vec::with_capacity(groups.height());
-    for (i, date) in dates.into_iter().enumerate() {
-        let date = date.unwrap_or_default();
-        let channel = channels.get(i).unwrap_or(UNTAGGED).to_string();
-        let episode = dirs
-            .get(i)
-            .and_then(|dir| media_of(dir, known))
-            .cloned()
-            .unwrap_or_else(|| Episode::named(UNMATCHED));
-        let log_bytes = bytes.get(i).unwrap_or(0);
-        let t = Traffic {
-            requests: requests.get(i).unwrap_or(0),
-            log_bytes,
-            weight: log_bytes.max(0) as u64,
-        };
-        rows.push(((date, channel), episode, t));
-    }
-    Ok(rows)
-}
-
-/// Polyv bytes per (day, channel, drama): the mapping file's drama of the video, else
-/// the one its title names.
-fn polyv_traffic(
-    lake: &Lake,
-    from: NaiveDate,
-    to: NaiveDate,
-    dramas: &BTreeMap<String, String>,
-) -> Result<Vec<(DayChannel, Episode, Traffic)>, DramaError> {
-    let Some(scan) = scan_range(lake, POLYV, from, to)? else {
-        return Ok(Vec::new());
-    };
-    let rows = scan
-        .select([
-            col("date"),
-            col("channel"),
-            col("vid"),
-            col("title"),
-            col("total_bytes"),
-        ])
-        .collect()?;
-    let dates: Vec<Option<NaiveDate>> = rows.column("date")?.date()?.as_date_iter().collect();
-    let channels = rows.column("channel")?.str()?.clone();
-    let titles = rows.column("title")?.str()?.clone();
-    let vids = rows.column("vid")?.str()?.clone();
-    let bytes = rows.column("total_bytes")?.cast(&DataType::Int64)?;
-    let bytes = bytes.i64()?;
-    Ok((0..rows.height())
-        .map(|i| {
-            let date = dates[i].unwrap_or_default();
-            let channel = channels.get(i).unwrap_or_default().to_string();
-            let drama = vids
-                .get(i)
-                .and_then(|vid| dramas.get(vid))
-                .map(String::as_str)
-                .or_else(|| titles.get(i).map(drama_of_title))
-                .filter(|d| !d.is_empty());
-            let t = Traffic {
-                weight: bytes.get(i).unwrap_or(0).max(0) as u64,
-                ..Traffic::default()
-            };
-            (
-                (date, channel),
-                Episode::named(drama.unwrap_or(UNMATCHED)),
-                t,
-            )
-        })
-        .collect())
 }
 
 /// Each core row's billed bytes and fen, split over its episodes by weight.
@@ -622,7 +516,7 @@ mod tests {
     }
 
     #[test]
-    fn polyv_titles_name_their_drama() {
+    fn video_titles_name_their_drama() {
         assert_eq!(
             drama_of_title("重生之我在短剧当总裁 - 第 1 集"),
             "重生之我在短剧当总裁"

@@ -26,7 +26,7 @@ pub enum ReportError {
         to: NaiveDate,
         files: Vec<std::path::PathBuf>,
     },
-    #[error("the lake {lake} has no CDN requests and no Polyv traffic: ingest or fetch first (cdncost ingest / cdncost fetch / cdncost run)")]
+    #[error("the lake {lake} has no CDN requests and no traffic of any platform: ingest or fetch first (cdncost ingest / cdncost fetch / cdncost run)")]
     NoData { lake: String },
 }
 

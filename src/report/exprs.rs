@@ -5,7 +5,7 @@ use polars::prelude::*;
 
 /// The sum of a column, null (not 0) when every value is null: a month without any
 /// usage series has no allocated bytes, rather than zero of them.
-pub(super) fn sum_or_null(c: Expr) -> Expr {
+pub fn sum_or_null(c: Expr) -> Expr {
     when(c.clone().count().gt(lit(0)))
         .then(c.clone().sum())
         .otherwise(lit(NULL))
@@ -19,14 +19,14 @@ pub(super) fn sum_or_null(c: Expr) -> Expr {
 
 /// A small negative value rounded to zero prints as `-0.0`; finance reads that as a
 /// loss. Zero is zero.
-pub(super) fn no_negative_zero(value: Expr) -> Expr {
+pub fn no_negative_zero(value: Expr) -> Expr {
     when(value.clone().eq(lit(0.0)))
         .then(lit(0.0))
         .otherwise(value)
 }
 
 /// Bytes computed as floats (a share, a factor) back to whole bytes, half away from zero.
-pub(super) fn round_bytes(expr: Expr) -> Expr {
+pub fn round_bytes(expr: Expr) -> Expr {
     expr.round(0, RoundMode::HalfAwayFromZero)
         .cast(DataType::Int64)
 }

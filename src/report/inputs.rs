@@ -1,6 +1,7 @@
 //! What a report reads from the lake, each input reduced to one row per day (× channel):
-//! the WeChat logs, the billed usage series, Polyv's traffic, and what the manifests say
-//! about each day's completeness. Each function is one lazy polars query, so only the
+//! the requests' rollups, the billed usage series, and what the manifests say about each
+//! day's completeness. The platforms (`crate::platforms::<name>/report.rs`) read their
+//! own tables with [`scan_range`] and [`day_record`]. Each function is one lazy polars query, so only the
 //! days, partitions and columns asked for are read.
 
 use std::collections::BTreeMap;
@@ -10,12 +11,8 @@ use polars::prelude::*;
 
 use super::error::ReportError;
 use super::prices::Prices;
-use crate::lake::catalogue::manifest_kind;
-use crate::lake::manifest::{LogDayRecord, PolyvDayRecord};
 use crate::lake::rollup::RollupRead;
-use crate::lake::{
-    collect_streaming, Kind, Lake, LakeError, SafeName, Scope, POLYV, UNTAGGED, USAGE,
-};
+use crate::lake::{collect_streaming, Kind, Lake, LakeError, SafeName, Scope, UNTAGGED, USAGE};
 
 /// What every platform's daily traffic is computed from.
 pub struct Inputs<'a> {
@@ -31,8 +28,8 @@ pub struct Inputs<'a> {
     /// The rollups of the months ([`crate::lake::rollup`]): what every reader of the
     /// requests reads instead of them.
     pub rollups: &'a RollupRead,
-    /// [`wechat_by_channel`] over the months, collected the first time it is asked for:
-    /// the platform's rows and the reconciliation both read it.
+    /// [`requests_by_channel`] over the months, collected the first time it is asked
+    /// for: the logging platform's rows and the reconciliation both read it.
     requests_by_channel: std::sync::OnceLock<Option<DataFrame>>,
 }
 
@@ -57,14 +54,14 @@ impl<'a> Inputs<'a> {
         }
     }
 
-    /// [`wechat_by_channel`] of these months, scanned once; `None` when the lake holds
+    /// [`requests_by_channel`] of these months, scanned once; `None` when the lake holds
     /// no requests.
-    pub fn wechat_by_channel(&self) -> Result<Option<LazyFrame>, ReportError> {
+    pub fn requests_by_channel(&self) -> Result<Option<LazyFrame>, ReportError> {
         if let Some(done) = self.requests_by_channel.get() {
             return Ok(done.clone().map(DataFrame::lazy));
         }
         let five_minutes = self.rollups.frames[0].clone();
-        let frame = match five_minutes.map(wechat_by_channel) {
+        let frame = match five_minutes.map(requests_by_channel) {
             Some(query) => Some(
                 collect_streaming(query).map_err(|source| ReportError::Query {
                     from: self.from,
@@ -95,7 +92,8 @@ pub const BUCKETS_PER_DAY: i64 = 86_400 / BUCKET_SECS;
 /// highest one left: the 15th highest, counting empty buckets as zero.
 pub const P95_RANK: i64 = BUCKETS_PER_DAY * 5 / 100;
 
-fn schema(fields: &[(&str, DataType)]) -> Schema {
+/// A schema of these (name, type) fields.
+pub fn schema(fields: &[(&str, DataType)]) -> Schema {
     Schema::from_iter(
         fields
             .iter()
@@ -103,14 +101,14 @@ fn schema(fields: &[(&str, DataType)]) -> Schema {
     )
 }
 
-/// The columns [`wechat_by_channel`] gives (for a lake without requests).
-pub fn wechat_schema() -> Schema {
+/// The columns [`requests_by_channel`] gives (for a lake without requests).
+pub fn requests_schema() -> Schema {
     use DataType::*;
     schema(&[
         ("date", Date),
         ("channel", String),
-        ("wechat_requests", Int64),
-        ("wechat_log_bytes", Int64),
+        ("requests", Int64),
+        ("log_bytes", Int64),
         ("peak_bucket_bytes", Int64),
         ("p95_bucket_bytes", Int64),
     ])
@@ -124,18 +122,6 @@ pub fn usage_schema() -> Schema {
         ("billed_bytes", Int64),
         ("usage_interval_min", Int32),
         ("usage_points", Int64),
-    ])
-}
-
-/// The columns [`polyv_by_channel`] gives (for a lake without Polyv data).
-pub fn polyv_schema() -> Schema {
-    use DataType::*;
-    schema(&[
-        ("date", Date),
-        ("channel", String),
-        ("polyv_pc_bytes", Int64),
-        ("polyv_mobile_bytes", Int64),
-        ("polyv_bytes", Int64),
     ])
 }
 
@@ -156,10 +142,10 @@ pub fn scan_range(lake: &Lake, table: &str, from: NaiveDate, to: NaiveDate) -> T
     }
 }
 
-/// Per (date, channel): `wechat_requests`, `wechat_log_bytes`, and the busiest and the
+/// Per (date, channel): `requests`, `log_bytes`, and the busiest and the
 /// 95th-percentile 5-minute bucket of log bytes (`peak_bucket_bytes`, `p95_bucket_bytes`),
 /// from the 5-minute rollup ([`crate::lake::rollup::BY_5MIN`]).
-pub fn wechat_by_channel(five_minutes: LazyFrame) -> LazyFrame {
+pub fn requests_by_channel(five_minutes: LazyFrame) -> LazyFrame {
     let bucket =
         (col("bucket_start").cast(DataType::Int64) / lit(BUCKET_SECS * 1000)).alias("bucket");
     let descending = SortOptions::default().with_order_descending(true);
@@ -178,8 +164,8 @@ pub fn wechat_by_channel(five_minutes: LazyFrame) -> LazyFrame {
             col("requests")
                 .sum()
                 .cast(DataType::Int64)
-                .alias("wechat_requests"),
-            col("bytes").sum().alias("wechat_log_bytes"),
+                .alias("requests"),
+            col("bytes").sum().alias("log_bytes"),
             col("bytes").max().alias("peak_bucket_bytes"),
             // Fewer busy buckets than the rank: the percentile falls on an empty one.
             col("bytes")
@@ -221,19 +207,6 @@ fn best_series_per_day(usage: LazyFrame) -> LazyFrame {
         ])
 }
 
-/// Per (date, channel): Polyv's bytes, and whether every video's figure is final.
-pub fn polyv_by_channel(lake: &Lake, from: NaiveDate, to: NaiveDate) -> TableQuery {
-    Ok(scan_range(lake, POLYV, from, to)?.map(polyv_per_channel))
-}
-
-fn polyv_per_channel(polyv: LazyFrame) -> LazyFrame {
-    polyv.group_by([col("date"), col("channel")]).agg([
-        col("pc_bytes").sum().alias("polyv_pc_bytes"),
-        col("mobile_bytes").sum().alias("polyv_mobile_bytes"),
-        col("total_bytes").sum().alias("polyv_bytes"),
-    ])
-}
-
 /// Why a day's figures may be short, from the manifests the fetches leave.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct DayGaps {
@@ -260,72 +233,11 @@ impl DayGaps {
     }
 }
 
-/// What the WeChat side lacks on `date`:
-/// - logs: the day's listing record (written by `fetch logs`) must show every listed file
-///   ingested and none provisional. Logs ingested by hand have no listing, so nothing
-///   proves the day whole: such days say "log files not listed by the API";
-/// - the usage series: the day must have its points (all of them for its interval).
-pub fn wechat_gaps(inputs: &Inputs, date: NaiveDate, gaps: &mut DayGaps) -> Result<(), LakeError> {
-    let (lake, usage_points) = (inputs.lake, &inputs.usage_points);
-    let Some(logs) = day_record::<LogDayRecord>(lake, manifest_kind::LOG_DAYS, date, gaps)? else {
-        return Ok(());
-    };
-    let billed = usage_points.get(&date).is_some_and(|d| d.billed_bytes > 0);
-    match logs {
-        None => gaps.missing.push("log files not listed by the API".into()),
-        Some(r) if r.listed == 0 && billed => gaps
-            .missing
-            .push("no log files listed for a billed day".into()),
-        Some(r) if !r.missing.is_empty() => gaps.missing.push(format!(
-            "{} of {} log files missing",
-            r.missing.len(),
-            r.listed
-        )),
-        Some(r) if r.provisional > 0 => gaps.not_final.push(format!(
-            "{} log files provisional (fetched under {} hours after their hour)",
-            r.provisional, r.complete_after_hours
-        )),
-        Some(_) => {}
-    }
-    match usage_points.get(&date) {
-        None => gaps.missing.push("no usage series".into()),
-        Some(d) if d.points < 1440 / d.interval_min.max(1) => gaps.missing.push(format!(
-            "usage series has {} of {} points",
-            d.points,
-            1440 / d.interval_min.max(1)
-        )),
-        Some(_) => {}
-    }
-    Ok(())
-}
-
-/// What the Polyv side lacks on `date`, when the lake has any Polyv data: the day's
-/// record must exist, be final and have no failed video.
-pub fn polyv_gaps(inputs: &Inputs, date: NaiveDate, gaps: &mut DayGaps) -> Result<(), LakeError> {
-    let lake = inputs.lake;
-    if !lake.has_table(POLYV)? {
-        return Ok(());
-    }
-    let Some(polyv) = day_record::<PolyvDayRecord>(lake, manifest_kind::POLYV_DAYS, date, gaps)?
-    else {
-        return Ok(());
-    };
-    match polyv {
-        None => gaps.missing.push("no Polyv data".into()),
-        Some(r) if !r.videos_failed.is_empty() => gaps
-            .missing
-            .push(format!("Polyv: {} videos failed", r.videos_failed.len())),
-        Some(r) if !r.is_final => gaps.not_final.push("Polyv not final".into()),
-        Some(_) => {}
-    }
-    Ok(())
-}
-
 /// A day's record of `kind`: `Some(None)` when there is none, `None` when it does not
 /// parse (said in `gaps`: the next run writes it again).
 /// Records of the kind owner's `default` account (the one account a lake has until
 /// reports run per account).
-fn day_record<T: serde::de::DeserializeOwned>(
+pub fn day_record<T: serde::de::DeserializeOwned>(
     lake: &Lake,
     kind: Kind,
     date: NaiveDate,

@@ -8,7 +8,7 @@ pub mod apportion;
 pub mod cost;
 pub mod drama;
 pub mod error;
-mod exprs;
+pub mod exprs;
 pub mod html;
 pub mod inputs;
 pub mod money;
@@ -46,8 +46,9 @@ pub struct ReportRequest {
     pub html: bool,
     /// `[media] mapping`: prefixes named by hand, for what the catalogue does not know.
     pub drama_mapping: Option<PathBuf>,
-    /// vid → drama from the Polyv mapping file's `drama` column (else titles name them).
-    pub polyv_dramas: BTreeMap<String, String>,
+    /// Per platform, item → drama names its settings give (Polyv's mapping file's
+    /// `drama` column), for items whose titles don't say.
+    pub item_dramas: BTreeMap<&'static str, BTreeMap<String, String>>,
     /// The page's language.
     pub lang: words::Lang,
     /// CSV headers in Chinese instead of the snake_case names.
@@ -70,7 +71,7 @@ pub struct ReportOutcome {
 #[derive(Debug, Default, Clone)]
 pub struct Figures {
     /// (platform label, fen) of the period, in the report's platform order.
-    pub platform_fen: Vec<(String, i64)>,
+    pub platform_fen: Vec<(PlatformLabel, i64)>,
     /// (channel, fen) of the period, most expensive first.
     pub channel_fen: Vec<(String, i64)>,
     /// Fen per (day, channel) over the whole months read (trailing comparisons).
@@ -79,6 +80,22 @@ pub struct Figures {
     pub deviation_pct: BTreeMap<NaiveDate, f64>,
     /// The report's page.
     pub page: PathBuf,
+}
+
+/// A platform as people call it, in both languages.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct PlatformLabel {
+    pub en: &'static str,
+    pub zh: &'static str,
+}
+
+impl PlatformLabel {
+    pub fn in_lang(&self, lang: words::Lang) -> &'static str {
+        match lang {
+            words::Lang::Zh => self.zh,
+            words::Lang::En => self.en,
+        }
+    }
 }
 
 impl ReportOutcome {
@@ -112,16 +129,8 @@ pub enum MakeError {
     Mapping(#[from] drama::MappingError),
 }
 
-/// Builds the report of `request` from the lake and writes its files, all at once.
-pub fn make(
-    lake: &Lake,
-    prices: &Prices,
-    request: &ReportRequest,
-) -> Result<ReportOutcome, MakeError> {
-    make_with(lake, prices, request, &platform::default_platforms())
-}
-
-/// [`make`] for the platforms given, in that order.
+/// Builds the report of `request` for `platforms` (the registry's list, in its order)
+/// from the lake and writes its files, all at once.
 pub fn make_with(
     lake: &Lake,
     prices: &Prices,
@@ -138,7 +147,7 @@ pub fn make_with(
             Some(path) => drama::read_mapping(path)?,
             None => Vec::new(),
         },
-        polyv: request.polyv_dramas.clone(),
+        items: request.item_dramas.clone(),
     };
     let built = match tables::build_with(lake, from, to, prices, platforms, &mapping) {
         // A query that fails on the lake's files: name the damaged ones if that is why.
@@ -220,10 +229,11 @@ fn figures(built: &tables::ReportTables, page: &std::path::Path) -> Result<Figur
         .platforms
         .iter()
         .map(|(name, label)| {
-            (
-                label.to_string(),
-                by_platform.get(name).copied().unwrap_or(0),
-            )
+            let label = PlatformLabel {
+                en: label,
+                zh: built.labels.label(words::Lang::Zh, label),
+            };
+            (label, by_platform.get(name).copied().unwrap_or(0))
         })
         .collect();
     let mut channel_fen: Vec<(String, i64)> = by_channel.into_iter().collect();

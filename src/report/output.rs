@@ -66,11 +66,12 @@ pub fn write_report(
             let staged = match format {
                 Format::Csv => {
                     let bytes = if options.chinese_headers {
-                        let renamed =
-                            chinese_headers(frame).map_err(|source| OutputError::Csv {
+                        let renamed = chinese_headers(frame, &tables.labels).map_err(|source| {
+                            OutputError::Csv {
                                 path: path.clone(),
                                 source,
-                            })?;
+                            }
+                        })?;
                         csv_bytes(&renamed, options.excel, &path)?
                     } else {
                         csv_bytes(frame, options.excel, &path)?
@@ -246,7 +247,7 @@ fn extension(format: Format) -> &'static str {
 
 /// A frame as CSV: UTF-8, a header row, dates as YYYY-MM-DD, empty cells for nulls.
 /// `frame` with each column named by its Chinese label (`--headers zh`).
-fn chinese_headers(frame: &DataFrame) -> PolarsResult<DataFrame> {
+fn chinese_headers(frame: &DataFrame, labels: &super::words::Labels) -> PolarsResult<DataFrame> {
     let mut renamed = frame.clone();
     let names: Vec<String> = frame
         .get_column_names()
@@ -254,7 +255,7 @@ fn chinese_headers(frame: &DataFrame) -> PolarsResult<DataFrame> {
         .map(|n| n.to_string())
         .collect();
     for name in names {
-        let label = super::words::label(super::words::Lang::Zh, &name).to_string();
+        let label = labels.label(super::words::Lang::Zh, &name).to_string();
         renamed.rename(&name, label.into())?;
     }
     Ok(renamed)

@@ -15,38 +15,25 @@ pub const DECIMAL_GB: f64 = 1e9;
 /// Billed bytes ≈ log bytes × 1.10 (the log counts application-layer bytes only).
 pub const DEFAULT_BILLING_FACTOR: f64 = 1.10;
 
-/// `[prices]`. WeChat and Polyv keep their flat keys (`wechat_cny_per_gb`,
-/// `polyv_tiers`, …); any platform, those two included, may instead have a table of its
-/// own, `[prices.<platform>]` with `cny_per_gb` and/or `tiers`. Unknown keys are errors.
+/// `[prices]`: the keys every platform shares, and each platform's price, either as a
+/// table of its own, `[prices.<platform>]` with `cny_per_gb` and/or `tiers`, or as flat
+/// keys `<platform>_cny_per_gb` and `<platform>_tiers` (as the first two platforms were
+/// priced, and still may be). Unknown keys are errors; a price of a platform no one
+/// registered is one when the settings load ([`Prices::check_platforms`]).
 #[derive(Debug, Clone, Deserialize)]
 #[serde(try_from = "toml::Table")]
 pub struct Prices {
-    /// CNY per GB of WeChat CDN traffic (used when `wechat_tiers` is empty).
-    #[serde(default)]
-    pub wechat_cny_per_gb: f64,
-    /// CNY per GB of Polyv traffic (used when `polyv_tiers` is empty).
-    #[serde(default)]
-    pub polyv_cny_per_gb: f64,
     /// Bytes per GB: 1e9 (default, as both platforms bill) or 1073741824.
-    #[serde(default = "default_gb")]
     pub bytes_per_gb: f64,
     /// Billed bytes per log byte, for the estimate when no usage series is at hand.
-    #[serde(default = "default_factor")]
     pub billing_factor: f64,
-    #[serde(default)]
-    pub wechat_tiers: Vec<Tier>,
-    #[serde(default)]
-    pub polyv_tiers: Vec<Tier>,
     /// How tiers apply: "graduated" (each band of the month's volume at its own price,
     /// the default) or "volume" (the whole month at the price of the band it reaches).
-    #[serde(default)]
     pub tier_mode: TierMode,
     /// How a month's bill is rounded to the fen: "half-up" (default, as invoices do),
     /// "half-even", "down" or "up". Only the bill is rounded; its parts are apportioned.
-    #[serde(default)]
     pub rounding: Rounding,
-    /// `[prices.<platform>]` tables, by platform name.
-    #[serde(skip)]
+    /// Each platform's price, by platform name (a platform without one is free).
     pub platforms: BTreeMap<String, PlatformPrice>,
 }
 
@@ -60,57 +47,74 @@ pub struct PlatformPrice {
     pub tiers: Vec<Tier>,
 }
 
-/// The flat keys of `[prices]`, as they are written.
+/// The shared keys of `[prices]`, as they are written.
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
-struct FlatPrices {
-    #[serde(default)]
-    wechat_cny_per_gb: f64,
-    #[serde(default)]
-    polyv_cny_per_gb: f64,
+struct SharedKeys {
     #[serde(default = "default_gb")]
     bytes_per_gb: f64,
     #[serde(default = "default_factor")]
     billing_factor: f64,
-    #[serde(default)]
-    wechat_tiers: Vec<Tier>,
-    #[serde(default)]
-    polyv_tiers: Vec<Tier>,
     #[serde(default)]
     tier_mode: TierMode,
     #[serde(default)]
     rounding: Rounding,
 }
 
+/// A platform's flat key: `<platform>_cny_per_gb` or `<platform>_tiers`.
+fn flat_key(key: &str) -> Option<(&str, &str)> {
+    ["cny_per_gb", "tiers"].into_iter().find_map(|what| {
+        let platform = key.strip_suffix(what)?.strip_suffix('_')?;
+        (!platform.is_empty()).then_some((platform, what))
+    })
+}
+
 impl TryFrom<toml::Table> for Prices {
     type Error = String;
 
     fn try_from(mut table: toml::Table) -> Result<Prices, String> {
-        let names: Vec<String> = table
+        let mut platforms = BTreeMap::new();
+        let tables: Vec<String> = table
             .iter()
             .filter(|(_, value)| value.is_table())
             .map(|(name, _)| name.clone())
             .collect();
-        let mut platforms = BTreeMap::new();
-        for name in names {
+        for name in tables {
             let value = table.remove(&name).expect("listed above");
             let price: PlatformPrice = value
                 .try_into()
                 .map_err(|e| format!("[prices.{name}]: {e}"))?;
             platforms.insert(name, price);
         }
-        let flat: FlatPrices = toml::Value::Table(table)
+        let mut flat: BTreeMap<String, toml::Table> = BTreeMap::new();
+        let keys: Vec<String> = table.keys().cloned().collect();
+        for key in keys {
+            if let Some((platform, what)) = flat_key(&key) {
+                if platforms.contains_key(platform) {
+                    return Err(format!(
+                        "[prices]: {key} and [prices.{platform}] both price {platform}: keep one"
+                    ));
+                }
+                let value = table.remove(&key).expect("listed above");
+                flat.entry(platform.to_string())
+                    .or_default()
+                    .insert(what.to_string(), value);
+            }
+        }
+        for (name, keys) in flat {
+            let price: PlatformPrice = toml::Value::Table(keys)
+                .try_into()
+                .map_err(|e| format!("[prices] {name}_*: {e}"))?;
+            platforms.insert(name, price);
+        }
+        let shared: SharedKeys = toml::Value::Table(table)
             .try_into()
             .map_err(|e| format!("[prices]: {e}"))?;
         Ok(Prices {
-            wechat_cny_per_gb: flat.wechat_cny_per_gb,
-            polyv_cny_per_gb: flat.polyv_cny_per_gb,
-            bytes_per_gb: flat.bytes_per_gb,
-            billing_factor: flat.billing_factor,
-            wechat_tiers: flat.wechat_tiers,
-            polyv_tiers: flat.polyv_tiers,
-            tier_mode: flat.tier_mode,
-            rounding: flat.rounding,
+            bytes_per_gb: shared.bytes_per_gb,
+            billing_factor: shared.billing_factor,
+            tier_mode: shared.tier_mode,
+            rounding: shared.rounding,
             platforms,
         })
     }
@@ -127,12 +131,8 @@ fn default_factor() -> f64 {
 impl Default for Prices {
     fn default() -> Self {
         Prices {
-            wechat_cny_per_gb: 0.0,
-            polyv_cny_per_gb: 0.0,
             bytes_per_gb: DECIMAL_GB,
             billing_factor: DEFAULT_BILLING_FACTOR,
-            wechat_tiers: Vec::new(),
-            polyv_tiers: Vec::new(),
             tier_mode: TierMode::Graduated,
             rounding: Rounding::HalfUp,
             platforms: BTreeMap::new(),
@@ -188,16 +188,18 @@ impl Rounding {
 impl Prices {
     /// The cost parameters of the library's queries, from the settings, so a query's estimate
     /// prices traffic as the report does: `factor` (billing_factor), `bytes_per_gb`, and
-    /// `price_cny_per_gb` (WeChat's flat price, else its first band's) when a price is set.
-    pub fn query_params(&self) -> std::collections::BTreeMap<String, String> {
+    /// `price_cny_per_gb` (the flat price of `logged`, the platform whose requests the
+    /// queries read, else its first band's) when a price is set.
+    pub fn query_params(&self, logged: &str) -> std::collections::BTreeMap<String, String> {
         let mut params = std::collections::BTreeMap::from([
             ("factor".to_string(), self.billing_factor.to_string()),
             ("bytes_per_gb".to_string(), self.bytes_per_gb.to_string()),
         ]);
-        let price = if self.wechat_cny_per_gb > 0.0 {
-            Some(self.wechat_cny_per_gb)
+        let (tiers, flat) = self.tiers(logged);
+        let price = if flat > 0.0 {
+            Some(flat)
         } else {
-            self.wechat_tiers.first().map(|t| t.cny_per_gb)
+            tiers.first().map(|t| t.cny_per_gb)
         };
         if let Some(price) = price.filter(|p| *p > 0.0) {
             params.insert("price_cny_per_gb".into(), price.to_string());
@@ -213,16 +215,10 @@ impl Prices {
         if !self.billing_factor.is_finite() || self.billing_factor <= 0.0 {
             return Err("[prices] billing_factor must be positive".into());
         }
-        let named = self
+        for (name, flat, tiers) in self
             .platforms
             .iter()
-            .map(|(name, p)| (name.as_str(), p.cny_per_gb, &p.tiers));
-        for (name, flat, tiers) in [
-            ("wechat", self.wechat_cny_per_gb, &self.wechat_tiers),
-            ("polyv", self.polyv_cny_per_gb, &self.polyv_tiers),
-        ]
-        .into_iter()
-        .chain(named)
+            .map(|(name, p)| (name.as_str(), p.cny_per_gb, &p.tiers))
         {
             let numbers = std::iter::once(flat)
                 .chain(tiers.iter().map(|t| t.cny_per_gb))
@@ -261,16 +257,27 @@ impl Prices {
         Ok(())
     }
 
-    /// A platform's bands and flat price: its `[prices.<platform>]` table when there is
-    /// one, else (WeChat, Polyv) the flat keys, else nothing (free).
+    /// A platform's bands and flat price; nothing (free) when it has no price.
     fn tiers(&self, platform: &str) -> (&[Tier], f64) {
-        if let Some(p) = self.platforms.get(platform) {
-            return (&p.tiers, p.cny_per_gb);
+        match self.platforms.get(platform) {
+            Some(p) => (&p.tiers, p.cny_per_gb),
+            None => (&[], 0.0),
         }
-        match platform {
-            "wechat" => (&self.wechat_tiers, self.wechat_cny_per_gb),
-            "polyv" => (&self.polyv_tiers, self.polyv_cny_per_gb),
-            _ => (&[], 0.0),
+    }
+
+    /// A price of a platform that is not one of `registered` is a typo or a platform
+    /// gone: an error, as an unknown key is.
+    pub fn check_platforms(&self, registered: &[&str]) -> Result<(), String> {
+        match self
+            .platforms
+            .keys()
+            .find(|p| !registered.contains(&p.as_str()))
+        {
+            Some(unknown) => Err(format!(
+                "[prices] prices {unknown}, which is no platform (platforms: {})",
+                registered.join(", ")
+            )),
+            None => Ok(()),
         }
     }
 
@@ -319,22 +326,27 @@ mod tests {
     use super::*;
 
     fn tiered(mode: TierMode) -> Prices {
+        let tiers = vec![
+            Tier {
+                up_to_gb: Some(10.0),
+                cny_per_gb: 0.20,
+            },
+            Tier {
+                up_to_gb: Some(50.0),
+                cny_per_gb: 0.15,
+            },
+            Tier {
+                up_to_gb: None,
+                cny_per_gb: 0.10,
+            },
+        ];
+        let price = PlatformPrice {
+            cny_per_gb: 0.0,
+            tiers,
+        };
         Prices {
-            wechat_tiers: vec![
-                Tier {
-                    up_to_gb: Some(10.0),
-                    cny_per_gb: 0.20,
-                },
-                Tier {
-                    up_to_gb: Some(50.0),
-                    cny_per_gb: 0.15,
-                },
-                Tier {
-                    up_to_gb: None,
-                    cny_per_gb: 0.10,
-                },
-            ],
             tier_mode: mode,
+            platforms: BTreeMap::from([("cdn_a".to_string(), price)]),
             ..Prices::default()
         }
     }
@@ -342,23 +354,23 @@ mod tests {
     #[test]
     fn graduated_tiers_price_each_band() {
         let p = tiered(TierMode::Graduated);
-        assert_eq!(p.month_bill_fen("wechat", 5_000_000_000), 100);
+        assert_eq!(p.month_bill_fen("cdn_a", 5_000_000_000), 100);
         // 10 × 0.20 + 40 × 0.15 + 10 × 0.10
-        assert_eq!(p.month_bill_fen("wechat", 60_000_000_000), 900);
+        assert_eq!(p.month_bill_fen("cdn_a", 60_000_000_000), 900);
         // Rounded once, half up: 0.025 fen of a byte short of a whole fen.
-        assert_eq!(p.month_bill_fen("wechat", 25_000_000), 1, "0.5 fen → 1");
-        assert_eq!(p.month_bill_fen("wechat", 24_999_999), 0);
+        assert_eq!(p.month_bill_fen("cdn_a", 25_000_000), 1, "0.5 fen → 1");
+        assert_eq!(p.month_bill_fen("cdn_a", 24_999_999), 0);
     }
 
     #[test]
     fn nan_and_infinite_numbers_are_refused() {
         for text in [
-            "wechat_cny_per_gb = nan\n",
-            "polyv_cny_per_gb = inf\n",
+            "cdn_a_cny_per_gb = nan\n",
+            "cdn_b_cny_per_gb = inf\n",
             "billing_factor = nan\n",
             "bytes_per_gb = inf\n",
-            "wechat_tiers = [{ up_to_gb = nan, cny_per_gb = 0.1 }, { cny_per_gb = 0.1 }]\n",
-            "[fakecdn]\ncny_per_gb = -inf\n",
+            "cdn_a_tiers = [{ up_to_gb = nan, cny_per_gb = 0.1 }, { cny_per_gb = 0.1 }]\n",
+            "[cdn_c]\ncny_per_gb = -inf\n",
         ] {
             let prices: Prices = toml::from_str(text).unwrap();
             assert!(prices.validate().is_err(), "{text}");
@@ -369,11 +381,10 @@ mod tests {
     fn the_rounding_mode_is_a_setting() {
         // 1.5 fen and 2.5 fen of a flat 0.01 CNY per GB.
         let at = |rounding| Prices {
-            wechat_cny_per_gb: 0.01,
             rounding,
-            ..Prices::default()
+            ..toml::from_str("cdn_a_cny_per_gb = 0.01\n").unwrap()
         };
-        let fen = |rounding, bytes| at(rounding).month_bill_fen("wechat", bytes);
+        let fen = |rounding, bytes| at(rounding).month_bill_fen("cdn_a", bytes);
         let (one_and_half, two_and_half, two_and_bit) =
             (1_500_000_000, 2_500_000_000, 2_000_000_001);
         assert_eq!(fen(Rounding::HalfUp, one_and_half), 2);
@@ -391,33 +402,38 @@ mod tests {
     #[test]
     fn volume_tiers_price_the_whole_month_at_its_band() {
         let p = tiered(TierMode::Volume);
-        assert_eq!(p.month_bill_fen("wechat", 60_000_000_000), 600);
-        assert_eq!(p.month_bill_fen("wechat", 10_000_000_000), 200);
+        assert_eq!(p.month_bill_fen("cdn_a", 60_000_000_000), 600);
+        assert_eq!(p.month_bill_fen("cdn_a", 10_000_000_000), 200);
     }
 
     #[test]
     fn platform_tables_price_any_platform() {
-        let text = "bytes_per_gb = 1e9\nwechat_cny_per_gb = 0.2\n[fakecdn]\ncny_per_gb = 0.5\n[polyv]\ntiers = [{ up_to_gb = 1, cny_per_gb = 0.3 }, { cny_per_gb = 0.1 }]\n";
+        let text = "bytes_per_gb = 1e9\ncdn_a_cny_per_gb = 0.2\n[cdn_c]\ncny_per_gb = 0.5\n[cdn_b]\ntiers = [{ up_to_gb = 1, cny_per_gb = 0.3 }, { cny_per_gb = 0.1 }]\n";
         let p: Prices = toml::from_str(text).unwrap();
         assert!(p.validate().is_ok());
-        assert_eq!(p.month_bill_fen("fakecdn", 2_000_000_000), 100);
-        assert_eq!(p.month_bill_fen("wechat", 2_000_000_000), 40);
-        assert_eq!(p.month_bill_fen("polyv", 2_000_000_000), 40, "0.3 + 0.1");
+        assert_eq!(p.month_bill_fen("cdn_c", 2_000_000_000), 100);
+        assert_eq!(p.month_bill_fen("cdn_a", 2_000_000_000), 40);
+        assert_eq!(p.month_bill_fen("cdn_b", 2_000_000_000), 40, "0.3 + 0.1");
         assert_eq!(p.month_bill_fen("unpriced", 2_000_000_000), 0);
-        let err = toml::from_str::<Prices>("wechat_cny_per_gbb = 1\n").unwrap_err();
-        assert!(err.to_string().contains("wechat_cny_per_gbb"), "{err}");
+        let err = toml::from_str::<Prices>("cdn_a_cny_per_gbb = 1\n").unwrap_err();
+        assert!(err.to_string().contains("cdn_a_cny_per_gbb"), "{err}");
         let err = toml::from_str::<Prices>("[x]\ncny = 1\n").unwrap_err();
         assert!(err.to_string().contains("[prices.x]"), "{err}");
+        let err = toml::from_str::<Prices>("x_cny_per_gb = 1\n[x]\ncny_per_gb = 2\n").unwrap_err();
+        assert!(err.to_string().contains("keep one"), "{err}");
+        assert!(p.check_platforms(&["cdn_a", "cdn_b", "cdn_c"]).is_ok());
+        let err = p.check_platforms(&["cdn_a", "cdn_b"]).unwrap_err();
+        assert!(err.contains("cdn_c, which is no platform"), "{err}");
     }
 
     #[test]
     fn bands_are_validated() {
         let mut p = tiered(TierMode::Graduated);
         assert!(p.validate().is_ok());
-        p.wechat_tiers[1].up_to_gb = Some(5.0);
+        p.platforms.get_mut("cdn_a").unwrap().tiers[1].up_to_gb = Some(5.0);
         assert!(p.validate().unwrap_err().contains("band 2"));
         let mut p = tiered(TierMode::Graduated);
-        p.wechat_tiers.pop();
+        p.platforms.get_mut("cdn_a").unwrap().tiers.pop();
         assert!(p.validate().unwrap_err().contains("last band"));
     }
 }

@@ -11,16 +11,16 @@ use super::prices::Prices;
 /// Per day of the period: log bytes, the estimate, the billed bytes and how far apart
 /// they are. Every day is listed, also one without any data.
 pub(super) fn reconciliation(
-    wechat: LazyFrame,
+    requests: LazyFrame,
     usage: LazyFrame,
     gaps: LazyFrame,
     from: NaiveDate,
     to: NaiveDate,
     prices: &Prices,
 ) -> LazyFrame {
-    let per_day = wechat.group_by([col("date")]).agg([
-        col("wechat_requests").sum().alias("requests"),
-        col("wechat_log_bytes").sum().alias("log_bytes"),
+    let per_day = requests.group_by([col("date")]).agg([
+        col("requests").sum().alias("requests"),
+        col("log_bytes").sum().alias("log_bytes"),
     ]);
     let estimate =
         round_bytes(col("log_bytes").cast(DataType::Float64) * lit(prices.billing_factor));

@@ -21,7 +21,7 @@ use super::inputs::{self, DayGaps};
 use super::money;
 use super::months::{money_columns, monthly};
 pub use super::months::{ALL_MONTHS, ESTIMATED_COST, TOTAL_CHANNEL};
-use super::platform::{cost_column, default_platforms, Inputs, Platform, UsageDay};
+use super::platform::{cost_column, Inputs, Platform, UsageDay};
 use super::prices::Prices;
 use super::reconcile::reconciliation;
 use crate::china_time::{first_of_month, last_of_month};
@@ -49,6 +49,10 @@ pub struct ReportTables {
     pub dramas: super::drama::DramaTables,
     /// Name and label of each platform, in the wide table's order (for the page).
     pub platforms: Vec<(&'static str, &'static str)>,
+    /// Every column's and platform's words, the platforms' included.
+    pub labels: super::words::Labels,
+    /// Each platform's columns in the page's monthly table.
+    pub page_columns: Vec<&'static [(&'static str, super::platform::Shown)]>,
 }
 
 /// The columns of the core table, in order.
@@ -71,23 +75,6 @@ pub fn daily_columns(platforms: &[Box<dyn Platform>]) -> Vec<String> {
     columns.extend(money_columns(platforms));
     columns.extend(["complete".to_string(), "missing".to_string()]);
     columns
-}
-
-/// The report of the default platforms (WeChat, Polyv).
-pub fn build(
-    lake: &Lake,
-    from: NaiveDate,
-    to: NaiveDate,
-    prices: &Prices,
-) -> Result<ReportTables, ReportError> {
-    build_with(
-        lake,
-        from,
-        to,
-        prices,
-        &default_platforms(),
-        &Default::default(),
-    )
 }
 
 /// The report of `platforms`, in that order.
@@ -202,25 +189,28 @@ pub fn build_with(
     .collect()
     .map_err(query)?;
     let requests = context
-        .wechat_by_channel()?
-        .unwrap_or_else(|| DataFrame::empty_with_schema(&inputs::wechat_schema()).lazy());
+        .requests_by_channel()?
+        .unwrap_or_else(|| DataFrame::empty_with_schema(&inputs::requests_schema()).lazy());
     let reconciliation = reconciliation(requests, usage.lazy(), gaps.lazy(), from, to, prices)
         .collect()
         .map_err(query)?;
-    let by_dir = &rollups.by_day;
-    let dramas = super::drama::build(
+    let drama_inputs = super::drama::DramaInputs {
         lake,
-        by_dir,
+        by_dir: &rollups.by_day,
         from,
         to,
-        &long,
-        prices.billing_factor,
-        drama_mapping,
-    )
-    .map_err(|e| match e {
+        prefixes: &drama_mapping.prefixes,
+        items: &drama_mapping.items,
+    };
+    let drama_err = |e| match e {
         super::drama::DramaError::Lake(e) => ReportError::from(e),
         super::drama::DramaError::Frame(source) => ReportError::Query { from, to, source },
-    })?;
+    };
+    let mut traffic = Vec::with_capacity(platforms.len());
+    for p in platforms {
+        traffic.push((p.name(), p.drama_traffic(&drama_inputs).map_err(drama_err)?));
+    }
+    let dramas = super::drama::build(traffic, &long, prices.billing_factor).map_err(drama_err)?;
     Ok(ReportTables {
         gaps: day_gaps,
         month_costs,
@@ -233,6 +223,8 @@ pub fn build_with(
             .iter()
             .map(|p| (p.name(), p.spec().label))
             .collect(),
+        labels: super::words::Labels::of(platforms),
+        page_columns: platforms.iter().map(|p| p.spec().page_columns).collect(),
     })
 }
 

@@ -1,10 +1,14 @@
 //! Every word the report shows people, once per language: the page's sentences
-//! ([`PageWords`]) and the names of columns and platforms ([`label`]). The page is Chinese
-//! by default (`zh`), English with `--lang en` or `[report] lang = "en"`. CSV headers stay
-//! the snake_case names (an interface) unless `--headers zh` asks for these labels.
+//! ([`PageWords`]) and the names of columns ([`Labels`]: the common ones here, each
+//! platform's in its `Spec`). The page is Chinese by default (`zh`), English with `--lang
+//! en` or `[report] lang = "en"`. CSV headers stay the snake_case names (an interface)
+//! unless `--headers zh` asks for these labels.
 //!
-//! A sentence is a struct field, so a language that lacks one does not compile; a column
-//! without a label in a language fails `every_column_has_a_label_in_both_languages`.
+//! A sentence is a struct field, so a language that lacks one does not compile; a label
+//! not Chinese in Chinese fails `both_languages_say_every_sentence` here, a column of a
+//! report without one fails `every_column_has_a_label_in_both_languages` (`tests/report.rs`).
+
+use super::platform::Label;
 
 /// The page's languages.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default, clap::ValueEnum, serde::Deserialize)]
@@ -55,8 +59,8 @@ pub const ZH: PageWords = PageWords {
     reconciliation: "对账：日志估算与计费用量",
     monthly: "月度汇总",
     total_cost: "总费用",
-    log_traffic: "微信日志流量",
-    billed_traffic: "微信计费流量（用量序列）",
+    log_traffic: "日志流量",
+    billed_traffic: "计费流量（用量序列）",
     days_complete: "数据完整的天数",
     incomplete_days: "数据不完整的日期",
     incomplete_note: "这些日期的数字可能还会变化。",
@@ -81,8 +85,8 @@ pub const EN: PageWords = PageWords {
     reconciliation: "Reconciliation: log estimate against the billed series",
     monthly: "Monthly",
     total_cost: "total cost",
-    log_traffic: "WeChat log traffic",
-    billed_traffic: "WeChat billed (usage series)",
+    log_traffic: "log traffic",
+    billed_traffic: "billed (usage series)",
     days_complete: "days complete",
     incomplete_days: "Incomplete days",
     incomplete_note: "their figures may still change.",
@@ -101,45 +105,23 @@ pub fn page(lang: Lang) -> &'static PageWords {
     }
 }
 
-/// Column (and platform label) → (中文, English), for the page's tables and `--headers zh`.
-const LABELS: &[(&str, &str, &str)] = &[
+/// Column → (中文, English), for the page's tables and `--headers zh`; each platform
+/// brings its own columns' words and its label's ([`super::platform::Spec::labels`]).
+const LABELS: &[Label] = &[
     ("date", "日期", "date"),
     ("month", "月份", "month"),
     ("channel", "渠道", "channel"),
     ("platform", "平台", "platform"),
     ("days", "天数", "days"),
     ("requests", "请求数", "requests"),
-    ("wechat_requests", "微信请求数", "requests"),
     ("log_bytes", "日志字节", "log GB"),
-    ("wechat_log_bytes", "微信日志字节", "log GB"),
     ("billed_bytes", "计费字节", "billed GB"),
     ("billed_bytes_est", "估算计费字节", "est. billed GB"),
-    (
-        "wechat_billed_bytes_est",
-        "微信估算计费字节",
-        "est. billed GB",
-    ),
     ("estimated_billed_bytes", "估算计费字节", "estimate GB"),
-    (
-        "wechat_allocated_billed_bytes",
-        "微信分摊计费字节",
-        "allocated GB",
-    ),
-    ("wechat_peak_mbps", "微信峰值带宽 Mbps", "peak Mbps"),
-    ("wechat_p95_mbps", "微信 95 带宽 Mbps", "p95 Mbps"),
-    ("wechat_share", "微信流量占比", "WeChat share"),
-    ("wechat_cost_basis", "微信计费依据", "basis"),
     ("cost_basis", "计费依据", "basis"),
-    ("polyv_pc_bytes", "保利威 PC 字节", "Polyv PC GB"),
-    ("polyv_mobile_bytes", "保利威移动端字节", "Polyv mobile GB"),
-    ("polyv_bytes", "保利威字节", "Polyv GB"),
-    ("wechat_cost_cny", "微信费用（元）", "WeChat ¥"),
-    ("polyv_cost_cny", "保利威费用（元）", "Polyv ¥"),
     ("total_cost_cny", "总费用（元）", "total ¥"),
     ("cost_cny", "费用（元）", "cost ¥"),
     ("estimated_cost_cny", "估算费用（元）", "estimated ¥"),
-    ("wechat_bill_cny", "微信账单（元）", "WeChat bill ¥"),
-    ("polyv_bill_cny", "保利威账单（元）", "Polyv bill ¥"),
     ("bill_basis", "账单口径", "bill basis"),
     ("cost_share", "费用占比", "share"),
     ("deviation_pct", "偏差 %", "deviation %"),
@@ -160,21 +142,41 @@ const LABELS: &[(&str, &str, &str)] = &[
     ("drama_name", "剧目", "drama"),
     ("episode", "集数", "episode"),
     ("media_id", "媒资 ID", "media id"),
-    // Platform labels (cards, the chat message).
-    ("WeChat CDN", "微信 CDN", "WeChat CDN"),
-    ("Polyv", "保利威", "Polyv"),
 ];
 
-/// The label of `column` in `lang`; the name itself when none is known (a platform added
-/// without labels still shows).
-pub fn label(lang: Lang, column: &str) -> &str {
-    LABELS
-        .iter()
-        .find(|(name, _, _)| *name == column)
-        .map_or(column, |(_, zh, en)| match lang {
+/// The words of a report: the common ones and its platforms'.
+#[derive(Debug, Clone)]
+pub struct Labels(Vec<&'static [Label]>);
+
+impl Default for Labels {
+    fn default() -> Self {
+        Labels(vec![LABELS])
+    }
+}
+
+impl Labels {
+    pub fn of(platforms: &[Box<dyn super::platform::Platform>]) -> Labels {
+        let mut all = Labels::default();
+        all.0.extend(platforms.iter().map(|p| p.spec().labels));
+        all
+    }
+
+    /// The label of `column` (or of a platform's label) in `lang`; the name itself when
+    /// none is known (a platform added without labels still shows).
+    pub fn label<'a>(&self, lang: Lang, column: &'a str) -> &'a str {
+        self.find(column).map_or(column, |(_, zh, en)| match lang {
             Lang::Zh => zh,
             Lang::En => en,
         })
+    }
+
+    /// The label of `name` if one is known.
+    pub fn find(&self, name: &str) -> Option<&'static Label> {
+        self.0
+            .iter()
+            .flat_map(|labels| labels.iter())
+            .find(|(known, _, _)| *known == name)
+    }
 }
 
 #[cfg(test)]

@@ -5,11 +5,8 @@
 
 pub mod download;
 pub mod loopback;
-pub mod platforms;
-pub mod polyv;
 pub mod retry;
 pub mod robot;
-pub mod wechat;
 
 use std::time::Duration;
 

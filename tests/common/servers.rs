@@ -4,9 +4,9 @@
 use std::path::PathBuf;
 use std::process::{Child, Command};
 
-use cdncost::sources::platforms::{Credentials, Platforms};
-use cdncost::sources::polyv::server::PolyvServer;
-use cdncost::sources::wechat::server::WechatServer;
+use cdncost::platforms::loopback::{Credentials, Platforms};
+use cdncost::platforms::polyv::server::PolyvServer;
+use cdncost::platforms::wechat::server::WechatServer;
 use cdncost::util::secret::Secret;
 use chrono::NaiveDate;
 

@@ -10,6 +10,7 @@ use std::fmt::Write as _;
 use chrono::NaiveDate;
 use polars::prelude::*;
 
+use super::platform::Shown as Cell;
 use super::tables::ReportTables;
 use super::words::{self, Lang, PageWords};
 
@@ -85,12 +86,32 @@ pub fn render(
         .map(|d| d.0)
         .collect();
     let _ = writeln!(page, "<h2>{}</h2>", w.dramas_by_channel);
-    page.push_str(&drama_channel_table(&tables.dramas.daily, &top, gb, lang)?);
+    page.push_str(&drama_channel_table(
+        &tables.dramas.daily,
+        &top,
+        gb,
+        (&tables.labels, lang),
+    )?);
     let _ = writeln!(page, "<h2>{}</h2>", w.reconciliation);
     page.push_str(&reconciliation_chart(&tables.reconciliation, gb, w)?);
-    page.push_str(&reconciliation_table(&tables.reconciliation, gb, lang)?);
+    page.push_str(&reconciliation_table(
+        &tables.reconciliation,
+        gb,
+        (&tables.labels, lang),
+    )?);
     let _ = writeln!(page, "<h2>{}</h2>", w.monthly);
-    page.push_str(&monthly_table(&tables.monthly, gb, lang)?);
+    let page_columns: Vec<(&str, &[(&str, Cell)])> = tables
+        .platforms
+        .iter()
+        .map(|(name, _)| *name)
+        .zip(tables.page_columns.iter().copied())
+        .collect();
+    page.push_str(&monthly_table(
+        &tables.monthly,
+        &page_columns,
+        gb,
+        (&tables.labels, lang),
+    )?);
     page.push_str("</body></html>\n");
     Ok(page)
 }
@@ -132,11 +153,29 @@ fn headline(
         cards.push((format!("¥{}", money_fen(total)), w.total_cost));
         for (i, (_, label)) in tables.platforms.iter().enumerate() {
             let cost: i64 = rows.iter().map(|r| r.costs_fen[i]).sum();
-            cards.push((format!("¥{}", money_fen(cost)), words::label(lang, label)));
+            cards.push((
+                format!("¥{}", money_fen(cost)),
+                tables.labels.label(lang, label),
+            ));
         }
     }
-    cards.push((format!("{log_gb:.2} GB"), w.log_traffic));
-    cards.push((format!("{billed_gb:.2} GB"), w.billed_traffic));
+    let said = |name: &str, otherwise| {
+        tables
+            .labels
+            .find(name)
+            .map_or(otherwise, |&(_, zh, en)| match lang {
+                words::Lang::Zh => zh,
+                words::Lang::En => en,
+            })
+    };
+    cards.push((
+        format!("{log_gb:.2} GB"),
+        said("log_traffic", w.log_traffic),
+    ));
+    cards.push((
+        format!("{billed_gb:.2} GB"),
+        said("billed_traffic", w.billed_traffic),
+    ));
     cards.push((
         format!("{days_complete} / {}", complete.len()),
         w.days_complete,

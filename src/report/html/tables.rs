@@ -6,8 +6,9 @@ use std::fmt::Write as _;
 use polars::prelude::*;
 
 use super::format::*;
+use crate::report::platform::Shown as Cell;
 use crate::report::tables::TOTAL_CHANNEL;
-use crate::report::words::{self, Lang};
+use crate::report::words::{Labels, Lang};
 use crate::table::thousands;
 
 /// Dramas whose channels the drama × channel table shows.
@@ -19,7 +20,7 @@ pub(super) fn drama_channel_table(
     daily: &DataFrame,
     top: &[&str],
     gb: f64,
-    lang: Lang,
+    (labels, lang): (&Labels, Lang),
 ) -> PolarsResult<String> {
     let order = DataFrame::new(
         top.len(),
@@ -64,13 +65,13 @@ pub(super) fn drama_channel_table(
         ("billed_bytes", Cell::Gb),
         ("cost_cny", Cell::Money),
     ];
-    html_table(&sums, &columns, None, gb, lang)
+    html_table(&sums, &columns, None, gb, (labels, lang))
 }
 
 pub(super) fn reconciliation_table(
     reconciliation: &DataFrame,
     gb: f64,
-    lang: Lang,
+    (labels, lang): (&Labels, Lang),
 ) -> PolarsResult<String> {
     let columns = [
         ("date", Cell::Text),
@@ -80,37 +81,34 @@ pub(super) fn reconciliation_table(
         ("deviation_pct", Cell::Number(2)),
         ("complete", Cell::Text),
     ];
-    html_table(reconciliation, &columns, None, gb, lang)
+    html_table(reconciliation, &columns, None, gb, (labels, lang))
 }
 
-pub(super) fn monthly_table(monthly: &DataFrame, gb: f64, lang: Lang) -> PolarsResult<String> {
-    let columns = [
+/// The monthly table: the keys, each platform's own columns, each platform's cost, the
+/// total and its share, in the platforms' order.
+pub(super) fn monthly_table(
+    monthly: &DataFrame,
+    platforms: &[(&str, &[(&str, Cell)])],
+    gb: f64,
+    (labels, lang): (&Labels, Lang),
+) -> PolarsResult<String> {
+    let costs: Vec<String> = platforms
+        .iter()
+        .map(|(name, _)| format!("{name}_cost_cny"))
+        .collect();
+    let mut columns = vec![
         ("month", Cell::Text),
         ("channel", Cell::Text),
         ("days", Cell::Int),
-        ("wechat_requests", Cell::Int),
-        ("wechat_log_bytes", Cell::Gb),
-        ("wechat_billed_bytes_est", Cell::Gb),
-        ("wechat_allocated_billed_bytes", Cell::Gb),
-        ("wechat_cost_basis", Cell::Text),
-        ("polyv_bytes", Cell::Gb),
-        ("wechat_cost_cny", Cell::Money),
-        ("polyv_cost_cny", Cell::Money),
+    ];
+    columns.extend(platforms.iter().flat_map(|(_, own)| own.iter().copied()));
+    columns.extend(costs.iter().map(|c| (c.as_str(), Cell::Money)));
+    columns.extend([
         ("total_cost_cny", Cell::Money),
         ("cost_share", Cell::Percent),
         ("complete", Cell::Text),
-    ];
-    html_table(monthly, &columns, Some("channel"), gb, lang)
-}
-
-#[derive(Clone, Copy)]
-pub(super) enum Cell {
-    Text,
-    Int,
-    Gb,
-    Money,
-    Percent,
-    Number(usize),
+    ]);
+    html_table(monthly, &columns, Some("channel"), gb, (labels, lang))
 }
 
 pub(super) fn html_table(
@@ -118,7 +116,7 @@ pub(super) fn html_table(
     columns: &[(&str, Cell)],
     total_marker: Option<&str>,
     gb: f64,
-    lang: Lang,
+    (labels, lang): (&Labels, Lang),
 ) -> PolarsResult<String> {
     let mut out = String::from("<table><tr>");
     for (name, cell) in columns {
@@ -127,7 +125,7 @@ pub(super) fn html_table(
         } else {
             ""
         };
-        let _ = write!(out, "<th{class}>{}</th>", escape(words::label(lang, name)));
+        let _ = write!(out, "<th{class}>{}</th>", escape(labels.label(lang, name)));
     }
     out.push_str("</tr>\n");
     let texts: Vec<Vec<String>> = columns

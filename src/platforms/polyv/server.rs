@@ -18,7 +18,7 @@ use axum::{Json, Router};
 use chrono::NaiveDate;
 use serde_json::json;
 
-use super::sign;
+use super::api::sign;
 use crate::sources::loopback::{lock, Server};
 use crate::util::secret::Secret;
 

@@ -13,17 +13,14 @@
 //!
 //! The access token rides in the URL, so every URL shown is redacted first.
 
-pub mod media;
-pub mod server;
-
 use std::path::PathBuf;
 use std::time::Duration;
 
 use serde::de::DeserializeOwned;
 use serde::Deserialize;
 
-use super::retry::{self, Backoff, RetryPolicy, Verdict};
-use super::{describe, Endpoint};
+use crate::sources::retry::{self, Backoff, RetryPolicy, Verdict};
+use crate::sources::{describe, Endpoint};
 use crate::util::secret::{redact_url, scrub, Secret};
 
 pub const DEFAULT_API_BASE: &str = "https://api.weixin.qq.com";
@@ -71,9 +68,9 @@ impl Default for WechatConfig {
 impl WechatConfig {
     /// Applies the environment over the file's values (the environment wins).
     pub fn with_env(mut self) -> WechatConfig {
-        super::from_env("WECHAT_APPID", &mut self.appid);
-        super::secret_from_env("WECHAT_APPSECRET", &mut self.appsecret);
-        super::from_env("WECHAT_API_BASE", &mut self.api_base);
+        crate::sources::from_env("WECHAT_APPID", &mut self.appid);
+        crate::sources::secret_from_env("WECHAT_APPSECRET", &mut self.appsecret);
+        crate::sources::from_env("WECHAT_API_BASE", &mut self.api_base);
         self
     }
 }
@@ -227,7 +224,7 @@ impl WechatClient {
             ("appid", config.appid.as_str()),
             ("appsecret", config.appsecret.expose()),
         ];
-        super::require("wechat", &settings).map_err(config_error)?;
+        crate::sources::require("wechat", &settings).map_err(config_error)?;
         Ok(WechatClient {
             endpoint: Endpoint::new(&config.api_base, config.timeout_secs).map_err(config_error)?,
             appid: config.appid.clone(),
@@ -344,12 +341,12 @@ impl WechatClient {
                 Limit::None,
             );
         }
-        let bytes = match super::reply_body(response).await {
+        let bytes = match crate::sources::reply_body(response).await {
             Ok(b) => b,
-            Err(super::BodyError::Read(e)) => {
+            Err(crate::sources::BodyError::Read(e)) => {
                 return Attempt::Retry(self.clean_token(token, &e), Duration::ZERO, Limit::None)
             }
-            Err(super::BodyError::TooBig(detail)) => {
+            Err(crate::sources::BodyError::TooBig(detail)) => {
                 return Attempt::Fatal(WechatError::BadReply { call: name, detail })
             }
         };

@@ -16,15 +16,16 @@ use chrono::NaiveDate;
 use futures::StreamExt;
 use polars::prelude::*;
 
-use super::windows;
+use super::TABLE as POLYV;
 use crate::china_time;
 use crate::china_time::DateRange;
 use crate::lake::catalogue::manifest_kind;
-use crate::lake::manifest::PolyvDayRecord;
+use crate::lake::manifest::VideoDayRecord;
 use crate::lake::scope::{platform, Scope};
-use crate::lake::{Lake, LakeError, ParquetOptions, SafeName, POLYV};
-use crate::sources::polyv::videos::Video;
-use crate::sources::polyv::{DayTraffic, PolyvClient, PolyvError};
+use crate::lake::{Lake, LakeError, ParquetOptions, SafeName};
+use crate::pipeline::windows;
+use crate::platforms::polyv::videos::Video;
+use crate::platforms::polyv::{DayTraffic, PolyvClient, PolyvError};
 
 /// Polyv publishes a day's traffic two days later.
 pub const LAG_DAYS: u64 = 2;
@@ -159,12 +160,12 @@ impl PolyvFetch<'_> {
             self.lake
                 .table_file(POLYV, &format!("date={day}"), &self.scope, "polyv.parquet");
         let manifest = self.lake.manifest_file(
-            manifest_kind::POLYV_DAYS,
+            manifest_kind::VIDEO_DAYS,
             &self.scope,
             &SafeName::sanitize(&day.to_string()),
         );
         let previous_rows = read_rows(self.lake, &path)?;
-        let mut record = PolyvDayRecord {
+        let mut record = VideoDayRecord {
             date: day.to_string(),
             is_final,
             fetched_at: fetched_at.into(),
@@ -304,22 +305,22 @@ fn read_rows(lake: &Lake, path: &std::path::Path) -> Result<Vec<PolyvRow>, LakeE
 /// `fetch polyv` as one call: the videos of the mapping file (`videos`, else the
 /// setting), their traffic of `from..=to` into the lake.
 pub fn fetch(
-    job: &super::Job,
+    job: &crate::pipeline::Job,
     days: DateRange,
     videos: Option<&std::path::Path>,
-) -> Result<super::StepOutcome, super::JobError> {
+) -> Result<crate::pipeline::StepOutcome, crate::pipeline::JobError> {
     use crate::exit::Exit;
-    let mut config = job.polyv();
+    let mut config = super::settings(job);
     if let Some(videos) = videos {
         config.videos = videos.to_path_buf();
     }
-    let videos = crate::sources::polyv::videos::read_videos(&config.videos)
-        .map_err(|e| super::JobError::Setup(format!("{e:#}")))?;
+    let videos = crate::platforms::polyv::videos::read_videos(&config.videos)
+        .map_err(|e| crate::pipeline::JobError::Setup(format!("{e:#}")))?;
     let client = PolyvClient::new(&config)?;
     let scope = Scope::default_of(platform::POLYV);
     let _leases = job.lake.lease_days(days, |day| {
         job.lake
-            .unit(manifest_kind::POLYV_DAYS, &scope, &day.to_string())
+            .unit(manifest_kind::VIDEO_DAYS, &scope, &day.to_string())
     })?;
     let fetch = PolyvFetch {
         lake: job.lake,
@@ -334,8 +335,8 @@ pub fn fetch(
         "fetching Polyv traffic of {} videos for {days}",
         videos.len()
     );
-    let report = super::runtime()?.block_on(fetch.run(days.from(), days.to()))?;
-    let mut outcome = super::StepOutcome::saying(format!(
+    let report = crate::pipeline::runtime()?.block_on(fetch.run(days.from(), days.to()))?;
+    let mut outcome = crate::pipeline::StepOutcome::saying(format!(
         "polyv: {} videos × {} days: {} rows ({} zero: Polyv listed no traffic), {}",
         report.videos,
         report.days,

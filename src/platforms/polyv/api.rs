@@ -7,17 +7,14 @@
 //! backoff; `ptime is too old.` once with a new ptime (twice means the clock is off);
 //! a bad signature, an unknown vid or user are errors that name the video.
 
-pub mod server;
-pub mod videos;
-
 use std::time::Duration;
 
 use chrono::NaiveDate;
 use serde::Deserialize;
 use sha1::{Digest, Sha1};
 
-use super::retry::{self, Backoff, RetryPolicy, Verdict};
-use super::{describe, Endpoint};
+use crate::sources::retry::{self, Backoff, RetryPolicy, Verdict};
+use crate::sources::{describe, Endpoint};
 use crate::util::secret::{redact_url, scrub, Secret};
 
 pub const DEFAULT_API_BASE: &str = "https://api.polyv.net";
@@ -61,9 +58,9 @@ impl Default for PolyvConfig {
 impl PolyvConfig {
     /// Applies the environment over the file's values (the environment wins).
     pub fn with_env(mut self) -> PolyvConfig {
-        super::from_env("POLYV_USERID", &mut self.userid);
-        super::secret_from_env("POLYV_SECRETKEY", &mut self.secretkey);
-        super::from_env("POLYV_API_BASE", &mut self.api_base);
+        crate::sources::from_env("POLYV_USERID", &mut self.userid);
+        crate::sources::secret_from_env("POLYV_SECRETKEY", &mut self.secretkey);
+        crate::sources::from_env("POLYV_API_BASE", &mut self.api_base);
         self
     }
 }
@@ -163,7 +160,7 @@ pub struct PolyvClient {
     userid: String,
     secret: Secret,
     retry: RetryPolicy,
-    limiter: super::RateLimiter,
+    limiter: crate::sources::RateLimiter,
 }
 
 impl PolyvClient {
@@ -173,7 +170,7 @@ impl PolyvClient {
             ("userid", config.userid.as_str()),
             ("secretkey", config.secretkey.expose()),
         ];
-        super::require("polyv", &settings).map_err(config_error)?;
+        crate::sources::require("polyv", &settings).map_err(config_error)?;
         if !is_safe_token(&config.userid) {
             return Err(config_error(
                 "the userid may only hold letters, digits, '_' and '-'".into(),
@@ -184,7 +181,7 @@ impl PolyvClient {
             userid: config.userid.clone(),
             secret: config.secretkey.clone(),
             retry: config.retry,
-            limiter: super::RateLimiter::per_second(config.requests_per_second),
+            limiter: crate::sources::RateLimiter::per_second(config.requests_per_second),
         })
     }
 
@@ -268,12 +265,12 @@ impl PolyvClient {
         if retry::http_status(status) == Verdict::Retry {
             return Attempt::Retry(format!("HTTP {status}"), retry::status_pause(status));
         }
-        let body = match super::reply_body(response).await {
+        let body = match crate::sources::reply_body(response).await {
             Ok(b) => b,
-            Err(super::BodyError::Read(e)) => {
+            Err(crate::sources::BodyError::Read(e)) => {
                 return Attempt::Retry(self.clean(&e), Duration::ZERO)
             }
-            Err(super::BodyError::TooBig(detail)) => {
+            Err(crate::sources::BodyError::TooBig(detail)) => {
                 return Attempt::Fatal(PolyvError::BadReply {
                     vid: vid.into(),
                     url: shown,

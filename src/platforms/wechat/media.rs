@@ -15,7 +15,7 @@ use std::collections::BTreeMap;
 
 use polars::prelude::*;
 
-use super::{Job, JobError, StepOutcome};
+use crate::pipeline::{Job, JobError, StepOutcome};
 
 /// The name of the catalogue's one record (`_manifest/media/catalogue.json`).
 const CATALOGUE_RECORD: &str = "catalogue";
@@ -25,8 +25,8 @@ use crate::lake::manifest::CatalogueRecord;
 use crate::lake::media::{history_file, read_history, KnownPrefix};
 use crate::lake::scope::{platform, Scope};
 use crate::lake::{stage_frame, Lake, LakeError, ParquetOptions, SafeName, DRAMAS_DIR, MEDIA_DIR};
-use crate::sources::wechat::media::{episode_number, path_prefix, DramaInfo, MediaInfo};
-use crate::sources::wechat::WechatClient;
+use crate::platforms::wechat::media_api::{episode_number, path_prefix, DramaInfo, MediaInfo};
+use crate::platforms::wechat::WechatClient;
 
 /// One media as the lake keeps it.
 #[derive(Debug, Clone, PartialEq)]
@@ -212,7 +212,7 @@ pub fn publish(
 
 /// `fetch media` as one call.
 pub fn fetch(job: &Job) -> Result<StepOutcome, JobError> {
-    let client = WechatClient::new(&job.wechat())?;
+    let client = WechatClient::new(&super::settings(job))?;
     // Runs of other days refresh the same catalogue: wait for one that is at it (a
     // minute or so), rather than fail.
     let scope = Scope::default_of(platform::WECHAT);
@@ -221,7 +221,7 @@ pub fn fetch(job: &Job) -> Result<StepOutcome, JobError> {
             .unit(manifest_kind::CATALOGUE, &scope, CATALOGUE_RECORD),
         std::time::Duration::from_secs(300),
     )?;
-    let (dramas, media) = super::runtime()?.block_on(async {
+    let (dramas, media) = crate::pipeline::runtime()?.block_on(async {
         let dramas = client.list_dramas().await?;
         let media = client.list_media().await?;
         Ok::<_, JobError>((dramas, media))

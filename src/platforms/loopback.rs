@@ -14,8 +14,8 @@ pub struct Credentials {
 /// `cdncost generate` output): what the demo, `examples/serve` and the tests start with
 /// one call. Dropping it stops both.
 pub struct Platforms {
-    pub wechat: crate::sources::wechat::server::WechatServer,
-    pub polyv: crate::sources::polyv::server::PolyvServer,
+    pub wechat: crate::platforms::wechat::server::WechatServer,
+    pub polyv: crate::platforms::polyv::server::PolyvServer,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -39,8 +39,8 @@ impl Platforms {
         who: Credentials,
         today: chrono::NaiveDate,
     ) -> Result<Platforms, StartError> {
-        use crate::sources::polyv::server::{PolyvServer, PolyvTraffic};
-        use crate::sources::wechat::server::WechatServer;
+        use crate::platforms::polyv::server::{PolyvServer, PolyvTraffic};
+        use crate::platforms::wechat::server::WechatServer;
         let wechat = WechatServer::start(&who.wechat_appid, who.wechat_secret, data)
             .await
             .map_err(|e| StartError::Wechat(format!("{e:#}")))?;
@@ -49,7 +49,7 @@ impl Platforms {
             dir: dir.clone(),
             detail: format!("{e:#}"),
         };
-        let videos = crate::sources::polyv::videos::read_videos(&dir.join("videos.csv"))
+        let videos = crate::platforms::polyv::videos::read_videos(&dir.join("videos.csv"))
             .map_err(|e| data_err(&e))?;
         let traffic =
             PolyvTraffic::load(&dir.join("traffic.csv"), videos.into_iter().map(|v| v.vid))

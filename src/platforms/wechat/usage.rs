@@ -11,7 +11,6 @@ use std::collections::BTreeMap;
 use chrono::NaiveDate;
 use polars::prelude::*;
 
-use super::{check_history, windows, JobError};
 use crate::china_time::china_tz;
 use crate::china_time::DateRange;
 use crate::china_time::{self, ChinaHour};
@@ -19,7 +18,8 @@ use crate::lake::catalogue::manifest_kind;
 use crate::lake::manifest::UsageDayRecord;
 use crate::lake::scope::{platform, Scope};
 use crate::lake::{Lake, LakeError, ParquetOptions, SafeName, USAGE};
-use crate::sources::wechat::WechatClient;
+use crate::pipeline::{check_history, windows, JobError};
+use crate::platforms::wechat::WechatClient;
 
 pub const MAX_SPAN_DAYS: u32 = 90;
 /// The most bytes one point of the series may bill: 10 PB, over 260 Tbit/s for a
@@ -64,6 +64,7 @@ impl UsageFetch<'_> {
             if let Some(answered) = reply.data_interval {
                 if answered != self.interval_min as i64 {
                     return Err(JobError::Inconsistent {
+                        platform: "WeChat",
                         call: "getcdnusagedata",
                         detail: format!(
                             "asked for {}-minute points of {start}..{end}, answered data_interval {answered}",
@@ -76,6 +77,7 @@ impl UsageFetch<'_> {
             for point in reply.item_list {
                 if point.value > MAX_POINT_BYTES {
                     return Err(JobError::Inconsistent {
+                        platform: "WeChat",
                         call: "getcdnusagedata",
                         detail: format!(
                             "the point at {} bills {} bytes, more than the {MAX_POINT_BYTES} one point can",
@@ -170,6 +172,7 @@ fn distinct_points(
     points.dedup();
     if let Some(pair) = points.windows(2).find(|w| w[0].0 == w[1].0) {
         return Err(JobError::Inconsistent {
+            platform: "WeChat",
             call: "getcdnusagedata",
             detail: format!(
                 "{day}: the point at {} is listed twice, billing {} and {} bytes",
@@ -217,11 +220,11 @@ fn usage_frame(
 /// `fetch usage` as one call: the client from the settings (and the environment), the
 /// series of `from..=to` into the lake.
 pub fn fetch(
-    job: &super::Job,
+    job: &crate::pipeline::Job,
     days: DateRange,
     interval_min: u32,
     query_type: u8,
-) -> Result<super::StepOutcome, super::JobError> {
+) -> Result<crate::pipeline::StepOutcome, crate::pipeline::JobError> {
     let scope = Scope::default_of(platform::WECHAT);
     // One lease per day record this writes (`_manifest/cdn_usage/<day>-i<N>-q<T>`).
     let _leases = job.lake.lease_days(days, |day| {
@@ -231,7 +234,7 @@ pub fn fetch(
             &format!("{day}-i{interval_min}-q{query_type}"),
         )
     })?;
-    let config = job.wechat();
+    let config = super::settings(job);
     let client = WechatClient::new(&config)?;
     let fetch = UsageFetch {
         lake: job.lake,
@@ -241,8 +244,8 @@ pub fn fetch(
         query_type,
         parquet: ParquetOptions::default(),
     };
-    let report = super::runtime()?.block_on(fetch.run(days.from(), days.to()))?;
-    let outcome = super::StepOutcome::saying(format!(
+    let report = crate::pipeline::runtime()?.block_on(fetch.run(days.from(), days.to()))?;
+    let outcome = crate::pipeline::StepOutcome::saying(format!(
         "usage: {} days, {} points of {interval_min} min, {} billed (query_type {query_type})",
         report.days,
         report.points,

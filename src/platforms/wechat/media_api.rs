@@ -7,7 +7,7 @@
 use serde::de::DeserializeOwned;
 use serde::Deserialize;
 
-use super::{u64_from_number_or_string, WechatClient, WechatError};
+use super::api::{u64_from_number_or_string, WechatClient, WechatError};
 
 /// The most a page may hold (the API's limit).
 pub const PAGE: usize = 100;

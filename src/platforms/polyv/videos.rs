@@ -64,7 +64,7 @@ pub fn read_videos(path: &Path) -> Result<Vec<Video>> {
         let line = i + 2;
         let record = record.with_context(|| format!("{}: line {line}", path.display()))?;
         let vid = record.get(vid_at).unwrap_or("").to_string();
-        if !super::is_safe_token(&vid) {
+        if !super::api::is_safe_token(&vid) {
             bail!(
                 "{}: line {line}: '{vid}' is not a Polyv vid (letters, digits, '_' and '-')",
                 path.display()

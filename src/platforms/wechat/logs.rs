@@ -19,16 +19,16 @@ use chrono::NaiveDate;
 use futures::StreamExt;
 use serde::{Deserialize, Serialize};
 
-use super::{check_history, JobError};
 use crate::china_time::DateRange;
 use crate::china_time::{self, ChinaHour};
 use crate::lake::catalogue::manifest_kind;
 use crate::lake::manifest::{FileRecord, LogDayRecord};
 use crate::lake::{write_atomic, Lake, SafeName};
 use crate::pipeline::ingest::{ingest_file, rows_in_lake, IngestOptions};
+use crate::pipeline::{check_history, JobError};
+use crate::platforms::wechat::{LogFileEntry, WechatClient};
 use crate::progress::Progress;
 use crate::sources::download::{Downloader, Verified};
-use crate::sources::wechat::{LogFileEntry, WechatClient};
 
 pub const HISTORY_DAYS: u64 = 30;
 const WINDOW_SECS: i64 = 48 * 3600;
@@ -199,6 +199,7 @@ impl LogsFetch<'_> {
             if let Some(total) = reply.total_count {
                 if total != reply.domestic_cdn_logs.len() as i64 {
                     return Err(JobError::Inconsistent {
+                        platform: "WeChat",
                         call: "getcdnlogs",
                         detail: format!(
                             "total_count is {total} but {} files are listed for {}..{}",
@@ -598,23 +599,23 @@ pub struct LogsRequest {
 /// `fetch logs` as one call: list, download, verify and ingest `from..=to`, record the
 /// days, and say what happened.
 pub fn fetch(
-    job: &super::Job,
+    job: &crate::pipeline::Job,
     days: DateRange,
     request: &LogsRequest,
-) -> Result<super::StepOutcome, super::JobError> {
-    let client = WechatClient::new(&job.wechat())?;
+) -> Result<crate::pipeline::StepOutcome, crate::pipeline::JobError> {
+    let client = WechatClient::new(&super::settings(job))?;
     let config = &job.config.logs;
     let raw = request
         .raw
         .clone()
         .unwrap_or_else(|| config.raw_dir.clone());
     // What this job writes: the days' log records and the sources listed for them.
-    let ingest = super::ingest::IngestOptions::from_config(&job.config.ingest);
+    let ingest = crate::pipeline::ingest::IngestOptions::from_config(&job.config.ingest);
     let _leases = job.lake.lease_days(days, |day| {
         job.lake
             .unit(manifest_kind::LOG_DAYS, &ingest.scope, &day.to_string())
     })?;
-    super::sweep_temporaries(&[job.lake.root(), &raw]);
+    crate::pipeline::sweep_temporaries(&[job.lake.root(), &raw]);
     let progress = Progress::new(job.progress, "logs", 0);
     let fetch = LogsFetch {
         lake: job.lake,
@@ -630,7 +631,7 @@ pub fn fetch(
         progress: Some(&progress),
     };
     let ingest_parquet = fetch.ingest.parquet;
-    let report = super::runtime()?.block_on(fetch.run(days.from(), days.to()));
+    let report = crate::pipeline::runtime()?.block_on(fetch.run(days.from(), days.to()));
     progress.finish();
     let report = report?;
     // The days fetched get their day rollups built from the new parts (should it fail,
@@ -640,14 +641,14 @@ pub fn fetch(
         .iter_days()
         .take_while(|d| *d <= days.to())
         .collect();
-    let mut rolled = super::rollup::RollupOutcome::default();
-    match super::rollup::build_days(job.lake, &fetched, ingest_parquet, &mut rolled) {
+    let mut rolled = crate::pipeline::rollup::RollupOutcome::default();
+    match crate::pipeline::rollup::build_days(job.lake, &fetched, ingest_parquet, &mut rolled) {
         Ok(()) => tracing::info!("{}", rolled.line()),
         Err(e) => tracing::warn!(
             "rollups of {days}: {e}; reports read the parts until the next run builds them"
         ),
     }
-    let mut outcome = super::StepOutcome {
+    let mut outcome = crate::pipeline::StepOutcome {
         files: report.listed,
         downloaded: report.downloaded,
         lines: report.lines,

@@ -1,0 +1,143 @@
+//! The WeChat mini-drama media service (a VOD platform on Tencent Cloud), one folder:
+//! its API client (`api.rs`, `media_api.rs`), the loopback server that speaks its
+//! protocol (`server.rs`), its fetch jobs (`logs.rs`: the hourly log files into
+//! `cdn_requests`; `usage.rs`: the billed usage series; `media.rs`: the catalogue), and
+//! what the report makes of them (`report.rs`). `super::registry` lists it once.
+
+pub mod api;
+pub mod logs;
+pub mod media;
+pub mod media_api;
+pub mod report;
+pub mod server;
+pub mod usage;
+
+pub use api::{LogFileEntry, WechatClient, WechatConfig, WechatError};
+
+use std::path::Path;
+
+use crate::config::{Config, LogsConfig, PlatformSettings};
+use crate::pipeline::{Job, JobError};
+
+/// The platform's name: its `platform` value in the lake and the report, its settings
+/// table `[wechat]`, its prices `[prices.wechat]` (or the flat `wechat_*` keys).
+pub const NAME: &str = "wechat";
+
+/// The settings a job uses: `[wechat]`, with `WECHAT_*` variables over it when the job
+/// takes the environment.
+pub fn settings(job: &Job) -> WechatConfig {
+    let file: WechatConfig = job.config.platforms.get(NAME);
+    if job.use_env {
+        file.with_env()
+    } else {
+        file
+    }
+}
+
+/// `[wechat]` in cdncost.toml.
+pub struct Settings;
+
+impl PlatformSettings for Settings {
+    fn name(&self) -> &'static str {
+        NAME
+    }
+
+    fn load(
+        &self,
+        table: Option<toml::Value>,
+        config: &mut Config,
+        file: &Path,
+    ) -> Result<(), String> {
+        let mut wechat: WechatConfig = match table {
+            Some(table) => table.try_into().map_err(|e| e.to_string())?,
+            None => WechatConfig::default(),
+        };
+        move_deprecated(&mut wechat, &mut config.logs, file);
+        config.platforms.set(NAME, wechat);
+        Ok(())
+    }
+}
+
+/// Download settings written under `[wechat]` (where they used to be) are taken into
+/// `[logs]`, unless `[logs]` sets them too, with one warning naming them.
+fn move_deprecated(old: &mut WechatConfig, new: &mut LogsConfig, file: &Path) {
+    let defaults = LogsConfig::default();
+    let mut moved = Vec::new();
+    macro_rules! take {
+        ($field:ident) => {
+            if let Some(value) = old.$field.take() {
+                moved.push(stringify!($field));
+                if new.$field == defaults.$field {
+                    new.$field = value;
+                }
+            }
+        };
+    }
+    take!(raw_dir);
+    take!(download_jobs);
+    take!(max_download_bytes);
+    take!(max_inflated_bytes);
+    take!(complete_after_hours);
+    if !moved.is_empty() {
+        tracing::warn!(
+            "{}: {} under [wechat] is deprecated: move it to [logs]",
+            file.display(),
+            moved.join(", ")
+        );
+    }
+}
+
+impl From<WechatError> for JobError {
+    fn from(e: WechatError) -> JobError {
+        JobError::Source(Box::new(e))
+    }
+}
+
+/// The nightly run's WeChat steps: the usage series, the log files, the catalogue.
+pub struct Nightly;
+
+impl crate::pipeline::nightly::NightlyPlatform for Nightly {
+    fn name(&self) -> &'static str {
+        NAME
+    }
+
+    fn fetch(
+        &self,
+        job: &Job,
+        days: crate::china_time::DateRange,
+        request: &crate::pipeline::nightly::NightlyRequest,
+        steps: &mut crate::pipeline::nightly::Steps,
+    ) {
+        use crate::pipeline::nightly::within_history;
+        if let Some(days) = within_history(days, usage::HISTORY_DAYS, "usage series") {
+            tracing::info!("WeChat usage series {days}");
+            steps.required(
+                "usage series",
+                usage::fetch(job, days, usage::DAILY_MIN, usage::BILLED_TRAFFIC),
+            );
+        }
+        if let Some(days) = within_history(days, logs::HISTORY_DAYS, "CDN logs") {
+            tracing::info!("WeChat CDN log files {days}");
+            let logs_request = logs::LogsRequest {
+                raw: request.raw.clone(),
+                ..Default::default()
+            };
+            steps.required("CDN logs", logs::fetch(job, days, &logs_request));
+        }
+        // The catalogue only names dramas: a failure keeps the last one, and the run is
+        // incomplete rather than failed.
+        tracing::info!("WeChat media catalogue");
+        steps.optional(
+            "media catalogue",
+            media::fetch(job),
+            (
+                "media: the catalogue could not be fetched",
+                "dramas are named from the last one",
+            ),
+        );
+    }
+
+    fn report(&self) -> Box<dyn crate::report::platform::Platform> {
+        Box::new(report::Wechat)
+    }
+}
