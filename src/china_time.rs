@@ -17,6 +17,8 @@ pub fn china_tz() -> polars::prelude::TimeZone {
 }
 /// UTC+8 in seconds.
 pub const OFFSET_SECS: i64 = 8 * 3600;
+/// Minutes in a China day (no daylight saving time in China): the daily series' interval.
+pub const MINUTES_PER_DAY: i64 = 1440;
 const MS_PER_HOUR: i64 = 3_600_000;
 
 pub fn offset() -> FixedOffset {

@@ -13,7 +13,7 @@ use std::path::{Path, PathBuf};
 use polars::prelude::*;
 use polars::sql::SQLContext;
 
-use crate::lake::catalogue::TABLES;
+use crate::lake::catalogue::Table;
 use crate::lake::{collect_streaming, rollup, Lake, LakeError};
 
 /// The report tables, read from a report directory (the lake's come from its catalogue).
@@ -69,12 +69,18 @@ fn tables_hint(message: &str, tables: &[String]) -> String {
     }
 }
 
-/// The SQL context with every table that exists registered; returns the names too.
-pub fn context(lake: &Lake, reports: &Path) -> Result<(SQLContext, Vec<String>), QueryError> {
+/// The SQL context with every one of `tables` that exists registered (the lake's
+/// catalogue and the platforms' tables, as the registry lists them), and the report
+/// tables of `reports`; returns the names too.
+pub fn context(
+    lake: &Lake,
+    reports: &Path,
+    tables: &[Table],
+) -> Result<(SQLContext, Vec<String>), QueryError> {
     let ctx = SQLContext::new();
     let mut names = Vec::new();
     let rollups = rollups_of_every_day(lake)?;
-    for table in TABLES.iter().map(|t| t.name) {
+    for table in tables.iter().map(|t| t.name) {
         if let Some(i) = rollup::ROLLUPS.iter().position(|r| *r == table) {
             if let Some(frame) = rollups.as_ref().and_then(|r| r.frames[i].clone()) {
                 ctx.register(table, frame);
@@ -132,8 +138,13 @@ fn rollups_of_every_day(lake: &Lake) -> Result<Option<rollup::RollupRead>, Query
 
 /// Runs one statement and collects its result on polars' streaming engine
 /// ([`collect_streaming`]): memory that grows with the answer, not the days asked.
-pub fn execute(lake: &Lake, reports: &Path, sql: &str) -> Result<DataFrame, QueryError> {
-    let (mut ctx, tables) = context(lake, reports)?;
+pub fn execute(
+    lake: &Lake,
+    reports: &Path,
+    tables: &[Table],
+    sql: &str,
+) -> Result<DataFrame, QueryError> {
+    let (mut ctx, tables) = context(lake, reports, tables)?;
     let sql_err = |e: PolarsError| QueryError::Sql {
         message: first_line(&e),
         tables: tables.clone(),

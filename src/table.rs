@@ -53,10 +53,13 @@ fn float(f: f64) -> String {
     }
 }
 
+/// The bytes in one billed GB: platforms bill traffic in decimal units.
+pub const DECIMAL_GB: f64 = 1e9;
+
 /// Bytes as the status lines print them: decimal gigabytes (10^9 bytes, as the CDN
 /// bills), three decimals: `12503000000` → `12.503 GB`. For reading, not for money.
 pub fn gb(bytes: i128) -> String {
-    format!("{:.3} GB", bytes as f64 / 1e9)
+    format!("{:.3} GB", bytes as f64 / DECIMAL_GB)
 }
 
 /// `1234567` → `1,234,567`.

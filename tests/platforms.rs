@@ -213,9 +213,76 @@ fn a_third_platform_folder_reaches_every_output() {
         .collect();
     assert_eq!(fake_dramas, want);
 
-    // Run again: the fake CDN's days are replaced, not added to.
+    // `query` registers its table with the lake's, as the registry lists them.
+    let mut tables = cdncost::platforms::tables();
+    tables.push(fakecdn::TABLE_ENTRY);
+    let sum = cdncost::query::execute(
+        &lake,
+        &s.w.path("out"),
+        &tables,
+        "SELECT CAST(SUM(bytes) AS BIGINT) AS b, COUNT(DISTINCT platform) AS p FROM fakecdn_traffic",
+    )
+    .unwrap();
+    assert_eq!(
+        sum.column("b").unwrap().i64().unwrap().get(0),
+        Some(6_000_000_000)
+    );
+    assert_eq!(sum.column("p").unwrap().u32().unwrap().get(0), Some(1));
+
+    // Its day records are checked for damage with the lake's: a file of its changed
+    // behind the lake's back makes its day incomplete in the report.
+    let report_platforms: Vec<_> = platforms.iter().map(|p| p.report()).collect();
+    let day1 = s.w.path(&format!("lake/{}/date={DAY1}", fakecdn::TABLE));
+    let file = std::fs::read_dir(&day1)
+        .unwrap()
+        .next()
+        .unwrap()
+        .unwrap()
+        .path();
+    let mut bytes = std::fs::read(&file).unwrap();
+    let middle = bytes.len() / 2;
+    bytes[middle] ^= 0xff;
+    std::fs::write(&file, &bytes).unwrap();
+    let request = cdncost::report::ReportRequest {
+        days: DateRange::new(DAY1.parse().unwrap(), DAY2.parse().unwrap()).unwrap(),
+        out: s.w.path("damaged"),
+        formats: vec![cdncost::report::output::Format::Csv],
+        excel: false,
+        html: false,
+        drama_mapping: None,
+        item_dramas: Default::default(),
+        lang: Default::default(),
+        chinese_headers: false,
+    };
+    let damaged =
+        cdncost::report::make_with(&lake, &config.prices, &request, &report_platforms).unwrap();
+    let day1_gaps = damaged.gaps[&DAY1.parse().unwrap()].describe();
+    assert!(day1_gaps.contains(fakecdn::TABLE), "{day1_gaps}");
+    let day2_gaps = damaged.gaps[&DAY2.parse().unwrap()].describe();
+    assert!(!day2_gaps.contains(fakecdn::TABLE), "{day2_gaps}");
+
+    // Run again: the damaged day is set aside and fetched again, and the fake CDN's
+    // days are replaced, not added to.
+    let request = NightlyRequest {
+        days: DateRange::new(DAY1.parse().unwrap(), DAY2.parse().unwrap()).unwrap(),
+        lookback: 0,
+        out: s.w.path("out"),
+        raw: Some(s.w.path("raw")),
+        excel: false,
+        lang: None,
+    };
     let again = nightly::run(&job, &platforms, &request);
     assert!(again.problems.is_empty(), "{:?}", again.problems);
+    assert!(
+        again
+            .fetched
+            .said
+            .iter()
+            .any(|l| l.contains("1 files damaged")),
+        "{:?}",
+        again.fetched.said
+    );
+    assert_eq!(fake_server.answered(), 4, "both days fetched again");
     let long_again = csv_rows(&std::fs::read(s.w.path("out/channel_platform_daily.csv")).unwrap());
     assert_eq!(long_again, long);
 }

@@ -97,7 +97,12 @@ pub fn run(ctx: &Context, args: Args) -> Result<Exit> {
     }
     let bound = query::bind(&sql, &params)?;
     let started = std::time::Instant::now();
-    let mut frame = query::execute(&ctx.lake, &args.reports, &bound)?;
+    let mut frame = query::execute(
+        &ctx.lake,
+        &args.reports,
+        &cdncost::platforms::tables(),
+        &bound,
+    )?;
     tracing::debug!(
         "{} rows in {:.3}s",
         frame.height(),

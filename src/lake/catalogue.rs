@@ -11,8 +11,6 @@ pub const REQUESTS: &str = "cdn_requests";
 pub const REJECTS: &str = "rejects";
 /// The billed usage series: `cdn_usage/interval=N/date=D/usage-q<type>.parquet`.
 pub const USAGE: &str = "cdn_usage";
-/// Polyv's per-video daily traffic: `polyv_traffic/date=D/polyv.parquet`.
-pub const POLYV: &str = "polyv_traffic";
 
 // The rollups of `cdn_requests` ([`super::rollup`]): `<table>/date=D/day.parquet`.
 /// Requests and bytes per China day, 5-minute bucket (`bucket_start`) and channel.
@@ -44,7 +42,8 @@ pub struct Table {
     pub row: &'static str,
 }
 
-/// Every table of the lake, in the order `cdncost query --list` shows them.
+/// The lake's own tables (the platforms bring theirs, `Spec::tables` of the report), in
+/// the order `cdncost query` lists them.
 pub const TABLES: &[Table] = &[
     Table {
         name: REQUESTS,
@@ -77,12 +76,6 @@ pub const TABLES: &[Table] = &[
         row: "one point of the billed usage series",
     },
     Table {
-        name: POLYV,
-        owner: platform::POLYV,
-        partitions: "date=YYYY-MM-DD",
-        row: "one Polyv video's traffic on one day",
-    },
-    Table {
         name: MEDIA_HISTORY,
         owner: platform::WECHAT,
         partitions: "(none)",
@@ -96,19 +89,19 @@ pub const TABLES: &[Table] = &[
     },
 ];
 
-/// The platform owning `table` (one of [`TABLES`], or the catalogue's `media` and
-/// `dramas`, which are WeChat's).
-pub fn owner(table: &str) -> &'static str {
-    match TABLES.iter().find(|t| t.name == table) {
-        Some(t) => t.owner,
-        None => {
-            debug_assert!(
-                [MEDIA_DIR, DRAMAS_DIR].contains(&table),
-                "{table} is no table"
-            );
-            platform::WECHAT
-        }
+/// The platform owning `table`: one of [`TABLES`]'s owner; the catalogue's `media` and
+/// `dramas` are WeChat's; any other table is a platform's own, named
+/// `<platform>_<what>` (`polyv_traffic`).
+pub fn owner(table: &str) -> &str {
+    if let Some(t) = TABLES.iter().find(|t| t.name == table) {
+        return t.owner;
     }
+    if [MEDIA_DIR, DRAMAS_DIR].contains(&table) {
+        return platform::WECHAT;
+    }
+    table
+        .split_once('_')
+        .map_or(table, |(platform, _)| platform)
 }
 
 /// The media catalogue (`fetch media`): the latest listing, replaced whole, one row per
@@ -144,11 +137,6 @@ pub mod manifest_kind {
     pub const LOG_DAYS: Kind = Kind {
         name: "cdn_logs",
         owner: platform::WECHAT,
-    };
-    /// One record per China day of Polyv traffic ([`super::super::manifest::VideoDayRecord`]).
-    pub const VIDEO_DAYS: Kind = Kind {
-        name: "polyv",
-        owner: platform::POLYV,
     };
     /// One record per China day, interval and query type of the usage series
     /// ([`super::super::manifest::UsageDayRecord`]).

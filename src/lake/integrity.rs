@@ -20,9 +20,7 @@ use chrono::NaiveDate;
 use serde::de::DeserializeOwned;
 
 use super::catalogue::{manifest_kind, Kind};
-use super::manifest::{
-    day_of, FileRecord, Published, RollupDayRecord, UsageDayRecord, VideoDayRecord,
-};
+use super::manifest::{day_of, DayOutputs, FileRecord, Published, RollupDayRecord};
 pub use super::sums::FileSum;
 use super::{io_err, is_safe_relative, Lake, LakeError, MANIFEST_DIR};
 
@@ -152,30 +150,32 @@ impl Lake {
             .then_some(record)
     }
 
-    /// Checks every record with outputs (ingested sources, usage days, Polyv days, rollup
-    /// days) that touches `from..=to`: what `run` checks before it repairs. A manifest
-    /// that does not parse counts against every day of the range whose records it might
-    /// hold.
+    /// Checks every record with outputs (ingested sources, rollup days, usage days, and
+    /// the day records of `day_kinds`, the platforms') that touches `from..=to`: what
+    /// `run` checks before it repairs. A manifest that does not parse counts against
+    /// every day of the range whose records it might hold.
     pub fn damage_between(
         &self,
         from: NaiveDate,
         to: NaiveDate,
         depth: Depth,
+        day_kinds: &[Kind],
     ) -> Result<DamageReport, LakeError> {
-        self.damage(from, to, depth, true)
+        self.damage(from, to, depth, true, day_kinds)
     }
 
     /// [`Lake::damage_between`] of what a report reads besides rollups (which
-    /// [`super::rollup::plan`] checks): the usage and Polyv days. Not the sources'
-    /// records and request files: a report never reads them, and on a store they are a
-    /// request per log file.
+    /// [`super::rollup::plan`] checks): the usage days and the platforms' day records
+    /// (`day_kinds`). Not the sources' records and request files: a report never reads
+    /// them, and on a store they are a request per log file.
     pub fn damage_of_report_inputs(
         &self,
         from: NaiveDate,
         to: NaiveDate,
         depth: Depth,
+        day_kinds: &[Kind],
     ) -> Result<DamageReport, LakeError> {
-        self.damage(from, to, depth, false)
+        self.damage(from, to, depth, false, day_kinds)
     }
 
     fn damage(
@@ -184,6 +184,7 @@ impl Lake {
         to: NaiveDate,
         depth: Depth,
         sources: bool,
+        day_kinds: &[Kind],
     ) -> Result<DamageReport, LakeError> {
         let mut report = DamageReport::default();
         // On a store: one listing for every object's size, not a request per file.
@@ -201,8 +202,9 @@ impl Lake {
             self.check_kind::<FileRecord>(manifest_kind::INGEST, &check, &mut report)?;
             self.check_kind::<RollupDayRecord>(manifest_kind::ROLLUP_DAYS, &check, &mut report)?;
         }
-        self.check_kind::<UsageDayRecord>(manifest_kind::USAGE_DAYS, &check, &mut report)?;
-        self.check_kind::<VideoDayRecord>(manifest_kind::VIDEO_DAYS, &check, &mut report)?;
+        for kind in std::iter::once(&manifest_kind::USAGE_DAYS).chain(day_kinds) {
+            self.check_kind::<DayOutputs>(*kind, &check, &mut report)?;
+        }
         Ok(report)
     }
 

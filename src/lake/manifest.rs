@@ -52,7 +52,7 @@ published!(
         days.dedup();
         days
     },
-    VideoDayRecord => |r| day_of(&r.date).into_iter().collect(),
+    DayOutputs => |r| day_of(&r.date).into_iter().collect(),
     UsageDayRecord => |r| day_of(&r.date).into_iter().collect(),
     RollupDayRecord => |r| day_of(&r.date).into_iter().collect(),
 );
@@ -158,17 +158,12 @@ fn default_complete_after_hours() -> u64 {
     3
 }
 
-/// The manifest of one day of per-video traffic (Polyv's): which videos are in, and how.
+/// What every day record lists, whatever else its kind keeps (the usage series', a
+/// platform's): the day, and the files it published with their sums. The damage checks
+/// read any day kind as this.
 #[derive(Debug, Clone, Default, Serialize, Deserialize)]
-pub struct VideoDayRecord {
+pub struct DayOutputs {
     pub date: String,
-    #[serde(rename = "final")]
-    pub is_final: bool,
-    pub fetched_at: String,
-    pub videos_ok: Vec<String>,
-    pub videos_failed: Vec<String>,
-    /// Failed this time, but an earlier fetch's row was kept.
-    pub videos_kept_previous: Vec<String>,
     pub outputs: Vec<String>,
     #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
     pub sums: BTreeMap<String, FileSum>,

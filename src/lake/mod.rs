@@ -78,7 +78,7 @@ pub fn collect_streaming(query: LazyFrame) -> PolarsResult<DataFrame> {
 fn scan_keyed(
     open: Box<dyn Fn(ScanArgsParquet) -> PolarsResult<LazyFrame>>,
     args: ScanArgsParquet,
-    owner: &'static str,
+    owner: &str,
 ) -> PolarsResult<LazyFrame> {
     let mut first_file = open(ScanArgsParquet {
         hive_options: HiveOptions::new_disabled(),

@@ -28,12 +28,12 @@ pub const ACCOUNT: &str = "account";
 /// reads as.
 pub const DEFAULT_ACCOUNT: &str = "default";
 
-/// Platforms, by the name their rows carry in `platform`.
+/// The platform whose `default` account the lake's shared tables and manifests from before
+/// accounts (logs, usage, catalogue) belong to; a platform's own tables name theirs
+/// (`catalogue::owner`).
 pub mod platform {
     /// The WeChat mini-drama media service (Tencent Cloud VOD): logs, usage, catalogue.
     pub const WECHAT: &str = "wechat";
-    /// Polyv (保利威): per-video daily traffic.
-    pub const POLYV: &str = "polyv";
 }
 
 /// A platform and one of its accounts.
@@ -139,7 +139,7 @@ impl fmt::Display for Scope {
 /// The key columns of a scan in which some files (written before accounts) lack them:
 /// such rows are `owner`'s `default` account. Puts the keys first, as files written now
 /// have them.
-pub(crate) fn fill_keys(frame: LazyFrame, owner: &'static str) -> LazyFrame {
+pub(crate) fn fill_keys(frame: LazyFrame, owner: &str) -> LazyFrame {
     frame
         .with_columns([
             col(PLATFORM).fill_null(lit(owner)),
@@ -195,21 +195,18 @@ mod tests {
             "é",
             &"a".repeat(41),
         ] {
-            let err = Scope::new(platform::POLYV, bad).unwrap_err();
+            let err = Scope::new("cdn_b", bad).unwrap_err();
             assert!(err.to_string().contains("account name"), "{err}");
         }
         for good in ["main", "brand-2", "x_1", "0"] {
-            assert_eq!(Scope::new(platform::POLYV, good).unwrap().account(), good);
+            assert_eq!(Scope::new("cdn_b", good).unwrap().account(), good);
         }
     }
 
     #[test]
     fn labels_come_first() {
         let frame = df!("n" => [1i64, 2]).unwrap();
-        let labelled = Scope::new(platform::POLYV, "main")
-            .unwrap()
-            .label(frame)
-            .unwrap();
+        let labelled = Scope::new("cdn_b", "main").unwrap().label(frame).unwrap();
         let names: Vec<&str> = labelled
             .get_column_names()
             .into_iter()

@@ -153,7 +153,11 @@ pub fn run(
             };
         }
     };
-    match set_aside_damage(job, checked) {
+    let day_kinds: Vec<_> = platforms
+        .iter()
+        .flat_map(|p| p.report().spec().records.iter().copied())
+        .collect();
+    match set_aside_damage(job, checked, &day_kinds) {
         Ok(outcome) => fetched.said.extend(outcome.said),
         Err(e) => {
             tracing::error!("checking the lake failed: {e}");
@@ -240,10 +244,14 @@ pub fn run(
 /// Checks every lake file the re-checked days come from against what was written, and
 /// sets the damaged ones aside (`LAKE/_damaged/`), so that the steps after this make
 /// them again: log rows from `raw/` (or downloaded again), usage and Polyv days fetched.
-fn set_aside_damage(job: &Job, days: DateRange) -> Result<StepOutcome, LakeError> {
+fn set_aside_damage(
+    job: &Job,
+    days: DateRange,
+    day_kinds: &[crate::lake::catalogue::Kind],
+) -> Result<StepOutcome, LakeError> {
     let damage = job
         .lake
-        .damage_between(days.from(), days.to(), Depth::Content)?;
+        .damage_between(days.from(), days.to(), Depth::Content, day_kinds)?;
     let mut outcome = StepOutcome::default();
     if damage.is_empty() {
         return Ok(outcome);

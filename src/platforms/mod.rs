@@ -46,6 +46,17 @@ pub fn report() -> Vec<Box<dyn crate::report::platform::Platform>> {
     REGISTRY.iter().map(|p| p.nightly.report()).collect()
 }
 
+/// Every table of the lake: its own catalogue, then each platform's.
+pub fn tables() -> Vec<crate::lake::catalogue::Table> {
+    let own = crate::lake::catalogue::TABLES.iter().copied();
+    own.chain(
+        REGISTRY
+            .iter()
+            .flat_map(|p| p.nightly.report().spec().tables.iter().copied()),
+    )
+    .collect()
+}
+
 /// The settings in `--config FILE` (or `./cdncost.toml`), every platform's table read
 /// by that platform.
 pub fn load_config(explicit: Option<&std::path::Path>) -> anyhow::Result<crate::config::Config> {

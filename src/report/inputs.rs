@@ -185,7 +185,7 @@ pub fn usage_by_day(lake: &Lake, from: NaiveDate, to: NaiveDate) -> TableQuery {
 }
 
 fn best_series_per_day(usage: LazyFrame) -> LazyFrame {
-    let preference = when(col("interval_min").eq(lit(1440)))
+    let preference = when(col("interval_min").eq(lit(crate::china_time::MINUTES_PER_DAY)))
         .then(lit(0))
         .when(col("interval_min").eq(lit(60)))
         .then(lit(1))

@@ -15,6 +15,7 @@ use super::drama::{DramaError, DramaInputs, EpisodeTraffic};
 use super::error::ReportError;
 use super::inputs::DayGaps;
 pub use super::inputs::{Inputs, UsageDay};
+use crate::lake::catalogue::{Kind, Table};
 use crate::lake::LakeError;
 
 /// A label: (column or platform label, 中文, English).
@@ -57,6 +58,11 @@ pub struct Spec {
     pub day_gaps: GapCheck,
     /// Its columns in the page's monthly table (its cost column follows the others').
     pub page_columns: &'static [(&'static str, Shown)],
+    /// Its own tables in the lake (those the catalogue does not list), for `query`.
+    pub tables: &'static [Table],
+    /// Its manifests of day records listing the files it published: checked for damage
+    /// wherever the lake's are (`run` before it repairs, each report).
+    pub records: &'static [Kind],
     /// Its columns', its label's (and, for the platform whose logs are reconciled with
     /// the bill, the page's `log_traffic` and `billed_traffic` cards') words in both
     /// languages.

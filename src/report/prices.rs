@@ -10,8 +10,7 @@ use std::collections::BTreeMap;
 
 use serde::Deserialize;
 
-/// The bytes in one billed GB: platforms bill traffic in decimal units.
-pub const DECIMAL_GB: f64 = 1e9;
+pub use crate::table::DECIMAL_GB;
 /// Billed bytes ≈ log bytes × 1.10 (the log counts application-layer bytes only).
 pub const DEFAULT_BILLING_FACTOR: f64 = 1.10;
 

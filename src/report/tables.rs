@@ -94,7 +94,12 @@ pub fn build_with(
     // damaged ones are read around, and their days say so.
     // The requests are read from their rollups, which say which days' request files
     // are gone since (and which days were never rolled up: an error).
-    let mut damage = lake.damage_of_report_inputs(month_from, month_to, Depth::Content)?;
+    let day_kinds: Vec<_> = platforms
+        .iter()
+        .flat_map(|p| p.spec().records.iter().copied())
+        .collect();
+    let mut damage =
+        lake.damage_of_report_inputs(month_from, month_to, Depth::Content, &day_kinds)?;
     let checked = lake.excluding(damage.present.clone());
     let lake = &checked;
     let rollups = rollup::plan(lake, month_from, month_to)?;

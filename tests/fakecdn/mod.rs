@@ -24,6 +24,13 @@ use serde::Deserialize;
 pub const NAME: &str = "fakecdn";
 /// Its lake table: per China day, channel and drama, the bytes it billed.
 pub const TABLE: &str = "fakecdn_traffic";
+/// Its table as the catalogue lists it.
+pub const TABLE_ENTRY: cdncost::lake::catalogue::Table = cdncost::lake::catalogue::Table {
+    name: TABLE,
+    owner: NAME,
+    partitions: "date=YYYY-MM-DD",
+    row: "one channel's bytes of one drama on one day",
+};
 /// One record per China day fetched, `_manifest/fakecdn/<date>.json`.
 pub const DAYS: Kind = Kind {
     name: "fakecdn",

@@ -20,6 +20,8 @@ const FAKE: Spec = Spec {
     share_columns: &[],
     volume_column: "fakecdn_bytes",
     day_gaps: no_gaps,
+    tables: &[super::TABLE_ENTRY],
+    records: &[super::DAYS],
     page_columns: &[("fakecdn_bytes", Shown::Gb)],
     labels: &[
         ("fakecdn_bytes", "假 CDN 字节", "fake GB"),

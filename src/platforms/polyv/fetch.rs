@@ -16,16 +16,17 @@ use chrono::NaiveDate;
 use futures::StreamExt;
 use polars::prelude::*;
 
+use super::videos::Video;
 use super::TABLE as POLYV;
+use super::{DayTraffic, PolyvClient, PolyvError};
 use crate::china_time;
 use crate::china_time::DateRange;
-use crate::lake::catalogue::manifest_kind;
-use crate::lake::manifest::VideoDayRecord;
-use crate::lake::scope::{platform, Scope};
+use crate::lake::manifest::Published;
+use crate::lake::scope::Scope;
+use crate::lake::sums::FileSum;
 use crate::lake::{Lake, LakeError, ParquetOptions, SafeName};
 use crate::pipeline::windows;
-use crate::platforms::polyv::videos::Video;
-use crate::platforms::polyv::{DayTraffic, PolyvClient, PolyvError};
+use serde::{Deserialize, Serialize};
 
 /// Polyv publishes a day's traffic two days later.
 pub const LAG_DAYS: u64 = 2;
@@ -160,7 +161,7 @@ impl PolyvFetch<'_> {
             self.lake
                 .table_file(POLYV, &format!("date={day}"), &self.scope, "polyv.parquet");
         let manifest = self.lake.manifest_file(
-            manifest_kind::VIDEO_DAYS,
+            super::DAYS,
             &self.scope,
             &SafeName::sanitize(&day.to_string()),
         );
@@ -317,10 +318,9 @@ pub fn fetch(
     let videos = crate::platforms::polyv::videos::read_videos(&config.videos)
         .map_err(|e| crate::pipeline::JobError::Setup(format!("{e:#}")))?;
     let client = PolyvClient::new(&config)?;
-    let scope = Scope::default_of(platform::POLYV);
+    let scope = Scope::default_of(super::NAME);
     let _leases = job.lake.lease_days(days, |day| {
-        job.lake
-            .unit(manifest_kind::VIDEO_DAYS, &scope, &day.to_string())
+        job.lake.unit(super::DAYS, &scope, &day.to_string())
     })?;
     let fetch = PolyvFetch {
         lake: job.lake,
@@ -367,4 +367,39 @@ pub fn fetch(
         outcome.exit = Exit::Incomplete;
     }
     Ok(outcome)
+}
+
+/// The record of one day of Polyv traffic (`_manifest/polyv/<date>.json`): which videos
+/// are in, and how.
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+pub struct VideoDayRecord {
+    pub date: String,
+    #[serde(rename = "final")]
+    pub is_final: bool,
+    pub fetched_at: String,
+    pub videos_ok: Vec<String>,
+    pub videos_failed: Vec<String>,
+    /// Failed this time, but an earlier fetch's row was kept.
+    pub videos_kept_previous: Vec<String>,
+    pub outputs: Vec<String>,
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub sums: BTreeMap<String, FileSum>,
+}
+
+impl Published for VideoDayRecord {
+    fn outputs(&self) -> &[String] {
+        &self.outputs
+    }
+    fn set_outputs(&mut self, outputs: Vec<String>) {
+        self.outputs = outputs;
+    }
+    fn sums(&self) -> &BTreeMap<String, FileSum> {
+        &self.sums
+    }
+    fn set_sums(&mut self, sums: BTreeMap<String, FileSum>) {
+        self.sums = sums;
+    }
+    fn dates(&self) -> Vec<NaiveDate> {
+        self.date.parse().into_iter().collect()
+    }
 }

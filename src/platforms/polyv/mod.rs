@@ -15,6 +15,7 @@ pub use api::{DayTraffic, PolyvClient, PolyvConfig, PolyvError};
 use std::path::Path;
 
 use crate::config::{Config, PlatformSettings};
+use crate::lake::catalogue::{Kind, Table};
 use crate::pipeline::{Job, JobError};
 
 /// The platform's name: its `platform` value in the lake and the report, its settings
@@ -22,7 +23,22 @@ use crate::pipeline::{Job, JobError};
 pub const NAME: &str = "polyv";
 
 /// Its table: each video's traffic per China day, `polyv_traffic/date=D/polyv.parquet`.
-pub const TABLE: &str = crate::lake::catalogue::POLYV;
+pub const TABLE: &str = "polyv_traffic";
+
+/// Its tables, as the catalogue lists them.
+pub const TABLES: &[Table] = &[Table {
+    name: TABLE,
+    owner: NAME,
+    partitions: "date=YYYY-MM-DD",
+    row: "one Polyv video's traffic on one day",
+}];
+
+/// One record per China day fetched (`_manifest/polyv/<date>.json`,
+/// [`fetch::VideoDayRecord`]).
+pub const DAYS: Kind = Kind {
+    name: "polyv",
+    owner: NAME,
+};
 
 /// The settings a job uses: `[polyv]`, with `POLYV_*` variables over it when the job
 /// takes the environment.

@@ -7,8 +7,7 @@ use std::collections::BTreeMap;
 use chrono::NaiveDate;
 use polars::prelude::*;
 
-use crate::lake::catalogue::manifest_kind;
-use crate::lake::manifest::VideoDayRecord;
+use super::fetch::VideoDayRecord;
 use crate::lake::{Lake, LakeError, UNMATCHED};
 use crate::report::drama::{
     drama_of_title, DramaError, DramaInputs, Episode, EpisodeTraffic, Traffic,
@@ -32,6 +31,8 @@ const POLYV: Spec = Spec {
     share_columns: &[],
     volume_column: "polyv_bytes",
     day_gaps: gaps,
+    tables: super::TABLES,
+    records: &[super::DAYS],
     page_columns: &[("polyv_bytes", Shown::Gb)],
     labels: &[
         ("polyv_pc_bytes", "保利威 PC 字节", "Polyv PC GB"),
@@ -108,8 +109,7 @@ fn gaps(inputs: &Inputs, date: NaiveDate, gaps: &mut DayGaps) -> Result<(), Lake
     if !lake.has_table(super::TABLE)? {
         return Ok(());
     }
-    let Some(polyv) = day_record::<VideoDayRecord>(lake, manifest_kind::VIDEO_DAYS, date, gaps)?
-    else {
+    let Some(polyv) = day_record::<VideoDayRecord>(lake, super::DAYS, date, gaps)? else {
         return Ok(());
     };
     match polyv {

@@ -19,6 +19,7 @@ use chrono::NaiveDate;
 use futures::StreamExt;
 use serde::{Deserialize, Serialize};
 
+use super::{LogFileEntry, WechatClient};
 use crate::china_time::DateRange;
 use crate::china_time::{self, ChinaHour};
 use crate::lake::catalogue::manifest_kind;
@@ -26,7 +27,6 @@ use crate::lake::manifest::{FileRecord, LogDayRecord};
 use crate::lake::{write_atomic, Lake, SafeName};
 use crate::pipeline::ingest::{ingest_file, rows_in_lake, IngestOptions};
 use crate::pipeline::{check_history, JobError};
-use crate::platforms::wechat::{LogFileEntry, WechatClient};
 use crate::progress::Progress;
 use crate::sources::download::{Downloader, Verified};
 
@@ -226,18 +226,20 @@ impl LogsFetch<'_> {
         if let Some(progress) = self.progress {
             progress.set_total(entries.len() as u64);
         }
-        let report = self.fetch_listed(entries.clone(), report).await?;
-        self.record_days(from, to, &entries)?;
+        let (report, states) = self.fetch_listed(&entries, report).await?;
+        self.record_days(from, to, &entries, &states)?;
         Ok(report)
     }
 
     /// Writes a [`LogDayRecord`] for every day of `from..=to`, from the listing and
-    /// the download manifests as they stand after the fetch.
+    /// `states`, each listed file's download record as the fetch left it (none: refused
+    /// or never downloaded).
     fn record_days(
         &self,
         from: NaiveDate,
         to: NaiveDate,
         entries: &[LogFileEntry],
+        states: &States,
     ) -> Result<(), JobError> {
         let checked_at = china_time::now_rfc3339();
         // One pass over the listing: every day of the range gets a record, also a
@@ -261,7 +263,7 @@ impl LogsFetch<'_> {
                 continue;
             };
             record.listed += 1;
-            match validate(entry).ok().and_then(|w| self.previous(&w)) {
+            match states.get(&entry.name) {
                 Some(r) if r.counted() => {
                     record.ingested += 1;
                     if r.status == FileStatus::Provisional {
@@ -285,15 +287,16 @@ impl LogsFetch<'_> {
         Ok(())
     }
 
-    /// Downloads, verifies and ingests what [`LogsFetch::list`] returned.
+    /// Downloads, verifies and ingests what [`LogsFetch::list`] returned; says what it
+    /// did, and each file's download record as it left it.
     async fn fetch_listed(
         &self,
-        entries: Vec<LogFileEntry>,
+        entries: &[LogFileEntry],
         mut report: LogsReport,
-    ) -> Result<LogsReport, JobError> {
+    ) -> Result<(LogsReport, States), JobError> {
         let mut wanted = Vec::new();
         for entry in entries {
-            match validate(&entry) {
+            match validate(entry) {
                 Ok(w) => wanted.push(w),
                 Err(reason) => report.refused.push(format!("{:?}: {reason}", entry.name)),
             }
@@ -314,7 +317,11 @@ impl LogsFetch<'_> {
             }
         }
         let mut todo = Vec::new();
+        let mut states = States::new();
         for (w, previous) in wanted {
+            if let Some(record) = &previous {
+                states.insert(w.name.to_string(), record.clone());
+            }
             match previous {
                 Some(record)
                     if record.status == FileStatus::Complete && record.duplicate_of.is_some() =>
@@ -347,35 +354,41 @@ impl LogsFetch<'_> {
         let ingest_slots = tokio::sync::Semaphore::new(
             std::thread::available_parallelism().map_or(1, |n| n.get()),
         );
-        let parts: Vec<LogsReport> = futures::stream::iter(todo)
+        let parts: Vec<(LogsReport, String, Option<DownloadRecord>)> = futures::stream::iter(todo)
             .map(|(w, previous)| {
                 let (slots, claims) = (&ingest_slots, &claims);
                 async move {
                     let mut part = LogsReport::default();
+                    let mut state = None;
                     match self.download(&w).await {
                         Ok(verified) => {
                             part.downloaded += 1;
                             part.bytes += verified.size;
                             let _slot = slots.acquire().await;
                             let settled = self.settle(&w, previous, verified, claims, &mut part);
-                            if let Err(e) = settled.await {
-                                part.failures.push(format!("{}: {e}", w.name));
+                            match settled.await {
+                                Ok(record) => state = Some(record),
+                                Err(e) => part.failures.push(format!("{}: {e}", w.name)),
                             }
                         }
                         Err(e) => part.failures.push(format!("{}: {e}", w.name)),
                     }
                     self.tick(part.bytes);
-                    part
+                    (part, w.name.to_string(), state)
                 }
             })
             .buffer_unordered(self.jobs.max(1))
             .collect()
             .await;
-        for part in parts {
+        for (part, name, state) in parts {
             report.add(part);
+            // A failed settle leaves the earlier record in place, and so its state.
+            if let Some(record) = state {
+                states.insert(name, record);
+            }
         }
         report.failures.sort();
-        Ok(report)
+        Ok((report, states))
     }
 
     fn tick(&self, bytes: u64) {
@@ -434,7 +447,7 @@ impl LogsFetch<'_> {
     }
 
     /// Publishes a verified download (or drops it when unchanged), ingests it, and
-    /// records it in the manifest.
+    /// records it in the manifest; returns the record.
     async fn settle(
         &self,
         w: &Wanted,
@@ -442,7 +455,7 @@ impl LogsFetch<'_> {
         v: Verified,
         claims: &Claims,
         report: &mut LogsReport,
-    ) -> Result<(), String> {
+    ) -> Result<DownloadRecord, String> {
         let dest = self.raw_path(w);
         let now = chrono::Utc::now().timestamp();
         let status = if now >= w.hour_end + self.complete_after_hours as i64 * 3600 {
@@ -502,9 +515,13 @@ impl LogsFetch<'_> {
             record.ingested = true;
         }
         let json = serde_json::to_vec_pretty(&record).map_err(|e| e.to_string())?;
-        write_atomic(&self.manifest_path(&w.name), &json).map_err(|e| e.to_string())
+        write_atomic(&self.manifest_path(&w.name), &json).map_err(|e| e.to_string())?;
+        Ok(record)
     }
 }
+
+/// Each listed file's download record as a fetch left it, by name.
+type States = std::collections::BTreeMap<String, DownloadRecord>;
 
 /// `2024032819-1500020822.vod2.myqcloud.com-mainland` → `1500020822.vod2.myqcloud.com`.
 fn domain_of(name: &str) -> String {

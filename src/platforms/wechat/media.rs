@@ -19,14 +19,14 @@ use crate::pipeline::{Job, JobError, StepOutcome};
 
 /// The name of the catalogue's one record (`_manifest/media/catalogue.json`).
 const CATALOGUE_RECORD: &str = "catalogue";
+use super::media_api::{episode_number, path_prefix, DramaInfo, MediaInfo};
+use super::WechatClient;
 use crate::china_time;
 use crate::lake::catalogue::manifest_kind;
 use crate::lake::manifest::CatalogueRecord;
 use crate::lake::media::{history_file, read_history, KnownPrefix};
 use crate::lake::scope::{platform, Scope};
 use crate::lake::{stage_frame, Lake, LakeError, ParquetOptions, SafeName, DRAMAS_DIR, MEDIA_DIR};
-use crate::platforms::wechat::media_api::{episode_number, path_prefix, DramaInfo, MediaInfo};
-use crate::platforms::wechat::WechatClient;
 
 /// One media as the lake keeps it.
 #[derive(Debug, Clone, PartialEq)]

@@ -9,6 +9,7 @@ use std::collections::BTreeMap;
 use chrono::NaiveDate;
 use polars::prelude::*;
 
+use crate::china_time::MINUTES_PER_DAY;
 use crate::lake::catalogue::manifest_kind;
 use crate::lake::manifest::LogDayRecord;
 use crate::lake::media::read_history;
@@ -58,6 +59,9 @@ const WECHAT: Spec = Spec {
     share_columns: &["wechat_share"],
     volume_column: "wechat_log_bytes",
     day_gaps: gaps,
+    // Its tables and records are the lake's shared ones (logs, usage, catalogue).
+    tables: &[],
+    records: &[],
     page_columns: &[
         ("wechat_requests", Shown::Int),
         ("wechat_log_bytes", Shown::Gb),
@@ -355,11 +359,13 @@ fn gaps(inputs: &Inputs, date: NaiveDate, gaps: &mut DayGaps) -> Result<(), Lake
     }
     match usage_points.get(&date) {
         None => gaps.missing.push("no usage series".into()),
-        Some(d) if d.points < 1440 / d.interval_min.max(1) => gaps.missing.push(format!(
-            "usage series has {} of {} points",
-            d.points,
-            1440 / d.interval_min.max(1)
-        )),
+        Some(d) if d.points < MINUTES_PER_DAY / d.interval_min.max(1) => {
+            gaps.missing.push(format!(
+                "usage series has {} of {} points",
+                d.points,
+                MINUTES_PER_DAY / d.interval_min.max(1)
+            ))
+        }
         Some(_) => {}
     }
     Ok(())

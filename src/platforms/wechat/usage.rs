@@ -11,6 +11,7 @@ use std::collections::BTreeMap;
 use chrono::NaiveDate;
 use polars::prelude::*;
 
+use super::WechatClient;
 use crate::china_time::china_tz;
 use crate::china_time::DateRange;
 use crate::china_time::{self, ChinaHour};
@@ -19,7 +20,6 @@ use crate::lake::manifest::UsageDayRecord;
 use crate::lake::scope::{platform, Scope};
 use crate::lake::{Lake, LakeError, ParquetOptions, SafeName, USAGE};
 use crate::pipeline::{check_history, windows, JobError};
-use crate::platforms::wechat::WechatClient;
 
 pub const MAX_SPAN_DAYS: u32 = 90;
 /// The most bytes one point of the series may bill: 10 PB, over 260 Tbit/s for a
@@ -27,7 +27,7 @@ pub const MAX_SPAN_DAYS: u32 = 90;
 pub const MAX_POINT_BYTES: u64 = 10_000_000_000_000_000;
 pub const HISTORY_DAYS: u64 = 365;
 /// The daily series (minutes per point) the nightly run fetches; 5 and 60 also exist.
-pub const DAILY_MIN: u32 = 1440;
+pub const DAILY_MIN: u32 = crate::china_time::MINUTES_PER_DAY as u32;
 /// `query_type` 0: the billed traffic (the bill's own series).
 pub const BILLED_TRAFFIC: u8 = 0;
 
