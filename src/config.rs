@@ -229,8 +229,7 @@ impl Config {
         let text = if path.as_os_str().is_empty() {
             String::new()
         } else {
-            std::fs::read_to_string(&path)
-                .with_context(|| format!("reading config {}", path.display()))?
+            read_capped(&path)?
         };
         Config::from_text(&text, &path, platforms)
     }
@@ -261,19 +260,95 @@ impl Config {
     }
 
     /// Checks the numbers serde takes as they come: no NaN or infinity anywhere, rates a
-    /// timer can wait for.
+    /// timer can wait for, every size within the range it works in (a value out of range
+    /// is an error naming the key and the range, never raised or lowered silently).
     pub fn validate(&self) -> Result<(), String> {
         self.prices.validate()?;
         if self.logs.download_deadline_secs == 0 {
             return Err("[logs] download_deadline_secs must be at least 1".into());
         }
-        if self.ingest.max_request_bytes.is_some_and(|cap| cap <= 0) {
-            return Err("[ingest] max_request_bytes must be positive".into());
-        }
+        let ingest = &self.ingest;
+        in_range(
+            "[ingest] max_line_bytes",
+            ingest.max_line_bytes,
+            1024,
+            1 << 30,
+        )?;
+        in_range(
+            "[ingest] row_group_rows",
+            ingest.row_group_rows,
+            1,
+            16 << 20,
+        )?;
+        in_range("[ingest] zstd_level", ingest.zstd_level, 1, 22)?;
+        in_range(
+            "[ingest] max_reject_percent",
+            ingest.max_reject_percent,
+            0,
+            100,
+        )?;
+        in_range("[ingest] jobs", ingest.jobs, 1, 1024)?;
+        in_range(
+            "[ingest] max_request_bytes",
+            ingest.max_request_bytes,
+            1,
+            i64::MAX,
+        )?;
+        let logs = &self.logs;
+        in_range("[logs] download_jobs", Some(logs.download_jobs), 1, 256)?;
+        in_range(
+            "[logs] max_download_bytes",
+            Some(logs.max_download_bytes),
+            1,
+            u64::MAX,
+        )?;
+        in_range(
+            "[logs] max_inflated_bytes",
+            Some(logs.max_inflated_bytes),
+            1,
+            u64::MAX,
+        )?;
         if let Some(notify) = &self.notify {
             notify.validate()?;
         }
         Ok(())
+    }
+}
+
+/// A settings file larger than this is refused before it is read whole (a typo'd path
+/// such as `/dev/zero` must not read until memory runs out).
+pub const MAX_CONFIG_BYTES: u64 = 1 << 20;
+
+fn read_capped(path: &Path) -> Result<String> {
+    use std::io::Read;
+    let reading = || format!("reading config {}", path.display());
+    let file = std::fs::File::open(path).with_context(reading)?;
+    let mut bytes = Vec::new();
+    file.take(MAX_CONFIG_BYTES + 1)
+        .read_to_end(&mut bytes)
+        .with_context(reading)?;
+    if bytes.len() as u64 > MAX_CONFIG_BYTES {
+        anyhow::bail!(
+            "config {}: larger than {} KiB, not a settings file",
+            path.display(),
+            MAX_CONFIG_BYTES >> 10
+        );
+    }
+    String::from_utf8(bytes).with_context(|| format!("config {}: not UTF-8 text", path.display()))
+}
+
+/// `value` (when set) within `min..=max`, else an error naming `key` and the range.
+fn in_range<T: PartialOrd + std::fmt::Display + Copy>(
+    key: &str,
+    value: Option<T>,
+    min: T,
+    max: T,
+) -> Result<(), String> {
+    match value {
+        Some(v) if v < min || v > max => {
+            Err(format!("{key} = {v} is out of range: use {min} to {max}"))
+        }
+        _ => Ok(()),
     }
 }
 

@@ -111,6 +111,32 @@ fn status(w: &Words, exit: Exit) -> &'static str {
     }
 }
 
+/// The longest channel name a message shows (a `us` value is anyone's to choose).
+const CHAT_NAME_CHARS: usize = 64;
+
+/// A name from the data (a channel: whatever a viewer's URL said) as a chat message may
+/// show it, in every robot's format: control characters and line breaks gone (no line
+/// of its own), the characters markdown acts on (`*`, `#`, `<`, `>`, `[`, `]`, `` ` ``,
+/// `~`, `|`) and `@` (a mention) replaced by their full-width forms, which read the same
+/// and do nothing; at most [`CHAT_NAME_CHARS`] characters.
+fn chat_safe(name: &str) -> String {
+    let mut out: String = name
+        .chars()
+        .filter(|c| !c.is_control() && !matches!(c, '\u{2028}' | '\u{2029}'))
+        .map(|c| match c {
+            '*' | '#' | '<' | '>' | '[' | ']' | '`' | '~' | '|' | '@' => {
+                char::from_u32(c as u32 - 0x21 + 0xFF01).unwrap_or(c)
+            }
+            c => c,
+        })
+        .take(CHAT_NAME_CHARS + 1)
+        .collect();
+    if out.chars().count() > CHAT_NAME_CHARS {
+        out = out.chars().take(CHAT_NAME_CHARS).collect::<String>() + "…";
+    }
+    out
+}
+
 /// The message of a run.
 pub fn compose(outcome: &NightlyOutcome, alerts: &Alerts, lang: &str) -> Message {
     let w = words(lang);
@@ -141,7 +167,7 @@ pub fn compose(outcome: &NightlyOutcome, alerts: &Alerts, lang: &str) -> Message
                 .take(TOP)
                 .map(|(channel, fen)| {
                     let share = percent(*fen, report.total_cost_fen);
-                    format!("{channel} {} ({share}%)", yuan(*fen))
+                    format!("{} {} ({share}%)", chat_safe(channel), yuan(*fen))
                 })
                 .collect();
             lines.push(format!(
@@ -299,7 +325,7 @@ fn spikes(
         let median = before[before.len() / 2];
         if median > 0 && *today as f64 >= alerts.channel_spike_factor * median as f64 {
             let values = [
-                ("channel", channel.clone()),
+                ("channel", chat_safe(channel)),
                 ("date", last.to_string()),
                 ("cost", yuan(*today)),
                 ("median", yuan(median)),
@@ -414,6 +440,53 @@ mod tests {
             elapsed_s: 1.0,
             problems: Vec::new(),
         }
+    }
+
+    /// Item 3 of issue 33: a channel named to look like markdown or a message line can't
+    /// add a line, a heading, a font, a mention or bold text to the message.
+    #[test]
+    fn item3_channel_names_cannot_write_the_message() {
+        let mut forged = outcome();
+        let report = forged.report.as_mut().unwrap();
+        let names = [
+            "**x**\n- 总费用: ¥0.00",
+            "# 标题",
+            "<font color=\"warning\">y</font>",
+            "@所有人 z\r\u{7}",
+            "`code` [link](http://e)",
+        ];
+        report.figures.channel_fen = names.iter().map(|n| (n.to_string(), 100)).collect();
+        for (i, name) in names.iter().enumerate() {
+            for d in 11..=19 {
+                report.figures.day_channel_fen.insert(
+                    (day(d), name.to_string()),
+                    if d == 19 { 900 } else { 100 + i as i64 },
+                );
+            }
+        }
+        for lang in ["zh", "en"] {
+            let text = compose(&forged, &Alerts::default(), lang).text;
+            let forged_lines = text.lines().filter(|l| l.starts_with("- 总费用: ¥0.00"));
+            assert_eq!(forged_lines.count(), 0, "{text}");
+            for bad in [
+                "**x**",
+                "# 标题",
+                "<font",
+                "@所有人",
+                "`code`",
+                "[link]",
+                "\r",
+                "\u{7}",
+            ] {
+                assert!(!text.contains(bad), "{bad:?} in:\n{text}");
+            }
+            assert!(text.contains("＊＊x＊＊- 总费用: ¥0.00"), "{text}");
+            assert!(text.contains("＠所有人 z"), "{text}");
+        }
+        assert_eq!(
+            chat_safe(&"长".repeat(100)).chars().count(),
+            CHAT_NAME_CHARS + 1
+        );
     }
 
     #[test]

@@ -11,6 +11,13 @@ use std::collections::BTreeMap;
 use serde::Deserialize;
 
 pub use crate::table::DECIMAL_GB;
+/// The highest price taken, CNY per GB: far above any CDN's, far below where a month's
+/// bill in fen would overflow.
+pub const MAX_CNY_PER_GB: f64 = 1000.0;
+/// The highest band limit taken, GB (an exabyte a month).
+pub const MAX_BAND_GB: f64 = 1e9;
+/// The highest billing factor taken.
+pub const MAX_BILLING_FACTOR: f64 = 100.0;
 /// Billed bytes ≈ log bytes × 1.10 (the log counts application-layer bytes only).
 pub const DEFAULT_BILLING_FACTOR: f64 = 1.10;
 
@@ -208,24 +215,34 @@ impl Prices {
 
     /// Checks what serde can't: ordered bands, a last open band, no negative price.
     pub fn validate(&self) -> Result<(), String> {
-        if !self.bytes_per_gb.is_finite() || self.bytes_per_gb <= 0.0 {
-            return Err("[prices] bytes_per_gb must be positive".into());
+        if !self.bytes_per_gb.is_finite() || self.bytes_per_gb < 1.0 || self.bytes_per_gb > 1e12 {
+            return Err("[prices] bytes_per_gb must be 1 to 10^12 (1e9 or 1073741824)".into());
         }
-        if !self.billing_factor.is_finite() || self.billing_factor <= 0.0 {
-            return Err("[prices] billing_factor must be positive".into());
+        if !self.billing_factor.is_finite()
+            || self.billing_factor <= 0.0
+            || self.billing_factor > MAX_BILLING_FACTOR
+        {
+            return Err(format!(
+                "[prices] billing_factor must be above 0 and at most {MAX_BILLING_FACTOR}"
+            ));
         }
         for (name, flat, tiers) in self
             .platforms
             .iter()
             .map(|(name, p)| (name.as_str(), p.cny_per_gb, &p.tiers))
         {
-            let numbers = std::iter::once(flat)
-                .chain(tiers.iter().map(|t| t.cny_per_gb))
-                .chain(tiers.iter().filter_map(|t| t.up_to_gb));
-            for number in numbers {
-                if !number.is_finite() || number < 0.0 {
+            let prices = std::iter::once(flat).chain(tiers.iter().map(|t| t.cny_per_gb));
+            for price in prices {
+                if !price.is_finite() || !(0.0..=MAX_CNY_PER_GB).contains(&price) {
                     return Err(format!(
-                        "[prices] {name}: {number} is not a price or a volume (a finite number, 0 or more)"
+                        "[prices] {name}: {price} is not a price (0 to {MAX_CNY_PER_GB} CNY per GB)"
+                    ));
+                }
+            }
+            for volume in tiers.iter().filter_map(|t| t.up_to_gb) {
+                if !volume.is_finite() || !(0.0..=MAX_BAND_GB).contains(&volume) {
+                    return Err(format!(
+                        "[prices] {name}: {volume} is not a volume (0 to {MAX_BAND_GB:e} GB)"
                     ));
                 }
             }
@@ -370,6 +387,8 @@ mod tests {
             "bytes_per_gb = inf\n",
             "cdn_a_tiers = [{ up_to_gb = nan, cny_per_gb = 0.1 }, { cny_per_gb = 0.1 }]\n",
             "[cdn_c]\ncny_per_gb = -inf\n",
+            "cdn_a_cny_per_gb = 1e300\n",
+            "billing_factor = 1e300\n",
         ] {
             let prices: Prices = toml::from_str(text).unwrap();
             assert!(prices.validate().is_err(), "{text}");

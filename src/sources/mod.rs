@@ -112,12 +112,17 @@ pub enum BodyError {
 
 /// A reply's body, read up to [`MAX_REPLY_BYTES`]; a larger one is an error, whatever
 /// its `Content-Length` claims.
-pub async fn reply_body(mut response: reqwest::Response) -> Result<Vec<u8>, BodyError> {
-    let too_big = || BodyError::TooBig(format!("the reply is larger than {MAX_REPLY_BYTES} bytes"));
-    if response
-        .content_length()
-        .is_some_and(|n| n > MAX_REPLY_BYTES as u64)
-    {
+pub async fn reply_body(response: reqwest::Response) -> Result<Vec<u8>, BodyError> {
+    reply_body_within(response, MAX_REPLY_BYTES).await
+}
+
+/// A reply's body, read up to `cap` bytes; a larger one is an error.
+pub async fn reply_body_within(
+    mut response: reqwest::Response,
+    cap: usize,
+) -> Result<Vec<u8>, BodyError> {
+    let too_big = || BodyError::TooBig(format!("the reply is larger than {cap} bytes"));
+    if response.content_length().is_some_and(|n| n > cap as u64) {
         return Err(too_big());
     }
     let mut body = Vec::new();
@@ -126,7 +131,7 @@ pub async fn reply_body(mut response: reqwest::Response) -> Result<Vec<u8>, Body
         .await
         .map_err(|e| BodyError::Read(format!("reading the reply: {}", describe(e))))?
     {
-        if body.len() + chunk.len() > MAX_REPLY_BYTES {
+        if body.len() + chunk.len() > cap {
             return Err(too_big());
         }
         body.extend_from_slice(&chunk);

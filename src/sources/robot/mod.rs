@@ -227,51 +227,129 @@ fn robot_failure(kind: Kind, reply: &serde_json::Value) -> Option<String> {
     Some(format!("the robot answered code {code}: {said}"))
 }
 
+/// The most a robot's reply may hold: its answer is a line of JSON.
+pub const MAX_ROBOT_REPLY_BYTES: usize = 64 * 1024;
+
 /// Posts `message`, retrying failures with backoff; the error says what the last attempt
-/// met (secrets scrubbed).
+/// met, with every part of the robot's address and signature scrubbed (a reply may echo
+/// the URL, or one of its parts).
 pub async fn post(config: &NotifyConfig, message: &Message) -> Result<(), RobotError> {
-    let fail = |detail: String| RobotError {
+    let fail = |detail: String, hidden: &[Secret]| RobotError {
         kind: config.kind,
-        detail: scrub(&detail, &secrets(config)),
+        detail: scrub(&detail, &hidden.iter().collect::<Vec<_>>()),
     };
-    let http = super::http_client(Duration::from_secs(config.timeout_secs.max(1))).map_err(fail)?;
+    let timeout = Duration::from_secs(config.timeout_secs.max(1));
+    // A robot never redirects: a redirect would carry the message (and a signed URL) to
+    // whatever host it names.
+    let http = reqwest::Client::builder()
+        .connect_timeout(Duration::from_secs(10))
+        .read_timeout(timeout)
+        .referer(false)
+        .redirect(reqwest::redirect::Policy::none())
+        .build()
+        .map_err(|e| fail(format!("HTTP client: {e}"), &hidden_parts(config, None)))?;
     let mut backoff = Backoff::new(config.retry);
     loop {
         let now_ms = chrono::Utc::now().timestamp_millis();
-        let (url, body) = request(config, message, now_ms).map_err(fail)?;
-        let sent = http
-            .post(url)
-            .timeout(Duration::from_secs(config.timeout_secs.max(1)))
-            .json(&body)
-            .send()
-            .await;
+        let (url, body) =
+            request(config, message, now_ms).map_err(|e| fail(e, &hidden_parts(config, None)))?;
+        let hidden = hidden_parts(config, Some(&url));
+        let sent = http.post(url).timeout(timeout).json(&body).send().await;
         let problem = match sent {
             Err(e) => super::describe(e),
+            Ok(reply) if reply.status().is_redirection() => format!(
+                "HTTP {}: the robot redirects, which a robot never does; not followed",
+                reply.status()
+            ),
             Ok(reply) if !reply.status().is_success() => format!("HTTP {}", reply.status()),
-            Ok(reply) => {
-                let text = reply.text().await.unwrap_or_default();
-                let parsed = serde_json::from_str(&text).unwrap_or(serde_json::Value::Null);
-                match robot_failure(config.kind, &parsed) {
+            Ok(reply) => match super::reply_body_within(reply, MAX_ROBOT_REPLY_BYTES).await {
+                Err(super::BodyError::TooBig(e) | super::BodyError::Read(e)) => e,
+                Ok(bytes) => match reply_failure(config.kind, &bytes) {
                     None => return Ok(()),
                     Some(problem) => problem,
-                }
-            }
+                },
+            },
         };
-        let problem = scrub(&problem, &secrets(config));
+        let problem = scrub(&problem, &hidden.iter().collect::<Vec<_>>());
         let what = format!("{:?} robot", config.kind);
         if !backoff.pause(&what, &problem, Duration::ZERO).await {
-            return Err(fail(format!(
-                "{problem} (gave up after {} attempts)",
-                backoff.attempt() + 1
-            )));
+            return Err(fail(
+                format!(
+                    "{problem} (gave up after {} attempts)",
+                    backoff.attempt() + 1
+                ),
+                &hidden,
+            ));
         }
     }
 }
 
-fn secrets(config: &NotifyConfig) -> Vec<&Secret> {
-    let mut all = vec![&config.webhook_url];
-    all.extend(config.secret.as_ref());
-    all
+/// Why a 2xx reply is not a delivery: the chat robots answer with a JSON code (a reply
+/// that is not JSON is no delivery, whatever proxy sent it); the plain webhook takes any
+/// 2xx.
+fn reply_failure(kind: Kind, bytes: &[u8]) -> Option<String> {
+    if kind == Kind::Webhook {
+        return None;
+    }
+    match serde_json::from_slice::<serde_json::Value>(bytes) {
+        Ok(reply) if reply.is_object() => {
+            robot_failure(kind, &reply).or_else(|| robot_code_missing(kind, &reply))
+        }
+        _ => Some(format!(
+            "the robot's reply is not JSON ({} bytes): not delivered",
+            bytes.len()
+        )),
+    }
+}
+
+/// A JSON reply without the robot's code says nothing about delivery.
+fn robot_code_missing(kind: Kind, reply: &serde_json::Value) -> Option<String> {
+    let keys: &[&str] = match kind {
+        Kind::Wecom | Kind::Dingtalk => &["errcode"],
+        Kind::Feishu => &["code", "StatusCode"],
+        Kind::Webhook => return None,
+    };
+    (!keys.iter().any(|k| reply.get(*k).is_some()))
+        .then(|| format!("the robot's reply has no {}: not delivered", keys[0]))
+}
+
+/// Everything of the robot's address and signature a reply or an error could echo: the
+/// URL whole (as set and as sent), every query value (WeCom's `key`, DingTalk's
+/// `access_token`, `timestamp`'s `sign`), every path segment of 16 characters or more
+/// (Feishu's hook id), the signing secret, each also percent-encoded and decoded.
+fn hidden_parts(config: &NotifyConfig, sent: Option<&reqwest::Url>) -> Vec<Secret> {
+    let mut parts = vec![config.webhook_url.expose().to_string()];
+    parts.extend(config.secret.as_ref().map(|s| s.expose().to_string()));
+    let set = reqwest::Url::parse(config.webhook_url.expose()).ok();
+    for url in set.iter().chain(sent) {
+        parts.push(url.to_string());
+        for (key, value) in url.query_pairs() {
+            if key != "timestamp" {
+                parts.push(value.into_owned());
+            }
+        }
+        parts.extend(
+            url.path_segments()
+                .into_iter()
+                .flatten()
+                .filter(|s| s.len() >= 16)
+                .map(String::from),
+        );
+        parts.extend(
+            url.query()
+                .map(|q| {
+                    q.split('&')
+                        .filter_map(|pair| pair.split_once('=').map(|(_, v)| v.to_string()))
+                        .collect::<Vec<_>>()
+                })
+                .into_iter()
+                .flatten(),
+        );
+    }
+    // Longest first, so a part is never left half-replaced by a shorter one inside it.
+    parts.sort_by_key(|p| std::cmp::Reverse(p.len()));
+    parts.dedup();
+    parts.into_iter().map(Secret::new).collect()
 }
 
 #[cfg(test)]

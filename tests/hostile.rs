@@ -1,0 +1,218 @@
+//! Hostile inputs, round 3 (issue 33): what an attacker or a careless operator can hand
+//! the binary, each refused or made harmless with a clear message. One test per item,
+//! named after it.
+
+mod common;
+
+use std::time::Duration;
+
+use common::*;
+
+/// A report over an empty lake: the cheapest command that loads the settings.
+fn report_with(w: &Workdir, config: &str) -> Run {
+    w.run_within(
+        &[
+            "--config",
+            config,
+            "report",
+            "--lake",
+            "lake",
+            "--from",
+            "2026-11-18",
+            "--to",
+            "2026-11-18",
+            "--out",
+            "out",
+        ],
+        &[],
+        Duration::from_secs(20),
+    )
+}
+
+/// Item 13: settings out of their range are errors naming the key and the range (they
+/// were raised or taken silently), a price of 1e300 is refused, and `--config /dev/zero`
+/// stops at the size cap instead of reading until memory runs out.
+#[test]
+fn item13_config_values_out_of_range_are_errors_naming_the_key() {
+    let w = Workdir::new();
+    for (text, key) in [
+        (
+            "[ingest]\nmax_line_bytes = 300\n",
+            "[ingest] max_line_bytes = 300",
+        ),
+        (
+            "[ingest]\nrow_group_rows = 0\n",
+            "[ingest] row_group_rows = 0",
+        ),
+        ("[ingest]\nzstd_level = 99\n", "[ingest] zstd_level = 99"),
+        (
+            "[ingest]\nmax_reject_percent = 101\n",
+            "[ingest] max_reject_percent",
+        ),
+        ("[logs]\ndownload_jobs = 0\n", "[logs] download_jobs = 0"),
+        ("[prices]\nwechat_cny_per_gb = 1e300\n", "is not a price"),
+        ("[prices]\nbilling_factor = 1e300\n", "billing_factor"),
+    ] {
+        std::fs::write(w.path("bad.toml"), text).unwrap();
+        let run = report_with(&w, "bad.toml");
+        assert_eq!(run.code(), 1, "{text}: {}", run.stderr());
+        assert!(run.stderr().contains(key), "{text}: {}", run.stderr());
+    }
+    let run = report_with(&w, "/dev/zero");
+    assert_eq!(run.code(), 1, "{}", run.stderr());
+    assert!(
+        run.stderr().contains("larger than 1024 KiB"),
+        "{}",
+        run.stderr()
+    );
+}
+
+mod robots {
+    use std::sync::atomic::{AtomicUsize, Ordering};
+    use std::sync::Arc;
+
+    use axum::http::{StatusCode, Uri};
+    use axum::routing::post;
+    use axum::{Json, Router};
+    use cdncost::sources::loopback::{serve, Running};
+    use cdncost::sources::robot::{post as post_message, Message, NotifyConfig, RobotError};
+
+    /// A stand-in for a robot that misbehaves on each path.
+    pub struct Hostile {
+        pub running: Running,
+        pub thief: Running,
+        pub stolen: Arc<AtomicUsize>,
+    }
+
+    pub async fn start() -> Hostile {
+        let stolen = Arc::new(AtomicUsize::new(0));
+        let counter = stolen.clone();
+        let thief = serve(Router::new().route(
+            "/steal",
+            post(move || {
+                counter.fetch_add(1, Ordering::SeqCst);
+                async { Json(serde_json::json!({"errcode": 0, "errmsg": "ok"})) }
+            }),
+        ))
+        .await
+        .unwrap();
+        let to_thief = format!("{}/steal", thief.url());
+        let app = Router::new()
+            // Echoes the URL it was called with, as robots' error messages do.
+            .route(
+                "/echo/{*rest}",
+                post(|uri: Uri| async move {
+                    Json(serde_json::json!({
+                        "errcode": 93000,
+                        "errmsg": format!("invalid webhook url, hint: [{uri}] key={:?}", uri.query()),
+                    }))
+                }),
+            )
+            .route(
+                "/open-apis/bot/v2/hook/{id}",
+                post(|uri: Uri| async move {
+                    let id = uri.path().rsplit('/').next().unwrap_or_default().to_string();
+                    Json(serde_json::json!({"code": 19001, "msg": format!("param invalid: incoming webhook access token invalid: {id}")}))
+                }),
+            )
+            .route(
+                "/redirect",
+                post(move || {
+                    let to = to_thief.clone();
+                    async move { (StatusCode::TEMPORARY_REDIRECT, [("location", to)]) }
+                }),
+            )
+            .route("/html", post(|| async { "<html>ok</html>" }))
+            .route("/huge", post(|| async { " ".repeat(1 << 20) + "{\"errcode\": 0}" }));
+        Hostile {
+            running: serve(app).await.unwrap(),
+            thief,
+            stolen,
+        }
+    }
+
+    pub fn config(kind: &str, url: &str, secret: Option<&str>) -> NotifyConfig {
+        let secret = secret.map_or(String::new(), |s| format!("secret = {s:?}\n"));
+        toml::from_str(&format!(
+            "kind = {kind:?}\nwebhook_url = {url:?}\n{secret}timeout_secs = 5\n[retry]\nattempts = 1\nbase_ms = 1\nmax_ms = 1\ntotal_secs = 5\n"
+        ))
+        .unwrap()
+    }
+
+    pub async fn send(config: &NotifyConfig) -> Result<(), RobotError> {
+        let message = Message {
+            title: "t".into(),
+            text: "x".into(),
+            record: serde_json::json!({}),
+        };
+        post_message(config, &message).await
+    }
+}
+
+/// Item 2: a robot's reply that echoes the URL (or a part of it) never puts the WeCom
+/// key, DingTalk's access token or signature, or the Feishu hook id into the error (the
+/// same text the retry warnings print).
+#[test]
+fn item2_robot_secrets_are_redacted_from_echoing_replies() {
+    let rt = tokio::runtime::Runtime::new().unwrap();
+    let hostile = rt.block_on(robots::start());
+    let base = hostile.running.url();
+    let wecom = robots::config(
+        "wecom",
+        &format!("{base}/echo/cgi-bin/webhook/send?key=wecom-KEY-5f2e9a"),
+        None,
+    );
+    let dingtalk = robots::config(
+        "dingtalk",
+        &format!("{base}/echo/robot/send?access_token=ding-TOKEN-77aa31"),
+        Some("SECding-signing-secret"),
+    );
+    let hook = "3f1c2b9e-aaaa-bbbb-cccc-1234567890ab";
+    let feishu = robots::config(
+        "feishu",
+        &format!("{base}/open-apis/bot/v2/hook/{hook}"),
+        Some("feishu-sign-secret"),
+    );
+    for (config, secrets) in [
+        (wecom, vec!["wecom-KEY-5f2e9a"]),
+        (
+            dingtalk,
+            vec!["ding-TOKEN-77aa31", "SECding-signing-secret", "sign=%"],
+        ),
+        (feishu, vec![hook]),
+    ] {
+        let err = rt.block_on(robots::send(&config)).unwrap_err().to_string();
+        assert!(err.contains("REDACTED"), "{err}");
+        for secret in secrets {
+            assert!(!err.contains(secret), "{secret} in: {err}");
+        }
+    }
+}
+
+/// Item 10: a robot that redirects is not followed (the message and its signed URL never
+/// reach the other host), a 200 that is not the robot's JSON is not a delivery, and a
+/// reply is read up to a cap.
+#[test]
+fn item10_robots_do_not_follow_redirects_or_take_any_reply_as_delivery() {
+    let rt = tokio::runtime::Runtime::new().unwrap();
+    let hostile = rt.block_on(robots::start());
+    let base = hostile.running.url();
+    let redirect = robots::config("wecom", &format!("{base}/redirect?key=k-1234567"), None);
+    let err = rt
+        .block_on(robots::send(&redirect))
+        .unwrap_err()
+        .to_string();
+    assert!(err.contains("redirect"), "{err}");
+    assert_eq!(hostile.stolen.load(std::sync::atomic::Ordering::SeqCst), 0);
+    let _ = &hostile.thief;
+    let html = robots::config(
+        "dingtalk",
+        &format!("{base}/html?access_token=t-1234567"),
+        None,
+    );
+    let err = rt.block_on(robots::send(&html)).unwrap_err().to_string();
+    assert!(err.contains("not JSON"), "{err}");
+    let huge = robots::config("feishu", &format!("{base}/huge"), None);
+    let err = rt.block_on(robots::send(&huge)).unwrap_err().to_string();
+    assert!(err.contains("larger than 65536 bytes"), "{err}");
+}
