@@ -216,3 +216,134 @@ fn item10_robots_do_not_follow_redirects_or_take_any_reply_as_delivery() {
     let err = rt.block_on(robots::send(&huge)).unwrap_err().to_string();
     assert!(err.contains("larger than 65536 bytes"), "{err}");
 }
+
+/// One access-log line of 2026-11-20 with this `us` (none when empty).
+fn log_line(second: u32, us: &str, bytes: u64) -> String {
+    let query = if us.is_empty() {
+        "t=6affaa42&sign=f2".to_string()
+    } else {
+        format!("t=6affaa42&us={us}&sign=f2")
+    };
+    format!(
+        "202611200{:05} 36.45.133.22 1500020822.vod2.myqcloud.com /a1b2c3/114/v.f1419-46.ts?{query} {bytes} 1177 1046 200 - 499 AppleCoreMedia/1.0 - GET HTTP/2.0 hit 23765\n",
+        second
+    )
+}
+
+/// Item 4: a viewer's `us` can't be one of the report's labels. `(total)-x` made a second
+/// `(total)` row carrying the month's bill, `(untagged)-y` merged with the real untagged
+/// traffic; now their parentheses are full-width, in every table and on the page.
+#[test]
+fn item4_forged_labels_stay_data() {
+    let w = Workdir::new();
+    let mut text = String::new();
+    for (i, (us, bytes)) in [
+        ("(total)-x", 7_000_000u64),
+        ("(untagged)-y", 5_000_000),
+        ("%28unattributed%29-z", 3_000_000),
+        ("wxad-1", 2_000_000),
+        ("", 1_000_000),
+    ]
+    .iter()
+    .enumerate()
+    {
+        text.push_str(&log_line(10 + i as u32, us, *bytes));
+    }
+    write_gz(
+        &w.path("in/2026112000-1500020822.vod2.myqcloud.com-mainland.gz"),
+        text.as_bytes(),
+    );
+    w.run(&["--lake", "lake", "ingest", "in"]).ok();
+    w.run(&[
+        "--lake",
+        "lake",
+        "rollup",
+        "--from",
+        "2026-11-20",
+        "--to",
+        "2026-11-20",
+    ])
+    .ok();
+    w.run(&[
+        "--lake",
+        "lake",
+        "report",
+        "--from",
+        "2026-11-20",
+        "--to",
+        "2026-11-20",
+        "--out",
+        "out",
+    ]);
+    let monthly = csv_rows(&std::fs::read(w.path("out/channel_monthly.csv")).unwrap());
+    let channels: Vec<&str> = monthly.iter().map(|r| r["channel"].as_str()).collect();
+    assert_eq!(
+        channels.iter().filter(|c| **c == "(total)").count(),
+        1,
+        "{channels:?}"
+    );
+    for forged in ["（total）", "（untagged）", "（unattributed）"] {
+        assert!(channels.contains(&forged), "{forged} in {channels:?}");
+    }
+    let untagged = monthly
+        .iter()
+        .find(|r| r["channel"] == "(untagged)")
+        .unwrap();
+    assert_eq!(untagged["wechat_requests"], "1", "only the line without us");
+    let daily = csv_rows(&std::fs::read(w.path("out/channel_daily.csv")).unwrap());
+    assert!(!daily.iter().any(|r| r["channel"] == "(unattributed)"));
+    let page = std::fs::read_to_string(w.path("out/report.html")).unwrap();
+    assert!(
+        page.contains("（total）"),
+        "the page shows the forged name as data"
+    );
+}
+
+/// Item 14: what finance notices. A day whose requests all count 0 bytes had `NaN` in its
+/// share column; a channel with a control character (`us=a%0Ab%07-x`) put a raw line
+/// break into a CSV cell and the page. Now the share is empty and the characters U+FFFD.
+#[test]
+fn item14_no_nan_or_control_characters_in_the_tables() {
+    let w = Workdir::new();
+    let text = log_line(10, "a%0Ab%07-x", 0) + &log_line(11, "wxad-1", 0);
+    write_gz(
+        &w.path("in/2026112000-1500020822.vod2.myqcloud.com-mainland.gz"),
+        text.as_bytes(),
+    );
+    w.run(&["--lake", "lake", "ingest", "in"]).ok();
+    w.run(&[
+        "--lake",
+        "lake",
+        "rollup",
+        "--from",
+        "2026-11-20",
+        "--to",
+        "2026-11-20",
+    ])
+    .ok();
+    w.run(&[
+        "--lake",
+        "lake",
+        "report",
+        "--from",
+        "2026-11-20",
+        "--to",
+        "2026-11-20",
+        "--out",
+        "out",
+    ]);
+    for file in ["channel_daily.csv", "channel_monthly.csv", "report.html"] {
+        let text = std::fs::read_to_string(w.path(&format!("out/{file}"))).unwrap();
+        assert!(!text.contains("NaN"), "{file}:\n{text}");
+        assert!(!text.contains('\u{7}'), "{file}");
+        if file.ends_with(".csv") {
+            assert!(!text.contains("a\nb"), "{file}:\n{text}");
+            assert!(text.contains("a\u{fffd}b\u{fffd}"), "{file}:\n{text}");
+        }
+    }
+    let daily = csv_rows(&std::fs::read(w.path("out/channel_daily.csv")).unwrap());
+    assert!(
+        daily.iter().all(|r| r["wechat_share"].is_empty()),
+        "{daily:?}"
+    );
+}

@@ -29,6 +29,28 @@ pub const UNTAGGED: &str = "(untagged)";
 /// but whose logs are not in the lake): it keeps the day's bill in the report's totals.
 pub const UNATTRIBUTED: &str = "(unattributed)";
 
+/// A label as data may carry it: ASCII parentheses become full-width ones, so no value
+/// from data (a viewer's `us`, a mapping file's channel) can be one of the labels the
+/// report makes, which are parenthesised: [`UNTAGGED`], [`UNATTRIBUTED`], [`UNMATCHED`],
+/// `(total)`; control characters become U+FFFD (no line break in a CSV cell or a chat
+/// line).
+pub fn escape_label(value: &str) -> std::borrow::Cow<'_, str> {
+    let needs = |c: char| c == '(' || c == ')' || c.is_ascii_control();
+    if !value.contains(needs) {
+        return value.into();
+    }
+    value
+        .chars()
+        .map(|c| match c {
+            '(' => '（',
+            ')' => '）',
+            c if c.is_ascii_control() => '\u{fffd}',
+            c => c,
+        })
+        .collect::<String>()
+        .into()
+}
+
 /// A table as readers see it.
 #[derive(Debug, Clone, Copy)]
 pub struct Table {

@@ -52,8 +52,8 @@ pub use parquet::{stage_frame, ParquetSink, RowGroupSink, TableSchema};
 pub use scope::{Scope, ACCOUNT, DEFAULT_ACCOUNT, PLATFORM};
 
 pub use catalogue::{
-    Kind, DRAMAS_DIR, MEDIA_DIR, MEDIA_HISTORY, REJECTS, REQUESTS, UNATTRIBUTED, UNMATCHED,
-    UNTAGGED, USAGE,
+    escape_label, Kind, DRAMAS_DIR, MEDIA_DIR, MEDIA_HISTORY, REJECTS, REQUESTS, UNATTRIBUTED,
+    UNMATCHED, UNTAGGED, USAGE,
 };
 
 pub(crate) const MANIFEST_DIR: &str = "_manifest";

@@ -311,13 +311,25 @@ fn append(
 }
 
 /// The `us` parameter of a query, percent-decoded (into `scratch`) when it needs to be
-/// and decodes to UTF-8; otherwise as written.
+/// and decodes to UTF-8; otherwise as written. ASCII parentheses become full-width
+/// (`crate::lake::escape_label`): the report's own labels, `(total)`, `(untagged)`, …,
+/// are never a viewer's to write.
 fn decoded_us<'a>(query: Option<&'a str>, scratch: &'a mut Vec<u8>) -> Option<&'a str> {
     let raw = query.and_then(|q| query_param(q, "us"))?;
-    if raw.contains('%') && percent_decode_into(raw, scratch) {
-        return std::str::from_utf8(scratch).ok();
+    let decoded = raw.contains('%') && percent_decode_into(raw, scratch);
+    // Raw bytes are never control characters (a line has none), decoded ones may be.
+    if !decoded {
+        if memchr::memchr2(b'(', b')', raw.as_bytes()).is_none() {
+            return Some(raw);
+        }
+        scratch.clear();
+        scratch.extend_from_slice(raw.as_bytes());
     }
-    Some(raw)
+    if memchr::memchr2(b'(', b')', scratch).is_some() || scratch.iter().any(u8::is_ascii_control) {
+        let escaped = crate::lake::escape_label(std::str::from_utf8(scratch).ok()?).into_owned();
+        *scratch = escaped.into_bytes();
+    }
+    std::str::from_utf8(scratch).ok()
 }
 
 /// The state of one pass over one file.

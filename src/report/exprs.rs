@@ -26,6 +26,26 @@ pub fn no_negative_zero(value: Expr) -> Expr {
 }
 
 /// Bytes computed as floats (a share, a factor) back to whole bytes, half away from zero.
+/// `part / whole` as a fraction, null when `whole` is 0 (a share of nothing is no share,
+/// never NaN or infinity in a table).
+pub fn share(part: Expr, whole: Expr) -> Expr {
+    when(whole.clone().cast(DataType::Float64).gt(lit(0.0)))
+        .then(part.cast(DataType::Float64) / whole.cast(DataType::Float64))
+        .otherwise(lit(NULL).cast(DataType::Float64))
+}
+
+/// [`crate::lake::escape_label`] as an expression: a channel column as data wrote it,
+/// its parentheses full-width (lakes ingested before the escape included).
+pub fn data_label(column: &str) -> Expr {
+    col(column)
+        .str()
+        .replace_all(lit("("), lit("（"), true)
+        .str()
+        .replace_all(lit(")"), lit("）"), true)
+        .str()
+        .replace_all(lit(r"[\x00-\x1f\x7f]"), lit("\u{fffd}"), false)
+}
+
 pub fn round_bytes(expr: Expr) -> Expr {
     expr.round(0, RoundMode::HalfAwayFromZero)
         .cast(DataType::Int64)

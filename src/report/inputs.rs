@@ -10,6 +10,7 @@ use chrono::NaiveDate;
 use polars::prelude::*;
 
 use super::error::ReportError;
+use super::exprs::data_label;
 use super::prices::Prices;
 use crate::lake::rollup::RollupRead;
 use crate::lake::{collect_streaming, Kind, Lake, LakeError, SafeName, Scope, UNTAGGED, USAGE};
@@ -152,7 +153,7 @@ pub fn requests_by_channel(five_minutes: LazyFrame) -> LazyFrame {
     five_minutes
         .select([
             col("date"),
-            col("channel").fill_null(lit(UNTAGGED)),
+            data_label("channel").fill_null(lit(UNTAGGED)),
             bucket,
             col("requests"),
             col("bytes"),

@@ -51,5 +51,5 @@ pub fn share_of_day(column: &str) -> Expr {
         .sum()
         .over([col("date")])
         .expect("a window over a plain column is valid");
-    col(column).cast(DataType::Float64) / day_total.cast(DataType::Float64)
+    crate::report::exprs::share(col(column), day_total)
 }

@@ -13,6 +13,7 @@ use crate::report::drama::{
     drama_of_title, DramaError, DramaInputs, Episode, EpisodeTraffic, Traffic,
 };
 use crate::report::error::ReportError;
+use crate::report::exprs::data_label;
 use crate::report::inputs::{day_record, scan_range, schema, DayGaps, Inputs, TableQuery};
 use crate::report::platform::{Platform, Shown, Spec};
 
@@ -95,11 +96,14 @@ pub fn polyv_by_channel(lake: &Lake, from: NaiveDate, to: NaiveDate) -> TableQue
 }
 
 fn polyv_per_channel(polyv: LazyFrame) -> LazyFrame {
-    polyv.group_by([col("date"), col("channel")]).agg([
-        col("pc_bytes").sum().alias("polyv_pc_bytes"),
-        col("mobile_bytes").sum().alias("polyv_mobile_bytes"),
-        col("total_bytes").sum().alias("polyv_bytes"),
-    ])
+    polyv
+        .with_column(data_label("channel"))
+        .group_by([col("date"), col("channel")])
+        .agg([
+            col("pc_bytes").sum().alias("polyv_pc_bytes"),
+            col("mobile_bytes").sum().alias("polyv_mobile_bytes"),
+            col("total_bytes").sum().alias("polyv_bytes"),
+        ])
 }
 
 /// What the Polyv side lacks on `date`, when the lake has any Polyv data: the day's
@@ -137,7 +141,7 @@ fn traffic(
     let rows = scan
         .select([
             col("date"),
-            col("channel"),
+            data_label("channel"),
             col("vid"),
             col("title"),
             col("total_bytes"),

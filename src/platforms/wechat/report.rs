@@ -17,7 +17,7 @@ use crate::lake::{collect_streaming, LakeError, Scope, UNATTRIBUTED, UNMATCHED, 
 use crate::report::apportion::largest_remainder;
 use crate::report::drama::{media_of, DramaError, DramaInputs, Episode, EpisodeTraffic, Traffic};
 use crate::report::error::ReportError;
-use crate::report::exprs::round_bytes;
+use crate::report::exprs::{data_label, round_bytes, share};
 use crate::report::inputs::{self, day_record, in_range, DayGaps, Inputs, BUCKET_SECS};
 use crate::report::platform::{basis_of_sum, Platform, Shown, Spec};
 use crate::report::summary::share_of_day;
@@ -140,7 +140,7 @@ impl Platform for Wechat {
 
     fn monthly_shares(&self, month_total: &dyn Fn(&str) -> Expr) -> Vec<Expr> {
         vec![
-            (col("wechat_log_bytes").cast(DataType::Float64) / month_total("wechat_log_bytes"))
+            share(col("wechat_log_bytes"), month_total("wechat_log_bytes"))
                 .round(6, RoundMode::HalfAwayFromZero)
                 .alias("wechat_share"),
         ]
@@ -385,7 +385,7 @@ fn traffic_of_day(
     let groups = in_range(by_dir, from, to)
         .select([
             col("date"),
-            col("channel").fill_null(lit(UNTAGGED)),
+            data_label("channel").fill_null(lit(UNTAGGED)),
             col("dir"),
             col("requests"),
             col("bytes"),

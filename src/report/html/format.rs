@@ -26,6 +26,8 @@ pub fn escape(text: &str) -> String {
             '>' => out.push_str("&gt;"),
             '"' => out.push_str("&quot;"),
             '\'' => out.push_str("&#39;"),
+            // Data (a drama's name, a channel) may hold them; a page shows none.
+            c if c.is_control() => out.push('\u{fffd}'),
             c => out.push(c),
         }
     }
