@@ -347,3 +347,133 @@ fn item14_no_nan_or_control_characters_in_the_tables() {
         "{daily:?}"
     );
 }
+
+mod catalogue {
+    use super::common::servers::*;
+    use super::common::*;
+    use polars::prelude::*;
+
+    pub const RUN: &[&str] = &["run", "--date", DAY2, "--lookback", "1"];
+
+    /// A column of the catalogue's media table.
+    pub fn media_column(s: &Servers, column: &str) -> Vec<Option<String>> {
+        let frame = scan_table(&s.w.path("lake"), "media")
+            .select([col(column).cast(DataType::String)])
+            .collect()
+            .unwrap();
+        strings(&frame, column)
+    }
+}
+
+/// Item 1: a catalogue server that ignores `offset` (full pages forever) made `run` hang
+/// at the media step, holding the day's lease. Now the repeated page is caught at once
+/// (and pages and time are capped): the last catalogue is kept and the run exits 3
+/// naming it.
+#[test]
+fn item1_a_catalogue_that_pages_forever_is_stopped() {
+    use common::servers::*;
+    let s = start("");
+    s.cdncost(catalogue::RUN).ok();
+    let media = s.w.path("lake/media/media.parquet");
+    let before = std::fs::read(&media).unwrap();
+    s.wechat.faults().listmedia_ignores_offset = true;
+    let env = s.env();
+    let env: Vec<(&str, &str)> = env.iter().map(|(k, v)| (*k, v.as_str())).collect();
+    let run =
+        s.w.run_within(catalogue::RUN, &env, Duration::from_secs(120))
+            .expect_code(3);
+    assert!(
+        run.stdout()
+            .contains("media: the catalogue could not be fetched")
+            && run.stdout().contains("ignores offset"),
+        "{}",
+        run.stdout()
+    );
+    assert_eq!(
+        std::fs::read(&media).unwrap(),
+        before,
+        "the last catalogue is kept"
+    );
+}
+
+/// Item 7: a drama or media name of 100,000 characters is cut to 200 in the lake, and
+/// the run says how many were cut.
+#[test]
+fn item7_catalogue_names_are_bounded() {
+    use common::servers::*;
+    let s = start("");
+    s.wechat.faults().huge_names = 100_000;
+    let fetched = s.cdncost(&["fetch", "media"]).ok();
+    assert!(
+        fetched
+            .stdout()
+            .contains("2 names longer than 200 characters were cut to 200"),
+        "{}",
+        fetched.stdout()
+    );
+    for column in ["name", "drama_name"] {
+        let longest = catalogue::media_column(&s, column)
+            .into_iter()
+            .flatten()
+            .map(|n| n.chars().count())
+            .max()
+            .unwrap();
+        assert_eq!(longest, 200, "{column}");
+    }
+}
+
+/// Item 8: a media listed twice and a path prefix claimed by media of two dramas are
+/// said with their ids, and decided by the stated rules (the first listing; the highest
+/// media id names the prefix).
+#[test]
+fn item8_catalogue_inconsistencies_are_said_and_decided() {
+    use common::servers::*;
+    let s = start("");
+    s.wechat.faults().inconsistent_catalogue = true;
+    let fetched = s.cdncost(&["fetch", "media"]).ok();
+    let out = fetched.stdout();
+    assert!(
+        out.contains("lists media ids") && out.contains("more than once"),
+        "{out}"
+    );
+    assert!(
+        out.contains("is claimed by media") && out.contains("the highest id, names it"),
+        "{out}"
+    );
+    let ids = catalogue::media_column(&s, "media_id");
+    let unique: std::collections::BTreeSet<_> = ids.iter().collect();
+    assert_eq!(unique.len(), ids.len(), "one row per media id");
+}
+
+/// Item 9: signatures in a media link's path (`;sign=`, Tencent's type-B hotlink
+/// segments) never reach the lake: the prefix is the media's directory alone.
+#[test]
+fn item9_signatures_in_media_paths_are_not_kept() {
+    use common::servers::*;
+    use polars::prelude::*;
+    let s = start("");
+    s.wechat.faults().signed_paths = true;
+    s.cdncost(&["fetch", "media"]).ok();
+    let prefixes = catalogue::media_column(&s, "path_prefix");
+    assert!(!prefixes.is_empty());
+    for prefix in prefixes.into_iter().flatten() {
+        assert!(
+            !prefix.contains("sign") && !prefix.contains("0123456789abcdef"),
+            "{prefix}"
+        );
+        assert!(
+            prefix.starts_with("/a1b2c3d4vodtranscq1500020822/"),
+            "{prefix}"
+        );
+    }
+    let history = scan_table(&s.w.path("lake"), "media_history")
+        .select([col("path_prefix")])
+        .collect()
+        .unwrap();
+    for prefix in strings(&history, "path_prefix").into_iter().flatten() {
+        assert!(
+            !prefix.contains("sign") && !prefix.contains("0123456789abcdef"),
+            "{prefix}"
+        );
+    }
+}

@@ -19,7 +19,9 @@ use crate::pipeline::{Job, JobError, StepOutcome};
 
 /// The name of the catalogue's one record (`_manifest/media/catalogue.json`).
 const CATALOGUE_RECORD: &str = "catalogue";
-use super::media_api::{episode_number, path_prefix, DramaInfo, MediaInfo};
+use super::media_api::{
+    bound_name, episode_number, path_prefix, DramaInfo, MediaInfo, MAX_NAME_CHARS,
+};
 use super::WechatClient;
 use crate::china_time;
 use crate::lake::catalogue::manifest_kind;
@@ -108,7 +110,95 @@ fn dramas_frame(dramas: &[DramaInfo]) -> PolarsResult<DataFrame> {
     )
 }
 
-/// The history after a listing: what was known, each prefix of `rows` updated to it.
+/// What a listing says that it should not: ids listed twice, names past the bound, a
+/// path prefix claimed by media of two dramas, counts that disagree. Each is decided by
+/// a stated rule and said with its ids; the listing that is kept follows the rules.
+pub fn check_listing(dramas: &mut Vec<DramaInfo>, media: &mut Vec<MediaInfo>) -> Vec<String> {
+    let mut said = Vec::new();
+    let twice = |ids: Vec<i64>, what: &str, said: &mut Vec<String>| {
+        if !ids.is_empty() {
+            said.push(format!(
+                "media: the catalogue lists {what} {} more than once (the listing changed while it was read?): the first listing of each is kept",
+                ids_text(&ids)
+            ));
+        }
+    };
+    let mut seen = std::collections::BTreeSet::new();
+    let mut repeated = Vec::new();
+    dramas.retain(|d| {
+        seen.insert(d.drama_id) || {
+            repeated.push(d.drama_id);
+            false
+        }
+    });
+    twice(repeated, "drama ids", &mut said);
+    let mut seen = std::collections::BTreeSet::new();
+    let mut repeated = Vec::new();
+    media.retain(|m| {
+        seen.insert(m.media_id) || {
+            repeated.push(m.media_id);
+            false
+        }
+    });
+    twice(repeated, "media ids", &mut said);
+    let mut cut = 0;
+    for d in dramas.iter_mut() {
+        cut += bound_name(&mut d.name) as usize + bound_name(&mut d.producer) as usize;
+    }
+    for m in media.iter_mut() {
+        cut += bound_name(&mut m.name) as usize;
+    }
+    if cut > 0 {
+        said.push(format!(
+            "media: {cut} names longer than {MAX_NAME_CHARS} characters were cut to {MAX_NAME_CHARS}"
+        ));
+    }
+    let counted: i64 = dramas.iter().map(|d| d.media_count.max(0)).sum();
+    if counted != media.len() as i64 {
+        said.push(format!(
+            "media: the dramas count {counted} media and {} are listed (the listing changed while it was read, or media without a drama): the media listed are kept",
+            media.len()
+        ));
+    }
+    said
+}
+
+/// Path prefixes that media of more than one drama claim, with the media: the rule is
+/// that the highest media id (the newest upload) names the prefix.
+fn shared_prefixes(rows: &[MediaRow]) -> Vec<String> {
+    let mut claims: BTreeMap<&str, Vec<&MediaRow>> = BTreeMap::new();
+    for row in rows {
+        if let Some(prefix) = &row.path_prefix {
+            claims.entry(prefix).or_default().push(row);
+        }
+    }
+    claims
+        .into_iter()
+        .filter(|(_, rows)| rows.iter().any(|r| r.drama_id != rows[0].drama_id))
+        .map(|(prefix, rows)| {
+            let who: Vec<String> = rows
+                .iter()
+                .map(|r| format!("media {} (drama {})", r.media_id, r.drama_id))
+                .collect();
+            let newest = rows.iter().map(|r| r.media_id).max().unwrap_or_default();
+            format!(
+                "media: path prefix {prefix} is claimed by {}: media {newest}, the highest id, names it",
+                who.join(", ")
+            )
+        })
+        .collect()
+}
+
+fn ids_text(ids: &[i64]) -> String {
+    let shown: Vec<String> = ids.iter().take(10).map(i64::to_string).collect();
+    match ids.len() {
+        n if n > 10 => format!("{} and {} more", shown.join(", "), n - 10),
+        _ => shown.join(", "),
+    }
+}
+
+/// The history after a listing: what was known, each prefix of `rows` updated to it (a
+/// prefix several rows claim goes to the highest media id).
 pub fn merge_history(
     mut known: BTreeMap<String, KnownPrefix>,
     rows: &[MediaRow],
@@ -117,6 +207,8 @@ pub fn merge_history(
     for entry in known.values_mut() {
         entry.listed = false;
     }
+    let mut rows: Vec<&MediaRow> = rows.iter().collect();
+    rows.sort_by_key(|r| r.media_id);
     for row in rows {
         let Some(prefix) = &row.path_prefix else {
             continue;
@@ -221,16 +313,22 @@ pub fn fetch(job: &Job) -> Result<StepOutcome, JobError> {
             .unit(manifest_kind::CATALOGUE, &scope, CATALOGUE_RECORD),
         std::time::Duration::from_secs(300),
     )?;
-    let (dramas, media) = crate::pipeline::runtime()?.block_on(async {
+    let (mut dramas, mut media) = crate::pipeline::runtime()?.block_on(async {
         let dramas = client.list_dramas().await?;
         let media = client.list_media().await?;
         Ok::<_, JobError>((dramas, media))
     })?;
+    let mut said = check_listing(&mut dramas, &mut media);
+    said.extend(shared_prefixes(&media_rows(&dramas, &media)));
+    for line in &said {
+        tracing::warn!("{line}");
+    }
     let record = publish(job.lake, &scope, &dramas, &media)?;
     let mut outcome = StepOutcome::saying(format!(
         "media: {} dramas, {} media listed; {} path prefixes known (listed now or before)",
         record.dramas, record.media, record.prefixes_known
     ));
+    outcome.said.extend(said);
     if record.media_without_prefix > 0 {
         outcome.say(format!(
             "{} media had no link to take a path prefix from: their traffic stays (unmatched)",

@@ -80,6 +80,18 @@ pub struct WechatFaults {
     /// Listings list their first file twice: the second time under another name
     /// (`<hour>-copy-<rest>`), at the same address (the same content).
     pub renamed_copy: bool,
+    /// `listmedia` answers full pages from the start of the catalogue whatever the
+    /// `offset` (a server that pages forever).
+    pub listmedia_ignores_offset: bool,
+    /// The first drama's name and the first media's name are this many characters long
+    /// (0: as they are).
+    pub huge_names: usize,
+    /// Media links carry signatures in their path: a `;sign=` parameter and Tencent's
+    /// type-B hotlink segments (`/YYYYMMDDHHMM/<md5>/`).
+    pub signed_paths: bool,
+    /// The first media is listed twice, and the last media claims the first one's path
+    /// prefix (one prefix for two dramas).
+    pub inconsistent_catalogue: bool,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -425,27 +437,61 @@ fn catalogue_page(s: &WechatState, name: &str, body: &Value) -> Result<Value, (i
                 .expect("an array")
                 .push(json!({"media_id": m.media_id}));
         }
+        if faults.huge_names > 0 {
+            dramas[0]["name"] = json!("长".repeat(faults.huge_names));
+        }
         let page: Vec<Value> = dramas.into_iter().skip(offset).take(limit).collect();
         return Ok(json!({"errcode": 0, "errmsg": "ok", "drama_info_list": page}));
     }
     if faults.listmedia_fails_at_offset == Some(offset) {
         return Err((47003, "argument invalid! (injected mid-paging)".into()));
     }
+    let mut listed = listed;
+    if faults.inconsistent_catalogue {
+        let first = listed[0].clone();
+        listed.insert(1, first);
+    }
+    let first_prefix = listed[0].path_prefix();
+    let last = listed.len() - 1;
+    let skip = if faults.listmedia_ignores_offset {
+        0
+    } else {
+        offset
+    };
     let page: Vec<Value> = listed
         .iter()
-        .skip(offset)
+        .enumerate()
+        .cycle()
+        .take(if faults.listmedia_ignores_offset { usize::MAX } else { listed.len() })
+        .skip(skip)
         .take(limit)
-        .map(|m| {
+        .map(|(i, m)| {
+            let mut prefix = m.path_prefix();
+            if faults.inconsistent_catalogue && i == last {
+                prefix = first_prefix.clone();
+            }
+            if faults.signed_paths {
+                let dirs = prefix.trim_start_matches('/');
+                prefix = format!(
+                    "/202611201200/0123456789abcdef0123456789abcdef/{}",
+                    dirs.replacen('/', ";sign=9f3e/", 1)
+                );
+            }
             let link = |file: &str| {
                 format!(
                     "https://1500020822.vod2.myqcloud.com{}{file}?t=6b0a1c2d&us=studio-{}&sign=5e1f{}",
-                    m.path_prefix(),
+                    prefix,
                     m.media_id,
                     m.media_id % 9973
                 )
             };
+            let name = if faults.huge_names > 0 && i == 0 {
+                "长".repeat(faults.huge_names)
+            } else {
+                m.name.clone()
+            };
             json!({
-                "media_id": m.media_id, "drama_id": m.drama_id, "name": m.name,
+                "media_id": m.media_id, "drama_id": m.drama_id, "name": name,
                 "file_size": m.file_size.to_string(), "duration": m.duration_s,
                 "cover_url": link("cover.jpg"), "original_url": link("original.mp4"),
                 "mp4_url": link("v.f100030.mp4"), "hls_url": link("v.f1419.m3u8"),
