@@ -30,16 +30,48 @@ impl ProgressMode {
     }
 }
 
-/// Counts items (files) and bytes done out of a known number of items.
+/// Counts items (files) and bytes done out of a known number of items. Under cron
+/// (`LogLines`) a line is logged at least every [`LOG_EVERY`] while it lives, also when
+/// no item ends for longer (a slow download): a heartbeat thread says what has arrived.
 pub struct Progress {
+    shared: std::sync::Arc<Shared>,
+    bar: Option<ProgressBar>,
+    mode: ProgressMode,
+    heartbeat: Option<(std::sync::mpsc::Sender<()>, std::thread::JoinHandle<()>)>,
+}
+
+/// What the heartbeat reads.
+struct Shared {
     what: &'static str,
     total: AtomicU64,
     items: AtomicU64,
     bytes: AtomicU64,
-    bar: Option<ProgressBar>,
-    mode: ProgressMode,
+    /// Bytes received so far, of items done or not.
+    received: AtomicU64,
     started: Instant,
     last_log: Mutex<Instant>,
+}
+
+impl Shared {
+    /// Logs the state if no line was logged for [`LOG_EVERY`] and items are left.
+    fn log_if_due(&self) {
+        let mut last = self.last_log.lock().unwrap_or_else(|e| e.into_inner());
+        let (items, total) = (
+            self.items.load(Ordering::Relaxed),
+            self.total.load(Ordering::Relaxed),
+        );
+        if last.elapsed() < LOG_EVERY || (total > 0 && items >= total) {
+            return;
+        }
+        *last = Instant::now();
+        tracing::info!(
+            "{}: {items}/{total} done, {:.1} MB, {:.1} MB received, {:.0}s",
+            self.what,
+            self.bytes.load(Ordering::Relaxed) as f64 / 1e6,
+            self.received.load(Ordering::Relaxed) as f64 / 1e6,
+            self.started.elapsed().as_secs_f64()
+        );
+    }
 }
 
 impl Progress {
@@ -57,30 +89,52 @@ impl Progress {
             bar
         });
         let now = Instant::now();
-        Progress {
+        let shared = std::sync::Arc::new(Shared {
             what,
             total: AtomicU64::new(total),
             items: AtomicU64::new(0),
             bytes: AtomicU64::new(0),
-            bar,
-            mode,
+            received: AtomicU64::new(0),
             started: now,
             last_log: Mutex::new(now),
+        });
+        let heartbeat = (mode == ProgressMode::LogLines).then(|| {
+            let (stop, stopped) = std::sync::mpsc::channel::<()>();
+            let beating = shared.clone();
+            let thread = std::thread::spawn(move || {
+                while let Err(std::sync::mpsc::RecvTimeoutError::Timeout) =
+                    stopped.recv_timeout(LOG_EVERY / 2)
+                {
+                    beating.log_if_due();
+                }
+            });
+            (stop, thread)
+        });
+        Progress {
+            shared,
+            bar,
+            mode,
+            heartbeat,
         }
     }
 
     /// Sets the number of items once it is known (after a listing).
     pub fn set_total(&self, total: u64) {
-        self.total.store(total, Ordering::Relaxed);
+        self.shared.total.store(total, Ordering::Relaxed);
         if let Some(bar) = &self.bar {
             bar.set_length(total);
         }
     }
 
+    /// `bytes` more received (of an item not done yet).
+    pub fn received(&self, bytes: u64) {
+        self.shared.received.fetch_add(bytes, Ordering::Relaxed);
+    }
+
     /// One more item done, with `bytes` of data.
     pub fn item_done(&self, bytes: u64) {
-        let items = self.items.fetch_add(1, Ordering::Relaxed) + 1;
-        let bytes = self.bytes.fetch_add(bytes, Ordering::Relaxed) + bytes;
+        let items = self.shared.items.fetch_add(1, Ordering::Relaxed) + 1;
+        let bytes = self.shared.bytes.fetch_add(bytes, Ordering::Relaxed) + bytes;
         match self.mode {
             ProgressMode::Bar => {
                 if let Some(bar) = &self.bar {
@@ -88,19 +142,7 @@ impl Progress {
                     bar.set_message(format!("{:.1} MB", bytes as f64 / 1e6));
                 }
             }
-            ProgressMode::LogLines => {
-                let mut last = self.last_log.lock().unwrap_or_else(|e| e.into_inner());
-                let total = self.total.load(Ordering::Relaxed);
-                if last.elapsed() >= LOG_EVERY && items < total {
-                    *last = Instant::now();
-                    tracing::info!(
-                        "{}: {items}/{total} done, {:.1} MB, {:.0}s",
-                        self.what,
-                        bytes as f64 / 1e6,
-                        self.started.elapsed().as_secs_f64()
-                    );
-                }
-            }
+            ProgressMode::LogLines => self.shared.log_if_due(),
             ProgressMode::Silent => {}
         }
     }
@@ -116,6 +158,15 @@ impl Progress {
     pub fn finish(&self) {
         if let Some(bar) = &self.bar {
             bar.finish_and_clear();
+        }
+    }
+}
+
+impl Drop for Progress {
+    fn drop(&mut self) {
+        if let Some((stop, thread)) = self.heartbeat.take() {
+            drop(stop);
+            let _ = thread.join();
         }
     }
 }

@@ -477,3 +477,31 @@ fn item9_signatures_in_media_paths_are_not_kept() {
         );
     }
 }
+
+/// Item 12: under cron a progress line comes every 10 s, also while nothing finishes: a
+/// day of downloads that trickle (four parts 5 s apart, all at once) said nothing for
+/// 20 s; now a heartbeat says what has arrived before any file is done.
+#[test]
+fn item12_a_trickling_download_still_logs_progress() {
+    use common::servers::*;
+    let s = start("");
+    s.wechat.faults().trickle_downloads = Some(Duration::from_secs(5));
+    let run = s
+        .cdncost(&[
+            "fetch",
+            "logs",
+            "--from",
+            "2026-11-18",
+            "--to",
+            "2026-11-18",
+            "--jobs",
+            "72",
+        ])
+        .ok();
+    let stderr = run.stderr();
+    let beats = stderr
+        .lines()
+        .filter(|l| l.contains("logs: 0/72 done") && l.contains("MB received"))
+        .count();
+    assert!(beats > 0, "{stderr}");
+}

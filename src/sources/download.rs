@@ -23,6 +23,8 @@ pub struct Downloader<'a> {
     pub max_inflated_bytes: u64,
     /// How long one attempt may take in all (`[logs] download_deadline_secs`).
     pub deadline: std::time::Duration,
+    /// Told of each chunk's size as it arrives (the progress heartbeat's bytes).
+    pub progress: Option<&'a crate::progress::Progress>,
 }
 
 /// A verified download, still under its temporary name (the caller publishes it).
@@ -101,6 +103,9 @@ impl Downloader<'_> {
             match next {
                 Ok(Some(chunk)) => {
                     size += chunk.len() as u64;
+                    if let Some(progress) = self.progress {
+                        progress.received(chunk.len() as u64);
+                    }
                     if size > self.max_download_bytes {
                         return Err(Failure::Final(format!(
                             "the download passed the cap of {} bytes (max_download_bytes)",

@@ -427,6 +427,7 @@ impl LogsFetch<'_> {
             max_download_bytes: self.max_download_bytes,
             max_inflated_bytes: self.max_inflated_bytes,
             deadline: self.download_deadline,
+            progress: self.progress,
         };
         downloader
             .fetch_gzip(&w.url, &temp, &format!("download {}", w.name))
