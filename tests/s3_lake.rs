@@ -750,3 +750,87 @@ fn a_report_over_s3_makes_requests_that_grow_with_days_not_log_files() {
         "report requests: 2 days of {few_files} files: {few_requests}; of {many_files} files: {many_requests}; 4 days: {four_day_requests}"
     );
 }
+
+/// Issue 33 item 6: a writer whose lease was taken over (it paused past `lease_seconds`
+/// and another writer took the unit) publishes nothing: its uploads are not completed,
+/// no file or record appears, and the error says whose the lease is now.
+#[test]
+fn item6_a_writer_that_lost_its_lease_publishes_nothing() {
+    use cdncost::lake::catalogue::Kind;
+    use cdncost::lake::manifest::DayOutputs;
+    use cdncost::lake::{Lake, LakeError, ParquetOptions, S3Settings, SafeName, Scope};
+    let Some(moto) = Moto::for_test() else {
+        return;
+    };
+    let staging = tempfile::tempdir().unwrap();
+    let settings = S3Settings {
+        endpoint: Some(moto.endpoint.clone()),
+        region: Some("us-east-1".into()),
+        allow_http: Some(true),
+        access_key_id: Some(ACCESS_KEY.into()),
+        secret_access_key: Some(cdncost::util::secret::Secret::new(SECRET_KEY)),
+        staging: Some(staging.path().to_path_buf()),
+        lease_seconds: Some(30),
+        ..Default::default()
+    };
+    let lake = Lake::open(LAKE, &settings).unwrap();
+    let kind = Kind {
+        name: "polyv",
+        owner: "polyv",
+    };
+    let scope = Scope::default_of("polyv");
+    let day = SafeName::exact("2026-11-20").unwrap();
+    let manifest = lake.manifest_file(kind, &scope, &day);
+    let path = lake.table_file("polyv_traffic", "date=2026-11-20", &scope, "polyv.parquet");
+    let frame = polars::df!("channel" => ["wxad"], "total_bytes" => [5i64]).unwrap();
+    let record = || DayOutputs {
+        date: "2026-11-20".into(),
+        ..Default::default()
+    };
+
+    // Held: the day publishes.
+    let lease = lake.lease(&lake.unit(kind, &scope, "2026-11-20")).unwrap();
+    lake.replace_partition(
+        &path,
+        Some(&frame),
+        ParquetOptions::default(),
+        &manifest,
+        record(),
+    )
+    .unwrap();
+    // Taken over meanwhile (as a writer paused past its lease finds it): nothing more.
+    let remote = lake.remote().unwrap();
+    let taken = format!(
+        r#"{{"holder":"worker-9 pid 77","since":"2026-11-20T03:00:00+08:00","expires":{}}}"#,
+        chrono::Utc::now().timestamp() + 60
+    );
+    remote
+        .put("_leases/polyv/2026-11-20.lease", taken.into_bytes().into())
+        .unwrap();
+    let before = moto.objects("lake");
+    let bigger = polars::df!("channel" => ["wxad", "x"], "total_bytes" => [5i64, 6]).unwrap();
+    match lake.replace_partition(
+        &path,
+        Some(&bigger),
+        ParquetOptions::default(),
+        &manifest,
+        record(),
+    ) {
+        Err(LakeError::LeaseLost { unit, holder }) => {
+            assert_eq!(unit, "polyv/2026-11-20");
+            assert!(holder.starts_with("worker-9 pid 77"), "{holder}");
+        }
+        other => panic!("a writer without its lease published: {other:?}"),
+    }
+    let after: Vec<_> = moto
+        .objects("lake")
+        .into_iter()
+        .filter(|(k, _)| !k.starts_with("_uploads/"))
+        .collect();
+    let before: Vec<_> = before
+        .into_iter()
+        .filter(|(k, _)| !k.starts_with("_uploads/"))
+        .collect();
+    assert_eq!(after, before, "nothing of the unit changed");
+    drop(lease);
+}

@@ -92,6 +92,38 @@ impl Lake {
         Ok(Lease { held })
     }
 
+    /// On a store with conditional writes: whether the lease of the unit `manifest`
+    /// names (as [`Lake::lease_of_manifest`] takes it) is still this writer's and not
+    /// expired; [`LakeError::LeaseLost`] when it is not. On disk a lease can't be lost
+    /// (the kernel holds it until the process ends).
+    pub fn check_lease_of(&self, manifest: &std::path::Path) -> Result<(), LakeError> {
+        let Some(remote) = self.remote().filter(|r| r.conditional_put) else {
+            return Ok(());
+        };
+        let rel = self.relative(manifest);
+        let unit = rel
+            .strip_prefix(&format!("{}/", super::MANIFEST_DIR))
+            .and_then(|r| r.strip_suffix(".json"))
+            .unwrap_or(&rel);
+        let lost = |holder: String| LakeError::LeaseLost {
+            unit: unit.to_string(),
+            holder,
+        };
+        let Some(current) = remote.get(&format!("{LEASE_DIR}/{unit}.lease"))? else {
+            return Err(lost("nobody: it was released".into()));
+        };
+        let text = String::from_utf8_lossy(&current.bytes).into_owned();
+        match serde_json::from_str::<Holder>(&text) {
+            Ok(h)
+                if h.holder == crate::util::process::this_writer()
+                    && h.expires >= chrono::Utc::now().timestamp() =>
+            {
+                Ok(())
+            }
+            _ => Err(lost(describe(&text))),
+        }
+    }
+
     /// [`Lake::lease`], waiting up to `patience` (checking every half second) while
     /// another writer holds the unit: for short shared units such as the catalogue.
     pub fn lease_waiting(

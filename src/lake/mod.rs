@@ -106,6 +106,10 @@ fn scan_keyed(
 pub enum LakeError {
     #[error("{path}: {source}")]
     Io { path: PathBuf, source: io::Error },
+    /// This writer's lease on a unit expired and another writer holds it (a writer
+    /// paused past `lease_seconds`): what it was about to publish is not.
+    #[error("the lease on {unit} is no longer this writer's ({holder}): nothing of it was published; run again")]
+    LeaseLost { unit: String, holder: String },
     #[error("writing Parquet {path}: {source}")]
     Parquet { path: PathBuf, source: PolarsError },
     #[error("manifest {path}: {source}")]
@@ -594,7 +598,11 @@ impl Lake {
                     .map(|s| (s.temp.clone(), self.relative(&s.final_path)))
                     .collect();
                 let journal = format!("{UPLOADS_DIR}/{}", self.relative(manifest_path));
-                remote.publish_files(&journal, &files)?;
+                // The uploads are completed only while the unit's lease is still this
+                // writer's: one paused past its lease must not publish over the writer
+                // that took it over.
+                let still_ours = || self.check_lease_of(manifest_path);
+                remote.publish_files(&journal, &files, &still_ours)?;
                 published.extend(files.into_iter().map(|(_, rel)| rel));
                 drop(staged); // the local copies go
             }

@@ -514,6 +514,7 @@ impl ObjectLake {
         &self,
         journal_rel: &str,
         files: &[(PathBuf, String)],
+        before_completing: &dyn Fn() -> Result<(), LakeError>,
     ) -> Result<(), LakeError> {
         self.abort_journaled(journal_rel)?;
         if files.is_empty() {
@@ -542,6 +543,7 @@ impl ObjectLake {
                 let (key, id, _) = started.last().expect("just pushed");
                 parts.push(self.upload_parts(local, rel, key, id)?);
             }
+            before_completing()?;
             for ((key, id, rel), parts) in started.iter().zip(parts) {
                 let (store, key, id) = (self.store.clone(), key.clone(), id.clone());
                 block(async move { store.complete_multipart(&key, &id, parts).await })
