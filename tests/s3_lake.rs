@@ -834,3 +834,78 @@ fn item6_a_writer_that_lost_its_lease_publishes_nothing() {
     assert_eq!(after, before, "nothing of the unit changed");
     drop(lease);
 }
+
+/// Issue 33 item 5: an object edited in place at the same size (its figures changed,
+/// its length not) is damage on a store as it is on disk: the ETag the store gave it at
+/// publish is in its sum, and the listing (or a lookup) shows another.
+#[test]
+fn item5_an_object_edited_in_place_at_the_same_size_is_damage() {
+    use cdncost::lake::catalogue::Kind;
+    use cdncost::lake::integrity::{Depth, Problem};
+    use cdncost::lake::manifest::DayOutputs;
+    use cdncost::lake::{Lake, ParquetOptions, S3Settings, SafeName, Scope};
+    let Some(moto) = Moto::for_test() else {
+        return;
+    };
+    let staging = tempfile::tempdir().unwrap();
+    let settings = S3Settings {
+        endpoint: Some(moto.endpoint.clone()),
+        region: Some("us-east-1".into()),
+        allow_http: Some(true),
+        access_key_id: Some(ACCESS_KEY.into()),
+        secret_access_key: Some(cdncost::util::secret::Secret::new(SECRET_KEY)),
+        staging: Some(staging.path().to_path_buf()),
+        ..Default::default()
+    };
+    let lake = Lake::open(LAKE, &settings).unwrap();
+    let kind = Kind {
+        name: "polyv",
+        owner: "polyv",
+    };
+    let scope = Scope::default_of("polyv");
+    let date: chrono::NaiveDate = "2026-11-20".parse().unwrap();
+    let manifest = lake.manifest_file(kind, &scope, &SafeName::exact("2026-11-20").unwrap());
+    let path = lake.table_file("polyv_traffic", "date=2026-11-20", &scope, "polyv.parquet");
+    let frame = polars::df!("channel" => ["wxad"], "total_bytes" => [12_503_000_000i64]).unwrap();
+    {
+        let _lease = lake.lease(&lake.unit(kind, &scope, "2026-11-20")).unwrap();
+        let record = DayOutputs {
+            date: "2026-11-20".into(),
+            ..Default::default()
+        };
+        lake.replace_partition(
+            &path,
+            Some(&frame),
+            ParquetOptions::default(),
+            &manifest,
+            record,
+        )
+        .unwrap();
+    }
+    let clean = lake
+        .damage_between(date, date, Depth::Content, &[kind])
+        .unwrap();
+    assert!(clean.is_empty(), "{:?}", clean.all());
+
+    // The object rewritten in place: one byte changed, the same length.
+    let remote = lake.remote().unwrap();
+    let rel = lake.relative(&path);
+    let mut bytes = remote.get(&rel).unwrap().unwrap().bytes.to_vec();
+    let middle = bytes.len() / 2;
+    bytes[middle] ^= 0x01;
+    remote.put(&rel, bytes.into()).unwrap();
+    for damage in [
+        lake.damage_between(date, date, Depth::Content, &[kind])
+            .unwrap(),
+        lake.damage_of_report_inputs(date, date, Depth::Content, &[kind])
+            .unwrap(),
+    ] {
+        let found = damage.by_date.get(&date).cloned().unwrap_or_default();
+        assert!(
+            found
+                .iter()
+                .any(|d| d.path == rel && d.problem == Problem::Content),
+            "{found:?}"
+        );
+    }
+}

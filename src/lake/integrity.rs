@@ -21,6 +21,7 @@ use serde::de::DeserializeOwned;
 
 use super::catalogue::{manifest_kind, Kind};
 use super::manifest::{day_of, DayOutputs, FileRecord, Published, RollupDayRecord};
+use super::object::Stat;
 pub use super::sums::FileSum;
 use super::{io_err, is_safe_relative, Lake, LakeError, MANIFEST_DIR};
 
@@ -116,7 +117,7 @@ impl Lake {
         &self,
         record: &T,
         depth: Depth,
-        listing: Option<&BTreeMap<String, u64>>,
+        listing: Option<&BTreeMap<String, Stat>>,
     ) -> Vec<(Damage, bool)> {
         let mut damaged = Vec::new();
         for rel in record.outputs() {
@@ -125,9 +126,9 @@ impl Lake {
             }
             let sum = record.sums().get(rel);
             let problem = match (self.remote(), listing) {
-                (Some(_), Some(listing)) => size_problem(listing.get(rel).copied(), sum),
-                (Some(remote), None) => match remote.size(rel) {
-                    Ok(size) => size_problem(size, sum),
+                (Some(_), Some(listing)) => stat_problem(listing.get(rel), sum),
+                (Some(remote), None) => match remote.stat(rel) {
+                    Ok(stat) => stat_problem(stat.as_ref(), sum),
                     Err(e) => Some(Problem::Unreadable(e.to_string())),
                 },
                 (None, _) => check_file(&self.root().join(rel), sum, depth),
@@ -189,7 +190,12 @@ impl Lake {
         let mut report = DamageReport::default();
         // On a store: one listing for every object's size, not a request per file.
         let listing = match (self.remote(), sources) {
-            (Some(remote), true) => Some(remote.list("")?.into_iter().collect::<BTreeMap<_, _>>()),
+            (Some(remote), true) => Some(
+                remote
+                    .list_stats("")?
+                    .into_iter()
+                    .collect::<BTreeMap<_, _>>(),
+            ),
             _ => None,
         };
         let check = Check {
@@ -353,17 +359,17 @@ impl Lake {
 
 fn check_file(path: &Path, sum: Option<&FileSum>, depth: Depth) -> Option<Problem> {
     let found = match fs::metadata(path) {
-        Ok(meta) => Some(meta.len()),
+        Ok(meta) => Some((meta.len(), None)),
         Err(e) if e.kind() == io::ErrorKind::NotFound => None,
         Err(e) => return Some(Problem::Unreadable(e.to_string())),
     };
-    if let Some(problem) = size_problem(found, sum) {
+    if let Some(problem) = stat_problem(found.as_ref(), sum) {
         return Some(problem);
     }
     let recorded = sum?;
     if depth == Depth::Content {
         match FileSum::of_file(path) {
-            Ok(actual) if actual == *recorded => {}
+            Ok(actual) if (actual.bytes, actual.crc32) == (recorded.bytes, recorded.crc32) => {}
             Ok(_) => return Some(Problem::Content),
             Err(e) => return Some(Problem::Unreadable(e.to_string())),
         }
@@ -376,23 +382,32 @@ struct Check<'a> {
     from: NaiveDate,
     to: NaiveDate,
     depth: Depth,
-    listing: Option<&'a BTreeMap<String, u64>>,
+    listing: Option<&'a BTreeMap<String, Stat>>,
 }
 
-/// A file or object of size `found` (`None`: not there) against its recorded sum:
-/// present and of the recorded size. An object's content is not read back: every upload
-/// (each part too) is signed with the SHA-256 of its body (`x-amz-content-sha256`),
-/// which the store checks as it receives it, and reading a month of objects back for
-/// every report would cost what the report itself costs.
-fn size_problem(found: Option<u64>, sum: Option<&FileSum>) -> Option<Problem> {
-    let Some(found) = found else {
+/// A file or object (size, ETag; `None`: not there) against its recorded sum: present,
+/// of the recorded size, and (an object) of the ETag the store gave it at publish, so an
+/// object edited in place at the same size is caught from the listing. An object's
+/// content is not read back: every upload (each part too) is signed with the SHA-256 of
+/// its body (`x-amz-content-sha256`), which the store checks as it receives it, and
+/// reading a month of objects back for every report would cost what the report costs.
+fn stat_problem(found: Option<&Stat>, sum: Option<&FileSum>) -> Option<Problem> {
+    let Some((found, etag)) = found else {
         return Some(Problem::Missing);
     };
     let recorded = sum?;
-    (found != recorded.bytes).then_some(Problem::Size {
-        recorded: recorded.bytes,
-        found,
-    })
+    if *found != recorded.bytes {
+        return Some(Problem::Size {
+            recorded: recorded.bytes,
+            found: *found,
+        });
+    }
+    match (recorded.etag, etag) {
+        (Some(print), Some(etag)) if print != super::sums::etag_print(etag) => {
+            Some(Problem::Content)
+        }
+        _ => None,
+    }
 }
 
 fn manifest_reason(e: &LakeError) -> String {

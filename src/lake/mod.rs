@@ -499,7 +499,7 @@ impl Lake {
                 .filter_map(|s| Some((self.relative(s.final_path()), s.sum?)))
                 .collect(),
         );
-        self.publish(staged, &previous_outputs, manifest, &record)?;
+        self.publish(staged, &previous_outputs, manifest, &mut record)?;
         Ok(record)
     }
 
@@ -525,7 +525,7 @@ impl Lake {
         }
         record.set_outputs(outputs);
         record.set_sums(sums);
-        self.publish(staged, &[], manifest, &record)?;
+        self.publish(staged, &[], manifest, &mut record)?;
         Ok(record)
     }
 
@@ -581,12 +581,12 @@ impl Lake {
     /// Publishes a source's staged outputs, removes its outputs from an earlier run that
     /// this run did not produce, then records the new manifest. The manifest is written
     /// last: until it is, the source counts as not (re)ingested.
-    fn publish<T: Serialize>(
+    fn publish<T: Serialize + manifest::Published>(
         &self,
         staged: Vec<StagedFile>,
         previous_outputs: &[String],
         manifest_path: &Path,
-        record: &T,
+        record: &mut T,
     ) -> Result<(), LakeError> {
         let mut published = Vec::with_capacity(staged.len());
         match &self.remote {
@@ -602,7 +602,16 @@ impl Lake {
                 // writer's: one paused past its lease must not publish over the writer
                 // that took it over.
                 let still_ours = || self.check_lease_of(manifest_path);
-                remote.publish_files(&journal, &files, &still_ours)?;
+                let etags = remote.publish_files(&journal, &files, &still_ours)?;
+                // Each file's ETag joins its sum: an object edited in place at the same
+                // size is found from a listing.
+                let mut sums = record.sums().clone();
+                for ((_, rel), etag) in files.iter().zip(&etags) {
+                    if let (Some(sum), Some(etag)) = (sums.get_mut(rel), etag) {
+                        sum.etag = Some(sums::etag_print(etag));
+                    }
+                }
+                record.set_sums(sums);
                 published.extend(files.into_iter().map(|(_, rel)| rel));
                 drop(staged); // the local copies go
             }

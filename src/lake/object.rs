@@ -187,6 +187,9 @@ impl std::fmt::Debug for ObjectLake {
 
 const MIB: usize = 1024 * 1024;
 
+/// An object's size and ETag, as a listing or a lookup gives them.
+pub type Stat = (u64, Option<String>);
+
 impl ObjectLake {
     pub fn open(bucket: &str, prefix: &str, settings: &S3Settings) -> Result<Self, LakeError> {
         let location = format!("s3://{bucket}/{prefix}");
@@ -408,9 +411,14 @@ impl ObjectLake {
 
     /// The object's size; `None` when there is none.
     pub fn size(&self, rel: &str) -> Result<Option<u64>, LakeError> {
+        Ok(self.stat(rel)?.map(|(size, _)| size))
+    }
+
+    /// The object's size and ETag; `None` when there is none.
+    pub fn stat(&self, rel: &str) -> Result<Option<Stat>, LakeError> {
         let (store, key) = (self.store.clone(), self.key(rel));
         match block(async move { store.head(&key).await }) {
-            Ok(meta) => Ok(Some(meta.size)),
+            Ok(meta) => Ok(Some((meta.size, meta.e_tag))),
             Err(object_store::Error::NotFound { .. }) => Ok(None),
             Err(e) => Err(self.error("looking up", rel, e)),
         }
@@ -425,12 +433,26 @@ impl ObjectLake {
 
     /// Every object below `rel_dir` (recursively), as (lake-relative path, size).
     pub fn list(&self, rel_dir: &str) -> Result<Vec<(String, u64)>, LakeError> {
+        Ok(self
+            .list_stats(rel_dir)?
+            .into_iter()
+            .map(|(rel, (size, _))| (rel, size))
+            .collect())
+    }
+
+    /// Every object below `rel_dir` (recursively), as (lake-relative path, its stat).
+    pub fn list_stats(&self, rel_dir: &str) -> Result<Vec<(String, Stat)>, LakeError> {
         let (store, key) = (self.store.clone(), self.key(rel_dir.trim_end_matches('/')));
         let listed = block(async move { store.list(Some(&key)).try_collect::<Vec<_>>().await })
             .map_err(|e| self.error("listing", rel_dir, e))?;
         Ok(listed
             .into_iter()
-            .filter_map(|meta| Some((self.rel_of(meta.location.as_ref())?, meta.size)))
+            .filter_map(|meta| {
+                Some((
+                    self.rel_of(meta.location.as_ref())?,
+                    (meta.size, meta.e_tag),
+                ))
+            })
             .collect())
     }
 
@@ -515,10 +537,10 @@ impl ObjectLake {
         journal_rel: &str,
         files: &[(PathBuf, String)],
         before_completing: &dyn Fn() -> Result<(), LakeError>,
-    ) -> Result<(), LakeError> {
+    ) -> Result<Vec<Option<String>>, LakeError> {
         self.abort_journaled(journal_rel)?;
         if files.is_empty() {
-            return Ok(());
+            return Ok(Vec::new());
         }
         let journal = Journal {
             writer: crate::util::process::this_writer(),
@@ -544,12 +566,14 @@ impl ObjectLake {
                 parts.push(self.upload_parts(local, rel, key, id)?);
             }
             before_completing()?;
+            let mut etags = Vec::with_capacity(started.len());
             for ((key, id, rel), parts) in started.iter().zip(parts) {
                 let (store, key, id) = (self.store.clone(), key.clone(), id.clone());
-                block(async move { store.complete_multipart(&key, &id, parts).await })
+                let done = block(async move { store.complete_multipart(&key, &id, parts).await })
                     .map_err(|e| self.error("completing the upload of", rel, e))?;
+                etags.push(done.e_tag);
             }
-            Ok(())
+            Ok(etags)
         })();
         if result.is_err() {
             for (key, id, _) in &started {
@@ -557,8 +581,9 @@ impl ObjectLake {
                 let _ = block(async move { store.abort_multipart(&key, &id).await });
             }
         }
-        result?;
-        self.delete(journal_rel)
+        let etags = result?;
+        self.delete(journal_rel)?;
+        Ok(etags)
     }
 
     /// Sends `local` as the parts of upload `id`: `part_size` each, two in flight (one

@@ -9,11 +9,20 @@ use std::sync::{Arc, Mutex};
 
 use serde::{Deserialize, Serialize};
 
-/// A published file's size and CRC-32, as written.
+/// A published file's size and CRC-32, as written; on an object store also the CRC-32
+/// of the ETag the store gave it (an object edited in place at the same size has another
+/// ETag, and the store's listing says so without a byte being read).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 pub struct FileSum {
     pub bytes: u64,
     pub crc32: u32,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub etag: Option<u32>,
+}
+
+/// The fingerprint of an ETag [`FileSum::etag`] keeps.
+pub fn etag_print(etag: &str) -> u32 {
+    crc32fast::hash(etag.as_bytes())
 }
 
 impl FileSum {
@@ -21,6 +30,7 @@ impl FileSum {
         FileSum {
             bytes: bytes.len() as u64,
             crc32: crc32fast::hash(bytes),
+            etag: None,
         }
     }
 
@@ -44,6 +54,7 @@ impl FileSum {
         Ok(FileSum {
             bytes,
             crc32: hasher.finalize(),
+            etag: None,
         })
     }
 }
@@ -86,6 +97,7 @@ impl SumHandle {
         FileSum {
             bytes: running.0,
             crc32: running.1.clone().finalize(),
+            etag: None,
         }
     }
 }
