@@ -145,12 +145,16 @@ pub fn scan_range(lake: &Lake, table: &str, from: NaiveDate, to: NaiveDate) -> T
 
 /// Per (date, channel): `requests`, `log_bytes`, and the busiest and the
 /// 95th-percentile 5-minute bucket of log bytes (`peak_bucket_bytes`, `p95_bucket_bytes`),
-/// from the 5-minute rollup ([`crate::lake::rollup::BY_5MIN`]).
+/// from the 5-minute rollup ([`crate::lake::rollup::BY_5MIN`]). Only the requests of the
+/// platform whose usage series the lake keeps (`cdn_usage`'s owner): they are what its
+/// bill is allocated by and reconciled with; another platform's logs are its own.
 pub fn requests_by_channel(five_minutes: LazyFrame) -> LazyFrame {
     let bucket =
         (col("bucket_start").cast(DataType::Int64) / lit(BUCKET_SECS * 1000)).alias("bucket");
     let descending = SortOptions::default().with_order_descending(true);
+    let billed = crate::lake::catalogue::owner(USAGE);
     five_minutes
+        .filter(col(crate::lake::PLATFORM).eq(lit(billed)))
         .select([
             col("date"),
             data_label("channel").fill_null(lit(UNTAGGED)),
@@ -260,4 +264,45 @@ pub fn day_record<T: serde::de::DeserializeOwned>(
 
 fn day_name(date: NaiveDate) -> SafeName {
     SafeName::exact(&date.to_string()).expect("a date is a safe name")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The billed platform's rows only: another platform's logs in the same rollup
+    /// neither add to its channels nor to the reconciliation.
+    #[test]
+    fn requests_by_channel_counts_the_billed_platforms_logs_only() {
+        let date = NaiveDate::from_ymd_opt(2026, 11, 20).unwrap();
+        let billed = crate::lake::catalogue::owner(USAGE);
+        let five = df!(
+            "platform" => [billed, "othercdn", billed],
+            "date" => [date, date, date],
+            "bucket_start" => [0i64, 0, 300_000],
+            "channel" => ["wxad", "wxad", "wxad"],
+            "requests" => [2i64, 7, 3],
+            "bytes" => [100i64, 900, 50],
+        )
+        .unwrap()
+        .lazy()
+        .with_column(col("bucket_start").cast(DataType::Datetime(TimeUnit::Milliseconds, None)));
+        let out = requests_by_channel(five).collect().unwrap();
+        assert_eq!(
+            out.column("requests").unwrap().i64().unwrap().get(0),
+            Some(5)
+        );
+        assert_eq!(
+            out.column("log_bytes").unwrap().i64().unwrap().get(0),
+            Some(150)
+        );
+        assert_eq!(
+            out.column("peak_bucket_bytes")
+                .unwrap()
+                .i64()
+                .unwrap()
+                .get(0),
+            Some(100)
+        );
+    }
 }
