@@ -54,6 +54,17 @@ pub trait PlatformSettings: Sync {
     ) -> Result<(), String>;
 }
 
+/// A platform's table as its settings type (`None`: the file has none, the defaults);
+/// an unknown key or a wrong type is an error, as everywhere in the file.
+pub fn read_table<T: serde::de::DeserializeOwned + Default>(
+    table: Option<toml::Value>,
+) -> Result<T, String> {
+    match table {
+        Some(table) => table.try_into().map_err(|e| e.to_string()),
+        None => Ok(T::default()),
+    }
+}
+
 /// Each platform's settings, typed by the platform that reads them.
 #[derive(Clone, Default)]
 pub struct PlatformTables(

@@ -18,6 +18,19 @@ use common::*;
 const LAKE: &str = "s3://studio-lake/lake";
 
 /// Every output of a test, for the secret grep.
+/// The library's settings for the loopback store, staging uploads in `staging`.
+fn settings_for(moto: &Moto, staging: &Path) -> cdncost::lake::S3Settings {
+    cdncost::lake::S3Settings {
+        endpoint: Some(moto.endpoint.clone()),
+        region: Some("us-east-1".into()),
+        allow_http: Some(true),
+        access_key_id: Some(ACCESS_KEY.into()),
+        secret_access_key: Some(cdncost::util::secret::Secret::new(SECRET_KEY)),
+        staging: Some(staging.to_path_buf()),
+        ..Default::default()
+    }
+}
+
 #[derive(Default)]
 struct Said(String);
 
@@ -600,14 +613,8 @@ fn leases_on_the_store_are_renewed_refused_released_and_taken_over() {
     };
     let staging = tempfile::tempdir().unwrap();
     let settings = S3Settings {
-        endpoint: Some(moto.endpoint.clone()),
-        region: Some("us-east-1".into()),
-        allow_http: Some(true),
-        access_key_id: Some(ACCESS_KEY.into()),
-        secret_access_key: Some(cdncost::util::secret::Secret::new(SECRET_KEY)),
-        staging: Some(staging.path().to_path_buf()),
         lease_seconds: Some(3),
-        ..Default::default()
+        ..settings_for(&moto, staging.path())
     };
     let lake = Lake::open(LAKE, &settings).unwrap();
     let held = lake.lease("cdn_logs/2026-11-20").unwrap();
@@ -764,14 +771,8 @@ fn item6_a_writer_that_lost_its_lease_publishes_nothing() {
     };
     let staging = tempfile::tempdir().unwrap();
     let settings = S3Settings {
-        endpoint: Some(moto.endpoint.clone()),
-        region: Some("us-east-1".into()),
-        allow_http: Some(true),
-        access_key_id: Some(ACCESS_KEY.into()),
-        secret_access_key: Some(cdncost::util::secret::Secret::new(SECRET_KEY)),
-        staging: Some(staging.path().to_path_buf()),
         lease_seconds: Some(30),
-        ..Default::default()
+        ..settings_for(&moto, staging.path())
     };
     let lake = Lake::open(LAKE, &settings).unwrap();
     let kind = Kind {
@@ -843,20 +844,12 @@ fn item5_an_object_edited_in_place_at_the_same_size_is_damage() {
     use cdncost::lake::catalogue::Kind;
     use cdncost::lake::integrity::{Depth, Problem};
     use cdncost::lake::manifest::DayOutputs;
-    use cdncost::lake::{Lake, ParquetOptions, S3Settings, SafeName, Scope};
+    use cdncost::lake::{Lake, ParquetOptions, SafeName, Scope};
     let Some(moto) = Moto::for_test() else {
         return;
     };
     let staging = tempfile::tempdir().unwrap();
-    let settings = S3Settings {
-        endpoint: Some(moto.endpoint.clone()),
-        region: Some("us-east-1".into()),
-        allow_http: Some(true),
-        access_key_id: Some(ACCESS_KEY.into()),
-        secret_access_key: Some(cdncost::util::secret::Secret::new(SECRET_KEY)),
-        staging: Some(staging.path().to_path_buf()),
-        ..Default::default()
-    };
+    let settings = settings_for(&moto, staging.path());
     let lake = Lake::open(LAKE, &settings).unwrap();
     let kind = Kind {
         name: "polyv",

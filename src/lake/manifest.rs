@@ -22,22 +22,31 @@ pub trait Published {
     fn dates(&self) -> Vec<NaiveDate>;
 }
 
-macro_rules! published {
+/// Implements [`Published`] for records with `outputs` and `sums` fields, each with how
+/// its dates are found: `published_record!(MyRecord => |r| day_of(&r.date).into_iter().collect())`.
+/// A platform's own day record (its folder's) uses it as the lake's do.
+#[macro_export]
+macro_rules! published_record {
     ($($record:ty => |$r:ident| $dates:expr),* $(,)?) => {$(
-        impl Published for $record {
+        impl $crate::lake::manifest::Published for $record {
             fn outputs(&self) -> &[String] {
                 &self.outputs
             }
             fn set_outputs(&mut self, outputs: Vec<String>) {
                 self.outputs = outputs;
             }
-            fn sums(&self) -> &BTreeMap<String, FileSum> {
+            fn sums(
+                &self,
+            ) -> &::std::collections::BTreeMap<String, $crate::lake::sums::FileSum> {
                 &self.sums
             }
-            fn set_sums(&mut self, sums: BTreeMap<String, FileSum>) {
+            fn set_sums(
+                &mut self,
+                sums: ::std::collections::BTreeMap<String, $crate::lake::sums::FileSum>,
+            ) {
                 self.sums = sums;
             }
-            fn dates(&self) -> Vec<NaiveDate> {
+            fn dates(&self) -> Vec<::chrono::NaiveDate> {
                 let $r = self;
                 $dates
             }
@@ -45,7 +54,7 @@ macro_rules! published {
     )*};
 }
 
-published!(
+crate::published_record!(
     CatalogueRecord => |_r| Vec::new(),
     FileRecord => |r| {
         let mut days: Vec<NaiveDate> = r.hours.iter().filter_map(|h| day_of(h)).collect();
@@ -58,7 +67,7 @@ published!(
 );
 
 /// The date at the start of `YYYY-MM-DD…` (a record's date or hour, a manifest's name).
-pub(crate) fn day_of(text: &str) -> Option<NaiveDate> {
+pub fn day_of(text: &str) -> Option<NaiveDate> {
     NaiveDate::parse_from_str(text.get(..10)?, "%Y-%m-%d").ok()
 }
 

@@ -18,6 +18,23 @@ pub struct Job<'a> {
     pub use_env: bool,
 }
 
+impl Job<'_> {
+    /// A platform's settings as this job uses them: as loaded, with `with_env` (its
+    /// `<PLATFORM>_*` variables) over them when the job takes the environment.
+    pub fn platform_settings<T: std::any::Any + Clone + Default>(
+        &self,
+        platform: &str,
+        with_env: fn(T) -> T,
+    ) -> T {
+        let file: T = self.config.platforms.get(platform);
+        if self.use_env {
+            with_env(file)
+        } else {
+            file
+        }
+    }
+}
+
 /// What one job did.
 #[derive(Debug, Default)]
 pub struct StepOutcome {

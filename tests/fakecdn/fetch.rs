@@ -5,7 +5,6 @@
 use std::collections::BTreeMap;
 
 use cdncost::china_time::DateRange;
-use cdncost::lake::manifest::Published;
 use cdncost::lake::sums::FileSum;
 use cdncost::lake::{ParquetOptions, SafeName, Scope};
 use cdncost::pipeline::{Job, JobError, StepOutcome};
@@ -25,23 +24,9 @@ pub struct DayRecord {
     pub sums: BTreeMap<String, FileSum>,
 }
 
-impl Published for DayRecord {
-    fn outputs(&self) -> &[String] {
-        &self.outputs
-    }
-    fn set_outputs(&mut self, outputs: Vec<String>) {
-        self.outputs = outputs;
-    }
-    fn sums(&self) -> &BTreeMap<String, FileSum> {
-        &self.sums
-    }
-    fn set_sums(&mut self, sums: BTreeMap<String, FileSum>) {
-        self.sums = sums;
-    }
-    fn dates(&self) -> Vec<NaiveDate> {
-        self.date.parse().into_iter().collect()
-    }
-}
+cdncost::published_record!(
+    DayRecord => |r| cdncost::lake::manifest::day_of(&r.date).into_iter().collect()
+);
 
 #[derive(Deserialize)]
 struct Reply {

@@ -58,10 +58,7 @@ impl PlatformSettings for Settings {
         config: &mut Config,
         _: &Path,
     ) -> Result<(), String> {
-        let fake: FakeConfig = match table {
-            Some(table) => table.try_into().map_err(|e| e.to_string())?,
-            None => FakeConfig::default(),
-        };
+        let fake: FakeConfig = cdncost::config::read_table(table)?;
         config.platforms.set(NAME, fake);
         Ok(())
     }

@@ -21,7 +21,6 @@ use super::TABLE as POLYV;
 use super::{DayTraffic, PolyvClient, PolyvError};
 use crate::china_time;
 use crate::china_time::DateRange;
-use crate::lake::manifest::Published;
 use crate::lake::scope::Scope;
 use crate::lake::sums::FileSum;
 use crate::lake::{Lake, LakeError, ParquetOptions, SafeName};
@@ -386,20 +385,6 @@ pub struct VideoDayRecord {
     pub sums: BTreeMap<String, FileSum>,
 }
 
-impl Published for VideoDayRecord {
-    fn outputs(&self) -> &[String] {
-        &self.outputs
-    }
-    fn set_outputs(&mut self, outputs: Vec<String>) {
-        self.outputs = outputs;
-    }
-    fn sums(&self) -> &BTreeMap<String, FileSum> {
-        &self.sums
-    }
-    fn set_sums(&mut self, sums: BTreeMap<String, FileSum>) {
-        self.sums = sums;
-    }
-    fn dates(&self) -> Vec<NaiveDate> {
-        self.date.parse().into_iter().collect()
-    }
-}
+crate::published_record!(
+    VideoDayRecord => |r| crate::lake::manifest::day_of(&r.date).into_iter().collect()
+);

@@ -43,12 +43,7 @@ pub const DAYS: Kind = Kind {
 /// The settings a job uses: `[polyv]`, with `POLYV_*` variables over it when the job
 /// takes the environment.
 pub fn settings(job: &Job) -> PolyvConfig {
-    let file: PolyvConfig = job.config.platforms.get(NAME);
-    if job.use_env {
-        file.with_env()
-    } else {
-        file
-    }
+    job.platform_settings(NAME, PolyvConfig::with_env)
 }
 
 /// `[polyv]` in cdncost.toml.
@@ -65,10 +60,7 @@ impl PlatformSettings for Settings {
         config: &mut Config,
         _: &Path,
     ) -> Result<(), String> {
-        let polyv: PolyvConfig = match table {
-            Some(table) => table.try_into().map_err(|e| e.to_string())?,
-            None => PolyvConfig::default(),
-        };
+        let polyv: PolyvConfig = crate::config::read_table(table)?;
         let rate = polyv.requests_per_second;
         if !rate.is_finite() || rate < 0.0 || (rate > 0.0 && rate < 0.001) {
             return Err(format!(

@@ -26,12 +26,7 @@ pub const NAME: &str = "wechat";
 /// The settings a job uses: `[wechat]`, with `WECHAT_*` variables over it when the job
 /// takes the environment.
 pub fn settings(job: &Job) -> WechatConfig {
-    let file: WechatConfig = job.config.platforms.get(NAME);
-    if job.use_env {
-        file.with_env()
-    } else {
-        file
-    }
+    job.platform_settings(NAME, WechatConfig::with_env)
 }
 
 /// `[wechat]` in cdncost.toml.
@@ -48,10 +43,7 @@ impl PlatformSettings for Settings {
         config: &mut Config,
         file: &Path,
     ) -> Result<(), String> {
-        let mut wechat: WechatConfig = match table {
-            Some(table) => table.try_into().map_err(|e| e.to_string())?,
-            None => WechatConfig::default(),
-        };
+        let mut wechat: WechatConfig = crate::config::read_table(table)?;
         move_deprecated(&mut wechat, &mut config.logs, file);
         config.platforms.set(NAME, wechat);
         Ok(())
