@@ -8,7 +8,6 @@ use cdncost::china_time::DateRange;
 use cdncost::lake::sums::FileSum;
 use cdncost::lake::{ParquetOptions, SafeName, Scope};
 use cdncost::pipeline::{Job, JobError, StepOutcome};
-use chrono::NaiveDate;
 use polars::prelude::*;
 use serde::{Deserialize, Serialize};
 
