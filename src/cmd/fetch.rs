@@ -2,13 +2,16 @@
 
 use std::path::PathBuf;
 
-use anyhow::Result;
+use anyhow::{anyhow, bail, Result};
 
 use cdncost::exit::Exit;
+use cdncost::lake::Scope;
+use cdncost::pipeline::{JobError, StepOutcome};
+use cdncost::platforms::accounts::Account;
 use cdncost::platforms::wechat::logs::{self, LogsRequest};
 use cdncost::platforms::{
     polyv::fetch as polyv,
-    wechat::{media, usage},
+    wechat::{self, media, usage},
 };
 
 use super::{Context, DaysArgs};
@@ -18,6 +21,10 @@ use super::{Context, DaysArgs};
 pub struct Args {
     #[command(subcommand)]
     pub source: Source,
+    /// Fetch this account only ([wechat.accounts.NAME] / [polyv.accounts.NAME], or
+    /// `default`) [default: every account of the platform]
+    #[arg(long, global = true, value_name = "NAME")]
+    pub account: Option<String>,
 }
 
 #[derive(clap::Subcommand, Debug)]
@@ -106,21 +113,82 @@ pub struct MediaArgs {}
 
 pub fn run(ctx: &Context, args: Args) -> Result<Exit> {
     let job = ctx.job();
-    let outcome = match args.source {
-        Source::Usage(a) => usage::fetch(&job, a.days.range()?, a.interval, a.query_type)?,
+    let only = args.account.as_deref();
+    match args.source {
+        Source::Usage(a) => {
+            let days = a.days.range()?;
+            each(wechat::accounts(&job), only, |account| {
+                usage::fetch(&job, account, days, a.interval, a.query_type)
+            })
+        }
         Source::Logs(a) => {
+            let days = a.days.range()?;
             let request = LogsRequest {
                 query_type: a.query_type,
                 raw: a.raw,
                 jobs: a.jobs,
             };
-            logs::fetch(&job, a.days.range()?, &request)?
+            each(wechat::accounts(&job), only, |account| {
+                logs::fetch(&job, account, days, &request)
+            })
         }
-        Source::Polyv(a) => polyv::fetch(&job, a.days.range()?, a.videos.as_deref())?,
-        Source::Media(MediaArgs {}) => media::fetch(&job)?,
-    };
-    for line in &outcome.said {
-        outln!("{line}")?;
+        Source::Polyv(a) => {
+            let days = a.days.range()?;
+            let accounts = cdncost::platforms::polyv::accounts(&job);
+            if accounts.is_empty() {
+                bail!("Polyv is not configured: set POLYV_USERID and POLYV_SECRETKEY, or [polyv] userid, or [polyv.accounts.NAME]");
+            }
+            each(accounts, only, |account| {
+                polyv::fetch(&job, account, days, a.videos.as_deref())
+            })
+        }
+        Source::Media(MediaArgs {}) => {
+            each(wechat::accounts(&job), only, |account| media::fetch(&job, account))
+        }
     }
-    Ok(outcome.exit)
+}
+
+/// Runs `fetch` for each account (or the one `only` names), printing what each said.
+/// One account failing leaves the others fetched; the status is the worst.
+fn each<C>(
+    accounts: Vec<Account<C>>,
+    only: Option<&str>,
+    mut fetch: impl FnMut((&Scope, &C)) -> Result<StepOutcome, JobError>,
+) -> Result<Exit> {
+    let names: Vec<String> = accounts.iter().map(|a| a.scope.account().to_string()).collect();
+    let chosen: Vec<&Account<C>> = accounts
+        .iter()
+        .filter(|a| only.is_none_or(|name| a.scope.account() == name))
+        .collect();
+    if chosen.is_empty() {
+        bail!(
+            "no account {} in the settings (accounts: {})",
+            only.unwrap_or_default(),
+            names.join(", ")
+        );
+    }
+    let alone = chosen.len() == 1;
+    let mut exit = Exit::Ok;
+    for account in chosen {
+        let result = account
+            .settings
+            .as_ref()
+            .map_err(|e| anyhow!("{e}"))
+            .and_then(|settings| Ok(fetch((&account.scope, settings))?));
+        match result {
+            Ok(outcome) => {
+                for line in &outcome.said {
+                    outln!("{line}")?;
+                }
+                exit = exit.worst(outcome.exit);
+            }
+            Err(e) if alone => return Err(e),
+            Err(e) => {
+                tracing::error!("account {}: {e:#}", account.scope.account());
+                outln!("FAILED account {}: {e:#}", account.scope.account())?;
+                exit = exit.worst(Exit::Failure);
+            }
+        }
+    }
+    Ok(exit)
 }

@@ -67,14 +67,23 @@ pub fn drama_id(drama: u64) -> i64 {
 
 /// Every media of the catalogue, deleted ones included (marked), drama by drama.
 pub fn media() -> Vec<CatalogueMedia> {
+    media_of_app(0)
+}
+
+/// The catalogue of the `app`th mini-program (from 0) a loopback server serves: the same
+/// files (the generated logs' directories), but other media ids and drama ids, and
+/// each drama under another name (drama `d` is named as drama `d + 7 × app` is in the
+/// first app's). So a directory's traffic names one drama in one app and another in the
+/// next: only the account's own catalogue may name it.
+pub fn media_of_app(app: u64) -> Vec<CatalogueMedia> {
     let mut all = Vec::with_capacity((DRAMAS * EPISODES) as usize);
     for drama in 0..DRAMAS {
-        let name = drama_name(drama);
+        let name = drama_name((drama + 7 * app) % DRAMAS);
         for episode in 0..EPISODES {
             let duration_s = 60 + ((drama * 7 + episode * 13) % 120) as u32;
             all.push(CatalogueMedia {
-                media_id: 3_000_000_000 + (drama * 1000 + episode) as i64,
-                drama_id: drama_id(drama),
+                media_id: 3_000_000_000 + (app * 100_000 + drama * 1000 + episode) as i64,
+                drama_id: drama_id(drama) + (app * 1000) as i64,
                 drama_name: name.clone(),
                 episode: episode as u32 + 1,
                 name: format!("{name} - 第 {} 集", episode + 1),

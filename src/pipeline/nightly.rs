@@ -70,10 +70,14 @@ pub trait NightlyPlatform: Sync {
 
 /// The steps' outcomes, summed as they come: the worst status, the counts, what went
 /// wrong.
+#[derive(Default)]
 pub struct Steps {
     exit: Exit,
     fetched: StepOutcome,
     problems: Vec<String>,
+    /// Whose steps these are, in front of every step's name ("WeChat account beta: ");
+    /// empty for a platform's `default` account, whose steps read as before accounts.
+    whose: String,
 }
 
 impl Steps {
@@ -90,6 +94,7 @@ impl Steps {
                 self.fetched.said.extend(f.said);
             }
             Err(e) => {
+                let name = format!("{}{name}", self.whose);
                 tracing::error!("{name} failed: {e}");
                 self.problems.push(format!("{name}: {e}"));
                 self.exit = self.exit.worst(Exit::Failure);
@@ -108,11 +113,64 @@ impl Steps {
         match result {
             Ok(f) => self.fetched.said.extend(f.said),
             Err(e) => {
+                let (name, lost) = (
+                    format!("{}{name}", self.whose),
+                    format!("{}{lost}", self.whose),
+                );
                 tracing::warn!("{name} failed ({kept}): {e}");
                 self.problems.push(format!("{name}: {e}"));
                 self.fetched.say(format!("{lost} ({e}); {kept}"));
                 self.exit = self.exit.worst(Exit::Incomplete);
             }
+        }
+    }
+
+    /// Runs `fetch` for each of a platform's accounts, `whose(account)` naming it in
+    /// front of its steps (empty for the `default` account). Accounts are apart: one
+    /// failing leaves the others complete, and then the run is incomplete (status 3,
+    /// the failed account named in the problems) rather than failed; when every account
+    /// fails, the run fails.
+    pub fn per_account<A>(
+        &mut self,
+        accounts: &[A],
+        whose: impl Fn(&A) -> String,
+        mut fetch: impl FnMut(&A, &mut Steps),
+    ) {
+        let mut done: Vec<Steps> = accounts
+            .iter()
+            .map(|account| {
+                let label = whose(account);
+                let mut steps = Steps {
+                    whose: if label.is_empty() {
+                        label
+                    } else {
+                        format!("{label}: ")
+                    },
+                    ..Steps::default()
+                };
+                fetch(account, &mut steps);
+                steps
+            })
+            .collect();
+        let failed = done.iter().filter(|s| s.exit == Exit::Failure).count();
+        let others_complete = failed < done.len();
+        for steps in &mut done {
+            if steps.exit == Exit::Failure && others_complete {
+                steps.exit = Exit::Incomplete;
+                let whose = steps.whose.trim_end_matches(": ").to_string();
+                steps.fetched.say(format!(
+                    "{whose}: INCOMPLETE, its data is missing (the other accounts are complete): {}",
+                    steps.problems.join("; ")
+                ));
+            }
+            self.exit = self.exit.worst(steps.exit);
+            let fetched = std::mem::take(&mut steps.fetched);
+            self.fetched.files += fetched.files;
+            self.fetched.downloaded += fetched.downloaded;
+            self.fetched.lines += fetched.lines;
+            self.fetched.rejected += fetched.rejected;
+            self.fetched.said.extend(fetched.said);
+            self.problems.append(&mut steps.problems);
         }
     }
 }
@@ -169,6 +227,7 @@ pub fn run(
         exit,
         fetched,
         problems,
+        whose: String::new(),
     };
     for platform in platforms {
         platform.fetch(job, checked, request, &mut steps);
@@ -177,6 +236,7 @@ pub fn run(
         mut exit,
         mut fetched,
         mut problems,
+        ..
     } = steps;
 
     // The report reads whole months of rollups: the days fetched get theirs built, and

@@ -39,22 +39,46 @@ impl Platforms {
         who: Credentials,
         today: chrono::NaiveDate,
     ) -> Result<Platforms, StartError> {
-        use crate::platforms::polyv::server::{PolyvServer, PolyvTraffic};
-        use crate::platforms::wechat::server::WechatServer;
-        let wechat = WechatServer::start(&who.wechat_appid, who.wechat_secret, data)
+        Platforms::start_accounts(vec![(data.to_path_buf(), who)], today).await
+    }
+
+    /// Starts both on free ports, each serving every account at one base URL (as the
+    /// real services serve every appid and userid): each account's data from its own
+    /// directory, reached only with its own credentials.
+    pub async fn start_accounts(
+        accounts: Vec<(std::path::PathBuf, Credentials)>,
+        today: chrono::NaiveDate,
+    ) -> Result<Platforms, StartError> {
+        use crate::platforms::polyv::server::{PolyvServer, PolyvTraffic, PolyvUser};
+        use crate::platforms::wechat::server::{LoopbackApp, WechatServer};
+        let mut apps = Vec::new();
+        let mut users = Vec::new();
+        for (data, who) in accounts {
+            let dir = data.join("polyv");
+            let data_err = |e: &dyn std::fmt::Display| StartError::PolyvData {
+                dir: dir.clone(),
+                detail: format!("{e:#}"),
+            };
+            let videos = crate::platforms::polyv::videos::read_videos(&dir.join("videos.csv"))
+                .map_err(|e| data_err(&e))?;
+            let traffic =
+                PolyvTraffic::load(&dir.join("traffic.csv"), videos.into_iter().map(|v| v.vid))
+                    .map_err(|e| data_err(&e))?;
+            users.push(PolyvUser {
+                userid: who.polyv_userid,
+                secret: who.polyv_secret,
+                traffic,
+            });
+            apps.push(LoopbackApp {
+                appid: who.wechat_appid,
+                secret: who.wechat_secret,
+                data,
+            });
+        }
+        let wechat = WechatServer::start_apps(apps)
             .await
             .map_err(|e| StartError::Wechat(format!("{e:#}")))?;
-        let dir = data.join("polyv");
-        let data_err = |e: &dyn std::fmt::Display| StartError::PolyvData {
-            dir: dir.clone(),
-            detail: format!("{e:#}"),
-        };
-        let videos = crate::platforms::polyv::videos::read_videos(&dir.join("videos.csv"))
-            .map_err(|e| data_err(&e))?;
-        let traffic =
-            PolyvTraffic::load(&dir.join("traffic.csv"), videos.into_iter().map(|v| v.vid))
-                .map_err(|e| data_err(&e))?;
-        let polyv = PolyvServer::start(&who.polyv_userid, who.polyv_secret, traffic, today)
+        let polyv = PolyvServer::start_users(users, today)
             .await
             .map_err(StartError::Polyv)?;
         Ok(Platforms { wechat, polyv })

@@ -2,6 +2,7 @@
 //! client and loopback server, its fetch jobs, its lake tables and manifests, its
 //! settings, and what the report and the page make of its data.
 
+pub mod accounts;
 pub mod loopback;
 pub mod polyv;
 pub mod wechat;

@@ -37,6 +37,25 @@ pub struct PolyvConfig {
     /// Per-request timeout, seconds.
     pub timeout_secs: u64,
     pub retry: RetryPolicy,
+    /// `[polyv.accounts.<name>]`: further Polyv accounts
+    /// ([`crate::platforms::accounts`]); the keys above are their defaults.
+    pub accounts: std::collections::BTreeMap<String, PolyvAccount>,
+}
+
+/// `[polyv.accounts.<name>]`: one Polyv account of the studio.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct PolyvAccount {
+    #[serde(default)]
+    pub userid: String,
+    pub secret_key: Option<Secret>,
+    /// The name of an environment variable holding the secret key.
+    pub secret_key_env: Option<String>,
+    /// Its mapping file `vid,title,channel` (`videos` is the same key).
+    #[serde(alias = "videos")]
+    pub mapping: Option<std::path::PathBuf>,
+    /// Its own API base [default: the shared one].
+    pub api_base: Option<String>,
 }
 
 impl Default for PolyvConfig {
@@ -51,6 +70,7 @@ impl Default for PolyvConfig {
             max_days_per_request: 31,
             timeout_secs: 20,
             retry: RetryPolicy::default(),
+            accounts: Default::default(),
         }
     }
 }

@@ -18,7 +18,7 @@ use polars::prelude::*;
 
 use super::videos::Video;
 use super::TABLE as POLYV;
-use super::{DayTraffic, PolyvClient, PolyvError};
+use super::{DayTraffic, PolyvClient, PolyvConfig, PolyvError};
 use crate::china_time;
 use crate::china_time::DateRange;
 use crate::lake::scope::Scope;
@@ -306,24 +306,24 @@ fn read_rows(lake: &Lake, path: &std::path::Path) -> Result<Vec<PolyvRow>, LakeE
 /// setting), their traffic of `from..=to` into the lake.
 pub fn fetch(
     job: &crate::pipeline::Job,
+    (scope, config): (&Scope, &PolyvConfig),
     days: DateRange,
     videos: Option<&std::path::Path>,
 ) -> Result<crate::pipeline::StepOutcome, crate::pipeline::JobError> {
     use crate::exit::Exit;
-    let mut config = super::settings(job);
+    let mut config = config.clone();
     if let Some(videos) = videos {
         config.videos = videos.to_path_buf();
     }
     let videos = crate::platforms::polyv::videos::read_videos(&config.videos)
         .map_err(|e| crate::pipeline::JobError::Setup(format!("{e:#}")))?;
     let client = PolyvClient::new(&config)?;
-    let scope = Scope::default_of(super::NAME);
     let _leases = job.lake.lease_days(days, |day| {
-        job.lake.unit(super::DAYS, &scope, &day.to_string())
+        job.lake.unit(super::DAYS, scope, &day.to_string())
     })?;
     let fetch = PolyvFetch {
         lake: job.lake,
-        scope,
+        scope: scope.clone(),
         client: &client,
         videos: &videos,
         max_days_per_request: config.max_days_per_request,
@@ -336,7 +336,8 @@ pub fn fetch(
     );
     let report = crate::pipeline::runtime()?.block_on(fetch.run(days.from(), days.to()))?;
     let mut outcome = crate::pipeline::StepOutcome::saying(format!(
-        "polyv: {} videos × {} days: {} rows ({} zero: Polyv listed no traffic), {}",
+        "polyv{}: {} videos × {} days: {} rows ({} zero: Polyv listed no traffic), {}",
+        crate::platforms::accounts::of(scope),
         report.videos,
         report.days,
         report.rows,

@@ -14,7 +14,9 @@ pub use api::{DayTraffic, PolyvClient, PolyvConfig, PolyvError};
 
 use std::path::Path;
 
+use super::accounts::{of, secret_of, Account, AccountRules, NamedAccount};
 use crate::config::{Config, PlatformSettings};
+use crate::lake::Scope;
 use crate::lake::catalogue::{Kind, Table};
 use crate::pipeline::{Job, JobError};
 
@@ -46,6 +48,40 @@ pub fn settings(job: &Job) -> PolyvConfig {
     job.platform_settings(NAME, PolyvConfig::with_env)
 }
 
+/// Every Polyv account a job fetches: the `default` one of `[polyv]` (and the `POLYV_*`
+/// variables) when it has a userid, then each `[polyv.accounts.<name>]`, with the shared
+/// keys as its defaults.
+pub fn accounts(job: &Job) -> Vec<Account<PolyvConfig>> {
+    let mut shared = settings(job);
+    let named = std::mem::take(&mut shared.accounts);
+    let mut all = Vec::new();
+    if !shared.userid.is_empty() {
+        all.push(Account {
+            scope: Scope::default_of(NAME),
+            settings: Ok(shared.clone()),
+        });
+    }
+    for (name, account) in named {
+        let Ok(scope) = Scope::new(NAME, &name) else {
+            continue; // refused when the settings loaded
+        };
+        let settings = secret_of(
+            &name,
+            ("secret_key", &account.secret_key),
+            ("secret_key_env", &account.secret_key_env),
+        )
+        .map(|secret| PolyvConfig {
+            userid: account.userid.clone(),
+            secretkey: secret,
+            api_base: account.api_base.clone().unwrap_or(shared.api_base.clone()),
+            videos: account.mapping.clone().unwrap_or(shared.videos.clone()),
+            ..shared.clone()
+        });
+        all.push(Account { scope, settings });
+    }
+    all
+}
+
 /// `[polyv]` in cdncost.toml.
 pub struct Settings;
 
@@ -67,6 +103,25 @@ impl PlatformSettings for Settings {
                 "requests_per_second = {rate}: use 0 (no limit) or a rate of at least 0.001"
             ));
         }
+        let named = polyv
+            .accounts
+            .iter()
+            .map(|(name, a)| {
+                let account = NamedAccount {
+                    id: &a.userid,
+                    has_secret: a.secret_key.as_ref().is_some_and(|s| !s.is_empty()),
+                    has_secret_env: a.secret_key_env.is_some(),
+                    file: None,
+                };
+                (name.clone(), account)
+            })
+            .collect();
+        AccountRules {
+            id_key: "userid",
+            secret_keys: ("secret_key", "secret_key_env"),
+            top_id: &polyv.userid,
+        }
+        .check(&named)?;
         config.platforms.set(NAME, polyv);
         Ok(())
     }
@@ -93,20 +148,38 @@ impl crate::pipeline::nightly::NightlyPlatform for Nightly {
         _: &crate::pipeline::nightly::NightlyRequest,
         steps: &mut crate::pipeline::nightly::Steps,
     ) {
-        if settings(job).userid.is_empty() {
-            tracing::info!("Polyv skipped (no POLYV_USERID or [polyv] userid)");
+        let accounts = accounts(job);
+        if accounts.is_empty() {
+            tracing::info!("Polyv skipped (no POLYV_USERID, [polyv] userid or [polyv.accounts])");
             return;
         }
-        tracing::info!("Polyv traffic {days}");
-        steps.required("Polyv", fetch::fetch(job, days, None));
+        steps.per_account(
+            &accounts,
+            |a| a.whose("Polyv", &accounts),
+            |account, steps| match &account.settings {
+                Ok(settings) => {
+                    tracing::info!("Polyv traffic {days}{}", of(&account.scope));
+                    steps.required("Polyv", fetch::fetch(job, (&account.scope, settings), days, None));
+                }
+                Err(e) => steps.required("settings", Err(JobError::Setup(e.clone()))),
+            },
+        );
     }
 
     fn report(&self) -> Box<dyn crate::report::platform::Platform> {
         Box::new(report::Polyv)
     }
 
+    /// Every account's mapping file's dramas (a vid is one account's: they never meet).
     fn item_dramas(&self, config: &Config) -> std::collections::BTreeMap<String, String> {
-        videos::dramas_of(&config.platforms.get::<PolyvConfig>(NAME).videos)
+        let shared = config.platforms.get::<PolyvConfig>(NAME);
+        let mut dramas = videos::dramas_of(&shared.videos);
+        for account in shared.accounts.values() {
+            if let Some(mapping) = &account.mapping {
+                dramas.extend(videos::dramas_of(mapping));
+            }
+        }
+        dramas
     }
 }
 

@@ -75,11 +75,17 @@ pub struct LoggedRequest {
     pub outcome: String,
 }
 
+/// One Polyv account the server serves: its userid, key and videos' traffic (a signature
+/// checks with its own key only).
+pub struct PolyvUser {
+    pub userid: String,
+    pub secret: Secret,
+    pub traffic: PolyvTraffic,
+}
+
 /// What the handlers share.
 pub struct PolyvState {
-    userid: String,
-    secret: Secret,
-    traffic: PolyvTraffic,
+    users: Vec<PolyvUser>,
     today: NaiveDate,
     faults: Mutex<PolyvFaults>,
     log: Mutex<Vec<LoggedRequest>>,
@@ -95,10 +101,21 @@ impl Server<PolyvState> {
         traffic: PolyvTraffic,
         today: NaiveDate,
     ) -> std::io::Result<PolyvServer> {
-        let state = PolyvState {
+        let user = PolyvUser {
             userid: userid.to_string(),
             secret,
             traffic,
+        };
+        Server::start_users(vec![user], today).await
+    }
+
+    /// Starts serving several accounts, each with its own key and videos.
+    pub async fn start_users(
+        users: Vec<PolyvUser>,
+        today: NaiveDate,
+    ) -> std::io::Result<PolyvServer> {
+        let state = PolyvState {
+            users,
             today,
             faults: Mutex::new(PolyvFaults::default()),
             log: Mutex::new(Vec::new()),
@@ -156,9 +173,9 @@ fn answer(
             message.to_string(),
         )
     };
-    if userid != s.userid {
+    let Some(user) = s.users.iter().find(|u| u.userid == userid) else {
         return fail(400, "Could not find user by userid.");
-    }
+    };
     let now = chrono::Utc::now().timestamp_millis();
     let Some(ptime) = query
         .get("ptime")
@@ -178,14 +195,14 @@ fn answer(
         .map(|(k, v)| (k.as_str(), v.as_str()))
         .collect();
     let key = if lock(&s.faults).bad_sign_vids.iter().any(|v| v == vid) {
-        Secret::new(format!("{}-rotated", s.secret.expose()))
+        Secret::new(format!("{}-rotated", user.secret.expose()))
     } else {
-        s.secret.clone()
+        user.secret.clone()
     };
     if query.get("sign").map(String::as_str) != Some(sign(&params, &key).as_str()) {
         return fail(401, "the sign is not right.");
     }
-    if !s.traffic.vids.contains(vid) {
+    if !user.traffic.vids.contains(vid) {
         return fail(400, "vid invalid.");
     }
     let Some((start, end)) = range(query, s.today) else {
@@ -193,7 +210,7 @@ fn answer(
     };
     // Data for a day appears two days later (the 1st is queryable on the 3rd).
     let last_available = s.today - chrono::Days::new(2);
-    let rows: Vec<serde_json::Value> = s
+    let rows: Vec<serde_json::Value> = user
         .traffic
         .days
         .range((vid.to_string(), start)..=(vid.to_string(), end.min(last_available)))

@@ -45,6 +45,24 @@ pub struct WechatConfig {
     pub max_download_bytes: Option<u64>,
     pub max_inflated_bytes: Option<u64>,
     pub complete_after_hours: Option<u64>,
+    /// `[wechat.accounts.<name>]`: further mini-programs, each its own account
+    /// ([`crate::platforms::accounts`]); the keys above are their defaults.
+    pub accounts: std::collections::BTreeMap<String, WechatAccount>,
+}
+
+/// `[wechat.accounts.<name>]`: one mini-program of the studio.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct WechatAccount {
+    #[serde(default)]
+    pub appid: String,
+    pub secret: Option<Secret>,
+    /// The name of an environment variable holding the secret.
+    pub secret_env: Option<String>,
+    /// Its own token cache [default: the shared one's name with `.<account>` added].
+    pub token_cache: Option<PathBuf>,
+    /// Its own API base [default: the shared one].
+    pub api_base: Option<String>,
 }
 
 impl Default for WechatConfig {
@@ -61,6 +79,7 @@ impl Default for WechatConfig {
             max_download_bytes: None,
             max_inflated_bytes: None,
             complete_after_hours: None,
+            accounts: Default::default(),
         }
     }
 }

@@ -604,6 +604,16 @@ mod tests {
     }
 }
 
+/// Where an account's downloads are kept under the raw directory: the directory itself
+/// for the `default` account (as before accounts), `RAW/<platform>.<account>/` for any
+/// other, so two mini-programs' files of the same name never meet.
+pub fn raw_of(raw: &std::path::Path, scope: &crate::lake::Scope) -> PathBuf {
+    match scope.tag_in(super::NAME) {
+        None => raw.to_path_buf(),
+        Some(tag) => raw.join(tag),
+    }
+}
+
 /// What `fetch logs` is asked for beyond the days.
 #[derive(Debug, Clone, Default)]
 pub struct LogsRequest {
@@ -618,17 +628,22 @@ pub struct LogsRequest {
 /// days, and say what happened.
 pub fn fetch(
     job: &crate::pipeline::Job,
+    (scope, settings): super::AccountSettings,
     days: DateRange,
     request: &LogsRequest,
 ) -> Result<crate::pipeline::StepOutcome, crate::pipeline::JobError> {
-    let client = WechatClient::new(&super::settings(job))?;
+    let client = WechatClient::new(settings)?;
     let config = &job.config.logs;
-    let raw = request
-        .raw
-        .clone()
-        .unwrap_or_else(|| config.raw_dir.clone());
+    let raw = raw_of(
+        &request
+            .raw
+            .clone()
+            .unwrap_or_else(|| config.raw_dir.clone()),
+        scope,
+    );
     // What this job writes: the days' log records and the sources listed for them.
-    let ingest = crate::pipeline::ingest::IngestOptions::from_config(&job.config.ingest);
+    let mut ingest = crate::pipeline::ingest::IngestOptions::from_config(&job.config.ingest);
+    ingest.scope = scope.clone();
     let _leases = job.lake.lease_days(days, |day| {
         job.lake
             .unit(manifest_kind::LOG_DAYS, &ingest.scope, &day.to_string())
@@ -674,7 +689,8 @@ pub fn fetch(
         ..Default::default()
     };
     outcome.say(format!(
-        "logs: {} files listed: {} downloaded ({:.1} MB), {} complete and skipped, {} unchanged; {} ingested: {} lines, {} rejected",
+        "logs{}: {} files listed: {} downloaded ({:.1} MB), {} complete and skipped, {} unchanged; {} ingested: {} lines, {} rejected",
+        crate::platforms::accounts::of(scope),
         report.listed,
         report.downloaded,
         report.bytes as f64 / 1e6,

@@ -27,7 +27,7 @@ use crate::china_time;
 use crate::lake::catalogue::manifest_kind;
 use crate::lake::manifest::CatalogueRecord;
 use crate::lake::media::{history_file, read_history, KnownPrefix};
-use crate::lake::scope::{platform, Scope};
+use crate::lake::scope::Scope;
 use crate::lake::{stage_frame, Lake, LakeError, ParquetOptions, SafeName, DRAMAS_DIR, MEDIA_DIR};
 
 /// One media as the lake keeps it.
@@ -303,14 +303,13 @@ pub fn publish(
 }
 
 /// `fetch media` as one call.
-pub fn fetch(job: &Job) -> Result<StepOutcome, JobError> {
-    let client = WechatClient::new(&super::settings(job))?;
+pub fn fetch(job: &Job, (scope, config): super::AccountSettings) -> Result<StepOutcome, JobError> {
+    let client = WechatClient::new(config)?;
     // Runs of other days refresh the same catalogue: wait for one that is at it (a
     // minute or so), rather than fail.
-    let scope = Scope::default_of(platform::WECHAT);
     let _lease = job.lake.lease_waiting(
         &job.lake
-            .unit(manifest_kind::CATALOGUE, &scope, CATALOGUE_RECORD),
+            .unit(manifest_kind::CATALOGUE, scope, CATALOGUE_RECORD),
         std::time::Duration::from_secs(300),
     )?;
     let (mut dramas, mut media) = crate::pipeline::runtime()?.block_on(async {
@@ -323,9 +322,10 @@ pub fn fetch(job: &Job) -> Result<StepOutcome, JobError> {
     for line in &said {
         tracing::warn!("{line}");
     }
-    let record = publish(job.lake, &scope, &dramas, &media)?;
+    let record = publish(job.lake, scope, &dramas, &media)?;
     let mut outcome = StepOutcome::saying(format!(
-        "media: {} dramas, {} media listed; {} path prefixes known (listed now or before)",
+        "media{}: {} dramas, {} media listed; {} path prefixes known (listed now or before)",
+        crate::platforms::accounts::of(scope),
         record.dramas, record.media, record.prefixes_known
     ));
     outcome.said.extend(said);

@@ -16,7 +16,9 @@ pub use api::{LogFileEntry, WechatClient, WechatConfig, WechatError};
 
 use std::path::Path;
 
+use super::accounts::{file_of_account, of, secret_of, Account, AccountRules, NamedAccount};
 use crate::config::{Config, LogsConfig, PlatformSettings};
+use crate::lake::Scope;
 use crate::pipeline::{Job, JobError};
 
 /// The platform's name: its `platform` value in the lake and the report, its settings
@@ -27,6 +29,45 @@ pub const NAME: &str = "wechat";
 /// takes the environment.
 pub fn settings(job: &Job) -> WechatConfig {
     job.platform_settings(NAME, WechatConfig::with_env)
+}
+
+/// Every mini-program a job fetches: the `default` one of `[wechat]` (and the
+/// `WECHAT_*` variables) when it has an appid or is the only one, then each
+/// `[wechat.accounts.<name>]`, with the shared keys as its defaults.
+pub fn accounts(job: &Job) -> Vec<Account<WechatConfig>> {
+    let mut shared = settings(job);
+    let named = std::mem::take(&mut shared.accounts);
+    let mut all = Vec::new();
+    if !shared.appid.is_empty() || named.is_empty() {
+        all.push(Account {
+            scope: Scope::default_of(NAME),
+            settings: Ok(shared.clone()),
+        });
+    }
+    for (name, account) in named {
+        let Ok(scope) = Scope::new(NAME, &name) else {
+            continue; // refused when the settings loaded
+        };
+        let settings = secret_of(
+            &name,
+            ("secret", &account.secret),
+            ("secret_env", &account.secret_env),
+        )
+        .map(|secret| WechatConfig {
+            appid: account.appid.clone(),
+            appsecret: secret,
+            api_base: account.api_base.clone().unwrap_or(shared.api_base.clone()),
+            token_cache: account.token_cache.clone().or_else(|| {
+                shared
+                    .token_cache
+                    .as_deref()
+                    .map(|file| file_of_account(file, &name))
+            }),
+            ..shared.clone()
+        });
+        all.push(Account { scope, settings });
+    }
+    all
 }
 
 /// `[wechat]` in cdncost.toml.
@@ -45,6 +86,25 @@ impl PlatformSettings for Settings {
     ) -> Result<(), String> {
         let mut wechat: WechatConfig = crate::config::read_table(table)?;
         move_deprecated(&mut wechat, &mut config.logs, file);
+        let named = wechat
+            .accounts
+            .iter()
+            .map(|(name, a)| {
+                let account = NamedAccount {
+                    id: &a.appid,
+                    has_secret: a.secret.as_ref().is_some_and(|s| !s.is_empty()),
+                    has_secret_env: a.secret_env.is_some(),
+                    file: a.token_cache.as_deref(),
+                };
+                (name.clone(), account)
+            })
+            .collect();
+        AccountRules {
+            id_key: "appid",
+            secret_keys: ("secret", "secret_env"),
+            top_id: &wechat.appid,
+        }
+        .check(&named)?;
         config.platforms.set(NAME, wechat);
         Ok(())
     }
@@ -88,6 +148,54 @@ impl From<WechatError> for JobError {
 /// The nightly run's WeChat steps: the usage series, the log files, the catalogue.
 pub struct Nightly;
 
+/// One mini-program's nightly steps.
+fn fetch_account(
+    job: &Job,
+    account: &Account<WechatConfig>,
+    days: crate::china_time::DateRange,
+    request: &crate::pipeline::nightly::NightlyRequest,
+    steps: &mut crate::pipeline::nightly::Steps,
+) {
+    use crate::pipeline::nightly::within_history;
+    let settings = match &account.settings {
+        Ok(settings) => settings,
+        Err(e) => return steps.required("settings", Err(JobError::Setup(e.clone()))),
+    };
+    let scope = &account.scope;
+    if let Some(days) = within_history(days, usage::HISTORY_DAYS, "usage series") {
+        tracing::info!("WeChat usage series {days}{}", of(scope));
+        steps.required(
+            "usage series",
+            usage::fetch(job, (scope, settings), days, usage::DAILY_MIN, usage::BILLED_TRAFFIC),
+        );
+    }
+    if let Some(days) = within_history(days, logs::HISTORY_DAYS, "CDN logs") {
+        tracing::info!("WeChat CDN log files {days}{}", of(scope));
+        let logs_request = logs::LogsRequest {
+            raw: request.raw.clone(),
+            ..Default::default()
+        };
+        steps.required(
+            "CDN logs",
+            logs::fetch(job, (scope, settings), days, &logs_request),
+        );
+    }
+    // The catalogue only names dramas: a failure keeps the last one, and the run is
+    // incomplete rather than failed.
+    tracing::info!("WeChat media catalogue{}", of(scope));
+    steps.optional(
+        "media catalogue",
+        media::fetch(job, (scope, settings)),
+        (
+            "media: the catalogue could not be fetched",
+            "dramas are named from the last one",
+        ),
+    );
+}
+
+/// What a fetch job of one account gets: whose data, and its client's settings.
+pub type AccountSettings<'a> = (&'a Scope, &'a WechatConfig);
+
 impl crate::pipeline::nightly::NightlyPlatform for Nightly {
     fn name(&self) -> &'static str {
         NAME
@@ -100,32 +208,11 @@ impl crate::pipeline::nightly::NightlyPlatform for Nightly {
         request: &crate::pipeline::nightly::NightlyRequest,
         steps: &mut crate::pipeline::nightly::Steps,
     ) {
-        use crate::pipeline::nightly::within_history;
-        if let Some(days) = within_history(days, usage::HISTORY_DAYS, "usage series") {
-            tracing::info!("WeChat usage series {days}");
-            steps.required(
-                "usage series",
-                usage::fetch(job, days, usage::DAILY_MIN, usage::BILLED_TRAFFIC),
-            );
-        }
-        if let Some(days) = within_history(days, logs::HISTORY_DAYS, "CDN logs") {
-            tracing::info!("WeChat CDN log files {days}");
-            let logs_request = logs::LogsRequest {
-                raw: request.raw.clone(),
-                ..Default::default()
-            };
-            steps.required("CDN logs", logs::fetch(job, days, &logs_request));
-        }
-        // The catalogue only names dramas: a failure keeps the last one, and the run is
-        // incomplete rather than failed.
-        tracing::info!("WeChat media catalogue");
-        steps.optional(
-            "media catalogue",
-            media::fetch(job),
-            (
-                "media: the catalogue could not be fetched",
-                "dramas are named from the last one",
-            ),
+        let accounts = accounts(job);
+        steps.per_account(
+            &accounts,
+            |a| a.whose("WeChat", &accounts),
+            |account, steps| fetch_account(job, account, days, request, steps),
         );
     }
 

@@ -101,15 +101,33 @@ pub enum Logged {
     Download { name: String, outcome: String },
 }
 
-/// What the handlers share.
-pub struct WechatState {
+/// One mini-program the server serves: its credentials and its own data, which only its
+/// tokens reach.
+pub struct App {
     appid: String,
     secret: Secret,
     /// Per log file name: its date directory and content (replaceable, for "changed on re-list").
     files: Mutex<BTreeMap<String, (String, Vec<u8>)>>,
     /// 5-minute buckets: start (unix s) → billed bytes.
     usage: BTreeMap<i64, u64>,
-    tokens: Mutex<HashMap<String, i64>>,
+    /// Its media catalogue ([`crate::generator::catalogue::media_of_app`]).
+    catalogue: Vec<crate::generator::catalogue::CatalogueMedia>,
+}
+
+/// A mini-program to serve: its appid and secret, and the data directory it serves (see
+/// the module header).
+pub struct LoopbackApp {
+    pub appid: String,
+    pub secret: Secret,
+    pub data: std::path::PathBuf,
+}
+
+/// What the handlers share.
+pub struct WechatState {
+    /// Every app served, at one base URL as the real service serves every appid.
+    apps: Vec<App>,
+    /// Issued tokens: their expiry (unix s) and the app (index) they are good for.
+    tokens: Mutex<HashMap<String, (i64, usize)>>,
     next_token: Mutex<u64>,
     faults: Mutex<WechatFaults>,
     log: Mutex<Vec<Logged>>,
@@ -119,15 +137,31 @@ pub struct WechatState {
 pub type WechatServer = Server<WechatState>;
 
 impl Server<WechatState> {
-    /// Starts on a free loopback port, serving `data` (see the module header).
+    /// Starts on a free loopback port, serving one app's `data` (see the module header).
     pub async fn start(appid: &str, secret: Secret, data: &Path) -> Result<WechatServer> {
-        let files = load_files(&data.join("cdn_logs"))?;
-        let usage = load_usage(&data.join("cdn_usage.csv"))?;
-        let state = WechatState {
+        let app = LoopbackApp {
             appid: appid.into(),
             secret,
-            files: Mutex::new(files),
-            usage,
+            data: data.to_path_buf(),
+        };
+        Server::start_apps(vec![app]).await
+    }
+
+    /// Starts on a free loopback port, serving several apps, each its own data: a token
+    /// of one never reaches another's (40001, as for any unknown token).
+    pub async fn start_apps(apps: Vec<LoopbackApp>) -> Result<WechatServer> {
+        let mut served = Vec::with_capacity(apps.len());
+        for (i, app) in apps.into_iter().enumerate() {
+            served.push(App {
+                files: Mutex::new(load_files(&app.data.join("cdn_logs"))?),
+                usage: load_usage(&app.data.join("cdn_usage.csv"))?,
+                catalogue: crate::generator::catalogue::media_of_app(i as u64),
+                appid: app.appid,
+                secret: app.secret,
+            });
+        }
+        let state = WechatState {
+            apps: served,
             tokens: Mutex::new(HashMap::new()),
             next_token: Mutex::new(1),
             faults: Mutex::new(WechatFaults::default()),
@@ -137,7 +171,7 @@ impl Server<WechatState> {
         let routes = Router::new()
             .route("/cgi-bin/stable_token", post(stable_token))
             .route("/wxa/sec/vod/{name}", post(vod_api))
-            .route("/files/{date}/{file}", get(download));
+            .route("/files/{app}/{date}/{file}", get(download));
         let server = Server::serve(state, routes).await?;
         *lock(&server.state().base_url) = server.url();
         Ok(server)
@@ -159,16 +193,19 @@ impl Server<WechatState> {
             .count()
     }
 
-    /// Replaces the content of a listed file (the platform completing a file late).
+    /// Replaces the content of a listed file of the first app (the platform completing a
+    /// file late).
     pub fn change_file(&self, name: &str, content: Vec<u8>) {
-        if let Some(entry) = lock(&self.state().files).get_mut(name) {
+        if let Some(entry) = lock(&self.state().apps[0].files).get_mut(name) {
             entry.1 = content;
         }
     }
 
-    /// The current content of a listed file.
+    /// The current content of a listed file of the first app.
     pub fn file(&self, name: &str) -> Option<Vec<u8>> {
-        lock(&self.state().files).get(name).map(|e| e.1.clone())
+        lock(&self.state().apps[0].files)
+            .get(name)
+            .map(|e| e.1.clone())
     }
 }
 
@@ -227,18 +264,19 @@ async fn stable_token(State(s): State<Arc<WechatState>>, Json(body): Json<Value>
     if field("grant_type") != "client_credential" {
         return wx_error(40002, "invalid grant_type");
     }
-    if field("appid") != s.appid {
+    let Some(app) = s.apps.iter().position(|a| a.appid == field("appid")) else {
         return wx_error(40013, "invalid appid");
-    }
-    if field("secret") != s.secret.expose() {
+    };
+    if field("secret") != s.apps[app].secret.expose() {
         return wx_error(40125, "invalid appsecret");
     }
     let token = {
         let mut n = lock(&s.next_token);
         *n += 1;
-        format!("LOOPBACK_TOKEN_{:08}_{}", *n, s.appid)
+        format!("LOOPBACK_TOKEN_{:08}_{}", *n, s.apps[app].appid)
     };
-    lock(&s.tokens).insert(token.clone(), chrono::Utc::now().timestamp() + 7200);
+    let expiry = chrono::Utc::now().timestamp() + 7200;
+    lock(&s.tokens).insert(token.clone(), (expiry, app));
     Json(json!({"access_token": token, "expires_in": 7200})).into_response()
 }
 
@@ -341,7 +379,8 @@ fn api_answer(
         }
     }
     let token = query.get("access_token").cloned().unwrap_or_default();
-    match lock(&s.tokens).get(&token) {
+    let known = lock(&s.tokens).get(&token).copied();
+    let app = match known {
         None => {
             return (
                 wx_error(
@@ -351,16 +390,16 @@ fn api_answer(
                 "errcode 40001".into(),
             )
         }
-        Some(expires) if *expires <= chrono::Utc::now().timestamp() => {
+        Some((expires, _)) if expires <= chrono::Utc::now().timestamp() => {
             return (
                 wx_error(42001, "access_token expired"),
                 "errcode 42001".into(),
             )
         }
-        Some(_) => {}
-    }
+        Some((_, app)) => app,
+    };
     if matches!(name, "listdramas" | "listmedia") {
-        return match catalogue_page(s, name, body) {
+        return match catalogue_page(s, &s.apps[app], name, body) {
             Ok(v) => (Json(v).into_response(), "ok".into()),
             Err((code, msg)) => (wx_error(code, &msg), format!("errcode {code}")),
         };
@@ -376,13 +415,14 @@ fn api_answer(
     let response = match name {
         "getcdnusagedata" => usage(
             s,
+            &s.apps[app],
             start,
             end,
             body.get("data_interval")
                 .and_then(|v| v.as_i64())
                 .unwrap_or(1440),
         ),
-        "getcdnlogs" => logs(s, start, end),
+        "getcdnlogs" => logs(s, app, start, end),
         _ => return (wx_error(40066, "invalid url"), "errcode 40066".into()),
     };
     let outcome = match &response {
@@ -394,7 +434,7 @@ fn api_answer(
         let mut f = lock(&s.faults);
         if let Some(n) = f.expire_tokens_after_calls.as_mut() {
             if *n == 0 {
-                lock(&s.tokens).values_mut().for_each(|e| *e = 0);
+                lock(&s.tokens).values_mut().for_each(|e| e.0 = 0);
                 f.expire_tokens_after_calls = None;
             } else {
                 *n -= 1;
@@ -409,7 +449,12 @@ fn api_answer(
 
 /// A page of the catalogue (`crate::generator::catalogue`): its media not deleted nor
 /// taken down, with temporary signed links as the platform gives them.
-fn catalogue_page(s: &WechatState, name: &str, body: &Value) -> Result<Value, (i64, String)> {
+fn catalogue_page(
+    s: &WechatState,
+    app: &App,
+    name: &str,
+    body: &Value,
+) -> Result<Value, (i64, String)> {
     use crate::generator::catalogue;
     let limit = body.get("limit").and_then(|v| v.as_u64()).unwrap_or(10) as usize;
     let offset = body.get("offset").and_then(|v| v.as_u64()).unwrap_or(0) as usize;
@@ -417,8 +462,10 @@ fn catalogue_page(s: &WechatState, name: &str, body: &Value) -> Result<Value, (i
         return Err((47003, "argument invalid! limit must be 1..100".into()));
     }
     let faults = lock(&s.faults);
-    let listed: Vec<catalogue::CatalogueMedia> = catalogue::media()
-        .into_iter()
+    let listed: Vec<catalogue::CatalogueMedia> = app
+        .catalogue
+        .iter()
+        .cloned()
         .filter(|m| !m.deleted && !faults.taken_down.contains(&m.media_id))
         .collect();
     if name == "listdramas" {
@@ -502,7 +549,13 @@ fn catalogue_page(s: &WechatState, name: &str, body: &Value) -> Result<Value, (i
     Ok(json!({"errcode": 0, "errmsg": "ok", "media_info_list": page}))
 }
 
-fn usage(s: &WechatState, start: i64, end: i64, interval_min: i64) -> Result<Value, (i64, String)> {
+fn usage(
+    s: &WechatState,
+    app: &App,
+    start: i64,
+    end: i64,
+    interval_min: i64,
+) -> Result<Value, (i64, String)> {
     if ![5, 60, 1440].contains(&interval_min) {
         return Err((47001, "data_interval must be 5, 60 or 1440".into()));
     }
@@ -514,7 +567,7 @@ fn usage(s: &WechatState, start: i64, end: i64, interval_min: i64) -> Result<Val
     let align =
         |t: i64| (t + china_time::OFFSET_SECS).div_euclid(step) * step - china_time::OFFSET_SECS;
     let mut buckets: BTreeMap<i64, u64> = BTreeMap::new();
-    for (t, bytes) in s.usage.range(align(start)..=end) {
+    for (t, bytes) in app.usage.range(align(start)..=end) {
         *buckets.entry(align(*t)).or_default() += bytes;
     }
     let mut items: Vec<Value> = buckets
@@ -534,13 +587,13 @@ fn usage(s: &WechatState, start: i64, end: i64, interval_min: i64) -> Result<Val
     Ok(json!({"errcode": 0, "errmsg": "ok", "data_interval": answered, "item_list": items}))
 }
 
-fn logs(s: &WechatState, start: i64, end: i64) -> Result<Value, (i64, String)> {
+fn logs(s: &WechatState, app: usize, start: i64, end: i64) -> Result<Value, (i64, String)> {
     if end - start > 48 * 3600 {
         return Err((47001, "the query spans more than 48 hours".into()));
     }
     let base = lock(&s.base_url).clone();
     let expiry = chrono::Utc::now().timestamp() + 86_400;
-    let mut entries: Vec<Value> = lock(&s.files)
+    let mut entries: Vec<Value> = lock(&s.apps[app].files)
         .iter()
         .filter_map(|(name, (date, _))| {
             let hour = hour_of(name)?;
@@ -548,7 +601,7 @@ fn logs(s: &WechatState, start: i64, end: i64) -> Result<Value, (i64, String)> {
                 json!({
                     "date": date,
                     "name": name,
-                    "url": format!("{base}/files/{date}/{name}.gz?t={expiry:x}&sign={:016x}", hour ^ 0x5EED),
+                    "url": format!("{base}/files/{app}/{date}/{name}.gz?t={expiry:x}&sign={:016x}", hour ^ 0x5EED),
                     "start_time": hour,
                     "end_time": hour + 3600,
                 })
@@ -597,13 +650,19 @@ fn logs(s: &WechatState, start: i64, end: i64) -> Result<Value, (i64, String)> {
 
 async fn download(
     State(s): State<Arc<WechatState>>,
-    UrlPath((date, file)): UrlPath<(String, String)>,
+    UrlPath((app, date, file)): UrlPath<(String, String, String)>,
 ) -> Response {
     let name = file.trim_end_matches(".gz").to_string();
-    let content = lock(&s.files)
-        .get(&name)
-        .filter(|(d, _)| *d == date)
-        .map(|(_, c)| c.clone());
+    let content = app
+        .parse::<usize>()
+        .ok()
+        .and_then(|app| s.apps.get(app))
+        .and_then(|app| {
+            lock(&app.files)
+                .get(&name)
+                .filter(|(d, _)| *d == date)
+                .map(|(_, c)| c.clone())
+        });
     let Some(content) = content else {
         lock(&s.log).push(Logged::Download {
             name,

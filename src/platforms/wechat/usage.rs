@@ -17,7 +17,7 @@ use crate::china_time::DateRange;
 use crate::china_time::{self, ChinaHour};
 use crate::lake::catalogue::manifest_kind;
 use crate::lake::manifest::UsageDayRecord;
-use crate::lake::scope::{platform, Scope};
+use crate::lake::scope::Scope;
 use crate::lake::{Lake, LakeError, ParquetOptions, SafeName, USAGE};
 use crate::pipeline::{check_history, windows, JobError};
 
@@ -221,11 +221,12 @@ fn usage_frame(
 /// series of `from..=to` into the lake.
 pub fn fetch(
     job: &crate::pipeline::Job,
+    (scope, config): super::AccountSettings,
     days: DateRange,
     interval_min: u32,
     query_type: u8,
 ) -> Result<crate::pipeline::StepOutcome, crate::pipeline::JobError> {
-    let scope = Scope::default_of(platform::WECHAT);
+    let scope = scope.clone();
     // One lease per day record this writes (`_manifest/cdn_usage/<day>-i<N>-q<T>`).
     let _leases = job.lake.lease_days(days, |day| {
         job.lake.unit(
@@ -234,8 +235,7 @@ pub fn fetch(
             &format!("{day}-i{interval_min}-q{query_type}"),
         )
     })?;
-    let config = super::settings(job);
-    let client = WechatClient::new(&config)?;
+    let client = WechatClient::new(config)?;
     let fetch = UsageFetch {
         lake: job.lake,
         scope,
@@ -246,7 +246,8 @@ pub fn fetch(
     };
     let report = crate::pipeline::runtime()?.block_on(fetch.run(days.from(), days.to()))?;
     let outcome = crate::pipeline::StepOutcome::saying(format!(
-        "usage: {} days, {} points of {interval_min} min, {} billed (query_type {query_type})",
+        "usage{}: {} days, {} points of {interval_min} min, {} billed (query_type {query_type})",
+        crate::platforms::accounts::of(&fetch.scope),
         report.days,
         report.points,
         crate::table::gb(report.billed_bytes as i128),
