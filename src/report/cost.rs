@@ -12,27 +12,29 @@ use polars::prelude::*;
 use super::apportion::largest_remainder;
 use super::money;
 use super::prices::Prices;
+use crate::lake::{ACCOUNT, DEFAULT_ACCOUNT};
 
 /// How a month's bill was reached: on its whole volume, or (a month not over yet in
 /// China) on its volume so far, which later days may move into a cheaper band.
 pub const WHOLE_MONTH: &str = "whole month";
 pub const MONTH_TO_DATE: &str = "month to date";
 
-/// Rows priced, and each (platform, month)'s bill (`platform`, `month`, `bill_cny`,
-/// `bill_basis`).
+/// Rows priced, and each (platform, account, month)'s bill (`platform`, `account`,
+/// `month`, `bill_cny`, `bill_basis`).
 pub struct Priced {
     pub rows: LazyFrame,
     pub bills: DataFrame,
 }
 
-/// Adds `month` and `cost_cny` to rows of `date`, `channel`, `platform`, `billed_bytes`
+/// Adds `month` and `cost_cny` to rows of `date`, `account`, `channel`, `platform`,
+/// `billed_bytes`
 /// that cover whole months (a month's bill depends on its whole volume), and returns the
 /// bills they were split from.
 pub fn price(rows: LazyFrame, prices: &Prices) -> PolarsResult<Priced> {
     let mut rows = rows
         .with_column(col("date").dt().strftime("%Y-%m").alias("month"))
         .sort(
-            ["platform", "month", "date", "channel"],
+            ["platform", ACCOUNT, "month", "date", "channel"],
             SortMultipleOptions::default(),
         )
         .collect()?;
@@ -44,24 +46,30 @@ pub fn price(rows: LazyFrame, prices: &Prices) -> PolarsResult<Priced> {
     })
 }
 
-/// Each row's share of its (platform, month)'s bill, in fen (null where a row has no
-/// billed bytes), and the bills. Rows come sorted by platform, month, date, channel.
+/// Each row's share of its (platform, account, month)'s bill, in fen (null where a row
+/// has no billed bytes), and the bills. Rows come sorted by platform, account, month,
+/// date, channel: each account of a platform is billed on its own volume and price.
 fn apportion_bills(
     rows: &DataFrame,
     prices: &Prices,
 ) -> PolarsResult<(Vec<Option<i64>>, DataFrame)> {
     let platforms = rows.column("platform")?.str()?;
+    let accounts = rows.column(ACCOUNT)?.str()?;
     let months = rows.column("month")?.str()?;
     let dates = rows.column("date")?.date()?.physical().clone();
     let bytes = rows.column("billed_bytes")?.i64()?;
     let units = |i: usize| bytes.get(i).map(|b| b.max(0) as u64);
     let mut fen = vec![None; rows.height()];
-    let (mut bill_platforms, mut bill_months, mut bill_fen) = (Vec::new(), Vec::new(), Vec::new());
-    for month in runs(rows.height(), |i| (platforms.get(i), months.get(i))) {
+    let (mut bill_platforms, mut bill_accounts, mut bill_months, mut bill_fen) =
+        (Vec::new(), Vec::new(), Vec::new(), Vec::new());
+    let key = |i| (platforms.get(i), accounts.get(i), months.get(i));
+    for month in runs(rows.height(), key) {
         let volume: u128 = month.clone().filter_map(units).map(u128::from).sum();
         let platform = platforms.get(month.start).unwrap_or_default();
-        let bill = prices.month_bill_fen(platform, volume);
+        let account = accounts.get(month.start).unwrap_or(DEFAULT_ACCOUNT);
+        let bill = prices.month_bill_fen(platform, account, volume);
         bill_platforms.push(platform);
+        bill_accounts.push(account);
         bill_months.push(months.get(month.start).unwrap_or_default());
         bill_fen.push(Some(bill as i64));
         let days: Vec<std::ops::Range<usize>> =
@@ -82,6 +90,7 @@ fn apportion_bills(
         bill_fen.len(),
         vec![
             Column::new("platform".into(), bill_platforms),
+            Column::new(ACCOUNT.into(), bill_accounts),
             Column::new("month".into(), bill_months),
             money::column_from_fen("bill_cny", bill_fen),
         ],

@@ -19,7 +19,7 @@ use polars::prelude::*;
 use super::apportion::largest_remainder;
 use super::money;
 use crate::lake::media::KnownPrefix;
-use crate::lake::{Lake, LakeError, UNATTRIBUTED, UNMATCHED};
+use crate::lake::{Lake, LakeError, ACCOUNT, UNATTRIBUTED, UNMATCHED};
 
 /// The media a request path belongs to: the longest prefix of `path`, ending at a `/`,
 /// that `known` lists. DOMAIN.md marks the prefix rule an assumption to check on real
@@ -61,7 +61,7 @@ pub struct DramaInputs<'a> {
     pub items: &'a BTreeMap<&'static str, BTreeMap<String, String>>,
 }
 
-/// One (day, channel)'s traffic of one episode, as a platform reports it.
+/// One (day, account, channel)'s traffic of one episode, as a platform reports it.
 pub type EpisodeTraffic = (DayChannel, Episode, Traffic);
 
 /// A path prefix named by hand (`[media] mapping`).
@@ -177,6 +177,7 @@ pub struct Traffic {
 #[derive(Debug)]
 struct Share {
     date: NaiveDate,
+    account: String,
     channel: String,
     episode: Episode,
     traffic: Traffic,
@@ -184,8 +185,8 @@ struct Share {
     fen: Option<i64>,
 }
 
-/// A China day and a channel.
-pub type DayChannel = (NaiveDate, String);
+/// A China day, an account and a channel.
+pub type DayChannel = (NaiveDate, String, String);
 
 /// The drama tables of a report.
 pub struct DramaTables {
@@ -248,6 +249,7 @@ fn split(
     traffic: &BTreeMap<(DayChannel, &str), BTreeMap<Episode, Traffic>>,
 ) -> Result<Vec<Share>, DramaError> {
     let dates: Vec<Option<NaiveDate>> = long.column("date")?.date()?.as_date_iter().collect();
+    let accounts = long.column(ACCOUNT)?.str()?.clone();
     let channels = long.column("channel")?.str()?.clone();
     let platforms = long.column("platform")?.str()?.clone();
     let billed = long.column("billed_bytes")?.i64()?.clone();
@@ -256,10 +258,11 @@ fn split(
     let nothing = BTreeMap::new();
     for (i, fen) in fen.into_iter().enumerate() {
         let date = dates[i].unwrap_or_default();
+        let account = accounts.get(i).unwrap_or_default().to_string();
         let channel = channels.get(i).unwrap_or_default().to_string();
         let platform = platforms.get(i).unwrap_or_default();
         let parts = traffic
-            .get(&((date, channel.clone()), platform))
+            .get(&((date, account.clone(), channel.clone()), platform))
             .unwrap_or(&nothing);
         let weights: Vec<u64> = parts.values().map(|t| t.weight).collect();
         if weights.iter().all(|w| *w == 0) {
@@ -276,6 +279,7 @@ fn split(
             });
             shares.push(Share {
                 date,
+                account,
                 channel,
                 episode: Episode::named(name),
                 traffic: sum,
@@ -290,6 +294,7 @@ fn split(
         for (k, (episode, t)) in parts.iter().enumerate() {
             shares.push(Share {
                 date,
+                account: account.clone(),
                 channel: channel.clone(),
                 episode: episode.clone(),
                 traffic: *t,
@@ -371,7 +376,7 @@ fn monthly(shares: &[Share], billing_factor: f64) -> PolarsResult<DataFrame> {
     by_drama_and_channel(shares, month, column, billing_factor)
 }
 
-/// The shares summed per (period, drama, channel): `period_of` gives a share's period,
+/// The shares summed per (period, account, drama, channel): `period_of` gives a share's period,
 /// `period_column` makes the periods a column.
 fn by_drama_and_channel<P: Ord + Clone>(
     shares: &[Share],
@@ -383,6 +388,7 @@ fn by_drama_and_channel<P: Ord + Clone>(
         let e = &s.episode;
         (
             period_of(s),
+            s.account.clone(),
             e.drama_id,
             e.drama_name.clone(),
             s.channel.clone(),
@@ -394,16 +400,20 @@ fn by_drama_and_channel<P: Ord + Clone>(
     let mut columns = vec![
         period,
         Column::new(
+            ACCOUNT.into(),
+            keys.iter().map(|k| k.1.clone()).collect::<Vec<_>>(),
+        ),
+        Column::new(
             "drama_id".into(),
-            keys.iter().map(|k| k.1).collect::<Vec<_>>(),
+            keys.iter().map(|k| k.2).collect::<Vec<_>>(),
         ),
         Column::new(
             "drama_name".into(),
-            keys.iter().map(|k| k.2.clone()).collect::<Vec<_>>(),
+            keys.iter().map(|k| k.3.clone()).collect::<Vec<_>>(),
         ),
         Column::new(
             "channel".into(),
-            keys.iter().map(|k| k.3.clone()).collect::<Vec<_>>(),
+            keys.iter().map(|k| k.4.clone()).collect::<Vec<_>>(),
         ),
     ];
     columns.extend(measures(
@@ -417,6 +427,7 @@ fn episodes(shares: &[Share]) -> PolarsResult<DataFrame> {
     let sums = sum_by(shares, |s| {
         (
             s.date,
+            s.account.clone(),
             s.episode.drama_id,
             s.episode.drama_name.clone(),
             s.episode.episode,
@@ -427,29 +438,33 @@ fn episodes(shares: &[Share]) -> PolarsResult<DataFrame> {
     let mut columns = vec![
         Column::new("date".into(), keys.iter().map(|k| k.0).collect::<Vec<_>>()),
         Column::new(
+            ACCOUNT.into(),
+            keys.iter().map(|k| k.1.clone()).collect::<Vec<_>>(),
+        ),
+        Column::new(
             "drama_id".into(),
-            keys.iter().map(|k| k.1).collect::<Vec<_>>(),
+            keys.iter().map(|k| k.2).collect::<Vec<_>>(),
         ),
         Column::new(
             "drama_name".into(),
-            keys.iter().map(|k| k.2.clone()).collect::<Vec<_>>(),
+            keys.iter().map(|k| k.3.clone()).collect::<Vec<_>>(),
         ),
         Column::new(
             "episode".into(),
             keys.iter()
-                .map(|k| k.3.map(|e| e as i32))
+                .map(|k| k.4.map(|e| e as i32))
                 .collect::<Vec<_>>(),
         ),
         Column::new(
             "media_id".into(),
-            keys.iter().map(|k| k.4).collect::<Vec<_>>(),
+            keys.iter().map(|k| k.5).collect::<Vec<_>>(),
         ),
     ];
     columns.extend(measures(&sums.values().collect::<Vec<_>>(), None));
     DataFrame::new(sums.len(), columns)?
         .lazy()
         .sort_by_exprs(
-            [col("date"), col("drama_name"), col("episode")],
+            [col("date"), col(ACCOUNT), col("drama_name"), col("episode")],
             SortMultipleOptions::default().with_nulls_last(true),
         )
         .collect()
@@ -462,12 +477,13 @@ fn sorted(frame: DataFrame, period: &str) -> PolarsResult<DataFrame> {
         .sort_by_exprs(
             [
                 col(period),
+                col(ACCOUNT),
                 col("cost_cny"),
                 col("drama_name"),
                 col("channel"),
             ],
             SortMultipleOptions::default()
-                .with_order_descending_multi([false, true, false, false])
+                .with_order_descending_multi([false, false, true, false, false])
                 .with_nulls_last(true),
         )
         .collect()

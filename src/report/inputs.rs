@@ -13,7 +13,9 @@ use super::error::ReportError;
 use super::exprs::data_label;
 use super::prices::Prices;
 use crate::lake::rollup::RollupRead;
-use crate::lake::{collect_streaming, Kind, Lake, LakeError, SafeName, Scope, UNTAGGED, USAGE};
+use crate::lake::{
+    collect_streaming, Kind, Lake, LakeError, SafeName, Scope, ACCOUNT, UNTAGGED, USAGE,
+};
 
 /// What every platform's daily traffic is computed from.
 pub struct Inputs<'a> {
@@ -23,8 +25,8 @@ pub struct Inputs<'a> {
     pub to: NaiveDate,
     /// The billed usage series per day (`date`, `billed_bytes`, …), for allocations.
     pub usage: LazyFrame,
-    /// Per day: what the usage series has of it (for completeness).
-    pub usage_points: BTreeMap<NaiveDate, UsageDay>,
+    /// Per (account, day): what the usage series has of it (for completeness).
+    pub usage_points: BTreeMap<(String, NaiveDate), UsageDay>,
     pub prices: &'a Prices,
     /// The rollups of the months ([`crate::lake::rollup`]): what every reader of the
     /// requests reads instead of them.
@@ -32,6 +34,8 @@ pub struct Inputs<'a> {
     /// [`requests_by_channel`] over the months, collected the first time it is asked
     /// for: the logging platform's rows and the reconciliation both read it.
     requests_by_channel: std::sync::OnceLock<Option<DataFrame>>,
+    /// Per platform, the accounts its gaps are checked for ([`Inputs::accounts_of`]).
+    accounts: std::sync::Mutex<BTreeMap<&'static str, Vec<String>>>,
 }
 
 impl<'a> Inputs<'a> {
@@ -39,7 +43,7 @@ impl<'a> Inputs<'a> {
         lake: &'a Lake,
         (from, to): (NaiveDate, NaiveDate),
         usage: LazyFrame,
-        usage_points: BTreeMap<NaiveDate, UsageDay>,
+        usage_points: BTreeMap<(String, NaiveDate), UsageDay>,
         prices: &'a Prices,
         rollups: &'a RollupRead,
     ) -> Self {
@@ -52,7 +56,24 @@ impl<'a> Inputs<'a> {
             prices,
             rollups,
             requests_by_channel: std::sync::OnceLock::new(),
+            accounts: Default::default(),
         }
+    }
+
+    /// The accounts of `platform` whose gaps are checked: those `find` sees in its data
+    /// of the months (found once, for every day), else `default`.
+    pub fn accounts_of(
+        &self,
+        platform: &'static str,
+        find: impl FnOnce() -> Result<Vec<String>, LakeError>,
+    ) -> Result<Vec<String>, LakeError> {
+        let mut known = self.accounts.lock().unwrap_or_else(|e| e.into_inner());
+        if let Some(accounts) = known.get(platform) {
+            return Ok(accounts.clone());
+        }
+        let accounts = accounts_to_check(find()?);
+        known.insert(platform, accounts.clone());
+        Ok(accounts)
     }
 
     /// [`requests_by_channel`] of these months, scanned once; `None` when the lake holds
@@ -74,6 +95,37 @@ impl<'a> Inputs<'a> {
         };
         let _ = self.requests_by_channel.set(frame.clone());
         Ok(frame.map(DataFrame::lazy))
+    }
+}
+
+/// The accounts whose gaps a platform checks: those `seen` in its data of the months,
+/// else `default` (a lake without any of its data still says what it lacks).
+pub fn accounts_to_check(seen: impl IntoIterator<Item = String>) -> Vec<String> {
+    let mut accounts: Vec<String> = seen.into_iter().collect();
+    accounts.sort();
+    accounts.dedup();
+    if accounts.is_empty() {
+        accounts.push(crate::lake::DEFAULT_ACCOUNT.to_string());
+    }
+    accounts
+}
+
+/// The accounts of a frame's `account` column, in order.
+pub fn accounts_in(frame: &DataFrame) -> PolarsResult<Vec<String>> {
+    let accounts = frame.column(ACCOUNT)?.str()?;
+    let mut names: Vec<String> = accounts.iter().flatten().map(str::to_string).collect();
+    names.sort();
+    names.dedup();
+    Ok(names)
+}
+
+/// Whose gap a line of `gaps` is: nothing when the platform has one account, `default`
+/// (a report reads as before accounts), else "<account>: ".
+pub fn gap_of(accounts: &[String], account: &str) -> String {
+    if accounts.len() == 1 && account == crate::lake::DEFAULT_ACCOUNT {
+        String::new()
+    } else {
+        format!("{account}: ")
     }
 }
 
@@ -107,6 +159,7 @@ pub fn requests_schema() -> Schema {
     use DataType::*;
     schema(&[
         ("date", Date),
+        (ACCOUNT, String),
         ("channel", String),
         ("requests", Int64),
         ("log_bytes", Int64),
@@ -120,6 +173,7 @@ pub fn usage_schema() -> Schema {
     use DataType::*;
     schema(&[
         ("date", Date),
+        (ACCOUNT, String),
         ("billed_bytes", Int64),
         ("usage_interval_min", Int32),
         ("usage_points", Int64),
@@ -143,7 +197,7 @@ pub fn scan_range(lake: &Lake, table: &str, from: NaiveDate, to: NaiveDate) -> T
     }
 }
 
-/// Per (date, channel): `requests`, `log_bytes`, and the busiest and the
+/// Per (date, account, channel): `requests`, `log_bytes`, and the busiest and the
 /// 95th-percentile 5-minute bucket of log bytes (`peak_bucket_bytes`, `p95_bucket_bytes`),
 /// from the 5-minute rollup ([`crate::lake::rollup::BY_5MIN`]). Only the requests of the
 /// platform whose usage series the lake keeps (`cdn_usage`'s owner): they are what its
@@ -157,14 +211,15 @@ pub fn requests_by_channel(five_minutes: LazyFrame) -> LazyFrame {
         .filter(col(crate::lake::PLATFORM).eq(lit(billed)))
         .select([
             col("date"),
+            col(ACCOUNT),
             data_label("channel").fill_null(lit(UNTAGGED)),
             bucket,
             col("requests"),
             col("bytes"),
         ])
-        .group_by([col("date"), col("channel"), col("bucket")])
+        .group_by([col("date"), col(ACCOUNT), col("channel"), col("bucket")])
         .agg([col("requests").sum(), col("bytes").sum()])
-        .group_by([col("date"), col("channel")])
+        .group_by([col("date"), col(ACCOUNT), col("channel")])
         .agg([
             col("requests")
                 .sum()
@@ -182,7 +237,7 @@ pub fn requests_by_channel(five_minutes: LazyFrame) -> LazyFrame {
         ])
 }
 
-/// Per date: `billed_bytes` of all traffic (query_type 0) from the usage series, taken
+/// Per (date, account): `billed_bytes` of all traffic (query_type 0) from the usage series, taken
 /// from the daily series when fetched, else the hourly, else the 5-minute one;
 /// `usage_interval_min` says which, `usage_points` how many points it had.
 pub fn usage_by_day(lake: &Lake, from: NaiveDate, to: NaiveDate) -> TableQuery {
@@ -197,14 +252,14 @@ fn best_series_per_day(usage: LazyFrame) -> LazyFrame {
         .otherwise(lit(2));
     usage
         .filter(col("query_type").eq(lit(0)))
-        .group_by([col("date"), col("interval_min")])
+        .group_by([col("date"), col(ACCOUNT), col("interval_min")])
         .agg([
             col("billed_bytes").sum().alias("billed_bytes"),
             len().cast(DataType::Int64).alias("usage_points"),
         ])
         .with_column(preference.alias("preference"))
         .sort(["date", "preference"], SortMultipleOptions::default())
-        .group_by([col("date")])
+        .group_by([col("date"), col(ACCOUNT)])
         .agg([
             col("billed_bytes").first(),
             col("interval_min").first().alias("usage_interval_min"),
@@ -238,17 +293,17 @@ impl DayGaps {
     }
 }
 
-/// A day's record of `kind`: `Some(None)` when there is none, `None` when it does not
-/// parse (said in `gaps`: the next run writes it again).
-/// Records of the kind owner's `default` account (the one account a lake has until
-/// reports run per account).
+/// An account's record of `kind` for a day: `Some(None)` when there is none, `None` when
+/// it does not parse (said in `gaps`: the next run writes it again).
 pub fn day_record<T: serde::de::DeserializeOwned>(
     lake: &Lake,
     kind: Kind,
+    account: &str,
     date: NaiveDate,
     gaps: &mut DayGaps,
 ) -> Result<Option<Option<T>>, LakeError> {
-    let path = lake.manifest_file(kind, &Scope::default_of(kind.owner), &day_name(date));
+    let scope = Scope::new(kind.owner, account).unwrap_or_else(|_| Scope::default_of(kind.owner));
+    let path = lake.manifest_file(kind, &scope, &day_name(date));
     match lake.read_manifest(&path) {
         Ok(record) => Ok(Some(record)),
         Err(LakeError::Manifest { source, .. }) => {
@@ -278,6 +333,7 @@ mod tests {
         let billed = crate::lake::catalogue::owner(USAGE);
         let five = df!(
             "platform" => [billed, "othercdn", billed],
+            "account" => ["default", "default", "default"],
             "date" => [date, date, date],
             "bucket_start" => [0i64, 0, 300_000],
             "channel" => ["wxad", "wxad", "wxad"],

@@ -43,7 +43,9 @@ pub struct Prices {
     pub platforms: BTreeMap<String, PlatformPrice>,
 }
 
-/// `[prices.<platform>]`: a flat price, or monthly volume bands that replace it.
+/// `[prices.<platform>]`: a flat price, or monthly volume bands that replace it; and
+/// `[prices.<platform>.<account>]`, an account with a contract of its own (the same
+/// keys; the platform's price is every other account's).
 #[derive(Debug, Clone, Default, Deserialize, PartialEq)]
 #[serde(deny_unknown_fields)]
 pub struct PlatformPrice {
@@ -51,6 +53,9 @@ pub struct PlatformPrice {
     pub cny_per_gb: f64,
     #[serde(default)]
     pub tiers: Vec<Tier>,
+    /// Accounts' own prices, by account name.
+    #[serde(skip)]
+    pub accounts: BTreeMap<String, PlatformPrice>,
 }
 
 /// The shared keys of `[prices]`, as they are written.
@@ -85,18 +90,27 @@ impl TryFrom<toml::Table> for Prices {
             .filter(|(_, value)| value.is_table())
             .map(|(name, _)| name.clone())
             .collect();
+        // Platforms whose table holds account tables only: a flat key may price the rest.
+        let mut accounts_only = std::collections::BTreeSet::new();
         for name in tables {
-            let value = table.remove(&name).expect("listed above");
-            let price: PlatformPrice = value
+            let Some(toml::Value::Table(mut keys)) = table.remove(&name) else {
+                unreachable!("listed above as a table")
+            };
+            let accounts = account_tables(&name, &mut keys)?;
+            if keys.is_empty() && !accounts.is_empty() {
+                accounts_only.insert(name.clone());
+            }
+            let mut price: PlatformPrice = toml::Value::Table(keys)
                 .try_into()
                 .map_err(|e| format!("[prices.{name}]: {e}"))?;
+            price.accounts = accounts;
             platforms.insert(name, price);
         }
         let mut flat: BTreeMap<String, toml::Table> = BTreeMap::new();
         let keys: Vec<String> = table.keys().cloned().collect();
         for key in keys {
             if let Some((platform, what)) = flat_key(&key) {
-                if platforms.contains_key(platform) {
+                if platforms.contains_key(platform) && !accounts_only.contains(platform) {
                     return Err(format!(
                         "[prices]: {key} and [prices.{platform}] both price {platform}: keep one"
                     ));
@@ -108,9 +122,12 @@ impl TryFrom<toml::Table> for Prices {
             }
         }
         for (name, keys) in flat {
-            let price: PlatformPrice = toml::Value::Table(keys)
+            let mut price: PlatformPrice = toml::Value::Table(keys)
                 .try_into()
                 .map_err(|e| format!("[prices] {name}_*: {e}"))?;
+            if let Some(table) = platforms.remove(&name) {
+                price.accounts = table.accounts;
+            }
             platforms.insert(name, price);
         }
         let shared: SharedKeys = toml::Value::Table(table)
@@ -124,6 +141,30 @@ impl TryFrom<toml::Table> for Prices {
             platforms,
         })
     }
+}
+
+/// The account tables of `[prices.<platform>]` (`[prices.<platform>.<account>]`), taken
+/// out of `keys`.
+fn account_tables(
+    platform: &str,
+    keys: &mut toml::Table,
+) -> Result<BTreeMap<String, PlatformPrice>, String> {
+    let names: Vec<String> = keys
+        .iter()
+        .filter(|(_, value)| value.is_table())
+        .map(|(name, _)| name.clone())
+        .collect();
+    let mut accounts = BTreeMap::new();
+    for name in names {
+        crate::lake::Scope::new("prices", &name)
+            .map_err(|e| format!("[prices.{platform}.{name}]: {e}"))?;
+        let value = keys.remove(&name).expect("listed above");
+        let price: PlatformPrice = value
+            .try_into()
+            .map_err(|e| format!("[prices.{platform}.{name}]: {e}"))?;
+        accounts.insert(name, price);
+    }
+    Ok(accounts)
 }
 
 fn default_gb() -> f64 {
@@ -201,7 +242,7 @@ impl Prices {
             ("factor".to_string(), self.billing_factor.to_string()),
             ("bytes_per_gb".to_string(), self.bytes_per_gb.to_string()),
         ]);
-        let (tiers, flat) = self.tiers(logged);
+        let (tiers, flat) = self.tiers(logged, crate::lake::DEFAULT_ACCOUNT);
         let price = if flat > 0.0 {
             Some(flat)
         } else {
@@ -226,11 +267,14 @@ impl Prices {
                 "[prices] billing_factor must be above 0 and at most {MAX_BILLING_FACTOR}"
             ));
         }
-        for (name, flat, tiers) in self
-            .platforms
-            .iter()
-            .map(|(name, p)| (name.as_str(), p.cny_per_gb, &p.tiers))
-        {
+        let every_price = self.platforms.iter().flat_map(|(name, p)| {
+            std::iter::once((name.clone(), p)).chain(
+                p.accounts
+                    .iter()
+                    .map(move |(account, a)| (format!("{name}.{account}"), a)),
+            )
+        });
+        for (name, flat, tiers) in every_price.map(|(name, p)| (name, p.cny_per_gb, &p.tiers)) {
             let prices = std::iter::once(flat).chain(tiers.iter().map(|t| t.cny_per_gb));
             for price in prices {
                 if !price.is_finite() || !(0.0..=MAX_CNY_PER_GB).contains(&price) {
@@ -273,10 +317,14 @@ impl Prices {
         Ok(())
     }
 
-    /// A platform's bands and flat price; nothing (free) when it has no price.
-    fn tiers(&self, platform: &str) -> (&[Tier], f64) {
+    /// An account's bands and flat price: its own (`[prices.<platform>.<account>]`), else
+    /// its platform's; nothing (free) when neither has one.
+    fn tiers(&self, platform: &str, account: &str) -> (&[Tier], f64) {
         match self.platforms.get(platform) {
-            Some(p) => (&p.tiers, p.cny_per_gb),
+            Some(p) => match p.accounts.get(account) {
+                Some(own) => (&own.tiers, own.cny_per_gb),
+                None => (&p.tiers, p.cny_per_gb),
+            },
             None => (&[], 0.0),
         }
     }
@@ -301,12 +349,12 @@ impl Prices {
     /// the tiers applied to the month's whole volume, rounded once by `rounding` (half up,
     /// as invoices are, unless set otherwise). Integer arithmetic: a price is taken to 10^-9 CNY per GB, a band's limit to
     /// the byte, so no binary fraction ever touches the money.
-    pub fn month_bill_fen(&self, platform: &str, bytes: u128) -> u128 {
+    pub fn month_bill_fen(&self, platform: &str, account: &str, bytes: u128) -> u128 {
         let gb = self.bytes_per_gb.round() as u128;
         let nano = |cny_per_gb: f64| (cny_per_gb * 1e9).round() as u128;
         let limit =
             |up_to_gb: Option<f64>| up_to_gb.map(|g| (g * self.bytes_per_gb).round() as u128);
-        let (tiers, flat) = self.tiers(platform);
+        let (tiers, flat) = self.tiers(platform, account);
         // Nano-CNY per GB × bytes: divided by bytes per GB and 10^7, it is fen.
         let scaled: u128 = if tiers.is_empty() {
             bytes * nano(flat)
@@ -359,6 +407,7 @@ mod tests {
         let price = PlatformPrice {
             cny_per_gb: 0.0,
             tiers,
+            ..PlatformPrice::default()
         };
         Prices {
             tier_mode: mode,
@@ -370,12 +419,12 @@ mod tests {
     #[test]
     fn graduated_tiers_price_each_band() {
         let p = tiered(TierMode::Graduated);
-        assert_eq!(p.month_bill_fen("cdn_a", 5_000_000_000), 100);
+        assert_eq!(p.month_bill_fen("cdn_a", "default", 5_000_000_000), 100);
         // 10 × 0.20 + 40 × 0.15 + 10 × 0.10
-        assert_eq!(p.month_bill_fen("cdn_a", 60_000_000_000), 900);
+        assert_eq!(p.month_bill_fen("cdn_a", "default", 60_000_000_000), 900);
         // Rounded once, half up: 0.025 fen of a byte short of a whole fen.
-        assert_eq!(p.month_bill_fen("cdn_a", 25_000_000), 1, "0.5 fen → 1");
-        assert_eq!(p.month_bill_fen("cdn_a", 24_999_999), 0);
+        assert_eq!(p.month_bill_fen("cdn_a", "default", 25_000_000), 1, "0.5 fen → 1");
+        assert_eq!(p.month_bill_fen("cdn_a", "default", 24_999_999), 0);
     }
 
     #[test]
@@ -402,7 +451,7 @@ mod tests {
             rounding,
             ..toml::from_str("cdn_a_cny_per_gb = 0.01\n").unwrap()
         };
-        let fen = |rounding, bytes| at(rounding).month_bill_fen("cdn_a", bytes);
+        let fen = |rounding, bytes| at(rounding).month_bill_fen("cdn_a", "default", bytes);
         let (one_and_half, two_and_half, two_and_bit) =
             (1_500_000_000, 2_500_000_000, 2_000_000_001);
         assert_eq!(fen(Rounding::HalfUp, one_and_half), 2);
@@ -420,8 +469,8 @@ mod tests {
     #[test]
     fn volume_tiers_price_the_whole_month_at_its_band() {
         let p = tiered(TierMode::Volume);
-        assert_eq!(p.month_bill_fen("cdn_a", 60_000_000_000), 600);
-        assert_eq!(p.month_bill_fen("cdn_a", 10_000_000_000), 200);
+        assert_eq!(p.month_bill_fen("cdn_a", "default", 60_000_000_000), 600);
+        assert_eq!(p.month_bill_fen("cdn_a", "default", 10_000_000_000), 200);
     }
 
     #[test]
@@ -429,10 +478,10 @@ mod tests {
         let text = "bytes_per_gb = 1e9\ncdn_a_cny_per_gb = 0.2\n[cdn_c]\ncny_per_gb = 0.5\n[cdn_b]\ntiers = [{ up_to_gb = 1, cny_per_gb = 0.3 }, { cny_per_gb = 0.1 }]\n";
         let p: Prices = toml::from_str(text).unwrap();
         assert!(p.validate().is_ok());
-        assert_eq!(p.month_bill_fen("cdn_c", 2_000_000_000), 100);
-        assert_eq!(p.month_bill_fen("cdn_a", 2_000_000_000), 40);
-        assert_eq!(p.month_bill_fen("cdn_b", 2_000_000_000), 40, "0.3 + 0.1");
-        assert_eq!(p.month_bill_fen("unpriced", 2_000_000_000), 0);
+        assert_eq!(p.month_bill_fen("cdn_c", "default", 2_000_000_000), 100);
+        assert_eq!(p.month_bill_fen("cdn_a", "default", 2_000_000_000), 40);
+        assert_eq!(p.month_bill_fen("cdn_b", "default", 2_000_000_000), 40, "0.3 + 0.1");
+        assert_eq!(p.month_bill_fen("unpriced", "default", 2_000_000_000), 0);
         let err = toml::from_str::<Prices>("cdn_a_cny_per_gbb = 1\n").unwrap_err();
         assert!(err.to_string().contains("cdn_a_cny_per_gbb"), "{err}");
         let err = toml::from_str::<Prices>("[x]\ncny = 1\n").unwrap_err();
@@ -442,6 +491,30 @@ mod tests {
         assert!(p.check_platforms(&["cdn_a", "cdn_b", "cdn_c"]).is_ok());
         let err = p.check_platforms(&["cdn_a", "cdn_b"]).unwrap_err();
         assert!(err.contains("cdn_c, which is no platform"), "{err}");
+    }
+
+    /// `[prices.<platform>.<account>]` prices that account only; the others keep the
+    /// platform's price, from its table or its flat key.
+    #[test]
+    fn an_account_may_have_a_contract_of_its_own() {
+        let text = "[cdn_a]\ncny_per_gb = 0.2\n[cdn_a.brand_b]\ncny_per_gb = 0.15\n";
+        let p: Prices = toml::from_str(text).unwrap();
+        assert!(p.validate().is_ok());
+        assert_eq!(p.month_bill_fen("cdn_a", "default", 2_000_000_000), 40);
+        assert_eq!(p.month_bill_fen("cdn_a", "main", 2_000_000_000), 40);
+        assert_eq!(p.month_bill_fen("cdn_a", "brand_b", 2_000_000_000), 30);
+        let flat = "cdn_a_cny_per_gb = 0.2\n[cdn_a.brand_b]\ntiers = [{ up_to_gb = 1, cny_per_gb = 0.3 }, { cny_per_gb = 0.1 }]\n";
+        let p: Prices = toml::from_str(flat).unwrap();
+        assert!(p.validate().is_ok());
+        assert_eq!(p.month_bill_fen("cdn_a", "default", 2_000_000_000), 40);
+        assert_eq!(p.month_bill_fen("cdn_a", "brand_b", 2_000_000_000), 40);
+        let bad = "[cdn_a.brand_b]\ncny_per_gb = -1\n";
+        let err = toml::from_str::<Prices>(bad).unwrap().validate().unwrap_err();
+        assert!(err.contains("cdn_a.brand_b"), "{err}");
+        let err = toml::from_str::<Prices>("[cdn_a.brand_b]\ncny = 1\n").unwrap_err();
+        assert!(err.to_string().contains("[prices.cdn_a.brand_b]"), "{err}");
+        let err = toml::from_str::<Prices>("[cdn_a.\"B.x\"]\ncny_per_gb = 1\n").unwrap_err();
+        assert!(err.to_string().contains("account name"), "{err}");
     }
 
     #[test]

@@ -1,5 +1,6 @@
-//! `reconciliation`: per day of the period, the log bytes, the estimate from them, the
-//! billed bytes and how far apart they are.
+//! `reconciliation`: per day of the period and account, the log bytes, the estimate from
+//! them, the billed bytes and how far apart they are (each account's logs against its
+//! own bill).
 
 use chrono::NaiveDate;
 use polars::prelude::*;
@@ -7,36 +8,36 @@ use polars::prelude::*;
 use super::exprs::{no_negative_zero, round_bytes};
 use super::inputs;
 use super::prices::Prices;
+use crate::lake::ACCOUNT;
 
-/// Per day of the period: log bytes, the estimate, the billed bytes and how far apart
-/// they are. Every day is listed, also one without any data.
+/// Per day of the period and account: log bytes, the estimate, the billed bytes and how
+/// far apart they are. Every day is listed for every account of `accounts`, also one
+/// without any data.
 pub(super) fn reconciliation(
     requests: LazyFrame,
     usage: LazyFrame,
     gaps: LazyFrame,
-    from: NaiveDate,
-    to: NaiveDate,
+    (from, to): (NaiveDate, NaiveDate),
+    accounts: &[String],
     prices: &Prices,
 ) -> LazyFrame {
-    let per_day = requests.group_by([col("date")]).agg([
+    let keys = || [col("date"), col(ACCOUNT)];
+    let per_day = requests.group_by(keys()).agg([
         col("requests").sum().alias("requests"),
         col("log_bytes").sum().alias("log_bytes"),
     ]);
     let estimate =
         round_bytes(col("log_bytes").cast(DataType::Float64) * lit(prices.billing_factor));
+    let accounts = DataFrame::new(
+        accounts.len(),
+        vec![Column::new(ACCOUNT.into(), accounts.to_vec())],
+    )
+    .expect("one column")
+    .lazy();
     inputs::in_range(gaps, from, to)
-        .join(
-            per_day,
-            [col("date")],
-            [col("date")],
-            JoinArgs::new(JoinType::Left),
-        )
-        .join(
-            usage,
-            [col("date")],
-            [col("date")],
-            JoinArgs::new(JoinType::Left),
-        )
+        .cross_join(accounts, None)
+        .join(per_day, keys(), keys(), JoinArgs::new(JoinType::Left))
+        .join(usage, keys(), keys(), JoinArgs::new(JoinType::Left))
         .with_column(estimate.alias("estimated_billed_bytes"))
         .with_columns([
             no_negative_zero(
@@ -52,9 +53,10 @@ pub(super) fn reconciliation(
             .round(4, RoundMode::HalfAwayFromZero)
             .alias("billed_per_log_byte"),
         ])
-        .sort(["date"], SortMultipleOptions::default())
+        .sort(["date", ACCOUNT], SortMultipleOptions::default())
         .select([
             col("date"),
+            col(ACCOUNT),
             col("requests"),
             col("log_bytes"),
             col("estimated_billed_bytes"),

@@ -53,3 +53,13 @@ pub fn share_of_day(column: &str) -> Expr {
         .expect("a window over a plain column is valid");
     crate::report::exprs::share(col(column), day_total)
 }
+
+/// A column's share of its account's day (a window over `date` and `account`): what a
+/// channel's bytes are of the bill they are allocated from.
+pub fn share_of_account_day(column: &str) -> Expr {
+    let day_total = col(column)
+        .sum()
+        .over([col("date"), col(crate::lake::ACCOUNT)])
+        .expect("a window over plain columns is valid");
+    crate::report::exprs::share(col(column), day_total)
+}

@@ -20,13 +20,13 @@ pub use super::error::ReportError;
 use super::inputs::{self, DayGaps};
 use super::money;
 use super::months::{money_columns, monthly};
-pub use super::months::{ALL_MONTHS, ESTIMATED_COST, TOTAL_CHANNEL};
+pub use super::months::{ALL_ACCOUNTS, ALL_MONTHS, ESTIMATED_COST, TOTAL_CHANNEL};
 use super::platform::{cost_column, Inputs, Platform, UsageDay};
 use super::prices::Prices;
 use super::reconcile::reconciliation;
 use crate::china_time::{first_of_month, last_of_month};
 use crate::lake::integrity::{Damage, Depth};
-use crate::lake::{rollup, Lake};
+use crate::lake::{rollup, Lake, ACCOUNT, DEFAULT_ACCOUNT};
 
 /// The `cost_basis` of a row whose billed bytes are estimated from its logs (no usage
 /// series for its day).
@@ -58,6 +58,7 @@ pub struct ReportTables {
 /// The columns of the core table, in order.
 pub const LONG_COLUMNS: &[&str] = &[
     "date",
+    ACCOUNT,
     "channel",
     "platform",
     "billed_bytes",
@@ -68,7 +69,7 @@ pub const LONG_COLUMNS: &[&str] = &[
 /// The columns of `channel_daily`, in order: the keys, each platform's measures, each
 /// platform's cost, the total, and the day's completeness.
 pub fn daily_columns(platforms: &[Box<dyn Platform>]) -> Vec<String> {
-    let mut columns = vec!["date".to_string(), "channel".to_string()];
+    let mut columns = vec!["date".to_string(), ACCOUNT.to_string(), "channel".to_string()];
     for p in platforms {
         columns.extend(p.spec().wide_columns.iter().map(|c| c.to_string()));
     }
@@ -163,12 +164,13 @@ pub fn build_with(
         .sort_by_exprs(
             [
                 col("date"),
+                col(ACCOUNT),
                 col("total_cost_cny"),
                 col(platforms[0].spec().volume_column),
                 col("channel"),
             ],
             SortMultipleOptions::default()
-                .with_order_descending_multi([false, true, true, false])
+                .with_order_descending_multi([false, false, true, true, false])
                 .with_nulls_last(true),
         )
         .collect()
@@ -178,16 +180,20 @@ pub fn build_with(
         .map_err(query)?;
     let long = inputs::in_range(long, from, to)
         .sort(
-            ["date", "channel", "platform"],
+            ["date", ACCOUNT, "channel", "platform"],
             SortMultipleOptions::default(),
         )
         .select(LONG_COLUMNS.iter().map(|c| col(*c)).collect::<Vec<_>>())
         .collect()
         .map_err(query)?;
     let several_months = first_of_month(from) != first_of_month(to);
+    let several_accounts = inputs::accounts_in(&daily_with_estimates)
+        .map_err(query)?
+        .len()
+        > 1;
     let monthly = monthly(
         daily_with_estimates.lazy(),
-        several_months,
+        (several_months, several_accounts),
         platforms,
         bills,
     )
@@ -196,9 +202,31 @@ pub fn build_with(
     let requests = context
         .requests_by_channel()?
         .unwrap_or_else(|| DataFrame::empty_with_schema(&inputs::requests_schema()).lazy());
-    let reconciliation = reconciliation(requests, usage.lazy(), gaps.lazy(), from, to, prices)
-        .collect()
-        .map_err(query)?;
+    let accounts = context
+        .accounts_of(crate::lake::catalogue::owner(crate::lake::USAGE), || {
+            let frame = requests
+                .clone()
+                .select([col(ACCOUNT)])
+                .unique(None, UniqueKeepStrategy::Any)
+                .collect()
+                .and_then(|f| inputs::accounts_in(&f));
+            let logged = frame.map_err(|source| crate::lake::LakeError::Query {
+                table: crate::lake::REQUESTS.into(),
+                source,
+            })?;
+            let billed = inputs::accounts_in(&usage).unwrap_or_default();
+            Ok(logged.into_iter().chain(billed).collect())
+        })?;
+    let reconciliation = reconciliation(
+        requests,
+        usage.lazy(),
+        gaps.lazy(),
+        (from, to),
+        &accounts,
+        prices,
+    )
+    .collect()
+    .map_err(query)?;
     let drama_inputs = super::drama::DramaInputs {
         lake,
         by_dir: &rollups.by_day,
@@ -262,6 +290,7 @@ fn long_rows(frames: &[LazyFrame], platforms: &[Box<dyn Platform>]) -> PolarsRes
         .map(|(frame, p)| {
             frame.clone().select([
                 col("date"),
+                col(ACCOUNT),
                 col("channel"),
                 lit(p.name()).alias("platform"),
                 col("billed_bytes").cast(DataType::Int64),
@@ -280,7 +309,7 @@ fn wide(
     long: LazyFrame,
     platforms: &[Box<dyn Platform>],
 ) -> PolarsResult<LazyFrame> {
-    let keys = || [col("date"), col("channel")];
+    let keys = || [col("date"), col(ACCOUNT), col("channel")];
     let mut wide: Option<LazyFrame> = None;
     for (frame, p) in frames.iter().zip(platforms) {
         let mut columns = keys().to_vec();
@@ -306,6 +335,7 @@ fn wide(
             .filter(col("platform").eq(lit(p.name())))
             .select([
                 col("date"),
+                col(ACCOUNT),
                 col("channel"),
                 col("cost_cny").alias(name.as_str()),
                 when(col("cost_basis").eq(lit(ESTIMATE_BASIS)))
@@ -356,19 +386,21 @@ fn gaps_frame(gaps: &BTreeMap<NaiveDate, DayGaps>) -> PolarsResult<DataFrame> {
     )
 }
 
-/// date → (interval, points) of the usage series each day is taken from.
-fn usage_points(usage: &DataFrame) -> PolarsResult<BTreeMap<NaiveDate, UsageDay>> {
+/// (account, date) → (interval, points) of the usage series each day is taken from.
+fn usage_points(usage: &DataFrame) -> PolarsResult<BTreeMap<(String, NaiveDate), UsageDay>> {
     let dates = usage.column("date")?.date()?;
+    let accounts = usage.column(ACCOUNT)?.str()?;
     let intervals = usage.column("usage_interval_min")?.cast(&DataType::Int64)?;
     let points = usage.column("usage_points")?.cast(&DataType::Int64)?;
     let billed = usage.column("billed_bytes")?.cast(&DataType::Int64)?;
     let mut out = BTreeMap::new();
-    for (((date, interval), count), bytes) in dates
+    for ((((date, interval), count), bytes), account) in dates
         .physical()
         .iter()
         .zip(intervals.i64()?.iter())
         .zip(points.i64()?.iter())
         .zip(billed.i64()?.iter())
+        .zip(accounts.iter())
     {
         if let (Some(date), Some(interval_min), Some(points)) = (date, interval, count) {
             let day = UsageDay {
@@ -376,7 +408,11 @@ fn usage_points(usage: &DataFrame) -> PolarsResult<BTreeMap<NaiveDate, UsageDay>
                 points,
                 billed_bytes: bytes.unwrap_or(0),
             };
-            out.insert(crate::china_time::date_of_day_number(date), day);
+            let account = account.unwrap_or(DEFAULT_ACCOUNT).to_string();
+            out.insert(
+                (account, crate::china_time::date_of_day_number(date)),
+                day,
+            );
         }
     }
     Ok(out)

@@ -111,6 +111,7 @@ const LABELS: &[Label] = &[
     ("date", "日期", "date"),
     ("month", "月份", "month"),
     ("channel", "渠道", "channel"),
+    ("account", "账号", "account"),
     ("platform", "平台", "platform"),
     ("days", "天数", "days"),
     ("requests", "请求数", "requests"),

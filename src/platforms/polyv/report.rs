@@ -8,7 +8,7 @@ use chrono::NaiveDate;
 use polars::prelude::*;
 
 use super::fetch::VideoDayRecord;
-use crate::lake::{Lake, LakeError, UNMATCHED};
+use crate::lake::{Lake, LakeError, ACCOUNT, UNMATCHED};
 use crate::report::drama::{
     drama_of_title, DramaError, DramaInputs, Episode, EpisodeTraffic, Traffic,
 };
@@ -83,6 +83,7 @@ pub fn polyv_schema() -> Schema {
     use DataType::*;
     schema(&[
         ("date", Date),
+        (ACCOUNT, String),
         ("channel", String),
         ("polyv_pc_bytes", Int64),
         ("polyv_mobile_bytes", Int64),
@@ -90,7 +91,7 @@ pub fn polyv_schema() -> Schema {
     ])
 }
 
-/// Per (date, channel): Polyv's bytes, and whether every video's figure is final.
+/// Per (date, account, channel): Polyv's bytes, and whether every video's figure is final.
 pub fn polyv_by_channel(lake: &Lake, from: NaiveDate, to: NaiveDate) -> TableQuery {
     Ok(scan_range(lake, super::TABLE, from, to)?.map(polyv_per_channel))
 }
@@ -98,7 +99,7 @@ pub fn polyv_by_channel(lake: &Lake, from: NaiveDate, to: NaiveDate) -> TableQue
 fn polyv_per_channel(polyv: LazyFrame) -> LazyFrame {
     polyv
         .with_column(data_label("channel"))
-        .group_by([col("date"), col("channel")])
+        .group_by([col("date"), col(ACCOUNT), col("channel")])
         .agg([
             col("pc_bytes").sum().alias("polyv_pc_bytes"),
             col("mobile_bytes").sum().alias("polyv_mobile_bytes"),
@@ -113,16 +114,38 @@ fn gaps(inputs: &Inputs, date: NaiveDate, gaps: &mut DayGaps) -> Result<(), Lake
     if !lake.has_table(super::TABLE)? {
         return Ok(());
     }
-    let Some(polyv) = day_record::<VideoDayRecord>(lake, super::DAYS, date, gaps)? else {
-        return Ok(());
-    };
-    match polyv {
-        None => gaps.missing.push("no Polyv data".into()),
-        Some(r) if !r.videos_failed.is_empty() => gaps
-            .missing
-            .push(format!("Polyv: {} videos failed", r.videos_failed.len())),
-        Some(r) if !r.is_final => gaps.not_final.push("Polyv not final".into()),
-        Some(_) => {}
+    let accounts = inputs.accounts_of(super::NAME, || {
+        let Some(scan) = scan_range(lake, super::TABLE, inputs.from, inputs.to)? else {
+            return Ok(Vec::new());
+        };
+        let frame = scan
+            .select([col(ACCOUNT)])
+            .unique(None, UniqueKeepStrategy::Any)
+            .collect();
+        let query = |source| LakeError::Query {
+            table: super::TABLE.into(),
+            source,
+        };
+        frame
+            .and_then(|f| crate::report::inputs::accounts_in(&f))
+            .map_err(query)
+    })?;
+    for account in &accounts {
+        let whose = crate::report::inputs::gap_of(&accounts, account);
+        let Some(polyv) =
+            day_record::<VideoDayRecord>(lake, super::DAYS, account, date, gaps)?
+        else {
+            continue;
+        };
+        match polyv {
+            None => gaps.missing.push(format!("{whose}no Polyv data")),
+            Some(r) if !r.videos_failed.is_empty() => gaps.missing.push(format!(
+                "{whose}Polyv: {} videos failed",
+                r.videos_failed.len()
+            )),
+            Some(r) if !r.is_final => gaps.not_final.push(format!("{whose}Polyv not final")),
+            Some(_) => {}
+        }
     }
     Ok(())
 }
@@ -141,6 +164,7 @@ fn traffic(
     let rows = scan
         .select([
             col("date"),
+            col(ACCOUNT),
             data_label("channel"),
             col("vid"),
             col("title"),
@@ -148,6 +172,7 @@ fn traffic(
         ])
         .collect()?;
     let dates: Vec<Option<NaiveDate>> = rows.column("date")?.date()?.as_date_iter().collect();
+    let accounts = rows.column(ACCOUNT)?.str()?.clone();
     let channels = rows.column("channel")?.str()?.clone();
     let titles = rows.column("title")?.str()?.clone();
     let vids = rows.column("vid")?.str()?.clone();
@@ -167,8 +192,9 @@ fn traffic(
                 weight: bytes.get(i).unwrap_or(0).max(0) as u64,
                 ..Traffic::default()
             };
+            let account = accounts.get(i).unwrap_or_default().to_string();
             (
-                (date, channel),
+                (date, account, channel),
                 Episode::named(drama.unwrap_or(UNMATCHED)),
                 t,
             )

@@ -13,14 +13,16 @@ use crate::china_time::MINUTES_PER_DAY;
 use crate::lake::catalogue::manifest_kind;
 use crate::lake::manifest::LogDayRecord;
 use crate::lake::media::read_history;
-use crate::lake::{collect_streaming, LakeError, Scope, UNATTRIBUTED, UNMATCHED, UNTAGGED};
+use crate::lake::{
+    collect_streaming, LakeError, Scope, ACCOUNT, PLATFORM, UNATTRIBUTED, UNMATCHED, UNTAGGED,
+};
 use crate::report::apportion::largest_remainder;
 use crate::report::drama::{media_of, DramaError, DramaInputs, Episode, EpisodeTraffic, Traffic};
 use crate::report::error::ReportError;
 use crate::report::exprs::{data_label, round_bytes, share};
 use crate::report::inputs::{self, day_record, in_range, DayGaps, Inputs, BUCKET_SECS};
 use crate::report::platform::{basis_of_sum, Platform, Shown, Spec};
-use crate::report::summary::share_of_day;
+use crate::report::summary::share_of_account_day;
 
 /// The WeChat mini-drama media service's CDN: the access logs say who used what, the
 /// usage series says what was billed. A day's bill is allocated to channels by their
@@ -150,22 +152,48 @@ impl Platform for Wechat {
     /// prefixes named by hand, where it knows none): a day at a time, so what is held is
     /// one day's directories.
     fn drama_traffic(&self, inputs: &DramaInputs) -> Result<Vec<EpisodeTraffic>, DramaError> {
-        let mut known: BTreeMap<String, Episode> =
-            read_history(inputs.lake, &Scope::default_of(super::NAME))?
+        let mut catalogues = Catalogues {
+            inputs,
+            read: BTreeMap::new(),
+        };
+        let mut rows = Vec::new();
+        for (day, frames) in inputs.by_dir.range(inputs.from..=inputs.to) {
+            rows.extend(traffic_of_day(
+                frames[1].clone(),
+                *day,
+                *day,
+                &mut catalogues,
+            )?);
+        }
+        Ok(rows)
+    }
+}
+
+/// Each account's catalogue history, read the first time one of its directories is
+/// matched: a media id is matched only against its own account's catalogue.
+struct Catalogues<'a> {
+    inputs: &'a DramaInputs<'a>,
+    read: BTreeMap<String, BTreeMap<String, Episode>>,
+}
+
+impl Catalogues<'_> {
+    fn of(&mut self, account: &str) -> Result<&BTreeMap<String, Episode>, DramaError> {
+        if !self.read.contains_key(account) {
+            let scope =
+                Scope::new(super::NAME, account).unwrap_or_else(|_| Scope::default_of(super::NAME));
+            let mut known: BTreeMap<String, Episode> = read_history(self.inputs.lake, &scope)?
                 .into_iter()
                 .map(|(prefix, k)| (prefix, Episode::of(&k)))
                 .collect();
-        // The hand-made names fill gaps only: what the catalogue knows, it names.
-        for named in inputs.prefixes {
-            known
-                .entry(named.path_prefix.clone())
-                .or_insert_with(|| Episode::named(&named.drama_name));
+            // The hand-made names fill gaps only: what the catalogue knows, it names.
+            for named in self.inputs.prefixes {
+                known
+                    .entry(named.path_prefix.clone())
+                    .or_insert_with(|| Episode::named(&named.drama_name));
+            }
+            self.read.insert(account.to_string(), known);
         }
-        let mut rows = Vec::new();
-        for (day, frames) in inputs.by_dir.range(inputs.from..=inputs.to) {
-            rows.extend(traffic_of_day(frames[1].clone(), *day, *day, &known)?);
-        }
-        Ok(rows)
+        Ok(&self.read[account])
     }
 }
 
@@ -176,7 +204,7 @@ impl Wechat {
             inputs
                 .usage
                 .clone()
-                .select([col("date"), col("billed_bytes")]),
+                .select([col("date"), col(ACCOUNT), col("billed_bytes")]),
             inputs.prices.billing_factor,
         )
     }
@@ -203,22 +231,18 @@ impl Wechat {
             usage.clone(),
         )?;
         // Rows in the order ties are settled in (date, then channel name).
+        let keys = || [col("date"), col(ACCOUNT)];
         let mut rows = requests
-            .join(
-                usage,
-                [col("date")],
-                [col("date")],
-                JoinArgs::new(JoinType::Left),
-            )
+            .join(usage, keys(), keys(), JoinArgs::new(JoinType::Left))
             .with_columns([
                 round_bytes(col("wechat_log_bytes").cast(DataType::Float64) * lit(factor))
                     .alias("wechat_billed_bytes_est"),
                 to_mbps("peak_bucket_bytes").alias("wechat_peak_mbps"),
                 to_mbps("p95_bucket_bytes").alias("wechat_p95_mbps"),
-                share_of_day("wechat_log_bytes").alias("wechat_share"),
+                share_of_account_day("wechat_log_bytes").alias("wechat_share"),
                 col("billed_bytes").cast(DataType::Int64),
             ])
-            .sort(["date", "channel"], SortMultipleOptions::default())
+            .sort(["date", ACCOUNT, "channel"], SortMultipleOptions::default())
             .collect()?;
         let allocated = allocate_by_day(&rows)?;
         rows.with_column(allocated)?;
@@ -242,7 +266,7 @@ impl Wechat {
                 col("wechat_cost_basis").alias("cost_basis"),
             ])
             .select(
-                ["date", "channel", "billed_bytes", "cost_basis"]
+                ["date", ACCOUNT, "channel", "billed_bytes", "cost_basis"]
                     .iter()
                     .chain(WECHAT.wide_columns)
                     .map(|c| col(*c))
@@ -255,17 +279,13 @@ impl Wechat {
 /// bytes that no log byte of the lake explains (its logs were never listed or never
 /// fetched): the day's bill goes to that row, so the totals still equal the bill.
 fn with_unattributed(requests: LazyFrame, usage: LazyFrame) -> PolarsResult<LazyFrame> {
+    let keys = || [col("date"), col(ACCOUNT)];
     let day_logs = requests
         .clone()
-        .group_by([col("date")])
+        .group_by(keys())
         .agg([col("wechat_log_bytes").sum().alias("day_log_bytes")]);
     let unexplained = usage
-        .join(
-            day_logs,
-            [col("date")],
-            [col("date")],
-            JoinArgs::new(JoinType::Left),
-        )
+        .join(day_logs, keys(), keys(), JoinArgs::new(JoinType::Left))
         .filter(
             col("billed_bytes")
                 .gt(lit(0))
@@ -273,6 +293,7 @@ fn with_unattributed(requests: LazyFrame, usage: LazyFrame) -> PolarsResult<Lazy
         )
         .select([
             col("date"),
+            col(ACCOUNT),
             lit(UNATTRIBUTED).alias("channel"),
             lit(0i64).alias("wechat_requests"),
             lit(0i64).alias("wechat_log_bytes"),
@@ -288,22 +309,23 @@ fn with_unattributed(requests: LazyFrame, usage: LazyFrame) -> PolarsResult<Lazy
     )
 }
 
-/// `wechat_allocated_billed_bytes`: each day's billed bytes (the usage series) split over
-/// the day's channels in proportion to their log bytes, by the largest remainder, so the
-/// channels of a day add up to the day's bill exactly. Rows come sorted by (date,
-/// channel): an equal remainder goes to the channel first by name. Null on a day without
-/// a usage series, or whose log bytes are all zero.
+/// `wechat_allocated_billed_bytes`: each account's day's billed bytes (its usage series)
+/// split over the day's channels in proportion to their log bytes, by the largest
+/// remainder, so the channels of a day add up to the day's bill exactly. Rows come sorted
+/// by (date, account, channel): an equal remainder goes to the channel first by name.
+/// Null on a day without a usage series, or whose log bytes are all zero.
 fn allocate_by_day(rows: &DataFrame) -> PolarsResult<Column> {
     let dates = rows.column("date")?.date()?.physical().clone();
+    let accounts = rows.column(ACCOUNT)?.str()?;
     let channels = rows.column("channel")?.str()?;
     let logs = rows.column("wechat_log_bytes")?.i64()?;
     let billed = rows.column("billed_bytes")?.i64()?;
     let mut allocated: Vec<Option<i64>> = vec![None; rows.height()];
     let mut start = 0;
     while start < rows.height() {
-        let day = dates.get(start);
+        let day = (dates.get(start), accounts.get(start));
         let end = (start..rows.height())
-            .find(|&i| dates.get(i) != day)
+            .find(|&i| (dates.get(i), accounts.get(i)) != day)
             .unwrap_or(rows.height());
         let mut weights: Vec<u64> = (start..end)
             .map(|i| logs.get(i).unwrap_or(0).max(0) as u64)
@@ -336,11 +358,46 @@ fn allocate_by_day(rows: &DataFrame) -> PolarsResult<Column> {
 ///   proves the day whole: such days say "log files not listed by the API";
 /// - the usage series: the day must have its points (all of them for its interval).
 fn gaps(inputs: &Inputs, date: NaiveDate, gaps: &mut DayGaps) -> Result<(), LakeError> {
-    let (lake, usage_points) = (inputs.lake, &inputs.usage_points);
-    let Some(logs) = day_record::<LogDayRecord>(lake, manifest_kind::LOG_DAYS, date, gaps)? else {
+    let accounts = inputs.accounts_of(super::NAME, || {
+        let logged = match inputs.requests_by_channel() {
+            Ok(Some(requests)) => requests
+                .select([col(ACCOUNT)])
+                .unique(None, UniqueKeepStrategy::Any)
+                .collect()
+                .and_then(|frame| inputs::accounts_in(&frame))
+                .unwrap_or_default(),
+            _ => Vec::new(),
+        };
+        let billed = inputs.usage_points.keys().map(|(account, _)| account.clone());
+        Ok(logged.into_iter().chain(billed).collect())
+    })?;
+    for account in &accounts {
+        let whose = inputs::gap_of(&accounts, account);
+        let mut own = DayGaps::default();
+        account_gaps(inputs, account, date, &mut own)?;
+        gaps.missing
+            .extend(own.missing.into_iter().map(|g| format!("{whose}{g}")));
+        gaps.not_final
+            .extend(own.not_final.into_iter().map(|g| format!("{whose}{g}")));
+    }
+    Ok(())
+}
+
+/// What one mini-program's side lacks on `date`.
+fn account_gaps(
+    inputs: &Inputs,
+    account: &str,
+    date: NaiveDate,
+    gaps: &mut DayGaps,
+) -> Result<(), LakeError> {
+    let lake = inputs.lake;
+    let usage = inputs.usage_points.get(&(account.to_string(), date));
+    let Some(logs) =
+        day_record::<LogDayRecord>(lake, manifest_kind::LOG_DAYS, account, date, gaps)?
+    else {
         return Ok(());
     };
-    let billed = usage_points.get(&date).is_some_and(|d| d.billed_bytes > 0);
+    let billed = usage.is_some_and(|d| d.billed_bytes > 0);
     match logs {
         None => gaps.missing.push("log files not listed by the API".into()),
         Some(r) if r.listed == 0 && billed => gaps
@@ -357,7 +414,7 @@ fn gaps(inputs: &Inputs, date: NaiveDate, gaps: &mut DayGaps) -> Result<(), Lake
         )),
         Some(_) => {}
     }
-    match usage_points.get(&date) {
+    match usage {
         None => gaps.missing.push("no usage series".into()),
         Some(d) if d.points < MINUTES_PER_DAY / d.interval_min.max(1) => {
             gaps.missing.push(format!(
@@ -377,26 +434,30 @@ fn traffic_of_day(
     by_dir: Option<LazyFrame>,
     from: NaiveDate,
     to: NaiveDate,
-    known: &BTreeMap<String, Episode>,
+    catalogues: &mut Catalogues,
 ) -> Result<Vec<EpisodeTraffic>, DramaError> {
     let Some(by_dir) = by_dir else {
         return Ok(Vec::new());
     };
+    // Its own logs only: another CDN's in the same rollup are that platform's.
     let groups = in_range(by_dir, from, to)
+        .filter(col(PLATFORM).eq(lit(super::NAME)))
         .select([
             col("date"),
+            col(ACCOUNT),
             data_label("channel").fill_null(lit(UNTAGGED)),
             col("dir"),
             col("requests"),
             col("bytes"),
         ])
-        .group_by([col("date"), col("channel"), col("dir")])
+        .group_by([col("date"), col(ACCOUNT), col("channel"), col("dir")])
         .agg([
             col("requests").sum().alias("requests"),
             col("bytes").sum().alias("log_bytes"),
         ]);
     let groups = collect_streaming(groups)?;
     let dates: Vec<Option<NaiveDate>> = groups.column("date")?.date()?.as_date_iter().collect();
+    let accounts = groups.column(ACCOUNT)?.str()?.clone();
     let channels = groups.column("channel")?.str()?.clone();
     let dirs = groups.column("dir")?.str()?.clone();
     let requests = groups.column("requests")?.i64()?.clone();
@@ -405,7 +466,9 @@ fn traffic_of_day(
     let mut rows = Vec::with_capacity(groups.height());
     for (i, date) in dates.into_iter().enumerate() {
         let date = date.unwrap_or_default();
+        let account = accounts.get(i).unwrap_or(crate::lake::DEFAULT_ACCOUNT);
         let channel = channels.get(i).unwrap_or(UNTAGGED).to_string();
+        let known = catalogues.of(account)?;
         let episode = dirs
             .get(i)
             .and_then(|dir| media_of(dir, known))
@@ -417,7 +480,7 @@ fn traffic_of_day(
             log_bytes,
             weight: log_bytes.max(0) as u64,
         };
-        rows.push(((date, channel), episode, t));
+        rows.push(((date, account.to_string(), channel), episode, t));
     }
     Ok(rows)
 }

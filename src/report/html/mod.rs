@@ -94,8 +94,11 @@ pub fn render(
     )?);
     let _ = writeln!(page, "<h2>{}</h2>", w.reconciliation);
     page.push_str(&reconciliation_chart(&tables.reconciliation, gb, w)?);
+    // The account column, where there is more than one to tell apart.
+    let several = crate::report::inputs::accounts_in(&tables.daily)?.len() > 1;
     page.push_str(&reconciliation_table(
         &tables.reconciliation,
+        several,
         gb,
         (&tables.labels, lang),
     )?);
@@ -108,6 +111,7 @@ pub fn render(
         .collect();
     page.push_str(&monthly_table(
         &tables.monthly,
+        several,
         &page_columns,
         gb,
         (&tables.labels, lang),
@@ -144,19 +148,34 @@ fn headline(
         .flatten()
         .sum::<f64>()
         / gb;
-    let complete = bools(reconciliation, "complete")?;
-    let days_complete = complete.iter().filter(|c| **c).count();
+    // A day's completeness is the studio's: the same on each account's row.
+    let days: std::collections::BTreeMap<String, bool> = strings(reconciliation, "date")?
+        .into_iter()
+        .zip(bools(reconciliation, "complete")?)
+        .collect();
+    let days_complete = days.values().filter(|c| **c).count();
     let w = words::page(lang);
-    let mut cards: Vec<(String, &str)> = Vec::new();
+    let mut cards: Vec<(String, String)> = Vec::new();
     if measure == Measure::Cost {
         let total: i64 = rows.iter().map(|r| r.cost_fen).sum();
-        cards.push((format!("¥{}", money_fen(total)), w.total_cost));
+        cards.push((format!("¥{}", money_fen(total)), w.total_cost.into()));
         for (i, (_, label)) in tables.platforms.iter().enumerate() {
             let cost: i64 = rows.iter().map(|r| r.costs_fen[i]).sum();
             cards.push((
                 format!("¥{}", money_fen(cost)),
-                tables.labels.label(lang, label),
+                tables.labels.label(lang, label).into(),
             ));
+        }
+        // With several accounts, a card each (the first card is the studio's total).
+        let mut by_account: std::collections::BTreeMap<&str, i64> = Default::default();
+        for r in rows {
+            *by_account.entry(r.account.as_str()).or_default() += r.cost_fen;
+        }
+        if by_account.len() > 1 {
+            for (account, fen) in by_account {
+                let label = format!("{} {account}", tables.labels.label(lang, "account"));
+                cards.push((format!("¥{}", money_fen(fen)), label));
+            }
         }
     }
     let said = |name: &str, otherwise| {
@@ -170,15 +189,15 @@ fn headline(
     };
     cards.push((
         format!("{log_gb:.2} GB"),
-        said("log_traffic", w.log_traffic),
+        said("log_traffic", w.log_traffic).into(),
     ));
     cards.push((
         format!("{billed_gb:.2} GB"),
-        said("billed_traffic", w.billed_traffic),
+        said("billed_traffic", w.billed_traffic).into(),
     ));
     cards.push((
-        format!("{days_complete} / {}", complete.len()),
-        w.days_complete,
+        format!("{days_complete} / {}", days.len()),
+        w.days_complete.into(),
     ));
     page.push_str("<div class=\"cards\">");
     for (value, label) in cards {
@@ -186,7 +205,7 @@ fn headline(
             page,
             "<div class=\"card\"><b>{}</b><span>{}</span></div>",
             escape(&value),
-            label
+            escape(&label)
         );
     }
     page.push_str("</div>\n");
@@ -197,7 +216,9 @@ fn gaps(page: &mut String, reconciliation: &DataFrame, w: &PageWords) -> PolarsR
     let dates = strings(reconciliation, "date")?;
     let complete = bools(reconciliation, "complete")?;
     let missing = strings(reconciliation, "missing")?;
-    let incomplete: Vec<usize> = (0..dates.len()).filter(|i| !complete[*i]).collect();
+    // One line a day: each account's row of a day says the same.
+    let mut incomplete: Vec<usize> = (0..dates.len()).filter(|i| !complete[*i]).collect();
+    incomplete.dedup_by_key(|i| dates[*i].clone());
     if incomplete.is_empty() {
         return Ok(());
     }

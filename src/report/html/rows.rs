@@ -6,6 +6,7 @@ use std::collections::BTreeMap;
 use polars::prelude::*;
 
 use super::format::*;
+use crate::lake::ACCOUNT;
 use crate::report::tables::ReportTables;
 
 /// What the charts measure: money when prices are set, else billed traffic in GB.
@@ -26,6 +27,7 @@ impl Measure {
 
 pub(super) struct DailyRow {
     pub(super) date: String,
+    pub(super) account: String,
     pub(super) channel: String,
     /// The row's cost in fen, exact (the cards add these up).
     pub(super) cost_fen: i64,
@@ -39,6 +41,7 @@ pub(super) struct DailyRow {
 pub(super) fn daily_rows(tables: &ReportTables, gb: f64) -> PolarsResult<Vec<DailyRow>> {
     let daily = &tables.daily;
     let dates = strings(daily, "date")?;
+    let accounts = strings(daily, ACCOUNT)?;
     let channels = strings(daily, "channel")?;
     let total = fen(daily, "total_cost_cny")?;
     let costs: Vec<Vec<Option<i64>>> = tables
@@ -47,22 +50,24 @@ pub(super) fn daily_rows(tables: &ReportTables, gb: f64) -> PolarsResult<Vec<Dai
         .map(|(name, _)| fen(daily, &format!("{name}_cost_cny")))
         .collect::<PolarsResult<_>>()?;
     let long = &tables.long;
-    let mut billed: std::collections::HashMap<(String, String), f64> = Default::default();
-    for ((date, channel), bytes) in strings(long, "date")?
+    let mut billed: std::collections::HashMap<(String, String, String), f64> = Default::default();
+    for (((date, account), channel), bytes) in strings(long, "date")?
         .into_iter()
+        .zip(strings(long, ACCOUNT)?)
         .zip(strings(long, "channel")?)
         .zip(floats(long, "billed_bytes")?)
     {
-        *billed.entry((date, channel)).or_default() += bytes.unwrap_or(0.0);
+        *billed.entry((date, account, channel)).or_default() += bytes.unwrap_or(0.0);
     }
     Ok((0..daily.height())
         .map(|i| DailyRow {
             date: dates[i].clone(),
+            account: accounts[i].clone(),
             channel: channels[i].clone(),
             cost_fen: total[i].unwrap_or(0),
             costs_fen: costs.iter().map(|c| c[i].unwrap_or(0)).collect(),
             traffic_gb: billed
-                .get(&(dates[i].clone(), channels[i].clone()))
+                .get(&(dates[i].clone(), accounts[i].clone(), channels[i].clone()))
                 .copied()
                 .unwrap_or(0.0)
                 / gb,
@@ -87,10 +92,12 @@ pub(super) fn ranked_channels<'a>(
 /// `drama_daily` as chart rows: one per (day, drama, channel), the drama in `channel`.
 pub(super) fn drama_rows(daily: &DataFrame, gb: f64) -> PolarsResult<Vec<DailyRow>> {
     let (dates, dramas) = (strings(daily, "date")?, strings(daily, "drama_name")?);
+    let accounts = strings(daily, ACCOUNT)?;
     let (cost, billed) = (fen(daily, "cost_cny")?, floats(daily, "billed_bytes")?);
     Ok((0..daily.height())
         .map(|i| DailyRow {
             date: dates[i].clone(),
+            account: accounts[i].clone(),
             channel: dramas[i].clone(),
             cost_fen: cost[i].unwrap_or(0),
             costs_fen: Vec::new(),

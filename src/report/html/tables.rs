@@ -7,6 +7,7 @@ use polars::prelude::*;
 
 use super::format::*;
 use crate::report::platform::Shown as Cell;
+use crate::lake::ACCOUNT;
 use crate::report::tables::TOTAL_CHANNEL;
 use crate::report::words::{Labels, Lang};
 use crate::table::thousands;
@@ -70,17 +71,21 @@ pub(super) fn drama_channel_table(
 
 pub(super) fn reconciliation_table(
     reconciliation: &DataFrame,
+    several_accounts: bool,
     gb: f64,
     (labels, lang): (&Labels, Lang),
 ) -> PolarsResult<String> {
-    let columns = [
-        ("date", Cell::Text),
+    let mut columns = vec![("date", Cell::Text)];
+    if several_accounts {
+        columns.push((ACCOUNT, Cell::Text));
+    }
+    columns.extend([
         ("log_bytes", Cell::Gb),
         ("estimated_billed_bytes", Cell::Gb),
         ("billed_bytes", Cell::Gb),
         ("deviation_pct", Cell::Number(2)),
         ("complete", Cell::Text),
-    ];
+    ]);
     html_table(reconciliation, &columns, None, gb, (labels, lang))
 }
 
@@ -88,6 +93,7 @@ pub(super) fn reconciliation_table(
 /// total and its share, in the platforms' order.
 pub(super) fn monthly_table(
     monthly: &DataFrame,
+    several_accounts: bool,
     platforms: &[(&str, &[(&str, Cell)])],
     gb: f64,
     (labels, lang): (&Labels, Lang),
@@ -96,11 +102,11 @@ pub(super) fn monthly_table(
         .iter()
         .map(|(name, _)| format!("{name}_cost_cny"))
         .collect();
-    let mut columns = vec![
-        ("month", Cell::Text),
-        ("channel", Cell::Text),
-        ("days", Cell::Int),
-    ];
+    let mut columns = vec![("month", Cell::Text)];
+    if several_accounts {
+        columns.push((ACCOUNT, Cell::Text));
+    }
+    columns.extend([("channel", Cell::Text), ("days", Cell::Int)]);
     columns.extend(platforms.iter().flat_map(|(_, own)| own.iter().copied()));
     columns.extend(costs.iter().map(|c| (c.as_str(), Cell::Money)));
     columns.extend([
