@@ -366,7 +366,7 @@ fn excel_csv_has_bom_and_crlf() {
     s.report(&["--excel", "--format", "csv", "--no-html", "--out", "xl"])
         .ok();
     let bytes = std::fs::read(s.w.path("xl/channel_daily.csv")).unwrap();
-    assert!(bytes.starts_with(b"\xEF\xBB\xBFdate,channel,"));
+    assert!(bytes.starts_with(b"\xEF\xBB\xBFdate,account,channel,"));
     let text = String::from_utf8(bytes[3..].to_vec()).unwrap();
     assert!(text.lines().count() > 10);
     assert_eq!(text.matches("\r\n").count(), text.matches('\n').count());
@@ -544,7 +544,7 @@ fn the_page_speaks_chinese_or_english_and_csv_headers_can_too() {
     assert!(page.contains("<html lang=\"en\">") && page.contains("CDN cost by channel"));
     assert!(page.contains("Monthly") && !page.contains("月度汇总"));
     let csv = std::fs::read_to_string(s.w.path("en/channel_daily.csv")).unwrap();
-    assert!(csv.starts_with("date,channel,"));
+    assert!(csv.starts_with("date,account,channel,"));
 
     let toml = std::fs::read_to_string(s.w.path("cdncost.toml")).unwrap();
     std::fs::write(

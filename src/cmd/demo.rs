@@ -17,7 +17,9 @@ use cdncost::lake::Lake;
 use cdncost::pipeline::nightly::{self, NightlyRequest};
 use cdncost::pipeline::Job;
 use cdncost::platforms::loopback::{Credentials, Platforms};
+use cdncost::platforms::polyv::api::PolyvAccount;
 use cdncost::platforms::polyv::{self, PolyvConfig};
+use cdncost::platforms::wechat::api::WechatAccount;
 use cdncost::platforms::wechat::{self, WechatConfig};
 use cdncost::util::secret::Secret;
 
@@ -25,15 +27,20 @@ use super::Context;
 
 const DEMO_APPID: &str = "wxd0e0m0o0a0p0p0i0";
 const DEMO_USERID: &str = "demouser01";
+/// The account the sample's own data is (its `accounts/<name>/` are the others).
+const FIRST_ACCOUNT: &str = "main";
 
 /// Run the whole nightly job on the bundled sample data, against loopback servers.
 ///
 /// Starts local WeChat media-service and Polyv servers backed by sample_data/, then runs
 /// `cdncost run` over the sample's days through the real HTTP clients: usage series,
 /// log downloads (signed links, gzip checks), ingest, Polyv (signed requests), report.
-/// Writes OUT/lake, OUT/raw and OUT/report (report.html first). Needs no credentials
-/// and no network; environment variables for the real APIs are ignored. Demo prices:
-/// 0.20 CNY/GB for WeChat CDN traffic, 0.12 CNY/GB for Polyv.
+/// The sample is a studio with two mini-programs and two Polyv accounts: `main` (the
+/// sample's own data) and `brand_b` (sample_data/accounts/brand_b/), each fetched with
+/// its own credentials and billed on its own. Writes OUT/lake, OUT/raw and OUT/report
+/// (report.html first). Needs no credentials and no network; environment variables for
+/// the real APIs are ignored. Demo prices: 0.20 CNY/GB for WeChat CDN traffic (0.18 for
+/// brand_b, a contract of its own), 0.12 CNY/GB for Polyv.
 #[derive(clap::Args, Debug)]
 pub struct Args {
     /// Where the lake, the downloads and the report go
@@ -57,31 +64,67 @@ pub fn run(ctx: &Context, args: Args) -> Result<Exit> {
     // APIs' history and Polyv's figures are final, whatever the real date.
     let today = last + Days::new(2);
     china_time::pin_today(today);
-    let wechat_secret = Secret::new(format!("demo-{}", std::process::id()));
-    let polyv_secret = Secret::new(format!("demo-key-{}", std::process::id()));
+    let accounts = sample_accounts(&data)?;
     let servers = cdncost::pipeline::runtime()?;
-    let who = Credentials {
-        wechat_appid: DEMO_APPID.into(),
-        wechat_secret: wechat_secret.clone(),
-        polyv_userid: DEMO_USERID.into(),
-        polyv_secret: polyv_secret.clone(),
-    };
-    let Platforms { wechat, polyv } = servers.block_on(Platforms::start(&data, who, today))?;
-    let videos_file = data.join("polyv/videos.csv");
+    let mut served = Vec::new();
+    let mut wechat_accounts = std::collections::BTreeMap::new();
+    let mut polyv_accounts = std::collections::BTreeMap::new();
+    for (i, (name, dir)) in accounts.iter().enumerate() {
+        // Each account its own ids and secrets (made up per run: nothing to leak).
+        let appid = if i == 0 {
+            DEMO_APPID.to_string()
+        } else {
+            format!("wxd0e0m0o0b{i:07}")
+        };
+        let userid = if i == 0 {
+            DEMO_USERID.to_string()
+        } else {
+            format!("demouser{:02}", i + 1)
+        };
+        let wechat_secret = Secret::new(format!("demo-{name}-{}", std::process::id()));
+        let polyv_secret = Secret::new(format!("demo-key-{name}-{}", std::process::id()));
+        let who = Credentials {
+            wechat_appid: appid.clone(),
+            wechat_secret: wechat_secret.clone(),
+            polyv_userid: userid.clone(),
+            polyv_secret: polyv_secret.clone(),
+        };
+        served.push((dir.clone(), who));
+        wechat_accounts.insert(
+            name.clone(),
+            WechatAccount {
+                appid,
+                secret: Some(wechat_secret),
+                ..WechatAccount::default()
+            },
+        );
+        polyv_accounts.insert(
+            name.clone(),
+            PolyvAccount {
+                userid,
+                secret_key: Some(polyv_secret),
+                mapping: Some(dir.join("polyv/videos.csv")),
+                ..PolyvAccount::default()
+            },
+        );
+    }
+    let Platforms { wechat, polyv } =
+        servers.block_on(Platforms::start_accounts(served, today))?;
+    let names: Vec<&str> = accounts.iter().map(|(name, _)| name.as_str()).collect();
     tracing::info!(
-        "loopback servers: WeChat {} and Polyv {}, serving {}",
+        "loopback servers: WeChat {} and Polyv {}, serving {} (accounts {})",
         wechat.url(),
         polyv.url(),
-        data.display()
+        data.display(),
+        names.join(", ")
     );
 
     let mut config = Config::default();
     config.platforms.set(
         wechat::NAME,
         WechatConfig {
-            appid: DEMO_APPID.into(),
-            appsecret: wechat_secret,
             api_base: wechat.url(),
+            accounts: wechat_accounts,
             ..WechatConfig::default()
         },
     );
@@ -89,16 +132,16 @@ pub fn run(ctx: &Context, args: Args) -> Result<Exit> {
     config.platforms.set(
         polyv::NAME,
         PolyvConfig {
-            userid: DEMO_USERID.into(),
-            secretkey: polyv_secret,
             api_base: polyv.url(),
-            videos: videos_file,
             requests_per_second: 100.0,
+            accounts: polyv_accounts,
             ..PolyvConfig::default()
         },
     );
-    config.prices = toml::from_str("wechat_cny_per_gb = 0.20\npolyv_cny_per_gb = 0.12\n")
-        .expect("the demo's prices parse");
+    config.prices = toml::from_str(
+        "wechat_cny_per_gb = 0.20\npolyv_cny_per_gb = 0.12\n[wechat.brand_b]\ncny_per_gb = 0.18\n",
+    )
+    .expect("the demo's prices parse");
     // The demo's own lake beside its report, unless --lake names a store to try.
     let lake = match ctx.lake.remote() {
         Some(_) => ctx.lake.clone(),
@@ -151,6 +194,27 @@ pub fn run(ctx: &Context, args: Args) -> Result<Exit> {
     )?;
     drop(servers);
     Ok(exit)
+}
+
+/// The sample's accounts: its own data as `main`, then each `DATA/accounts/<name>/`.
+fn sample_accounts(data: &Path) -> Result<Vec<(String, PathBuf)>> {
+    let mut accounts = vec![(FIRST_ACCOUNT.to_string(), data.to_path_buf())];
+    let dir = data.join("accounts");
+    if dir.is_dir() {
+        let mut more: Vec<(String, PathBuf)> = std::fs::read_dir(&dir)
+            .with_context(|| format!("reading {}", dir.display()))?
+            .flatten()
+            .filter(|e| e.path().is_dir())
+            .map(|e| (e.file_name().to_string_lossy().into_owned(), e.path()))
+            .collect();
+        more.sort();
+        for (name, _) in &more {
+            cdncost::lake::Scope::new(wechat::NAME, name)
+                .with_context(|| format!("{}: not an account name", dir.join(name).display()))?;
+        }
+        accounts.extend(more);
+    }
+    Ok(accounts)
 }
 
 /// The first and last day of the sample's log partitions (`cdn_logs/date=YYYY-MM-DD`).

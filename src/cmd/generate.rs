@@ -7,7 +7,10 @@ use chrono::NaiveDate;
 
 use cdncost::china_time::parse_date;
 use cdncost::exit::Exit;
-use cdncost::generator::{generate_logs, generate_polyv, LogShape, LogSpec, DOMAINS};
+use cdncost::generator::{
+    generate_logs, generate_polyv, generate_polyv_account, LogShape, LogSpec, DOMAINS,
+};
+use cdncost::lake::Scope;
 
 use super::{all_cores, Context};
 
@@ -53,6 +56,12 @@ pub struct Args {
     /// Threads [default: all cores]
     #[arg(short, long)]
     pub jobs: Option<usize>,
+    /// A further account (a mini-program and a Polyv user) under OUT/accounts/NAME/, with
+    /// the same layout: its own logs (half the traffic, another seed), usage series and
+    /// Polyv videos (other vids). Repeat for more; the loopback servers of `demo` and
+    /// `examples/serve` serve each to its own credentials.
+    #[arg(long = "account", value_name = "NAME")]
+    pub accounts: Vec<String>,
 }
 
 pub fn run(_ctx: &Context, args: Args) -> Result<Exit> {
@@ -66,8 +75,22 @@ pub fn run(_ctx: &Context, args: Args) -> Result<Exit> {
         gzip_level: args.gzip_level,
         shape: args.shape,
     };
-    let files = generate_logs(&spec, &args.out, args.jobs.unwrap_or_else(all_cores))?;
+    let jobs = args.jobs.unwrap_or_else(all_cores);
+    let mut files = generate_logs(&spec, &args.out, jobs)?;
     generate_polyv(args.from, args.days, args.seed, &args.out)?;
+    for (i, name) in args.accounts.iter().enumerate() {
+        Scope::new("account", name)?;
+        let k = i as u64 + 1;
+        let out = args.out.join("accounts").join(name);
+        let spec = LogSpec {
+            seed: args.seed.wrapping_add(7919 * k),
+            peak_requests_per_hour: (args.peak_requests_per_hour / 2).max(1),
+            malformed_lines: 0,
+            ..spec.clone()
+        };
+        files.extend(generate_logs(&spec, &out, jobs)?);
+        generate_polyv_account(args.from, args.days, spec.seed, &out, k)?;
+    }
     let bytes: u64 = files
         .iter()
         .filter_map(|f| std::fs::metadata(f).ok())
@@ -79,6 +102,12 @@ pub fn run(_ctx: &Context, args: Args) -> Result<Exit> {
         bytes as f64 / 1e6,
         args.out.join("cdn_logs").display()
     )?;
+    for name in &args.accounts {
+        outln!(
+            "account {name}: {}",
+            args.out.join("accounts").join(name).display()
+        )?;
+    }
     outln!(
         "ground truth: {}",
         args.out.join("expected_totals.csv").display()

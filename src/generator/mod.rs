@@ -647,12 +647,35 @@ const POLYV_VIDEOS: &[(&str, &str, &str)] = &[
 /// (`date,vid,pc_bytes,mobile_bytes`, what the loopback Polyv server serves). The last
 /// video has no traffic after the first day, as a video taken down would.
 pub fn generate_polyv(start: NaiveDate, days: u32, seed: u64, out: &Path) -> Result<()> {
+    generate_polyv_account(start, days, seed, out, 0)
+}
+
+/// The vid of one of the sample videos in the `account`th Polyv account (from 0): vids
+/// are Polyv's, unique across its users, so each account's differ (`<10 hex>_<n>`).
+fn vid_of_account(vid: &str, account: u64) -> String {
+    if account == 0 {
+        return vid.to_string();
+    }
+    let (stem, episode) = vid.split_once('_').unwrap_or((vid, ""));
+    let stem = u64::from_str_radix(stem, 16).unwrap_or(0) ^ (account * 0x1_0000_0001);
+    format!("{stem:010x}_{episode}")
+}
+
+/// [`generate_polyv`] for the `account`th Polyv account (from 0): the same titles and
+/// channels, its own vids and traffic.
+pub fn generate_polyv_account(
+    start: NaiveDate,
+    days: u32,
+    seed: u64,
+    out: &Path,
+    account: u64,
+) -> Result<()> {
     let dir = out.join("polyv");
     fs::create_dir_all(&dir)?;
     let mut videos = csv::Writer::from_path(dir.join("videos.csv"))?;
     videos.write_record(["vid", "title", "channel"])?;
     for (vid, title, channel) in POLYV_VIDEOS {
-        videos.write_record([vid, title, channel])?;
+        videos.write_record([vid_of_account(vid, account).as_str(), title, channel])?;
     }
     videos.flush()?;
     let mut rng = Rng(seed ^ 0x901F);
@@ -660,6 +683,7 @@ pub fn generate_polyv(start: NaiveDate, days: u32, seed: u64, out: &Path) -> Res
     for d in 0..days {
         let date = start + chrono::Days::new(d as u64);
         for (i, (vid, _, _)) in POLYV_VIDEOS.iter().enumerate() {
+            let vid = vid_of_account(vid, account);
             if i == POLYV_VIDEOS.len() - 1 && d > 0 {
                 continue;
             }

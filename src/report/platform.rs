@@ -1,6 +1,6 @@
 //! Platforms as data: each CDN whose traffic the report attributes to channels is one
-//! [`Platform`]. It says what its traffic was per (date, channel) and which columns it
-//! shows; the report's core table (`channel_platform_daily`: date, channel, platform,
+//! [`Platform`]. It says what its traffic was per (date, account, channel) and which columns it
+//! shows; the report's core table (`channel_platform_daily`: date, account, channel, platform,
 //! billed bytes, basis, cost) is the union of what the platforms give, priced by one cost
 //! rule ([`super::cost`]), and the wide `channel_daily` finance reads is a pivot of it
 //! joined with each platform's own measures. The platforms themselves live in
@@ -83,7 +83,8 @@ pub trait Platform: Sync {
     fn name(&self) -> &'static str {
         self.spec().name
     }
-    /// Per (date, channel) of `inputs.from..=inputs.to`: `date`, `channel`,
+    /// Per (date, account, channel) of `inputs.from..=inputs.to`: `date`, `account`
+    /// (whose bill the row is part of: each account's month is billed apart), `channel`,
     /// `billed_bytes` (Int64: what this row is billed by), `cost_basis` (String: how
     /// `billed_bytes` was arrived at) and every column of [`Spec::wide_columns`].
     /// `None` when the lake has no data of it.
@@ -103,8 +104,8 @@ pub trait Platform: Sync {
     fn monthly_shares(&self, _month_total: &dyn Fn(&str) -> Expr) -> Vec<Expr> {
         Vec::new()
     }
-    /// Its traffic per (day, channel, episode) of `inputs.from..=inputs.to`, which its
-    /// cost of each (day, channel) is split by in the drama tables. None: its cost stays
+    /// Its traffic per (day, account, channel, episode) of `inputs.from..=inputs.to`,
+    /// which its cost of each (day, account, channel) is split by in the drama tables. None: its cost stays
     /// with the channel.
     fn drama_traffic(&self, _inputs: &DramaInputs) -> Result<Vec<EpisodeTraffic>, DramaError> {
         Ok(Vec::new())

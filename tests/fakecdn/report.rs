@@ -1,5 +1,5 @@
 //! What the report makes of the fake CDN: it bills what its table says, per (date,
-//! channel); its bytes are split over the dramas its rows name.
+//! account, channel); its bytes are split over the dramas its rows name.
 
 use cdncost::report::drama::{DramaError, DramaInputs, Episode, EpisodeTraffic, Traffic};
 use cdncost::report::inputs::{in_range, scan_range, schema};
@@ -41,7 +41,7 @@ impl Platform for FakeCdn {
             return Ok(None);
         };
         let frame = traffic
-            .group_by([col("date"), col("channel")])
+            .group_by([col("date"), col("account"), col("channel")])
             .agg([col("bytes").sum().alias("fakecdn_bytes")]);
         Ok(Some(with_basis(frame)))
     }
@@ -50,6 +50,7 @@ impl Platform for FakeCdn {
         use DataType::*;
         let schema = schema(&[
             ("date", Date),
+            ("account", String),
             ("channel", String),
             ("fakecdn_bytes", Int64),
         ]);
@@ -61,9 +62,16 @@ impl Platform for FakeCdn {
             return Ok(Vec::new());
         };
         let rows = in_range(traffic, inputs.from, inputs.to)
-            .select([col("date"), col("channel"), col("drama"), col("bytes")])
+            .select([
+                col("date"),
+                col("account"),
+                col("channel"),
+                col("drama"),
+                col("bytes"),
+            ])
             .collect()?;
         let dates: Vec<_> = rows.column("date")?.date()?.as_date_iter().collect();
+        let accounts = rows.column("account")?.str()?.clone();
         let channels = rows.column("channel")?.str()?.clone();
         let dramas = rows.column("drama")?.str()?.clone();
         let bytes = rows.column("bytes")?.i64()?.clone();
@@ -71,6 +79,7 @@ impl Platform for FakeCdn {
             .map(|i| {
                 let day_channel = (
                     dates[i].unwrap_or_default(),
+                    accounts.get(i).unwrap_or_default().to_string(),
                     channels.get(i).unwrap_or_default().to_string(),
                 );
                 let t = Traffic {
