@@ -56,13 +56,26 @@ fn demo_runs_offline_and_points_at_the_report() {
     ] {
         assert!(w.path("demo-out/report").join(file).exists(), "{file}");
     }
-    assert_eq!(
-        lake_totals(&w.path("demo-out/lake")),
-        expected_totals(&data)
+    // The sample is a studio of two accounts (its own data is `main`, and
+    // `accounts/brand_b/`): the lake holds both accounts' requests, each billed apart.
+    let mut studio = expected_totals(&data);
+    for (key, (requests, bytes)) in expected_totals(&data.join("accounts/brand_b")) {
+        let sum = studio.entry(key).or_default();
+        sum.0 += requests;
+        sum.1 += bytes;
+    }
+    assert_eq!(lake_totals(&w.path("demo-out/lake")), studio);
+    assert!(
+        out.contains("logs (account main): 144 files") && out.contains("logs (account brand_b): 144 files"),
+        "{out}"
     );
     let monthly = std::fs::read_to_string(w.path("demo-out/report/channel_monthly.csv")).unwrap();
-    let total = monthly.lines().find(|l| l.contains("(total)")).unwrap();
-    assert!(total.ends_with(",true"), "{total}");
+    let totals: Vec<&str> = monthly.lines().filter(|l| l.contains("(total)")).collect();
+    assert_eq!(totals.len(), 3, "{monthly}");
+    for (total, account) in totals.iter().zip(["brand_b", "main", "(all)"]) {
+        assert!(total.starts_with(&format!("2026-11,{account},(total),")), "{total}");
+        assert!(total.ends_with(",true"), "{total}");
+    }
 
     // For log collectors: every stderr line is JSON; the last record has the figures.
     let run = w
@@ -85,10 +98,10 @@ fn demo_runs_offline_and_points_at_the_report() {
         .find(|r| r["fields"]["message"] == "run finished")
         .expect("a run finished record");
     assert_eq!(done["fields"]["status"], 0);
-    assert_eq!(done["fields"]["files"], 144);
-    assert_eq!(done["fields"]["lines"], 9462);
+    assert_eq!(done["fields"]["files"], 288);
+    assert_eq!(done["fields"]["lines"], 9462 + 4714);
     assert_eq!(done["fields"]["rejected"], 6);
-    let log_bytes: u64 = expected_totals(&data).values().map(|v| v.1).sum();
+    let log_bytes: u64 = studio.values().map(|v| v.1).sum();
     assert_eq!(done["fields"]["log_bytes"], log_bytes);
 }
 

@@ -27,7 +27,8 @@ use super::Context;
 
 const DEMO_APPID: &str = "wxd0e0m0o0a0p0p0i0";
 const DEMO_USERID: &str = "demouser01";
-/// The account the sample's own data is (its `accounts/<name>/` are the others).
+/// The account the sample's own data is when it has others (`accounts/<name>/`); alone,
+/// it is the `default` account, as a single-account configuration is.
 const FIRST_ACCOUNT: &str = "main";
 
 /// Run the whole nightly job on the bundled sample data, against loopback servers.
@@ -196,7 +197,8 @@ pub fn run(ctx: &Context, args: Args) -> Result<Exit> {
     Ok(exit)
 }
 
-/// The sample's accounts: its own data as `main`, then each `DATA/accounts/<name>/`.
+/// The sample's accounts: its own data (as `main`, or `default` when alone), then each
+/// `DATA/accounts/<name>/`.
 fn sample_accounts(data: &Path) -> Result<Vec<(String, PathBuf)>> {
     let mut accounts = vec![(FIRST_ACCOUNT.to_string(), data.to_path_buf())];
     let dir = data.join("accounts");
@@ -213,6 +215,9 @@ fn sample_accounts(data: &Path) -> Result<Vec<(String, PathBuf)>> {
                 .with_context(|| format!("{}: not an account name", dir.join(name).display()))?;
         }
         accounts.extend(more);
+    }
+    if accounts.len() == 1 {
+        accounts[0].0 = cdncost::lake::DEFAULT_ACCOUNT.to_string();
     }
     Ok(accounts)
 }

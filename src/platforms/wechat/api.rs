@@ -99,7 +99,7 @@ pub enum WechatError {
     #[error("WeChat is not configured: {0}")]
     Config(String),
     #[error(
-        "WeChat access token: errcode {errcode}: {errmsg}; check WECHAT_APPID and WECHAT_APPSECRET"
+        "WeChat access token: errcode {errcode}: {errmsg}; check WECHAT_APPID and WECHAT_APPSECRET (or the account's appid and secret under [wechat.accounts])"
     )]
     Token { errcode: i64, errmsg: String },
     #[error("WeChat {call}: errcode {errcode}: {errmsg}{hint}")]
