@@ -21,7 +21,12 @@ async fn main() -> anyhow::Result<()> {
     };
     let mut served = vec![(
         data.clone(),
-        who("wxloopback0000001", "loopback-secret", "loopbackuser", "loopback-key"),
+        who(
+            "wxloopback0000001",
+            "loopback-secret",
+            "loopbackuser",
+            "loopback-key",
+        ),
     )];
     // DATA/accounts/<name>/: further accounts (`cdncost generate --account NAME`), served
     // at the same bases with their own credentials.

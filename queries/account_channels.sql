@@ -1,5 +1,5 @@
--- Each account's channels (mini-programs apart) by log bytes over a date range, with the
--- billed estimate and each channel's share of its account's traffic.
+-- Each account's channels by log bytes over a date range, each account apart (WeChat CDN logs).
+-- The billed estimate, and each channel's share of its account's traffic.
 -- param: from = 2026-11-18  first China day (YYYY-MM-DD)
 -- param: to = 2026-11-19  last China day, inclusive
 -- param: factor = 1.10  billed bytes per log byte ([prices] billing_factor when set)

@@ -59,8 +59,14 @@ fn studio() -> Studio {
     let Platforms { wechat, polyv } = rt
         .block_on(Platforms::start_accounts(
             vec![
-                (sample(), who(ALPHA_APPID, ALPHA_SECRET, ALPHA_USER, ALPHA_KEY)),
-                (beta_data(), who(BETA_APPID, BETA_SECRET, BETA_USER, BETA_KEY)),
+                (
+                    sample(),
+                    who(ALPHA_APPID, ALPHA_SECRET, ALPHA_USER, ALPHA_KEY),
+                ),
+                (
+                    beta_data(),
+                    who(BETA_APPID, BETA_SECRET, BETA_USER, BETA_KEY),
+                ),
             ],
             today,
         ))
@@ -119,7 +125,17 @@ impl Studio {
     /// `WECHAT_*` or `POLYV_*` variable (the accounts are the settings').
     fn run(&self, beta_secret: &str) -> Run {
         self.w.run_env(
-            &["run", "--from", DAY1, "--to", DAY2, "--lookback", "0"],
+            &[
+                "run",
+                "--from",
+                DAY1,
+                "--to",
+                DAY2,
+                "--lookback",
+                "0",
+                "--out",
+                "report",
+            ],
             &[
                 ("BETA_WECHAT_SECRET", beta_secret),
                 ("CDNCOST_TODAY", TODAY),
@@ -246,7 +262,12 @@ fn two_mini_programs_and_two_polyv_users_each_on_its_own() {
         .collect();
     assert_eq!(
         accounts,
-        [(DAY1, "alpha"), (DAY1, "beta"), (DAY2, "alpha"), (DAY2, "beta")]
+        [
+            (DAY1, "alpha"),
+            (DAY1, "beta"),
+            (DAY2, "alpha"),
+            (DAY2, "beta")
+        ]
     );
     assert!(reconciliation.iter().all(|r| r["complete"] == "true"));
 
@@ -274,23 +295,26 @@ fn two_mini_programs_and_two_polyv_users_each_on_its_own() {
     // A media id is matched against its own account's catalogue only: the loopback
     // apps name the same directories after other dramas, so the same traffic path
     // names one drama in alpha and another in beta.
-    let dramas = s.csv("drama_daily.csv");
-    let named = |account: &str| -> std::collections::BTreeSet<String> {
-        dramas
+    // The loopback apps' media ids differ (beta's from 3000100000): each account's
+    // episodes carry its own catalogue's ids only.
+    let episodes = s.csv("episode_daily.csv");
+    let ids = |account: &str| -> Vec<i64> {
+        episodes
             .iter()
-            .filter(|r| r["account"] == account)
-            .map(|r| r["drama_name"].clone())
+            .filter(|r| r["account"] == account && !r["media_id"].is_empty())
+            .map(|r| r["media_id"].parse().unwrap())
             .collect()
     };
-    let catalogue = |app: u64| -> std::collections::BTreeSet<String> {
-        cdncost::generator::catalogue::media_of_app(app)
-            .into_iter()
-            .map(|m| m.drama_name)
-            .chain(["(unmatched)".to_string()])
-            .collect()
-    };
-    assert!(named("alpha").is_subset(&catalogue(0)), "{:?}", named("alpha"));
-    assert!(named("beta").is_subset(&catalogue(1)), "{:?}", named("beta"));
+    let (alpha_ids, beta_ids) = (ids("alpha"), ids("beta"));
+    assert!(alpha_ids.len() > 100 && beta_ids.len() > 100);
+    assert!(
+        alpha_ids.iter().all(|id| *id < 3_000_100_000),
+        "{alpha_ids:?}"
+    );
+    assert!(
+        beta_ids.iter().all(|id| *id >= 3_000_100_000),
+        "{beta_ids:?}"
+    );
     let first_drama = cdncost::generator::catalogue::media()[0].path_prefix();
     let name_of = |account: &str| -> String {
         let media = scan_table(&s.w.path("lake"), "media_history")
@@ -331,7 +355,12 @@ fn two_mini_programs_and_two_polyv_users_each_on_its_own() {
     // A second run fetches nothing twice and reports the same bytes.
     let first: BTreeMap<String, Vec<u8>> = ["channel_daily.csv", "channel_monthly.csv"]
         .iter()
-        .map(|f| (f.to_string(), std::fs::read(s.w.path("report").join(f)).unwrap()))
+        .map(|f| {
+            (
+                f.to_string(),
+                std::fs::read(s.w.path("report").join(f)).unwrap(),
+            )
+        })
         .collect();
     let again = s.run(BETA_SECRET).ok();
     assert!(
@@ -342,7 +371,11 @@ fn two_mini_programs_and_two_polyv_users_each_on_its_own() {
         again.stdout()
     );
     for (file, bytes) in first {
-        assert_eq!(std::fs::read(s.w.path("report").join(&file)).unwrap(), bytes, "{file}");
+        assert_eq!(
+            std::fs::read(s.w.path("report").join(&file)).unwrap(),
+            bytes,
+            "{file}"
+        );
     }
 }
 
@@ -407,7 +440,9 @@ fn a_token_reaches_its_own_apps_data_only() {
     // An unknown token (say, one of another service) reaches nothing.
     let unknown: serde_json::Value = rt.block_on(async {
         client
-            .post(format!("{base}/wxa/sec/vod/getcdnlogs?access_token=LOOPBACK_TOKEN_99999999_{BETA_APPID}"))
+            .post(format!(
+                "{base}/wxa/sec/vod/getcdnlogs?access_token=LOOPBACK_TOKEN_99999999_{BETA_APPID}"
+            ))
             .json(&serde_json::json!({"start_time": start, "end_time": start + 3600}))
             .send()
             .await
@@ -432,7 +467,13 @@ fn a_token_reaches_its_own_apps_data_only() {
     };
     let vid_of = |data: &Path| -> String {
         let text = std::fs::read_to_string(data.join("polyv/videos.csv")).unwrap();
-        text.lines().nth(1).unwrap().split(',').next().unwrap().to_string()
+        text.lines()
+            .nth(1)
+            .unwrap()
+            .split(',')
+            .next()
+            .unwrap()
+            .to_string()
     };
     let (alpha_vid, beta_vid) = (vid_of(&sample()), vid_of(&beta_data()));
     assert_ne!(alpha_vid, beta_vid);
@@ -450,7 +491,10 @@ fn one_account_with_a_wrong_secret_leaves_the_other_complete_and_says_which() {
     // The team's chat hears of it too.
     let robot_rt = tokio::runtime::Runtime::new().unwrap();
     let robot = robot_rt
-        .block_on(cdncost::sources::robot::server::RobotServer::start("robot-key-1", None))
+        .block_on(cdncost::sources::robot::server::RobotServer::start(
+            "robot-key-1",
+            None,
+        ))
         .unwrap();
     let toml = std::fs::read_to_string(s.w.path("cdncost.toml")).unwrap();
     std::fs::write(
@@ -467,7 +511,10 @@ fn one_account_with_a_wrong_secret_leaves_the_other_complete_and_says_which() {
         out.contains("WeChat account beta: INCOMPLETE") && out.contains("errcode 40125"),
         "{out}\n{err}"
     );
-    assert!(out.contains("logs (account alpha): 144 files listed: 144 downloaded"), "{out}");
+    assert!(
+        out.contains("logs (account alpha): 144 files listed: 144 downloaded"),
+        "{out}"
+    );
     assert!(!err.contains("not-the-secret") && !out.contains("not-the-secret"));
     // Alpha's day is whole in the report; beta's is missing, and says whose.
     let daily = s.csv("channel_daily.csv");
@@ -573,7 +620,11 @@ fn a_lake_from_before_accounts_reports_as_before_but_for_the_account_column() {
             );
             let header = String::from_utf8(new).unwrap();
             let header = header.lines().next().unwrap();
-            let after = if header.starts_with("month") { "month" } else { "date" };
+            let after = if header.starts_with("month") {
+                "month"
+            } else {
+                "date"
+            };
             assert!(
                 header.starts_with(&format!("{after},account,")),
                 "{file}: {header}"

@@ -439,7 +439,7 @@ fn errors_are_clear_and_formats_work() {
     assert!(run.stderr().contains("--list"), "{}", run.stderr());
 
     let list = s.cdncost(&["query", "--list"]).ok().stdout();
-    assert_eq!(list.lines().count(), 10, "{list}");
+    assert_eq!(list.lines().count(), 11, "{list}");
     let top = list
         .lines()
         .find(|l| l.starts_with("top_channels "))

@@ -66,14 +66,18 @@ fn demo_runs_offline_and_points_at_the_report() {
     }
     assert_eq!(lake_totals(&w.path("demo-out/lake")), studio);
     assert!(
-        out.contains("logs (account main): 144 files") && out.contains("logs (account brand_b): 144 files"),
+        out.contains("logs (account main): 144 files")
+            && out.contains("logs (account brand_b): 144 files"),
         "{out}"
     );
     let monthly = std::fs::read_to_string(w.path("demo-out/report/channel_monthly.csv")).unwrap();
     let totals: Vec<&str> = monthly.lines().filter(|l| l.contains("(total)")).collect();
     assert_eq!(totals.len(), 3, "{monthly}");
     for (total, account) in totals.iter().zip(["brand_b", "main", "(all)"]) {
-        assert!(total.starts_with(&format!("2026-11,{account},(total),")), "{total}");
+        assert!(
+            total.starts_with(&format!("2026-11,{account},(total),")),
+            "{total}"
+        );
         assert!(total.ends_with(",true"), "{total}");
     }
 

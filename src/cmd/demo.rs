@@ -109,8 +109,7 @@ pub fn run(ctx: &Context, args: Args) -> Result<Exit> {
             },
         );
     }
-    let Platforms { wechat, polyv } =
-        servers.block_on(Platforms::start_accounts(served, today))?;
+    let Platforms { wechat, polyv } = servers.block_on(Platforms::start_accounts(served, today))?;
     let names: Vec<&str> = accounts.iter().map(|(name, _)| name.as_str()).collect();
     tracing::info!(
         "loopback servers: WeChat {} and Polyv {}, serving {} (accounts {})",

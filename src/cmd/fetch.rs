@@ -142,9 +142,9 @@ pub fn run(ctx: &Context, args: Args) -> Result<Exit> {
                 polyv::fetch(&job, account, days, a.videos.as_deref())
             })
         }
-        Source::Media(MediaArgs {}) => {
-            each(wechat::accounts(&job), only, |account| media::fetch(&job, account))
-        }
+        Source::Media(MediaArgs {}) => each(wechat::accounts(&job), only, |account| {
+            media::fetch(&job, account)
+        }),
     }
 }
 
@@ -155,7 +155,10 @@ fn each<C>(
     only: Option<&str>,
     mut fetch: impl FnMut((&Scope, &C)) -> Result<StepOutcome, JobError>,
 ) -> Result<Exit> {
-    let names: Vec<String> = accounts.iter().map(|a| a.scope.account().to_string()).collect();
+    let names: Vec<String> = accounts
+        .iter()
+        .map(|a| a.scope.account().to_string())
+        .collect();
     let chosen: Vec<&Account<C>> = accounts
         .iter()
         .filter(|a| only.is_none_or(|name| a.scope.account() == name))

@@ -174,16 +174,40 @@ mod tests {
         };
         assert!(check("", vec![("a", named("wx1", true, false))]).is_ok());
         let cases = [
-            (check("", vec![("a", named("wx1", false, false))]), "account a: no credentials"),
-            (check("", vec![("a", named("", true, false))]), "account a: no appid"),
-            (check("", vec![("a", named("wx1", true, true))]), "account a: both"),
             (
-                check("", vec![("a", named("wx1", true, false)), ("b", named("wx1", false, true))]),
+                check("", vec![("a", named("wx1", false, false))]),
+                "account a: no credentials",
+            ),
+            (
+                check("", vec![("a", named("", true, false))]),
+                "account a: no appid",
+            ),
+            (
+                check("", vec![("a", named("wx1", true, true))]),
+                "account a: both",
+            ),
+            (
+                check(
+                    "",
+                    vec![
+                        ("a", named("wx1", true, false)),
+                        ("b", named("wx1", false, true)),
+                    ],
+                ),
                 "accounts a and b have the same appid wx1",
             ),
-            (check("wx1", vec![("b", named("wx1", true, false))]), "accounts default and b"),
-            (check("wx0", vec![("default", named("wx1", true, false))]), "account default:"),
-            (check("", vec![("Bad.Name", named("wx1", true, false))]), "[accounts.Bad.Name]"),
+            (
+                check("wx1", vec![("b", named("wx1", true, false))]),
+                "accounts default and b",
+            ),
+            (
+                check("wx0", vec![("default", named("wx1", true, false))]),
+                "account default:",
+            ),
+            (
+                check("", vec![("Bad.Name", named("wx1", true, false))]),
+                "[accounts.Bad.Name]",
+            ),
         ];
         for (result, said) in cases {
             let err = result.unwrap_err();
@@ -195,12 +219,17 @@ mod tests {
     fn secrets_come_from_the_file_or_a_named_variable() {
         let written = Some(Secret::new("s"));
         assert_eq!(
-            secret_of("a", ("secret", &written), ("secret_env", &None)).unwrap().expose(),
+            secret_of("a", ("secret", &written), ("secret_env", &None))
+                .unwrap()
+                .expose(),
             "s"
         );
         let unset = Some("CDNCOST_TEST_SURELY_UNSET_VARIABLE".to_string());
         let err = secret_of("a", ("secret", &None), ("secret_env", &unset)).unwrap_err();
-        assert!(err.contains("CDNCOST_TEST_SURELY_UNSET_VARIABLE is not set"), "{err}");
+        assert!(
+            err.contains("CDNCOST_TEST_SURELY_UNSET_VARIABLE is not set"),
+            "{err}"
+        );
         assert_eq!(
             file_of_account(Path::new("/x/tokens.json"), "alpha"),
             Path::new("/x/tokens.alpha.json")

@@ -228,7 +228,11 @@ fn with_bills(monthly: LazyFrame, bills: DataFrame, platforms: &[Box<dyn Platfor
             .clone()
             .lazy()
             .filter(col("platform").eq(lit(p.name())))
-            .select([col("month"), col(ACCOUNT), col("bill_cny").alias(name.as_str())]);
+            .select([
+                col("month"),
+                col(ACCOUNT),
+                col("bill_cny").alias(name.as_str()),
+            ]);
         let studio = bill
             .clone()
             .group_by([col("month")])

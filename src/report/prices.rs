@@ -423,7 +423,11 @@ mod tests {
         // 10 × 0.20 + 40 × 0.15 + 10 × 0.10
         assert_eq!(p.month_bill_fen("cdn_a", "default", 60_000_000_000), 900);
         // Rounded once, half up: 0.025 fen of a byte short of a whole fen.
-        assert_eq!(p.month_bill_fen("cdn_a", "default", 25_000_000), 1, "0.5 fen → 1");
+        assert_eq!(
+            p.month_bill_fen("cdn_a", "default", 25_000_000),
+            1,
+            "0.5 fen → 1"
+        );
         assert_eq!(p.month_bill_fen("cdn_a", "default", 24_999_999), 0);
     }
 
@@ -480,7 +484,11 @@ mod tests {
         assert!(p.validate().is_ok());
         assert_eq!(p.month_bill_fen("cdn_c", "default", 2_000_000_000), 100);
         assert_eq!(p.month_bill_fen("cdn_a", "default", 2_000_000_000), 40);
-        assert_eq!(p.month_bill_fen("cdn_b", "default", 2_000_000_000), 40, "0.3 + 0.1");
+        assert_eq!(
+            p.month_bill_fen("cdn_b", "default", 2_000_000_000),
+            40,
+            "0.3 + 0.1"
+        );
         assert_eq!(p.month_bill_fen("unpriced", "default", 2_000_000_000), 0);
         let err = toml::from_str::<Prices>("cdn_a_cny_per_gbb = 1\n").unwrap_err();
         assert!(err.to_string().contains("cdn_a_cny_per_gbb"), "{err}");
@@ -509,7 +517,10 @@ mod tests {
         assert_eq!(p.month_bill_fen("cdn_a", "default", 2_000_000_000), 40);
         assert_eq!(p.month_bill_fen("cdn_a", "brand_b", 2_000_000_000), 40);
         let bad = "[cdn_a.brand_b]\ncny_per_gb = -1\n";
-        let err = toml::from_str::<Prices>(bad).unwrap().validate().unwrap_err();
+        let err = toml::from_str::<Prices>(bad)
+            .unwrap()
+            .validate()
+            .unwrap_err();
         assert!(err.contains("cdn_a.brand_b"), "{err}");
         let err = toml::from_str::<Prices>("[cdn_a.brand_b]\ncny = 1\n").unwrap_err();
         assert!(err.to_string().contains("[prices.cdn_a.brand_b]"), "{err}");

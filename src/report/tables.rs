@@ -69,7 +69,11 @@ pub const LONG_COLUMNS: &[&str] = &[
 /// The columns of `channel_daily`, in order: the keys, each platform's measures, each
 /// platform's cost, the total, and the day's completeness.
 pub fn daily_columns(platforms: &[Box<dyn Platform>]) -> Vec<String> {
-    let mut columns = vec!["date".to_string(), ACCOUNT.to_string(), "channel".to_string()];
+    let mut columns = vec![
+        "date".to_string(),
+        ACCOUNT.to_string(),
+        "channel".to_string(),
+    ];
     for p in platforms {
         columns.extend(p.spec().wide_columns.iter().map(|c| c.to_string()));
     }
@@ -202,8 +206,8 @@ pub fn build_with(
     let requests = context
         .requests_by_channel()?
         .unwrap_or_else(|| DataFrame::empty_with_schema(&inputs::requests_schema()).lazy());
-    let accounts = context
-        .accounts_of(crate::lake::catalogue::owner(crate::lake::USAGE), || {
+    let accounts =
+        context.accounts_of(crate::lake::catalogue::owner(crate::lake::USAGE), || {
             let frame = requests
                 .clone()
                 .select([col(ACCOUNT)])
@@ -409,10 +413,7 @@ fn usage_points(usage: &DataFrame) -> PolarsResult<BTreeMap<(String, NaiveDate),
                 billed_bytes: bytes.unwrap_or(0),
             };
             let account = account.unwrap_or(DEFAULT_ACCOUNT).to_string();
-            out.insert(
-                (account, crate::china_time::date_of_day_number(date)),
-                day,
-            );
+            out.insert((account, crate::china_time::date_of_day_number(date)), day);
         }
     }
     Ok(out)

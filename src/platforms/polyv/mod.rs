@@ -16,8 +16,8 @@ use std::path::Path;
 
 use super::accounts::{of, secret_of, Account, AccountRules, NamedAccount};
 use crate::config::{Config, PlatformSettings};
-use crate::lake::Scope;
 use crate::lake::catalogue::{Kind, Table};
+use crate::lake::Scope;
 use crate::pipeline::{Job, JobError};
 
 /// The platform's name: its `platform` value in the lake and the report, its settings
@@ -159,7 +159,10 @@ impl crate::pipeline::nightly::NightlyPlatform for Nightly {
             |account, steps| match &account.settings {
                 Ok(settings) => {
                     tracing::info!("Polyv traffic {days}{}", of(&account.scope));
-                    steps.required("Polyv", fetch::fetch(job, (&account.scope, settings), days, None));
+                    steps.required(
+                        "Polyv",
+                        fetch::fetch(job, (&account.scope, settings), days, None),
+                    );
                 }
                 Err(e) => steps.required("settings", Err(JobError::Setup(e.clone()))),
             },

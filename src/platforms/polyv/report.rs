@@ -132,8 +132,7 @@ fn gaps(inputs: &Inputs, date: NaiveDate, gaps: &mut DayGaps) -> Result<(), Lake
     })?;
     for account in &accounts {
         let whose = crate::report::inputs::gap_of(&accounts, account);
-        let Some(polyv) =
-            day_record::<VideoDayRecord>(lake, super::DAYS, account, date, gaps)?
+        let Some(polyv) = day_record::<VideoDayRecord>(lake, super::DAYS, account, date, gaps)?
         else {
             continue;
         };

@@ -326,7 +326,9 @@ pub fn fetch(job: &Job, (scope, config): super::AccountSettings) -> Result<StepO
     let mut outcome = StepOutcome::saying(format!(
         "media{}: {} dramas, {} media listed; {} path prefixes known (listed now or before)",
         crate::platforms::accounts::of(scope),
-        record.dramas, record.media, record.prefixes_known
+        record.dramas,
+        record.media,
+        record.prefixes_known
     ));
     outcome.said.extend(said);
     if record.media_without_prefix > 0 {

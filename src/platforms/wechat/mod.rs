@@ -166,7 +166,13 @@ fn fetch_account(
         tracing::info!("WeChat usage series {days}{}", of(scope));
         steps.required(
             "usage series",
-            usage::fetch(job, (scope, settings), days, usage::DAILY_MIN, usage::BILLED_TRAFFIC),
+            usage::fetch(
+                job,
+                (scope, settings),
+                days,
+                usage::DAILY_MIN,
+                usage::BILLED_TRAFFIC,
+            ),
         );
     }
     if let Some(days) = within_history(days, logs::HISTORY_DAYS, "CDN logs") {

@@ -368,7 +368,10 @@ fn gaps(inputs: &Inputs, date: NaiveDate, gaps: &mut DayGaps) -> Result<(), Lake
                 .unwrap_or_default(),
             _ => Vec::new(),
         };
-        let billed = inputs.usage_points.keys().map(|(account, _)| account.clone());
+        let billed = inputs
+            .usage_points
+            .keys()
+            .map(|(account, _)| account.clone());
         Ok(logged.into_iter().chain(billed).collect())
     })?;
     for account in &accounts {

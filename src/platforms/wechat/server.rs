@@ -465,8 +465,8 @@ fn catalogue_page(
     let listed: Vec<catalogue::CatalogueMedia> = app
         .catalogue
         .iter()
-        .cloned()
         .filter(|m| !m.deleted && !faults.taken_down.contains(&m.media_id))
+        .cloned()
         .collect();
     if name == "listdramas" {
         let mut dramas: Vec<Value> = Vec::new();

@@ -6,8 +6,8 @@ use std::fmt::Write as _;
 use polars::prelude::*;
 
 use super::format::*;
-use crate::report::platform::Shown as Cell;
 use crate::lake::ACCOUNT;
+use crate::report::platform::Shown as Cell;
 use crate::report::tables::TOTAL_CHANNEL;
 use crate::report::words::{Labels, Lang};
 use crate::table::thousands;
