@@ -520,8 +520,29 @@ fn one_account_with_a_wrong_secret_leaves_the_other_complete_and_says_which() {
     let daily = s.csv("channel_daily.csv");
     assert_eq!(wechat_rows_of(&daily, "alpha"), expected(&sample()));
     assert!(wechat_rows_of(&daily, "beta").is_empty());
+    // Each account's day says whether it is complete: alpha's are, beta's say why not
+    // (the settings name beta, though the lake has none of its data).
     let reconciliation = s.csv("reconciliation.csv");
-    assert!(reconciliation.iter().all(|r| r["account"] != "beta"));
+    assert_eq!(reconciliation.len(), 4);
+    for r in &reconciliation {
+        match r["account"].as_str() {
+            "alpha" => assert_eq!(
+                (r["complete"].as_str(), r["missing"].as_str()),
+                ("true", "")
+            ),
+            "beta" => {
+                assert_eq!(r["complete"], "false");
+                assert!(r["missing"].contains("no usage series"), "{r:?}");
+                assert!(r["log_bytes"].is_empty(), "{r:?}");
+            }
+            other => panic!("account {other}"),
+        }
+    }
+    let page = std::fs::read_to_string(s.w.path("report/report.html")).unwrap();
+    assert!(
+        page.contains("beta: log files not listed by the API"),
+        "the page names it"
+    );
     let said = robot.received();
     assert_eq!(said.len(), 1);
     let text = said[0].body.to_string();

@@ -251,6 +251,7 @@ fn a_third_platform_folder_reaches_every_output() {
         html: false,
         drama_mapping: None,
         item_dramas: Default::default(),
+        accounts: Default::default(),
         lang: Default::default(),
         chinese_headers: false,
     };

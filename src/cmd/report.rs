@@ -73,6 +73,7 @@ impl Args {
             html: !self.no_html,
             drama_mapping: None,
             item_dramas: Default::default(),
+            accounts: Default::default(),
             lang: self.lang.unwrap_or_default(),
             chinese_headers: self.headers == Headers::Zh,
         })
@@ -84,6 +85,7 @@ pub fn run(ctx: &Context, args: Args) -> Result<Exit> {
     request.drama_mapping = ctx.config.media.mapping.clone();
     request.lang = args.lang.unwrap_or(ctx.config.report.lang);
     request.item_dramas = cdncost::platforms::item_dramas(&ctx.config);
+    request.accounts = cdncost::platforms::account_names(&ctx.job());
     let platforms = cdncost::platforms::report();
     let outcome = report::make_with(&ctx.lake, &ctx.config.prices, &request, &platforms)?;
     for path in &outcome.files {

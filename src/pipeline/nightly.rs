@@ -58,6 +58,11 @@ pub trait NightlyPlatform: Sync {
     fn fetch(&self, job: &Job, days: DateRange, request: &NightlyRequest, steps: &mut Steps);
     /// What the report makes of its data.
     fn report(&self) -> Box<dyn crate::report::platform::Platform>;
+    /// The names of the accounts its settings name (those a job fetches), for the report
+    /// to check whether the lake has their days.
+    fn account_names(&self, _job: &Job) -> Vec<String> {
+        Vec::new()
+    }
     /// Item → drama names its settings give (a mapping file's `drama` column), for
     /// items whose titles don't say.
     fn item_dramas(
@@ -267,6 +272,11 @@ pub fn run(
         item_dramas: platforms
             .iter()
             .map(|p| (p.name(), p.item_dramas(job.config)))
+            .filter(|(_, names)| !names.is_empty())
+            .collect(),
+        accounts: platforms
+            .iter()
+            .map(|p| (p.name(), p.account_names(job)))
             .filter(|(_, names)| !names.is_empty())
             .collect(),
         lang: request.lang.unwrap_or(job.config.report.lang),

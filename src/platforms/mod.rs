@@ -64,6 +64,17 @@ pub fn load_config(explicit: Option<&std::path::Path>) -> anyhow::Result<crate::
     crate::config::Config::load(explicit, &settings())
 }
 
+/// The accounts every platform's settings name (as `job` reads them), for the report.
+pub fn account_names(
+    job: &crate::pipeline::Job,
+) -> std::collections::BTreeMap<&'static str, Vec<String>> {
+    REGISTRY
+        .iter()
+        .map(|p| (p.name, p.nightly.account_names(job)))
+        .filter(|(_, names)| !names.is_empty())
+        .collect()
+}
+
 /// Item → drama names of every platform's settings, for the report.
 pub fn item_dramas(
     config: &crate::config::Config,

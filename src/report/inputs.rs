@@ -36,6 +36,8 @@ pub struct Inputs<'a> {
     requests_by_channel: std::sync::OnceLock<Option<DataFrame>>,
     /// Per platform, the accounts its gaps are checked for ([`Inputs::accounts_of`]).
     accounts: std::sync::Mutex<BTreeMap<&'static str, Vec<String>>>,
+    /// Per platform, the accounts the settings name (checked whether seen or not).
+    expected: BTreeMap<&'static str, Vec<String>>,
 }
 
 impl<'a> Inputs<'a> {
@@ -57,11 +59,25 @@ impl<'a> Inputs<'a> {
             rollups,
             requests_by_channel: std::sync::OnceLock::new(),
             accounts: Default::default(),
+            expected: BTreeMap::new(),
         }
     }
 
-    /// The accounts of `platform` whose gaps are checked: those `find` sees in its data
-    /// of the months (found once, for every day), else `default`.
+    /// These inputs, the settings naming `accounts` per platform.
+    pub fn expecting(mut self, accounts: &BTreeMap<&'static str, Vec<String>>) -> Self {
+        self.expected = accounts.clone();
+        self
+    }
+
+    /// Every account whose gaps some platform checked ([`Inputs::accounts_of`]).
+    pub fn checked_accounts(&self) -> Vec<String> {
+        let known = self.accounts.lock().unwrap_or_else(|e| e.into_inner());
+        known.values().flatten().cloned().collect()
+    }
+
+    /// The accounts of `platform` whose gaps are checked: those the settings name, and
+    /// those `find` sees in its data of the months (found once, for every day); else
+    /// `default`.
     pub fn accounts_of(
         &self,
         platform: &'static str,
@@ -71,7 +87,8 @@ impl<'a> Inputs<'a> {
         if let Some(accounts) = known.get(platform) {
             return Ok(accounts.clone());
         }
-        let accounts = accounts_to_check(find()?);
+        let named = self.expected.get(platform).into_iter().flatten().cloned();
+        let accounts = accounts_to_check(find()?.into_iter().chain(named));
         known.insert(platform, accounts.clone());
         Ok(accounts)
     }
@@ -119,13 +136,14 @@ pub fn accounts_in(frame: &DataFrame) -> PolarsResult<Vec<String>> {
     Ok(names)
 }
 
-/// Whose gap a line of `gaps` is: nothing when the platform has one account, `default`
-/// (a report reads as before accounts), else "<account>: ".
-pub fn gap_of(accounts: &[String], account: &str) -> String {
+/// Where a platform's gap lines for `account` go among its `accounts`: the day's own
+/// lines when the platform has one account, `default` (a report reads as before
+/// accounts), else the account's.
+pub fn gaps_of<'g>(gaps: &'g mut DayGaps, accounts: &[String], account: &str) -> &'g mut DayGaps {
     if accounts.len() == 1 && account == crate::lake::DEFAULT_ACCOUNT {
-        String::new()
+        gaps
     } else {
-        format!("{account}: ")
+        gaps.accounts.entry(account.to_string()).or_default()
     }
 }
 
@@ -267,29 +285,66 @@ fn best_series_per_day(usage: LazyFrame) -> LazyFrame {
         ])
 }
 
-/// Why a day's figures may be short, from the manifests the fetches leave.
+/// Why a day's figures may be short, from the manifests the fetches leave: the day's
+/// own reasons (the lake's, or the one account of a platform), and each named account's.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct DayGaps {
     /// Inputs absent or failed: a run can fetch them.
     pub missing: Vec<String>,
     /// Inputs present but not final yet: time settles them.
     pub not_final: Vec<String>,
+    /// What each account lacks, when a platform has several ([`gaps_of`]).
+    pub accounts: BTreeMap<String, DayGaps>,
 }
 
 impl DayGaps {
+    /// Whether the whole day (every account of it) is complete.
     pub fn complete(&self) -> bool {
+        self.own_complete() && self.accounts.values().all(DayGaps::complete)
+    }
+
+    fn own_complete(&self) -> bool {
         self.missing.is_empty() && self.not_final.is_empty()
     }
 
-    /// Every reason, for the `missing` column.
+    /// Whether anything the day lacks is missing (not merely not final).
+    pub fn any_missing(&self) -> bool {
+        !self.missing.is_empty() || self.accounts.values().any(|a| !a.missing.is_empty())
+    }
+
+    /// Every reason, each account's named, for the day's summary.
     pub fn describe(&self) -> String {
-        let all: Vec<&str> = self
-            .missing
+        let mut all = self.own_lines();
+        for (account, gaps) in &self.accounts {
+            all.extend(
+                gaps.own_lines()
+                    .into_iter()
+                    .map(|l| format!("{account}: {l}")),
+            );
+        }
+        all.join("; ")
+    }
+
+    /// What one account's rows of the day lack: the day's own reasons and its own.
+    pub fn of_account(&self, account: &str) -> DayGaps {
+        let mut gaps = DayGaps {
+            missing: self.missing.clone(),
+            not_final: self.not_final.clone(),
+            accounts: BTreeMap::new(),
+        };
+        if let Some(own) = self.accounts.get(account) {
+            gaps.missing.extend(own.missing.iter().cloned());
+            gaps.not_final.extend(own.not_final.iter().cloned());
+        }
+        gaps
+    }
+
+    fn own_lines(&self) -> Vec<String> {
+        self.missing
             .iter()
             .chain(&self.not_final)
-            .map(String::as_str)
-            .collect();
-        all.join("; ")
+            .cloned()
+            .collect()
     }
 }
 

@@ -49,6 +49,9 @@ pub struct ReportRequest {
     /// Per platform, item → drama names its settings give (Polyv's mapping file's
     /// `drama` column), for items whose titles don't say.
     pub item_dramas: BTreeMap<&'static str, BTreeMap<String, String>>,
+    /// Per platform, the accounts the settings name: each one's days are checked (and
+    /// said incomplete) even when the lake holds none of its data yet.
+    pub accounts: BTreeMap<&'static str, Vec<String>>,
     /// The page's language.
     pub lang: words::Lang,
     /// CSV headers in Chinese instead of the snake_case names.
@@ -105,10 +108,10 @@ impl ReportOutcome {
         let mut exit = Exit::Ok;
         for (date, gaps) in self.gaps.iter().filter(|(_, g)| !g.complete()) {
             tracing::warn!("{date} is incomplete: {}", gaps.describe());
-            exit = exit.worst(if gaps.missing.is_empty() {
-                Exit::NotFinal
-            } else {
+            exit = exit.worst(if gaps.any_missing() {
                 Exit::Incomplete
+            } else {
+                Exit::NotFinal
             });
         }
         exit
@@ -149,7 +152,13 @@ pub fn make_with(
         },
         items: request.item_dramas.clone(),
     };
-    let built = match tables::build_with(lake, from, to, prices, platforms, &mapping) {
+    let built = match tables::build_with(
+        lake,
+        (from, to),
+        prices,
+        platforms,
+        (&mapping, &request.accounts),
+    ) {
         // A query that fails on the lake's files: name the damaged ones if that is why.
         Err(ReportError::Query { from, to, source }) => {
             let files = lake.damaged_parquet();

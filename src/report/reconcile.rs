@@ -11,8 +11,9 @@ use super::prices::Prices;
 use crate::lake::ACCOUNT;
 
 /// Per day of the period and account: log bytes, the estimate, the billed bytes and how
-/// far apart they are. Every day is listed for every account of `accounts`, also one
-/// without any data.
+/// far apart they are, and whether the account's day is complete (`gaps`, per date and
+/// account). Every day is listed for every account of `accounts`, also one without any
+/// data.
 pub(super) fn reconciliation(
     requests: LazyFrame,
     usage: LazyFrame,
@@ -35,7 +36,12 @@ pub(super) fn reconciliation(
     .expect("one column")
     .lazy();
     inputs::in_range(gaps, from, to)
-        .cross_join(accounts, None)
+        .join(
+            accounts,
+            [col(ACCOUNT)],
+            [col(ACCOUNT)],
+            JoinArgs::new(JoinType::Inner),
+        )
         .join(per_day, keys(), keys(), JoinArgs::new(JoinType::Left))
         .join(usage, keys(), keys(), JoinArgs::new(JoinType::Left))
         .with_column(estimate.alias("estimated_billed_bytes"))

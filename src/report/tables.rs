@@ -85,11 +85,10 @@ pub fn daily_columns(platforms: &[Box<dyn Platform>]) -> Vec<String> {
 /// The report of `platforms`, in that order.
 pub fn build_with(
     lake: &Lake,
-    from: NaiveDate,
-    to: NaiveDate,
+    (from, to): (NaiveDate, NaiveDate),
     prices: &Prices,
     platforms: &[Box<dyn Platform>],
-    drama_mapping: &super::drama::Mapping,
+    (drama_mapping, accounts): (&super::drama::Mapping, &BTreeMap<&'static str, Vec<String>>),
 ) -> Result<ReportTables, ReportError> {
     prices.validate().map_err(ReportError::Prices)?;
     let query = |source| ReportError::Query { from, to, source };
@@ -126,7 +125,8 @@ pub fn build_with(
         usage_points(&usage).map_err(query)?,
         prices,
         &rollups,
-    );
+    )
+    .expecting(accounts);
     let mut frames = Vec::with_capacity(platforms.len());
     for p in platforms {
         frames.push(p.daily(&context)?);
@@ -152,17 +152,32 @@ pub fn build_with(
         }
         day_gaps.insert(date, gaps);
     }
-    let gaps = gaps_frame(&day_gaps).map_err(query)?;
-
     let unpriced = long_rows(&frames, platforms).map_err(query)?;
     let cost::Priced { rows: long, bills } = cost::price(unpriced, prices).map_err(query)?;
+    // Each account's rows say whether its day is complete: every account with a row,
+    // or named by the settings, or checked by a platform.
+    let with_rows = long
+        .clone()
+        .select([col(ACCOUNT)])
+        .unique(None, UniqueKeepStrategy::Any)
+        .collect()
+        .and_then(|frame| inputs::accounts_in(&frame))
+        .map_err(query)?;
+    let mut report_accounts: std::collections::BTreeSet<String> = with_rows.into_iter().collect();
+    report_accounts.extend(context.checked_accounts());
+    report_accounts.extend(day_gaps.values().flat_map(|g| g.accounts.keys().cloned()));
+    if report_accounts.is_empty() {
+        report_accounts.insert(DEFAULT_ACCOUNT.to_string());
+    }
+    let gaps = gaps_frame(&day_gaps, &report_accounts).map_err(query)?;
     let daily = wide(&frames, long.clone(), platforms).map_err(query)?;
     let month_costs = costs_by_day_and_channel(long.clone()).map_err(query)?;
+    let day_keys = || [col("date"), col(ACCOUNT)];
     let daily_with_estimates = inputs::in_range(daily, from, to)
         .join(
             gaps.clone().lazy(),
-            [col("date")],
-            [col("date")],
+            day_keys(),
+            day_keys(),
             JoinArgs::new(JoinType::Left),
         )
         .sort_by_exprs(
@@ -371,19 +386,30 @@ fn damage_gap(damaged: &[Damage]) -> String {
     }
 }
 
-fn gaps_frame(gaps: &BTreeMap<NaiveDate, DayGaps>) -> PolarsResult<DataFrame> {
-    let dates: Vec<i32> = gaps
-        .keys()
-        .map(|d| crate::china_time::day_number(*d))
-        .collect();
-    let complete: Vec<bool> = gaps.values().map(DayGaps::complete).collect();
-    let missing: Vec<String> = gaps.values().map(DayGaps::describe).collect();
+/// Per (date, account): whether the account's day is complete and what it lacks (the
+/// day's own reasons, and the account's).
+fn gaps_frame(
+    gaps: &BTreeMap<NaiveDate, DayGaps>,
+    accounts: &std::collections::BTreeSet<String>,
+) -> PolarsResult<DataFrame> {
+    let (mut dates, mut names, mut complete, mut missing) =
+        (Vec::new(), Vec::new(), Vec::new(), Vec::new());
+    for (date, day) in gaps {
+        for account in accounts {
+            let gaps = day.of_account(account);
+            dates.push(crate::china_time::day_number(*date));
+            names.push(account.clone());
+            complete.push(gaps.complete());
+            missing.push(gaps.describe());
+        }
+    }
     DataFrame::new(
         dates.len(),
         vec![
             Int32Chunked::from_vec("date".into(), dates)
                 .into_date()
                 .into_column(),
+            Column::new(ACCOUNT.into(), names),
             Column::new("complete".into(), complete),
             Column::new("missing".into(), missing),
         ],

@@ -173,6 +173,13 @@ impl crate::pipeline::nightly::NightlyPlatform for Nightly {
         Box::new(report::Polyv)
     }
 
+    fn account_names(&self, job: &Job) -> Vec<String> {
+        accounts(job)
+            .into_iter()
+            .map(|a| a.scope.account().to_string())
+            .collect()
+    }
+
     /// Every account's mapping file's dramas (a vid is one account's: they never meet).
     fn item_dramas(&self, config: &Config) -> std::collections::BTreeMap<String, String> {
         let shared = config.platforms.get::<PolyvConfig>(NAME);

@@ -131,18 +131,17 @@ fn gaps(inputs: &Inputs, date: NaiveDate, gaps: &mut DayGaps) -> Result<(), Lake
             .map_err(query)
     })?;
     for account in &accounts {
-        let whose = crate::report::inputs::gap_of(&accounts, account);
+        let gaps = crate::report::inputs::gaps_of(gaps, &accounts, account);
         let Some(polyv) = day_record::<VideoDayRecord>(lake, super::DAYS, account, date, gaps)?
         else {
             continue;
         };
         match polyv {
-            None => gaps.missing.push(format!("{whose}no Polyv data")),
-            Some(r) if !r.videos_failed.is_empty() => gaps.missing.push(format!(
-                "{whose}Polyv: {} videos failed",
-                r.videos_failed.len()
-            )),
-            Some(r) if !r.is_final => gaps.not_final.push(format!("{whose}Polyv not final")),
+            None => gaps.missing.push("no Polyv data".into()),
+            Some(r) if !r.videos_failed.is_empty() => gaps
+                .missing
+                .push(format!("Polyv: {} videos failed", r.videos_failed.len())),
+            Some(r) if !r.is_final => gaps.not_final.push("Polyv not final".into()),
             Some(_) => {}
         }
     }

@@ -225,4 +225,13 @@ impl crate::pipeline::nightly::NightlyPlatform for Nightly {
     fn report(&self) -> Box<dyn crate::report::platform::Platform> {
         Box::new(report::Wechat)
     }
+
+    /// Its accounts; none when no appid is set anywhere (a lake read without settings).
+    fn account_names(&self, job: &Job) -> Vec<String> {
+        accounts(job)
+            .into_iter()
+            .filter(|a| a.settings.as_ref().map_or(true, |s| !s.appid.is_empty()))
+            .map(|a| a.scope.account().to_string())
+            .collect()
+    }
 }

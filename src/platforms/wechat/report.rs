@@ -375,13 +375,12 @@ fn gaps(inputs: &Inputs, date: NaiveDate, gaps: &mut DayGaps) -> Result<(), Lake
         Ok(logged.into_iter().chain(billed).collect())
     })?;
     for account in &accounts {
-        let whose = inputs::gap_of(&accounts, account);
-        let mut own = DayGaps::default();
-        account_gaps(inputs, account, date, &mut own)?;
-        gaps.missing
-            .extend(own.missing.into_iter().map(|g| format!("{whose}{g}")));
-        gaps.not_final
-            .extend(own.not_final.into_iter().map(|g| format!("{whose}{g}")));
+        account_gaps(
+            inputs,
+            account,
+            date,
+            inputs::gaps_of(gaps, &accounts, account),
+        )?;
     }
     Ok(())
 }

@@ -52,15 +52,6 @@ pub(super) fn floats(frame: &DataFrame, name: &str) -> PolarsResult<Vec<Option<f
     Ok(column.f64()?.iter().collect())
 }
 
-pub(super) fn bools(frame: &DataFrame, name: &str) -> PolarsResult<Vec<bool>> {
-    Ok(frame
-        .column(name)?
-        .bool()?
-        .iter()
-        .map(|v| v.unwrap_or(false))
-        .collect())
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -63,7 +63,7 @@ pub fn render(
         escape(w.sub)
     );
     headline(&mut page, &rows, tables, measure, gb, lang)?;
-    gaps(&mut page, &tables.reconciliation, w)?;
+    gaps(&mut page, &tables.gaps, w);
     if measure == Measure::Traffic {
         let _ = writeln!(page, "<p class=\"note\">{}</p>", escape(w.no_prices));
     }
@@ -148,12 +148,9 @@ fn headline(
         .flatten()
         .sum::<f64>()
         / gb;
-    // A day's completeness is the studio's: the same on each account's row.
-    let days: std::collections::BTreeMap<String, bool> = strings(reconciliation, "date")?
-        .into_iter()
-        .zip(bools(reconciliation, "complete")?)
-        .collect();
-    let days_complete = days.values().filter(|c| **c).count();
+    // A day is complete when every account's is.
+    let days = &tables.gaps;
+    let days_complete = days.values().filter(|g| g.complete()).count();
     let w = words::page(lang);
     let mut cards: Vec<(String, String)> = Vec::new();
     if measure == Measure::Cost {
@@ -212,29 +209,28 @@ fn headline(
     Ok(())
 }
 
-fn gaps(page: &mut String, reconciliation: &DataFrame, w: &PageWords) -> PolarsResult<()> {
-    let dates = strings(reconciliation, "date")?;
-    let complete = bools(reconciliation, "complete")?;
-    let missing = strings(reconciliation, "missing")?;
-    // One line a day: each account's row of a day says the same.
-    let mut incomplete: Vec<usize> = (0..dates.len()).filter(|i| !complete[*i]).collect();
-    incomplete.dedup_by_key(|i| dates[*i].clone());
+/// The incomplete days, each with what it lacks (each account's named).
+fn gaps(
+    page: &mut String,
+    gaps: &std::collections::BTreeMap<NaiveDate, crate::report::inputs::DayGaps>,
+    w: &PageWords,
+) {
+    let incomplete: Vec<_> = gaps.iter().filter(|(_, g)| !g.complete()).collect();
     if incomplete.is_empty() {
-        return Ok(());
+        return;
     }
     let _ = write!(
         page,
         "<div class=\"warn\"><b>{}</b>: {}<ul>",
         w.incomplete_days, w.incomplete_note
     );
-    for i in incomplete {
+    for (date, gaps) in incomplete {
         let _ = write!(
             page,
             "<li>{}: {}</li>",
-            escape(&dates[i]),
-            escape(&missing[i])
+            escape(&date.to_string()),
+            escape(&gaps.describe())
         );
     }
     page.push_str("</ul></div>\n");
-    Ok(())
 }
