@@ -174,13 +174,22 @@ pub fn run(ctx: &Context, args: Args) -> Result<Exit> {
     outln!("\nLook at:")?;
     for (file, what) in [
         ("report.html", "the page for finance"),
-        ("channel_daily.csv", "per day x channel (also .parquet)"),
+        (
+            "channel_daily.csv",
+            "per day x account x channel (also .parquet)",
+        ),
         (
             "channel_platform_daily.csv",
-            "per day x channel x platform: billed bytes and cost",
+            "per day x account x channel x platform: billed bytes and cost",
         ),
-        ("channel_monthly.csv", "per month x channel"),
-        ("reconciliation.csv", "log estimate against the bill"),
+        (
+            "channel_monthly.csv",
+            "per month x account x channel, totals per account",
+        ),
+        (
+            "reconciliation.csv",
+            "log estimate against each account's bill",
+        ),
         (
             "drama_daily.csv",
             "per day x drama x channel (dramas from the catalogue)",
