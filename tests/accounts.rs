@@ -146,6 +146,32 @@ impl Studio {
     fn csv(&self, file: &str) -> Vec<CsvRow> {
         csv_rows(&std::fs::read(self.w.path("report").join(file)).unwrap())
     }
+
+    /// Each of `accounts`' requests and log bytes per (date, channel) in the report are
+    /// its own logs' (the generator's counts of its data).
+    fn assert_own_logs(&self, accounts: &[&str]) {
+        let daily = self.csv("channel_daily.csv");
+        for account in accounts {
+            let data = if *account == "alpha" {
+                sample()
+            } else {
+                beta_data()
+            };
+            assert_eq!(
+                wechat_rows_of(&daily, account),
+                expected(&data),
+                "{account}"
+            );
+        }
+    }
+}
+
+/// A run's output says each account listed its 144 log files and downloaded so many.
+fn assert_downloaded(out: &str, accounts: &[(&str, usize)]) {
+    for (account, downloaded) in accounts {
+        let line = format!("logs (account {account}): 144 files listed: {downloaded} downloaded");
+        assert!(out.contains(&line), "{line}\n{out}");
+    }
 }
 
 /// (date, channel) → (requests, log bytes) of one account in `channel_daily.csv`.
@@ -206,18 +232,12 @@ fn fen(text: &str) -> i64 {
 fn two_mini_programs_and_two_polyv_users_each_on_its_own() {
     let s = studio();
     let run = s.run(BETA_SECRET).ok();
-    let out = run.stdout();
-    assert!(
-        out.contains("logs (account alpha): 144 files listed: 144 downloaded")
-            && out.contains("logs (account beta): 144 files listed: 144 downloaded"),
-        "{out}"
-    );
+    assert_downloaded(&run.stdout(), &[("alpha", 144), ("beta", 144)]);
 
     // Each account's requests and log bytes per (date, channel) are its own logs'.
-    let daily = s.csv("channel_daily.csv");
-    assert_eq!(wechat_rows_of(&daily, "alpha"), expected(&sample()));
-    assert_eq!(wechat_rows_of(&daily, "beta"), expected(&beta_data()));
+    s.assert_own_logs(&["alpha", "beta"]);
     assert_ne!(expected(&sample()), expected(&beta_data()));
+    let daily = s.csv("channel_daily.csv");
 
     // Each account's WeChat rows add up to its own bill, to the fen: its own usage
     // series at its own price.
@@ -363,13 +383,7 @@ fn two_mini_programs_and_two_polyv_users_each_on_its_own() {
         })
         .collect();
     let again = s.run(BETA_SECRET).ok();
-    assert!(
-        again
-            .stdout()
-            .contains("logs (account beta): 144 files listed: 0 downloaded"),
-        "{}",
-        again.stdout()
-    );
+    assert_downloaded(&again.stdout(), &[("alpha", 0), ("beta", 0)]);
     for (file, bytes) in first {
         assert_eq!(
             std::fs::read(s.w.path("report").join(&file)).unwrap(),
@@ -511,15 +525,11 @@ fn one_account_with_a_wrong_secret_leaves_the_other_complete_and_says_which() {
         out.contains("WeChat account beta: INCOMPLETE") && out.contains("errcode 40125"),
         "{out}\n{err}"
     );
-    assert!(
-        out.contains("logs (account alpha): 144 files listed: 144 downloaded"),
-        "{out}"
-    );
+    assert_downloaded(&out, &[("alpha", 144)]);
     assert!(!err.contains("not-the-secret") && !out.contains("not-the-secret"));
     // Alpha's day is whole in the report; beta's is missing, and says whose.
-    let daily = s.csv("channel_daily.csv");
-    assert_eq!(wechat_rows_of(&daily, "alpha"), expected(&sample()));
-    assert!(wechat_rows_of(&daily, "beta").is_empty());
+    s.assert_own_logs(&["alpha"]);
+    assert!(wechat_rows_of(&s.csv("channel_daily.csv"), "beta").is_empty());
     // Each account's day says whether it is complete: alpha's are, beta's say why not
     // (the settings name beta, though the lake has none of its data).
     let reconciliation = s.csv("reconciliation.csv");
@@ -551,15 +561,8 @@ fn one_account_with_a_wrong_secret_leaves_the_other_complete_and_says_which() {
 
     // The secret fixed, the next run completes beta and fetches nothing of alpha again.
     let again = s.run(BETA_SECRET).ok();
-    let out = again.stdout();
-    assert!(
-        out.contains("logs (account alpha): 144 files listed: 0 downloaded")
-            && out.contains("logs (account beta): 144 files listed: 144 downloaded"),
-        "{out}"
-    );
-    let daily = s.csv("channel_daily.csv");
-    assert_eq!(wechat_rows_of(&daily, "alpha"), expected(&sample()));
-    assert_eq!(wechat_rows_of(&daily, "beta"), expected(&beta_data()));
+    assert_downloaded(&again.stdout(), &[("alpha", 0), ("beta", 144)]);
+    s.assert_own_logs(&["alpha", "beta"]);
 }
 
 /// The settings say which account is wrong, when they load.

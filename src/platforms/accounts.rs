@@ -33,6 +33,79 @@ impl<C> Account<C> {
     }
 }
 
+/// One `[<platform>.accounts.<name>]` table, as what every platform's share sees it.
+pub trait AccountTable {
+    /// The key of its id, and of its credential as written and as a variable's name.
+    const KEYS: (&'static str, (&'static str, &'static str));
+    /// Its id (`appid`, `userid`).
+    fn id(&self) -> &str;
+    /// Its credential as written, and the name of a variable holding it.
+    fn secret(&self) -> (&Option<Secret>, &Option<String>);
+    /// A file only it may write (a token cache), when it names one.
+    fn own_file(&self) -> Option<&Path> {
+        None
+    }
+}
+
+/// Checks a platform's account tables when the settings load ([`AccountRules`]);
+/// `top_id` is the single-account form's id, when set.
+pub fn check_tables<T: AccountTable>(
+    top_id: &str,
+    tables: &BTreeMap<String, T>,
+) -> Result<(), String> {
+    let (id_key, secret_keys) = T::KEYS;
+    let named = tables
+        .iter()
+        .map(|(name, table)| {
+            let (secret, variable) = table.secret();
+            let account = NamedAccount {
+                id: table.id(),
+                has_secret: secret.as_ref().is_some_and(|s| !s.is_empty()),
+                has_secret_env: variable.is_some(),
+                file: table.own_file(),
+            };
+            (name.clone(), account)
+        })
+        .collect();
+    AccountRules {
+        id_key,
+        secret_keys,
+        top_id,
+    }
+    .check(&named)
+}
+
+/// A platform's accounts: the single-account form's as `default` when `with_default`
+/// (`shared`, as the settings and the environment give it), then each named table's,
+/// made by `make` from the table, its secret and the shared settings (its defaults).
+/// A table whose secret's variable is unset is an account without settings, said when
+/// it is fetched.
+pub fn accounts_of<C: Clone, T: AccountTable>(
+    platform: &'static str,
+    (shared, with_default): (C, bool),
+    tables: BTreeMap<String, T>,
+    make: impl Fn(&str, &T, Secret, &C) -> C,
+) -> Vec<Account<C>> {
+    let mut all = Vec::new();
+    if with_default {
+        all.push(Account {
+            scope: Scope::default_of(platform),
+            settings: Ok(shared.clone()),
+        });
+    }
+    let (_, (secret_key, env_key)) = T::KEYS;
+    for (name, table) in tables {
+        let Ok(scope) = Scope::new(platform, &name) else {
+            continue; // refused when the settings loaded
+        };
+        let (secret, variable) = table.secret();
+        let settings = secret_of(&name, (secret_key, secret), (env_key, variable))
+            .map(|secret| make(&name, &table, secret, &shared));
+        all.push(Account { scope, settings });
+    }
+    all
+}
+
 /// " (account NAME)" after a line of the log or of a job's outcome, for an account other
 /// than `default` (whose lines read as before accounts).
 pub fn of(scope: &Scope) -> String {

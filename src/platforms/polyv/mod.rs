@@ -14,10 +14,9 @@ pub use api::{DayTraffic, PolyvClient, PolyvConfig, PolyvError};
 
 use std::path::Path;
 
-use super::accounts::{of, secret_of, Account, AccountRules, NamedAccount};
+use super::accounts::{accounts_of, check_tables, of, Account, AccountTable};
 use crate::config::{Config, PlatformSettings};
 use crate::lake::catalogue::{Kind, Table};
-use crate::lake::Scope;
 use crate::pipeline::{Job, JobError};
 
 /// The platform's name: its `platform` value in the lake and the report, its settings
@@ -53,33 +52,33 @@ pub fn settings(job: &Job) -> PolyvConfig {
 /// keys as its defaults.
 pub fn accounts(job: &Job) -> Vec<Account<PolyvConfig>> {
     let mut shared = settings(job);
-    let named = std::mem::take(&mut shared.accounts);
-    let mut all = Vec::new();
-    if !shared.userid.is_empty() {
-        all.push(Account {
-            scope: Scope::default_of(NAME),
-            settings: Ok(shared.clone()),
-        });
-    }
-    for (name, account) in named {
-        let Ok(scope) = Scope::new(NAME, &name) else {
-            continue; // refused when the settings loaded
-        };
-        let settings = secret_of(
-            &name,
-            ("secret_key", &account.secret_key),
-            ("secret_key_env", &account.secret_key_env),
-        )
-        .map(|secret| PolyvConfig {
-            userid: account.userid.clone(),
+    let tables = std::mem::take(&mut shared.accounts);
+    let with_default = !shared.userid.is_empty();
+    accounts_of(
+        NAME,
+        (shared, with_default),
+        tables,
+        |_, table, secret, shared| PolyvConfig {
+            userid: table.userid.clone(),
             secretkey: secret,
-            api_base: account.api_base.clone().unwrap_or(shared.api_base.clone()),
-            videos: account.mapping.clone().unwrap_or(shared.videos.clone()),
+            api_base: table.api_base.clone().unwrap_or(shared.api_base.clone()),
+            videos: table.mapping.clone().unwrap_or(shared.videos.clone()),
             ..shared.clone()
-        });
-        all.push(Account { scope, settings });
+        },
+    )
+}
+
+impl AccountTable for api::PolyvAccount {
+    const KEYS: (&'static str, (&'static str, &'static str)) =
+        ("userid", ("secret_key", "secret_key_env"));
+
+    fn id(&self) -> &str {
+        &self.userid
     }
-    all
+
+    fn secret(&self) -> (&Option<crate::util::secret::Secret>, &Option<String>) {
+        (&self.secret_key, &self.secret_key_env)
+    }
 }
 
 /// `[polyv]` in cdncost.toml.
@@ -103,25 +102,7 @@ impl PlatformSettings for Settings {
                 "requests_per_second = {rate}: use 0 (no limit) or a rate of at least 0.001"
             ));
         }
-        let named = polyv
-            .accounts
-            .iter()
-            .map(|(name, a)| {
-                let account = NamedAccount {
-                    id: &a.userid,
-                    has_secret: a.secret_key.as_ref().is_some_and(|s| !s.is_empty()),
-                    has_secret_env: a.secret_key_env.is_some(),
-                    file: None,
-                };
-                (name.clone(), account)
-            })
-            .collect();
-        AccountRules {
-            id_key: "userid",
-            secret_keys: ("secret_key", "secret_key_env"),
-            top_id: &polyv.userid,
-        }
-        .check(&named)?;
+        check_tables(&polyv.userid, &polyv.accounts)?;
         config.platforms.set(NAME, polyv);
         Ok(())
     }

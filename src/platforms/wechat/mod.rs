@@ -16,7 +16,7 @@ pub use api::{LogFileEntry, WechatClient, WechatConfig, WechatError};
 
 use std::path::Path;
 
-use super::accounts::{file_of_account, of, secret_of, Account, AccountRules, NamedAccount};
+use super::accounts::{accounts_of, check_tables, file_of_account, of, Account, AccountTable};
 use crate::config::{Config, LogsConfig, PlatformSettings};
 use crate::lake::Scope;
 use crate::pipeline::{Job, JobError};
@@ -36,38 +36,41 @@ pub fn settings(job: &Job) -> WechatConfig {
 /// `[wechat.accounts.<name>]`, with the shared keys as its defaults.
 pub fn accounts(job: &Job) -> Vec<Account<WechatConfig>> {
     let mut shared = settings(job);
-    let named = std::mem::take(&mut shared.accounts);
-    let mut all = Vec::new();
-    if !shared.appid.is_empty() || named.is_empty() {
-        all.push(Account {
-            scope: Scope::default_of(NAME),
-            settings: Ok(shared.clone()),
-        });
-    }
-    for (name, account) in named {
-        let Ok(scope) = Scope::new(NAME, &name) else {
-            continue; // refused when the settings loaded
-        };
-        let settings = secret_of(
-            &name,
-            ("secret", &account.secret),
-            ("secret_env", &account.secret_env),
-        )
-        .map(|secret| WechatConfig {
-            appid: account.appid.clone(),
+    let tables = std::mem::take(&mut shared.accounts);
+    let with_default = !shared.appid.is_empty() || tables.is_empty();
+    accounts_of(
+        NAME,
+        (shared, with_default),
+        tables,
+        |name, table, secret, shared| WechatConfig {
+            appid: table.appid.clone(),
             appsecret: secret,
-            api_base: account.api_base.clone().unwrap_or(shared.api_base.clone()),
-            token_cache: account.token_cache.clone().or_else(|| {
+            api_base: table.api_base.clone().unwrap_or(shared.api_base.clone()),
+            token_cache: table.token_cache.clone().or_else(|| {
                 shared
                     .token_cache
                     .as_deref()
-                    .map(|file| file_of_account(file, &name))
+                    .map(|file| file_of_account(file, name))
             }),
             ..shared.clone()
-        });
-        all.push(Account { scope, settings });
+        },
+    )
+}
+
+impl AccountTable for api::WechatAccount {
+    const KEYS: (&'static str, (&'static str, &'static str)) = ("appid", ("secret", "secret_env"));
+
+    fn id(&self) -> &str {
+        &self.appid
     }
-    all
+
+    fn secret(&self) -> (&Option<crate::util::secret::Secret>, &Option<String>) {
+        (&self.secret, &self.secret_env)
+    }
+
+    fn own_file(&self) -> Option<&Path> {
+        self.token_cache.as_deref()
+    }
 }
 
 /// `[wechat]` in cdncost.toml.
@@ -86,25 +89,7 @@ impl PlatformSettings for Settings {
     ) -> Result<(), String> {
         let mut wechat: WechatConfig = crate::config::read_table(table)?;
         move_deprecated(&mut wechat, &mut config.logs, file);
-        let named = wechat
-            .accounts
-            .iter()
-            .map(|(name, a)| {
-                let account = NamedAccount {
-                    id: &a.appid,
-                    has_secret: a.secret.as_ref().is_some_and(|s| !s.is_empty()),
-                    has_secret_env: a.secret_env.is_some(),
-                    file: a.token_cache.as_deref(),
-                };
-                (name.clone(), account)
-            })
-            .collect();
-        AccountRules {
-            id_key: "appid",
-            secret_keys: ("secret", "secret_env"),
-            top_id: &wechat.appid,
-        }
-        .check(&named)?;
+        check_tables(&wechat.appid, &wechat.accounts)?;
         config.platforms.set(NAME, wechat);
         Ok(())
     }
