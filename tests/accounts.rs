@@ -402,18 +402,16 @@ fn a_token_reaches_its_own_apps_data_only() {
     let rt = tokio::runtime::Runtime::new().unwrap();
     let client = reqwest::Client::new();
     let base = s.wechat.url();
-    let token = |appid: &str, secret: &str| -> serde_json::Value {
+    // One POST of JSON to the loopback WeChat server, its JSON reply.
+    let post = |path: &str, body: serde_json::Value| -> serde_json::Value {
         rt.block_on(async {
-            client
-                .post(format!("{base}/cgi-bin/stable_token"))
-                .json(&serde_json::json!({"grant_type": "client_credential", "appid": appid, "secret": secret}))
-                .send()
-                .await
-                .unwrap()
-                .json()
-                .await
-                .unwrap()
+            let sent = client.post(format!("{base}{path}")).json(&body).send();
+            sent.await.unwrap().json().await.unwrap()
         })
+    };
+    let token = |appid: &str, secret: &str| {
+        let body = serde_json::json!({"grant_type": "client_credential", "appid": appid, "secret": secret});
+        post("/cgi-bin/stable_token", body)
     };
     let crossed = token(BETA_APPID, ALPHA_SECRET);
     assert_eq!(crossed["errcode"], 40125, "{crossed}");
@@ -425,17 +423,10 @@ fn a_token_reaches_its_own_apps_data_only() {
         .timestamp()
         - 8 * 3600;
     let usage = |token: &str| -> u64 {
-        let reply: serde_json::Value = rt.block_on(async {
-            client
-                .post(format!("{base}/wxa/sec/vod/getcdnusagedata?access_token={token}"))
-                .json(&serde_json::json!({"data_interval": 1440, "start_time": start, "end_time": start + 2 * 86_400 - 1, "query_type": 0}))
-                .send()
-                .await
-                .unwrap()
-                .json()
-                .await
-                .unwrap()
-        });
+        let reply = post(
+            &format!("/wxa/sec/vod/getcdnusagedata?access_token={token}"),
+            serde_json::json!({"data_interval": 1440, "start_time": start, "end_time": start + 2 * 86_400 - 1, "query_type": 0}),
+        );
         reply["item_list"]
             .as_array()
             .unwrap_or_else(|| panic!("{reply}"))
@@ -452,19 +443,10 @@ fn a_token_reaches_its_own_apps_data_only() {
     assert_eq!(usage(&alpha) as u128, billed_bytes(&sample()));
     assert_eq!(usage(&beta) as u128, billed_bytes(&beta_data()));
     // An unknown token (say, one of another service) reaches nothing.
-    let unknown: serde_json::Value = rt.block_on(async {
-        client
-            .post(format!(
-                "{base}/wxa/sec/vod/getcdnlogs?access_token=LOOPBACK_TOKEN_99999999_{BETA_APPID}"
-            ))
-            .json(&serde_json::json!({"start_time": start, "end_time": start + 3600}))
-            .send()
-            .await
-            .unwrap()
-            .json()
-            .await
-            .unwrap()
-    });
+    let unknown = post(
+        &format!("/wxa/sec/vod/getcdnlogs?access_token=LOOPBACK_TOKEN_99999999_{BETA_APPID}"),
+        serde_json::json!({"start_time": start, "end_time": start + 3600}),
+    );
     assert_eq!(unknown["errcode"], 40001, "{unknown}");
 
     // Polyv: each user's videos open with its own key only, and a vid of one user is
