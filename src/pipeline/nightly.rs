@@ -92,11 +92,7 @@ impl Steps {
         match result {
             Ok(f) => {
                 self.exit = self.exit.worst(f.exit);
-                self.fetched.files += f.files;
-                self.fetched.downloaded += f.downloaded;
-                self.fetched.lines += f.lines;
-                self.fetched.rejected += f.rejected;
-                self.fetched.said.extend(f.said);
+                self.add(f);
             }
             Err(e) => {
                 let name = format!("{}{name}", self.whose);
@@ -105,6 +101,15 @@ impl Steps {
                 self.exit = self.exit.worst(Exit::Failure);
             }
         }
+    }
+
+    /// Adds a step's counts and what it said (its status is the caller's to weigh).
+    fn add(&mut self, f: StepOutcome) {
+        self.fetched.files += f.files;
+        self.fetched.downloaded += f.downloaded;
+        self.fetched.lines += f.lines;
+        self.fetched.rejected += f.rejected;
+        self.fetched.said.extend(f.said);
     }
 
     /// A step whose failure keeps what the lake has: the run is incomplete (status 3)
@@ -169,12 +174,7 @@ impl Steps {
                 ));
             }
             self.exit = self.exit.worst(steps.exit);
-            let fetched = std::mem::take(&mut steps.fetched);
-            self.fetched.files += fetched.files;
-            self.fetched.downloaded += fetched.downloaded;
-            self.fetched.lines += fetched.lines;
-            self.fetched.rejected += fetched.rejected;
-            self.fetched.said.extend(fetched.said);
+            self.add(std::mem::take(&mut steps.fetched));
             self.problems.append(&mut steps.problems);
         }
     }

@@ -69,6 +69,26 @@ impl<'a> Inputs<'a> {
         self
     }
 
+    /// The accounts of the platform whose usage series the lake keeps (`cdn_usage`'s
+    /// owner): those with requests or a usage series in the months, and those the
+    /// settings name. Its gaps and the reconciliation are per each of them.
+    pub fn billed_accounts(&self) -> Result<Vec<String>, LakeError> {
+        self.accounts_of(crate::lake::catalogue::owner(USAGE), || {
+            let query = |source| LakeError::Query {
+                table: crate::lake::REQUESTS.into(),
+                source,
+            };
+            let logged = match self.requests_by_channel() {
+                Ok(Some(requests)) => accounts_of_query(requests).map_err(query)?,
+                Ok(None) => Vec::new(),
+                Err(ReportError::Lake(e)) => return Err(e),
+                Err(e) => return Err(query(PolarsError::ComputeError(e.to_string().into()))),
+            };
+            let billed = self.usage_points.keys().map(|(account, _)| account.clone());
+            Ok(logged.into_iter().chain(billed).collect())
+        })
+    }
+
     /// Every account whose gaps some platform checked ([`Inputs::accounts_of`]).
     pub fn checked_accounts(&self) -> Vec<String> {
         let known = self.accounts.lock().unwrap_or_else(|e| e.into_inner());
@@ -125,6 +145,15 @@ pub fn accounts_to_check(seen: impl IntoIterator<Item = String>) -> Vec<String> 
         accounts.push(crate::lake::DEFAULT_ACCOUNT.to_string());
     }
     accounts
+}
+
+/// The accounts a query's rows name, in order: only its `account` column is read.
+pub fn accounts_of_query(frame: LazyFrame) -> PolarsResult<Vec<String>> {
+    let names = frame
+        .select([col(ACCOUNT)])
+        .unique(None, UniqueKeepStrategy::Any)
+        .collect()?;
+    accounts_in(&names)
 }
 
 /// The accounts of a frame's `account` column, in order.

@@ -156,13 +156,7 @@ pub fn build_with(
     let cost::Priced { rows: long, bills } = cost::price(unpriced, prices).map_err(query)?;
     // Each account's rows say whether its day is complete: every account with a row,
     // or named by the settings, or checked by a platform.
-    let with_rows = long
-        .clone()
-        .select([col(ACCOUNT)])
-        .unique(None, UniqueKeepStrategy::Any)
-        .collect()
-        .and_then(|frame| inputs::accounts_in(&frame))
-        .map_err(query)?;
+    let with_rows = inputs::accounts_of_query(long.clone()).map_err(query)?;
     let mut report_accounts: std::collections::BTreeSet<String> = with_rows.into_iter().collect();
     report_accounts.extend(context.checked_accounts());
     report_accounts.extend(day_gaps.values().flat_map(|g| g.accounts.keys().cloned()));
@@ -221,21 +215,7 @@ pub fn build_with(
     let requests = context
         .requests_by_channel()?
         .unwrap_or_else(|| DataFrame::empty_with_schema(&inputs::requests_schema()).lazy());
-    let accounts =
-        context.accounts_of(crate::lake::catalogue::owner(crate::lake::USAGE), || {
-            let frame = requests
-                .clone()
-                .select([col(ACCOUNT)])
-                .unique(None, UniqueKeepStrategy::Any)
-                .collect()
-                .and_then(|f| inputs::accounts_in(&f));
-            let logged = frame.map_err(|source| crate::lake::LakeError::Query {
-                table: crate::lake::REQUESTS.into(),
-                source,
-            })?;
-            let billed = inputs::accounts_in(&usage).unwrap_or_default();
-            Ok(logged.into_iter().chain(billed).collect())
-        })?;
+    let accounts = context.billed_accounts()?;
     let reconciliation = reconciliation(
         requests,
         usage.lazy(),

@@ -118,17 +118,10 @@ fn gaps(inputs: &Inputs, date: NaiveDate, gaps: &mut DayGaps) -> Result<(), Lake
         let Some(scan) = scan_range(lake, super::TABLE, inputs.from, inputs.to)? else {
             return Ok(Vec::new());
         };
-        let frame = scan
-            .select([col(ACCOUNT)])
-            .unique(None, UniqueKeepStrategy::Any)
-            .collect();
-        let query = |source| LakeError::Query {
+        crate::report::inputs::accounts_of_query(scan).map_err(|source| LakeError::Query {
             table: super::TABLE.into(),
             source,
-        };
-        frame
-            .and_then(|f| crate::report::inputs::accounts_in(&f))
-            .map_err(query)
+        })
     })?;
     for account in &accounts {
         let gaps = crate::report::inputs::gaps_of(gaps, &accounts, account);

@@ -358,22 +358,7 @@ fn allocate_by_day(rows: &DataFrame) -> PolarsResult<Column> {
 ///   proves the day whole: such days say "log files not listed by the API";
 /// - the usage series: the day must have its points (all of them for its interval).
 fn gaps(inputs: &Inputs, date: NaiveDate, gaps: &mut DayGaps) -> Result<(), LakeError> {
-    let accounts = inputs.accounts_of(super::NAME, || {
-        let logged = match inputs.requests_by_channel() {
-            Ok(Some(requests)) => requests
-                .select([col(ACCOUNT)])
-                .unique(None, UniqueKeepStrategy::Any)
-                .collect()
-                .and_then(|frame| inputs::accounts_in(&frame))
-                .unwrap_or_default(),
-            _ => Vec::new(),
-        };
-        let billed = inputs
-            .usage_points
-            .keys()
-            .map(|(account, _)| account.clone());
-        Ok(logged.into_iter().chain(billed).collect())
-    })?;
+    let accounts = inputs.billed_accounts()?;
     for account in &accounts {
         account_gaps(
             inputs,
