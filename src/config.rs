@@ -28,6 +28,9 @@ pub struct Config {
     pub media: MediaConfig,
     #[serde(default)]
     pub report: ReportConfig,
+    /// `[allocation]`: what becomes of billed usage no log explains.
+    #[serde(default)]
+    pub allocation: crate::report::allocation::AllocationConfig,
     /// `[notify]`: the nightly result in a chat group (none: no message).
     #[serde(default)]
     pub notify: Option<crate::sources::robot::NotifyConfig>,

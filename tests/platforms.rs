@@ -252,6 +252,8 @@ fn a_third_platform_folder_reaches_every_output() {
         drama_mapping: None,
         item_dramas: Default::default(),
         accounts: Default::default(),
+        account_ids: Default::default(),
+        allocation: Default::default(),
         lang: Default::default(),
         chinese_headers: false,
     };

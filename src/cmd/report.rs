@@ -52,6 +52,11 @@ pub struct Args {
     /// Chinese labels, for people who open the files in Excel
     #[arg(long, value_enum, value_name = "NAMES", default_value = "names")]
     pub headers: Headers,
+    /// Billed usage no log explains: separate (its own "(unattributed)" row),
+    /// proportional (spread over the channels by their traffic) or to:CHANNEL
+    /// [default: [allocation] unattributed, else separate]
+    #[arg(long, value_name = "POLICY")]
+    pub unattributed: Option<cdncost::report::allocation::Unattributed>,
 }
 
 /// What a CSV header row holds.
@@ -74,6 +79,8 @@ impl Args {
             drama_mapping: None,
             item_dramas: Default::default(),
             accounts: Default::default(),
+            account_ids: Default::default(),
+            allocation: self.unattributed.clone().unwrap_or_default(),
             lang: self.lang.unwrap_or_default(),
             chinese_headers: self.headers == Headers::Zh,
         })
@@ -86,6 +93,11 @@ pub fn run(ctx: &Context, args: Args) -> Result<Exit> {
     request.lang = args.lang.unwrap_or(ctx.config.report.lang);
     request.item_dramas = cdncost::platforms::item_dramas(&ctx.config);
     request.accounts = cdncost::platforms::account_names(&ctx.job());
+    request.account_ids = cdncost::platforms::account_ids(&ctx.job());
+    request.allocation = args
+        .unattributed
+        .clone()
+        .unwrap_or_else(|| ctx.config.allocation.unattributed.clone());
     let platforms = cdncost::platforms::report();
     let outcome = report::make_with(&ctx.lake, &ctx.config.prices, &request, &platforms)?;
     for path in &outcome.files {

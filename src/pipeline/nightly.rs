@@ -63,6 +63,10 @@ pub trait NightlyPlatform: Sync {
     fn account_names(&self, _job: &Job) -> Vec<String> {
         Vec::new()
     }
+    /// Its accounts' ids (the appid, the userid) by name, for the FOCUS export.
+    fn account_ids(&self, _job: &Job) -> std::collections::BTreeMap<String, String> {
+        Default::default()
+    }
     /// Item → drama names its settings give (a mapping file's `drama` column), for
     /// items whose titles don't say.
     fn item_dramas(
@@ -279,6 +283,12 @@ pub fn run(
             .map(|p| (p.name(), p.account_names(job)))
             .filter(|(_, names)| !names.is_empty())
             .collect(),
+        account_ids: platforms
+            .iter()
+            .map(|p| (p.name(), p.account_ids(job)))
+            .filter(|(_, ids)| !ids.is_empty())
+            .collect(),
+        allocation: job.config.allocation.unattributed.clone(),
         lang: request.lang.unwrap_or(job.config.report.lang),
         chinese_headers: false,
     };

@@ -75,6 +75,17 @@ pub fn account_names(
         .collect()
 }
 
+/// Every platform's accounts' ids (appid, userid) by name, for the FOCUS export.
+pub fn account_ids(
+    job: &crate::pipeline::Job,
+) -> std::collections::BTreeMap<&'static str, std::collections::BTreeMap<String, String>> {
+    REGISTRY
+        .iter()
+        .map(|p| (p.name, p.nightly.account_ids(job)))
+        .filter(|(_, ids)| !ids.is_empty())
+        .collect()
+}
+
 /// Item → drama names of every platform's settings, for the report.
 pub fn item_dramas(
     config: &crate::config::Config,

@@ -5,10 +5,15 @@
 //! days by their billed bytes, then over each day's channels by theirs. So every level
 //! adds up exactly: the rows of a day make the day, the days make the month's bill. Ties
 //! go to the earlier day, and within a day to the channel first by name. A month still
-//! in progress is billed on its volume so far (month to date).
+//! in progress is billed on its volume so far (month to date). Last, the policy for
+//! billed usage no log explains ([`super::allocation`]) moves the `(unattributed)` rows'
+//! fen and bytes, within their day, to channels.
 
 use polars::prelude::*;
 
+use std::collections::BTreeMap;
+
+use super::allocation::{self, Allocations, Unattributed};
 use super::apportion::largest_remainder;
 use super::money;
 use super::prices::Prices;
@@ -24,13 +29,18 @@ pub const MONTH_TO_DATE: &str = "month to date";
 pub struct Priced {
     pub rows: LazyFrame,
     pub bills: DataFrame,
+    /// What the unattributed policy moved.
+    pub allocations: Allocations,
+    /// (platform, account, month) → its price per GB in 10^-9 CNY: the flat price, or
+    /// with tiers the month's average ([`Prices::unit_price_nano`]).
+    pub unit_prices: BTreeMap<(String, String, String), u128>,
 }
 
 /// Adds `month` and `cost_cny` to rows of `date`, `account`, `channel`, `platform`,
 /// `billed_bytes`
 /// that cover whole months (a month's bill depends on its whole volume), and returns the
 /// bills they were split from.
-pub fn price(rows: LazyFrame, prices: &Prices) -> PolarsResult<Priced> {
+pub fn price(rows: LazyFrame, prices: &Prices, policy: &Unattributed) -> PolarsResult<Priced> {
     let mut rows = rows
         .with_column(col("date").dt().strftime("%Y-%m").alias("month"))
         .sort(
@@ -38,21 +48,26 @@ pub fn price(rows: LazyFrame, prices: &Prices) -> PolarsResult<Priced> {
             SortMultipleOptions::default(),
         )
         .collect()?;
-    let (fen, bills) = apportion_bills(&rows, prices)?;
+    let (fen, bills, unit_prices) = apportion_bills(&rows, prices)?;
     rows.with_column(money::column_from_fen("cost_cny", fen))?;
+    let (rows, allocations) = allocation::apply(rows, policy)?;
     Ok(Priced {
         rows: rows.lazy(),
         bills,
+        allocations,
+        unit_prices,
     })
 }
 
 /// Each row's share of its (platform, account, month)'s bill, in fen (null where a row
 /// has no billed bytes), and the bills. Rows come sorted by platform, account, month,
 /// date, channel: each account of a platform is billed on its own volume and price.
+type UnitPrices = BTreeMap<(String, String, String), u128>;
+
 fn apportion_bills(
     rows: &DataFrame,
     prices: &Prices,
-) -> PolarsResult<(Vec<Option<i64>>, DataFrame)> {
+) -> PolarsResult<(Vec<Option<i64>>, DataFrame, UnitPrices)> {
     let platforms = rows.column("platform")?.str()?;
     let accounts = rows.column(ACCOUNT)?.str()?;
     let months = rows.column("month")?.str()?;
@@ -60,6 +75,7 @@ fn apportion_bills(
     let bytes = rows.column("billed_bytes")?.i64()?;
     let units = |i: usize| bytes.get(i).map(|b| b.max(0) as u64);
     let mut fen = vec![None; rows.height()];
+    let mut unit_prices = UnitPrices::new();
     let (mut bill_platforms, mut bill_accounts, mut bill_months, mut bill_fen) =
         (Vec::new(), Vec::new(), Vec::new(), Vec::new());
     let key = |i| (platforms.get(i), accounts.get(i), months.get(i));
@@ -68,6 +84,11 @@ fn apportion_bills(
         let platform = platforms.get(month.start).unwrap_or_default();
         let account = accounts.get(month.start).unwrap_or(DEFAULT_ACCOUNT);
         let bill = prices.month_bill_fen(platform, account, volume);
+        let month_name = months.get(month.start).unwrap_or_default();
+        unit_prices.insert(
+            (platform.into(), account.into(), month_name.into()),
+            prices.unit_price_nano(platform, account, volume),
+        );
         bill_platforms.push(platform);
         bill_accounts.push(account);
         bill_months.push(months.get(month.start).unwrap_or_default());
@@ -103,7 +124,7 @@ fn apportion_bills(
             .alias("bill_basis"),
     )
     .collect()?;
-    Ok((fen, bills))
+    Ok((fen, bills, unit_prices))
 }
 
 /// The ranges of consecutive rows of `0..len` with the same `key`.

@@ -178,6 +178,7 @@ pub struct Traffic {
 struct Share {
     date: NaiveDate,
     account: String,
+    platform: String,
     channel: String,
     episode: Episode,
     traffic: Traffic,
@@ -195,6 +196,22 @@ pub struct DramaTables {
     pub episodes: DataFrame,
     /// Requests of the period no known prefix matched.
     pub unmatched_requests: i64,
+    /// The core table's cost per (day, account, platform, channel, drama): the rows of
+    /// the FOCUS export.
+    pub charges: Vec<Charge>,
+}
+
+/// One (day, account, platform, channel, drama)'s share of its core row.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Charge {
+    pub date: NaiveDate,
+    pub account: String,
+    pub platform: String,
+    pub channel: String,
+    pub drama_id: Option<i64>,
+    pub drama_name: String,
+    pub billed_bytes: Option<i64>,
+    pub fen: Option<i64>,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -233,6 +250,7 @@ pub fn build(
         monthly: monthly(&shares, billing_factor)?,
         episodes: episodes(&shares)?,
         unmatched_requests,
+        charges: charges(&shares),
     })
 }
 
@@ -280,6 +298,7 @@ fn split(
             shares.push(Share {
                 date,
                 account,
+                platform: platform.to_string(),
                 channel,
                 episode: Episode::named(name),
                 traffic: sum,
@@ -295,6 +314,7 @@ fn split(
             shares.push(Share {
                 date,
                 account: account.clone(),
+                platform: platform.to_string(),
                 channel: channel.clone(),
                 episode: episode.clone(),
                 traffic: *t,
@@ -421,6 +441,34 @@ fn by_drama_and_channel<P: Ord + Clone>(
         Some(billing_factor),
     ));
     sorted(DataFrame::new(sums.len(), columns)?, &period_name)
+}
+
+/// The shares summed per (day, account, platform, channel, drama), in that order.
+fn charges(shares: &[Share]) -> Vec<Charge> {
+    sum_by(shares, |s| {
+        (
+            s.date,
+            s.account.clone(),
+            s.platform.clone(),
+            s.channel.clone(),
+            s.episode.drama_id,
+            s.episode.drama_name.clone(),
+        )
+    })
+    .into_iter()
+    .map(
+        |((date, account, platform, channel, drama_id, drama_name), sums)| Charge {
+            date,
+            account,
+            platform,
+            channel,
+            drama_id,
+            drama_name,
+            billed_bytes: sums.billed_bytes,
+            fen: sums.fen,
+        },
+    )
+    .collect()
 }
 
 fn episodes(shares: &[Share]) -> PolarsResult<DataFrame> {

@@ -4,11 +4,13 @@
 //! `inputs` reduces each source to rows per day (× channel), `tables` joins and prices
 //! them, `html` draws the page, `output` writes the files of one report atomically.
 
+pub mod allocation;
 pub mod apportion;
 pub mod cost;
 pub mod drama;
 pub mod error;
 pub mod exprs;
+pub mod focus;
 pub mod html;
 pub mod inputs;
 pub mod money;
@@ -52,6 +54,11 @@ pub struct ReportRequest {
     /// Per platform, the accounts the settings name: each one's days are checked (and
     /// said incomplete) even when the lake holds none of its data yet.
     pub accounts: BTreeMap<&'static str, Vec<String>>,
+    /// Per platform, each account's id (the appid, the Polyv userid) by its name, for
+    /// the FOCUS export's account columns (an account without one is named by its name).
+    pub account_ids: BTreeMap<&'static str, BTreeMap<String, String>>,
+    /// `[allocation] unattributed`: what becomes of billed usage no log explains.
+    pub allocation: allocation::Unattributed,
     /// The page's language.
     pub lang: words::Lang,
     /// CSV headers in Chinese instead of the snake_case names.
@@ -152,12 +159,12 @@ pub fn make_with(
         },
         items: request.item_dramas.clone(),
     };
-    let built = match tables::build_with(
+    let mut built = match tables::build_with(
         lake,
         (from, to),
         prices,
         platforms,
-        (&mapping, &request.accounts),
+        (&mapping, &request.accounts, &request.allocation),
     ) {
         // A query that fails on the lake's files: name the damaged ones if that is why.
         Err(ReportError::Query { from, to, source }) => {
@@ -171,6 +178,14 @@ pub fn make_with(
         }
         other => other?,
     };
+    built.focus = focus::build(
+        &built,
+        &focus::FocusContext {
+            account_ids: &request.account_ids,
+            bytes_per_gb: prices.bytes_per_gb,
+            policy: &request.allocation,
+        },
+    )?;
     let page = if request.html {
         Some(html::render(
             &built,

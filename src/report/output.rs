@@ -36,8 +36,12 @@ pub enum OutputError {
     Csv { path: PathBuf, source: PolarsError },
 }
 
+/// The FOCUS export's stem: its column names are FOCUS's (never translated), its cells
+/// as FOCUS writes them ([`super::focus::for_csv`]).
+pub const FOCUS: &str = "focus";
+
 /// The tables in the order they are written, with their file stems.
-pub fn named_tables(tables: &ReportTables) -> [(&'static str, &DataFrame); 7] {
+pub fn named_tables(tables: &ReportTables) -> [(&'static str, &DataFrame); 8] {
     [
         ("channel_daily", &tables.daily),
         ("channel_platform_daily", &tables.long),
@@ -46,6 +50,7 @@ pub fn named_tables(tables: &ReportTables) -> [(&'static str, &DataFrame); 7] {
         ("drama_daily", &tables.dramas.daily),
         ("drama_monthly", &tables.dramas.monthly),
         ("episode_daily", &tables.dramas.episodes),
+        (FOCUS, &tables.focus),
     ]
 }
 
@@ -65,7 +70,14 @@ pub fn write_report(
             let path = staging.join(&name);
             let staged = match format {
                 Format::Csv => {
-                    let bytes = if options.chinese_headers {
+                    let bytes = if stem == FOCUS {
+                        let cells =
+                            super::focus::for_csv(frame).map_err(|source| OutputError::Csv {
+                                path: path.clone(),
+                                source,
+                            })?;
+                        csv_bytes(&cells, options.excel, &path)?
+                    } else if options.chinese_headers {
                         let renamed = chinese_headers(frame, &tables.labels).map_err(|source| {
                             OutputError::Csv {
                                 path: path.clone(),

@@ -63,10 +63,25 @@ pub struct Spec {
     /// Its manifests of day records listing the files it published: checked for damage
     /// wherever the lake's are (`run` before it repairs, each report).
     pub records: &'static [Kind],
+    /// Who provides, publishes and invoices its charges, and what they are called, in
+    /// the FOCUS export.
+    pub focus: FocusNames,
     /// Its columns', its label's (and, for the platform whose logs are reconciled with
     /// the bill, the page's `log_traffic` and `billed_traffic` cards') words in both
     /// languages.
     pub labels: &'static [Label],
+}
+
+/// A platform's charges as FOCUS names them (`ProviderName`, `PublisherName`,
+/// `InvoiceIssuerName`, `ServiceName`, `SkuId`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct FocusNames {
+    pub provider: &'static str,
+    pub publisher: &'static str,
+    pub invoice_issuer: &'static str,
+    pub service: &'static str,
+    /// The SKU of its traffic; `SkuPriceId` adds the account (each has its own price).
+    pub sku: &'static str,
 }
 
 /// See [`Spec::day_gaps`].

@@ -351,12 +351,33 @@ impl Prices {
     /// the byte, so no binary fraction ever touches the money.
     pub fn month_bill_fen(&self, platform: &str, account: &str, bytes: u128) -> u128 {
         let gb = self.bytes_per_gb.round() as u128;
+        self.rounding
+            .divide(self.month_scaled(platform, account, bytes), gb * 10_000_000)
+    }
+
+    /// The price of a GB of a platform's month of `bytes`, in 10^-9 CNY: the flat price,
+    /// or the tiers' average over the month's volume (unrounded bill ÷ GB, half up; the
+    /// first band's price for a month without traffic).
+    pub fn unit_price_nano(&self, platform: &str, account: &str, bytes: u128) -> u128 {
+        let (tiers, flat) = self.tiers(platform, account);
+        if tiers.is_empty() {
+            return (flat * 1e9).round() as u128;
+        }
+        if bytes == 0 {
+            return (tiers[0].cny_per_gb * 1e9).round() as u128;
+        }
+        let scaled = self.month_scaled(platform, account, bytes);
+        (scaled + bytes / 2) / bytes
+    }
+
+    /// A month's bill before rounding, in 10^-9 CNY per GB × bytes.
+    fn month_scaled(&self, platform: &str, account: &str, bytes: u128) -> u128 {
         let nano = |cny_per_gb: f64| (cny_per_gb * 1e9).round() as u128;
         let limit =
             |up_to_gb: Option<f64>| up_to_gb.map(|g| (g * self.bytes_per_gb).round() as u128);
         let (tiers, flat) = self.tiers(platform, account);
         // Nano-CNY per GB × bytes: divided by bytes per GB and 10^7, it is fen.
-        let scaled: u128 = if tiers.is_empty() {
+        if tiers.is_empty() {
             bytes * nano(flat)
         } else {
             match self.tier_mode {
@@ -380,8 +401,7 @@ impl Prices {
                     sum
                 }
             }
-        };
-        self.rounding.divide(scaled, gb * 10_000_000)
+        }
     }
 }
 

@@ -53,6 +53,14 @@ pub struct ReportTables {
     pub labels: super::words::Labels,
     /// Each platform's columns in the page's monthly table.
     pub page_columns: Vec<&'static [(&'static str, super::platform::Shown)]>,
+    /// What the unattributed policy moved, and what it left.
+    pub allocations: super::allocation::Allocations,
+    /// (platform, account, month) → price per GB in 10^-9 CNY.
+    pub unit_prices: BTreeMap<(String, String, String), u128>,
+    /// Each platform's FOCUS names (provider, service, …), by platform name.
+    pub focus_names: BTreeMap<&'static str, super::platform::FocusNames>,
+    /// The report in FOCUS ([`super::focus`]): made last, from the tables above.
+    pub focus: DataFrame,
 }
 
 /// The columns of the core table, in order.
@@ -88,7 +96,11 @@ pub fn build_with(
     (from, to): (NaiveDate, NaiveDate),
     prices: &Prices,
     platforms: &[Box<dyn Platform>],
-    (drama_mapping, accounts): (&super::drama::Mapping, &BTreeMap<&'static str, Vec<String>>),
+    (drama_mapping, accounts, policy): (
+        &super::drama::Mapping,
+        &BTreeMap<&'static str, Vec<String>>,
+        &super::allocation::Unattributed,
+    ),
 ) -> Result<ReportTables, ReportError> {
     prices.validate().map_err(ReportError::Prices)?;
     let query = |source| ReportError::Query { from, to, source };
@@ -153,7 +165,12 @@ pub fn build_with(
         day_gaps.insert(date, gaps);
     }
     let unpriced = long_rows(&frames, platforms).map_err(query)?;
-    let cost::Priced { rows: long, bills } = cost::price(unpriced, prices).map_err(query)?;
+    let cost::Priced {
+        rows: long,
+        bills,
+        allocations,
+        unit_prices,
+    } = cost::price(unpriced, prices, policy).map_err(query)?;
     // Each account's rows say whether its day is complete: every account with a row,
     // or named by the settings, or checked by a platform.
     let with_rows = inputs::accounts_of_query(long.clone()).map_err(query)?;
@@ -245,6 +262,8 @@ pub fn build_with(
     let dramas = super::drama::build(traffic, &long, prices.billing_factor).map_err(drama_err)?;
     Ok(ReportTables {
         gaps: day_gaps,
+        allocations,
+        unit_prices,
         month_costs,
         dramas,
         long,
@@ -257,6 +276,11 @@ pub fn build_with(
             .collect(),
         labels: super::words::Labels::of(platforms),
         page_columns: platforms.iter().map(|p| p.spec().page_columns).collect(),
+        focus_names: platforms
+            .iter()
+            .map(|p| (p.name(), p.spec().focus))
+            .collect(),
+        focus: DataFrame::empty(),
     })
 }
 
@@ -300,31 +324,26 @@ fn long_rows(frames: &[LazyFrame], platforms: &[Box<dyn Platform>]) -> PolarsRes
     concat(parts, UnionArgs::default())
 }
 
-/// The wide table: every platform's measures side by side per (date, channel) (a full
-/// join: a channel may use one platform only), each platform's cost pivoted from the
-/// core table, and their total.
+/// The wide table: one row per (date, account, channel) of the core table (a channel
+/// may use one platform only; the unattributed policy may give a channel a day it had no
+/// traffic on, and take the `(unattributed)` row away), every platform's measures side by
+/// side, each platform's cost pivoted from the core table, and their total.
 fn wide(
     frames: &[LazyFrame],
     long: LazyFrame,
     platforms: &[Box<dyn Platform>],
 ) -> PolarsResult<LazyFrame> {
     let keys = || [col("date"), col(ACCOUNT), col("channel")];
-    let mut wide: Option<LazyFrame> = None;
+    let mut wide = long
+        .clone()
+        .select(keys())
+        .unique_stable(None, UniqueKeepStrategy::First);
     for (frame, p) in frames.iter().zip(platforms) {
         let mut columns = keys().to_vec();
         columns.extend(p.spec().wide_columns.iter().map(|c| col(*c)));
         let measures = frame.clone().select(columns);
-        wide = Some(match wide {
-            None => measures,
-            Some(left) => left.join(
-                measures,
-                keys(),
-                keys(),
-                JoinArgs::new(JoinType::Full).with_coalesce(JoinCoalesce::CoalesceColumns),
-            ),
-        });
+        wide = wide.join(measures, keys(), keys(), JoinArgs::new(JoinType::Left));
     }
-    let mut wide = wide.expect("at least one platform");
     let (mut total, mut estimate) = (money::zero(), money::zero());
     for (i, p) in platforms.iter().enumerate() {
         let name = cost_column(p.as_ref());

@@ -3,7 +3,7 @@
 
 use cdncost::report::drama::{DramaError, DramaInputs, Episode, EpisodeTraffic, Traffic};
 use cdncost::report::inputs::{in_range, scan_range, schema};
-use cdncost::report::platform::{no_gaps, Inputs, Platform, Shown, Spec};
+use cdncost::report::platform::{no_gaps, FocusNames, Inputs, Platform, Shown, Spec};
 use cdncost::report::tables::ReportError;
 use polars::prelude::*;
 
@@ -23,6 +23,13 @@ const FAKE: Spec = Spec {
     tables: &[super::TABLE_ENTRY],
     records: &[super::DAYS],
     page_columns: &[("fakecdn_bytes", Shown::Gb)],
+    focus: FocusNames {
+        provider: "Fake Cloud",
+        publisher: "Fake Cloud",
+        invoice_issuer: "Fake Cloud Ltd",
+        service: "Fake CDN",
+        sku: "fakecdn-traffic",
+    },
     labels: &[
         ("fakecdn_bytes", "假 CDN 字节", "fake GB"),
         ("fakecdn_cost_cny", "假 CDN 费用（元）", "fake ¥"),

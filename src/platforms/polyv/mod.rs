@@ -161,6 +161,16 @@ impl crate::pipeline::nightly::NightlyPlatform for Nightly {
             .collect()
     }
 
+    fn account_ids(&self, job: &Job) -> std::collections::BTreeMap<String, String> {
+        accounts(job)
+            .into_iter()
+            .filter_map(|a| {
+                let userid = a.settings.ok()?.userid;
+                (!userid.is_empty()).then(|| (a.scope.account().to_string(), userid))
+            })
+            .collect()
+    }
+
     /// Every account's mapping file's dramas (a vid is one account's: they never meet).
     fn item_dramas(&self, config: &Config) -> std::collections::BTreeMap<String, String> {
         let shared = config.platforms.get::<PolyvConfig>(NAME);

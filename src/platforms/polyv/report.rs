@@ -15,7 +15,7 @@ use crate::report::drama::{
 use crate::report::error::ReportError;
 use crate::report::exprs::data_label;
 use crate::report::inputs::{day_record, scan_range, schema, DayGaps, Inputs, TableQuery};
-use crate::report::platform::{Platform, Shown, Spec};
+use crate::report::platform::{FocusNames, Platform, Shown, Spec};
 
 /// Polyv (保利威): its API reports each video's bytes per day; the mapping file says
 /// which channel a video's traffic belongs to. Those bytes are what it bills.
@@ -35,6 +35,13 @@ const POLYV: Spec = Spec {
     tables: super::TABLES,
     records: &[super::DAYS],
     page_columns: &[("polyv_bytes", Shown::Gb)],
+    focus: FocusNames {
+        provider: "Polyv",
+        publisher: "Polyv",
+        invoice_issuer: "Polyv (保利威)",
+        service: "Polyv VOD CDN",
+        sku: "polyv-vod-traffic",
+    },
     labels: &[
         ("polyv_pc_bytes", "保利威 PC 字节", "Polyv PC GB"),
         ("polyv_mobile_bytes", "保利威移动端字节", "Polyv mobile GB"),

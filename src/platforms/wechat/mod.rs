@@ -219,4 +219,14 @@ impl crate::pipeline::nightly::NightlyPlatform for Nightly {
             .map(|a| a.scope.account().to_string())
             .collect()
     }
+
+    fn account_ids(&self, job: &Job) -> std::collections::BTreeMap<String, String> {
+        accounts(job)
+            .into_iter()
+            .filter_map(|a| {
+                let appid = a.settings.ok()?.appid;
+                (!appid.is_empty()).then(|| (a.scope.account().to_string(), appid))
+            })
+            .collect()
+    }
 }

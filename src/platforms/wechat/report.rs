@@ -21,7 +21,7 @@ use crate::report::drama::{media_of, DramaError, DramaInputs, Episode, EpisodeTr
 use crate::report::error::ReportError;
 use crate::report::exprs::{data_label, round_bytes, share};
 use crate::report::inputs::{self, day_record, in_range, DayGaps, Inputs, BUCKET_SECS};
-use crate::report::platform::{basis_of_sum, Platform, Shown, Spec};
+use crate::report::platform::{basis_of_sum, FocusNames, Platform, Shown, Spec};
 use crate::report::summary::share_of_account_day;
 
 /// The WeChat mini-drama media service's CDN: the access logs say who used what, the
@@ -71,6 +71,14 @@ const WECHAT: Spec = Spec {
         ("wechat_allocated_billed_bytes", Shown::Gb),
         ("wechat_cost_basis", Shown::Text),
     ],
+    // The media service is WeChat's; its CDN is Tencent Cloud's; Tencent invoices it.
+    focus: FocusNames {
+        provider: "WeChat",
+        publisher: "Tencent Cloud",
+        invoice_issuer: "Tencent",
+        service: "WeChat mini-drama media service CDN",
+        sku: "wechat-vod-cdn-traffic",
+    },
     labels: &[
         ("wechat_requests", "微信请求数", "requests"),
         ("wechat_log_bytes", "微信日志字节", "log GB"),
