@@ -213,6 +213,32 @@ fn a_third_platform_folder_reaches_every_output() {
         .collect();
     assert_eq!(fake_dramas, want);
 
+    // The FOCUS export carries it under its own provider and service, its cost split
+    // over its dramas as above, and adds up to the report's total.
+    let focus = csv_rows(&std::fs::read(s.w.path("out/focus.csv")).unwrap());
+    let fake_focus: Vec<&CsvRow> = focus
+        .iter()
+        .filter(|r| r["x_Platform"] == "fakecdn")
+        .collect();
+    assert!(fake_focus.iter().all(|r| r["ProviderName"] == "Fake Cloud"
+        && r["ServiceName"] == "Fake CDN"
+        && r["SkuId"] == "fakecdn-traffic"
+        && r["x_CostBasis"] == "reported"));
+    assert_eq!(
+        fake_focus
+            .iter()
+            .map(|r| cents(&r["BilledCost"]))
+            .sum::<i64>(),
+        300
+    );
+    assert_eq!(
+        focus.iter().map(|r| cents(&r["BilledCost"])).sum::<i64>(),
+        daily
+            .iter()
+            .map(|r| cents(&r["total_cost_cny"]))
+            .sum::<i64>()
+    );
+
     // `query` registers its table with the lake's, as the registry lists them.
     let mut tables = cdncost::platforms::tables();
     tables.push(fakecdn::TABLE_ENTRY);

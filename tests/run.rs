@@ -117,7 +117,7 @@ fn runs_are_idempotent_and_a_killed_run_resumes_to_the_same_result() {
     let first = clean.cdncost(RUN).ok();
     assert!(first.stdout().contains(": complete"), "{}", first.stdout());
     let reference = report_files(&clean.w);
-    assert_eq!(reference.len(), 15);
+    assert_eq!(reference.len(), 17);
     let again = clean.cdncost(RUN).ok();
     assert!(
         again.stdout().contains("(0 downloaded)"),

@@ -194,6 +194,10 @@ pub fn run(ctx: &Context, args: Args) -> Result<Exit> {
             "drama_daily.csv",
             "per day x drama x channel (dramas from the catalogue)",
         ),
+        (
+            "focus.csv",
+            "the same cost in FOCUS 1.0, for FinOps tools (also .parquet)",
+        ),
     ] {
         outln!("  {}   {what}", report.join(file).display())?;
     }

@@ -19,6 +19,10 @@ use super::{Context, DaysArgs};
 ///   channel_daily.{csv,parquet}    one row per day × channel (WeChat and Polyv joined)
 ///   channel_monthly.{csv,parquet}  per month × channel, with a total row per month
 ///   reconciliation.{csv,parquet}   per day: log bytes × factor against the billed series
+///   drama_daily, drama_monthly, episode_daily.{csv,parquet}
+///                                  each channel's cost split over the dramas it carried
+///   focus.{csv,parquet}            the same cost in FOCUS 1.0, for FinOps tools: per day ×
+///                                  account × platform × channel × drama, periods in UTC
 ///   report.html                    one self-contained page with the charts and tables
 ///
 /// Prices come from [prices] in cdncost.toml (CNY per GB, GB = 10^9 bytes, optional
@@ -28,6 +32,10 @@ use super::{Context, DaysArgs};
 /// channels exactly. Days with missing or provisional inputs are listed, flagged
 /// complete=false, and make the exit status 3. Files are replaced all at once, only when
 /// all are written.
+///
+/// Billed usage no log explains (a billed day whose logs the lake lacks) is the
+/// "(unattributed)" row; --unattributed (or [allocation] unattributed) can spread it over
+/// the channels by their traffic (proportional) or give it to one (to:CHANNEL).
 #[derive(clap::Args, Debug)]
 #[command(verbatim_doc_comment)]
 pub struct Args {

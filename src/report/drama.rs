@@ -229,6 +229,7 @@ pub fn build(
     by_platform: Vec<(&'static str, Vec<EpisodeTraffic>)>,
     long: &DataFrame,
     billing_factor: f64,
+    allocations: &super::allocation::Allocations,
 ) -> Result<DramaTables, DramaError> {
     let mut traffic: BTreeMap<(DayChannel, &str), BTreeMap<Episode, Traffic>> = BTreeMap::new();
     let mut unmatched_requests = 0;
@@ -244,7 +245,7 @@ pub fn build(
             );
         }
     }
-    let shares = split(long, &traffic)?;
+    let shares = split(long, &traffic, allocations)?;
     Ok(DramaTables {
         daily: daily(&shares, billing_factor)?,
         monthly: monthly(&shares, billing_factor)?,
@@ -265,6 +266,7 @@ fn add(into: &mut BTreeMap<Episode, Traffic>, episode: Episode, t: Traffic) {
 fn split(
     long: &DataFrame,
     traffic: &BTreeMap<(DayChannel, &str), BTreeMap<Episode, Traffic>>,
+    allocations: &super::allocation::Allocations,
 ) -> Result<Vec<Share>, DramaError> {
     let dates: Vec<Option<NaiveDate>> = long.column("date")?.date()?.as_date_iter().collect();
     let accounts = long.column(ACCOUNT)?.str()?.clone();
@@ -284,8 +286,18 @@ fn split(
             .unwrap_or(&nothing);
         let weights: Vec<u64> = parts.values().map(|t| t.weight).collect();
         if weights.iter().all(|w| *w == 0) {
-            // Nothing to weigh by (billed usage no log explains): one row keeps it all.
-            let name = if channel == UNATTRIBUTED {
+            // Nothing to weigh by (billed usage no log explains, kept apart or given to
+            // this channel by the unattributed policy): one row keeps it all.
+            let received = || {
+                let key = (
+                    crate::china_time::day_number(date),
+                    account.clone(),
+                    channel.clone(),
+                    platform.to_string(),
+                );
+                allocations.received.contains_key(&key)
+            };
+            let name = if channel == UNATTRIBUTED || received() {
                 UNATTRIBUTED
             } else {
                 UNMATCHED

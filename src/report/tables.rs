@@ -259,7 +259,8 @@ pub fn build_with(
     for p in platforms {
         traffic.push((p.name(), p.drama_traffic(&drama_inputs).map_err(drama_err)?));
     }
-    let dramas = super::drama::build(traffic, &long, prices.billing_factor).map_err(drama_err)?;
+    let dramas = super::drama::build(traffic, &long, prices.billing_factor, &allocations)
+        .map_err(drama_err)?;
     Ok(ReportTables {
         gaps: day_gaps,
         allocations,

@@ -44,6 +44,12 @@ pub struct PageWords {
     pub legend_billed: &'static str,
     pub line_estimate: &'static str,
     pub line_billed: &'static str,
+    /// The unattributed policy: `{how}` is one of the three below, `{policy}` the setting.
+    pub unattributed: &'static str,
+    pub unattributed_separate: &'static str,
+    pub unattributed_proportional: &'static str,
+    /// `{channel}` is filled in.
+    pub unattributed_to: &'static str,
 }
 
 pub const ZH: PageWords = PageWords {
@@ -70,6 +76,10 @@ pub const ZH: PageWords = PageWords {
     legend_billed: "计费用量",
     line_estimate: "日志 × 系数",
     line_billed: "计费",
+    unattributed: "无日志可解释的计费用量：{how}（[allocation] unattributed = \"{policy}\"）。",
+    unattributed_separate: "单独列为 (unattributed) 行",
+    unattributed_proportional: "按各渠道的计费流量比例分摊到当日各渠道（当日无日志时按当月）",
+    unattributed_to: "全部计入渠道 {channel}",
 };
 
 pub const EN: PageWords = PageWords {
@@ -96,6 +106,10 @@ pub const EN: PageWords = PageWords {
     legend_billed: "billed (usage series)",
     line_estimate: "log × factor",
     line_billed: "billed",
+    unattributed: "Billed usage no log explains: {how} ([allocation] unattributed = \"{policy}\").",
+    unattributed_separate: "kept apart, as the (unattributed) row",
+    unattributed_proportional: "spread over the day's channels by their billed traffic (the month's, on a day without logs)",
+    unattributed_to: "all given to channel {channel}",
 };
 
 pub fn page(lang: Lang) -> &'static PageWords {

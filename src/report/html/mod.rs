@@ -10,6 +10,7 @@ use std::fmt::Write as _;
 use chrono::NaiveDate;
 use polars::prelude::*;
 
+use super::allocation::Unattributed;
 use super::platform::Shown as Cell;
 use super::tables::ReportTables;
 use super::words::{self, Lang, PageWords};
@@ -67,6 +68,11 @@ pub fn render(
     if measure == Measure::Traffic {
         let _ = writeln!(page, "<p class=\"note\">{}</p>", escape(w.no_prices));
     }
+    let _ = writeln!(
+        page,
+        "<p class=\"note\">{}</p>",
+        escape(&unattributed_policy(&tables.allocations.policy, w))
+    );
     let daily_heading = if measure == Measure::Cost {
         w.daily_cost
     } else {
@@ -118,6 +124,18 @@ pub fn render(
     )?);
     page.push_str("</body></html>\n");
     Ok(page)
+}
+
+/// The sentence that states the unattributed policy.
+fn unattributed_policy(policy: &Unattributed, w: &PageWords) -> String {
+    let how = match policy {
+        Unattributed::Separate => w.unattributed_separate.to_string(),
+        Unattributed::Proportional => w.unattributed_proportional.to_string(),
+        Unattributed::To(channel) => w.unattributed_to.replace("{channel}", channel),
+    };
+    w.unattributed
+        .replace("{how}", &how)
+        .replace("{policy}", &policy.to_string())
 }
 
 const STYLE: &str = "body{font-family:-apple-system,'Segoe UI','PingFang SC','Microsoft YaHei','Noto Sans CJK SC',sans-serif;margin:24px auto;max-width:1000px;color:#222;padding:0 16px}\
