@@ -20,6 +20,21 @@ pub struct Account<C> {
     pub settings: Result<C, String>,
 }
 
+/// Each account's id (`id_of` its settings: the appid, the userid) by its name, for
+/// accounts whose settings load and give one.
+pub fn ids_of<C>(
+    accounts: Vec<Account<C>>,
+    id_of: impl Fn(C) -> String,
+) -> std::collections::BTreeMap<String, String> {
+    accounts
+        .into_iter()
+        .filter_map(|a| {
+            let id = id_of(a.settings.ok()?);
+            (!id.is_empty()).then(|| (a.scope.account().to_string(), id))
+        })
+        .collect()
+}
+
 impl<C> Account<C> {
     /// How steps and messages name it, among `all` the platform's accounts: nothing for
     /// a `default` account alone (its steps read as before accounts), else

@@ -162,13 +162,7 @@ impl crate::pipeline::nightly::NightlyPlatform for Nightly {
     }
 
     fn account_ids(&self, job: &Job) -> std::collections::BTreeMap<String, String> {
-        accounts(job)
-            .into_iter()
-            .filter_map(|a| {
-                let userid = a.settings.ok()?.userid;
-                (!userid.is_empty()).then(|| (a.scope.account().to_string(), userid))
-            })
-            .collect()
+        super::accounts::ids_of(accounts(job), |settings| settings.userid)
     }
 
     /// Every account's mapping file's dramas (a vid is one account's: they never meet).

@@ -221,12 +221,6 @@ impl crate::pipeline::nightly::NightlyPlatform for Nightly {
     }
 
     fn account_ids(&self, job: &Job) -> std::collections::BTreeMap<String, String> {
-        accounts(job)
-            .into_iter()
-            .filter_map(|a| {
-                let appid = a.settings.ok()?.appid;
-                (!appid.is_empty()).then(|| (a.scope.account().to_string(), appid))
-            })
-            .collect()
+        super::accounts::ids_of(accounts(job), |settings| settings.appid)
     }
 }
