@@ -31,6 +31,9 @@ pub struct Config {
     /// `[allocation]`: what becomes of billed usage no log explains.
     #[serde(default)]
     pub allocation: crate::report::allocation::AllocationConfig,
+    /// `[budgets]`: the month's budgets and the thresholds announced.
+    #[serde(default)]
+    pub budgets: crate::report::budgets::BudgetsConfig,
     /// `[notify]`: the nightly result in a chat group (none: no message).
     #[serde(default)]
     pub notify: Option<crate::sources::robot::NotifyConfig>,
@@ -278,6 +281,7 @@ impl Config {
     /// is an error naming the key and the range, never raised or lowered silently).
     pub fn validate(&self) -> Result<(), String> {
         self.prices.validate()?;
+        self.budgets.validate()?;
         if self.logs.download_deadline_secs == 0 {
             return Err("[logs] download_deadline_secs must be at least 1".into());
         }

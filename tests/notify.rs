@@ -212,3 +212,49 @@ fn a_wrong_secret_is_refused_by_the_robot_and_said() {
     assert!(run.stderr().contains("sign not match"), "{}", run.stderr());
     assert!(!run.stderr().contains(SECRET) && !run.stderr().contains(TOKEN));
 }
+
+/// Budgets set low: the first run's message opens with the budget passed (预算 …, 已用 …%,
+/// 预计 …) and the month-end forecast; the page shows every budget; a second run of the
+/// same month announces nothing again, having remembered it in the lake.
+#[test]
+fn a_budget_passed_is_announced_first_and_once_a_month() {
+    let setup = start_with_robot(
+        Kind::Wecom,
+        None,
+        "[budgets]\nmonth_cny = 1\nwarn_at_percent = [80, 100]\n[budgets.channels]\nwxad = 1000\n",
+    );
+    setup.s.cdncost(RUN).ok();
+    let received = setup.robot.received();
+    assert_eq!(received.len(), 1);
+    let text = text_of(&received[0].body);
+    let lines: Vec<&str> = text.lines().filter(|l| l.starts_with("- ")).collect();
+    assert!(
+        lines[0].starts_with("- 预算 全部：已用超过 100%。已用 ¥")
+            && lines[0].contains("预计月末 ¥"),
+        "{text}"
+    );
+    assert!(lines[1].starts_with("- 总费用: "), "{text}");
+    assert!(lines[2].starts_with("- 预计 2026-11 月末 ¥"), "{text}");
+    assert!(
+        !text.contains("渠道 wxad"),
+        "wxad is far from its budget: {text}"
+    );
+    let notices = setup.s.w.path("lake/_manifest/budget_notices/2026-11.json");
+    assert!(notices.exists());
+    let page = std::fs::read_to_string(setup.s.w.path("out/report.html")).unwrap();
+    assert!(
+        page.contains("<h2>预算</h2>") && page.contains("渠道 wxad"),
+        "every budget"
+    );
+    assert!(page.contains("2026-11 月末预测"));
+
+    setup.s.cdncost(RUN).ok();
+    let received = setup.robot.received();
+    assert_eq!(received.len(), 2);
+    let again = text_of(&received[1].body);
+    assert!(!again.contains("预算"), "announced once a month: {again}");
+    assert!(
+        again.contains("预计 2026-11 月末"),
+        "the forecast is said every night"
+    );
+}

@@ -179,7 +179,7 @@ fn a_third_platform_folder_reaches_every_output() {
         "the page has the fake CDN's card, in Chinese"
     );
     assert!(
-        page.contains("<th>假 CDN 字节</th>") && page.contains("<th>假 CDN 费用（元）</th>"),
+        page.contains("<th>假 CDN 流量（GB）</th>") && page.contains("<th>假 CDN 费用（元）</th>"),
         "the page's monthly table has its columns"
     );
 
@@ -280,6 +280,7 @@ fn a_third_platform_folder_reaches_every_output() {
         accounts: Default::default(),
         account_ids: Default::default(),
         allocation: Default::default(),
+        budgets: Default::default(),
         lang: Default::default(),
         chinese_headers: false,
     };

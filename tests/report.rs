@@ -516,6 +516,8 @@ fn the_page_speaks_chinese_or_english_and_csv_headers_can_too() {
     let s = start(PRICES);
     s.fetch_all(DAY2);
     s.report(&["--headers", "zh", "--out", "zh"]).ok();
+    s.report(&["--out", "out-names", "--format", "csv", "--no-html"])
+        .ok();
     let page = std::fs::read_to_string(s.w.path("zh/report.html")).unwrap();
     assert!(page.contains("<html lang=\"zh-CN\">"));
     for words in [
@@ -539,6 +541,38 @@ fn the_page_speaks_chinese_or_english_and_csv_headers_can_too() {
         for name in header.split(',') {
             assert!(cjk(name), "{file}: '{name}' has no Chinese label");
         }
+    }
+    // Every cell of the Chinese page's tables is Chinese, a number, a unit, or a name
+    // that data gave (a channel's, a drama's, an account's): no `true`, no `usage`, no
+    // `(untagged)`.
+    let names: std::collections::BTreeSet<String> = ["channel_daily.csv", "drama_daily.csv"]
+        .iter()
+        .flat_map(|f| csv_rows(&std::fs::read(s.w.path("out-names").join(f)).unwrap_or_default()))
+        .flat_map(|r| {
+            ["channel", "drama_name", "account"]
+                .iter()
+                .filter_map(|c| r.get(*c).cloned())
+                .collect::<Vec<_>>()
+        })
+        .collect();
+    assert!(
+        names.contains("wxad"),
+        "the data's names are known: {names:?}"
+    );
+    let cells = table_cells(&page);
+    assert!(cells.len() > 100, "{}", cells.len());
+    for cell in &cells {
+        let mut rest = cell.clone();
+        for name in names.iter().filter(|n| !n.starts_with('(')) {
+            rest = rest.replace(name.as_str(), "");
+        }
+        for unit in ["GB", "ID", "Mbps", "p95", "CDN"] {
+            rest = rest.replace(unit, "");
+        }
+        assert!(
+            !rest.chars().any(|c| c.is_ascii_alphabetic()),
+            "an English word in the Chinese page's table cell {cell:?}"
+        );
     }
     s.report(&["--lang", "en", "--out", "en"]).ok();
     let page = std::fs::read_to_string(s.w.path("en/report.html")).unwrap();
@@ -600,4 +634,41 @@ fn every_column_has_a_label_in_both_languages() {
         }
     }
     assert!(tables >= 7, "the demo's report has its drama tables too");
+}
+
+/// The text of every `<td>` and `<th>` of a page, tags inside removed, entities decoded.
+fn table_cells(page: &str) -> Vec<String> {
+    let mut cells = Vec::new();
+    let mut rest = page;
+    while let Some(start) = rest.find("<t") {
+        let after = &rest[start + 2..];
+        if !(after.starts_with('d') || after.starts_with('h')) {
+            rest = after;
+            continue;
+        }
+        let Some(open_end) = after.find('>') else {
+            break;
+        };
+        let body = &after[open_end + 1..];
+        let close = body.find("</t").unwrap_or(body.len());
+        let mut text = String::new();
+        let mut in_tag = false;
+        for c in body[..close].chars() {
+            match c {
+                '<' => in_tag = true,
+                '>' => in_tag = false,
+                c if !in_tag => text.push(c),
+                _ => {}
+            }
+        }
+        let decoded = text
+            .replace("&amp;", "&")
+            .replace("&lt;", "<")
+            .replace("&gt;", ">")
+            .replace("&quot;", "\"")
+            .replace("&#39;", "'");
+        cells.push(decoded);
+        rest = &body[close..];
+    }
+    cells
 }

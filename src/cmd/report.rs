@@ -89,6 +89,7 @@ impl Args {
             accounts: Default::default(),
             account_ids: Default::default(),
             allocation: self.unattributed.clone().unwrap_or_default(),
+            budgets: Default::default(),
             lang: self.lang.unwrap_or_default(),
             chinese_headers: self.headers == Headers::Zh,
         })
@@ -102,6 +103,7 @@ pub fn run(ctx: &Context, args: Args) -> Result<Exit> {
     request.item_dramas = cdncost::platforms::item_dramas(&ctx.config);
     request.accounts = cdncost::platforms::account_names(&ctx.job());
     request.account_ids = cdncost::platforms::account_ids(&ctx.job());
+    request.budgets = ctx.config.budgets.clone();
     request.allocation = args
         .unattributed
         .clone()

@@ -289,6 +289,15 @@ impl Lake {
 
     /// `_manifest/<kind>/<stem>.json` for the kind owner's `default` account,
     /// `_manifest/<kind>/<platform>.<account>/<stem>.json` for any other scope.
+    /// A record of the whole studio's (no platform's, no account's):
+    /// `_manifest/<kind>/<stem>.json` (the budget notices of a month).
+    pub fn studio_record(&self, kind: &str, stem: &SafeName) -> PathBuf {
+        self.root
+            .join(MANIFEST_DIR)
+            .join(kind)
+            .join(format!("{}.json", stem.as_str()))
+    }
+
     pub fn manifest_file(&self, kind: Kind, scope: &Scope, stem: &SafeName) -> PathBuf {
         let unit = self.unit(kind, scope, stem.as_str());
         self.root.join(MANIFEST_DIR).join(format!("{unit}.json"))

@@ -47,6 +47,8 @@ pub struct NightlyOutcome {
     pub elapsed_s: f64,
     /// What failed, one line each ("CDN logs: …"), for whoever was not watching the log.
     pub problems: Vec<String>,
+    /// Budget thresholds crossed and not announced before this month.
+    pub budget_news: Vec<crate::report::budgets::Crossing>,
 }
 
 /// What the nightly run asks of each platform (the registry, `crate::platforms`, lists
@@ -217,6 +219,7 @@ pub fn run(
                 report: None,
                 elapsed_s: started.elapsed().as_secs_f64(),
                 problems: vec![format!("run: {e}")],
+                budget_news: Vec::new(),
             };
         }
     };
@@ -289,6 +292,7 @@ pub fn run(
             .filter(|(_, ids)| !ids.is_empty())
             .collect(),
         allocation: job.config.allocation.unattributed.clone(),
+        budgets: job.config.budgets.clone(),
         lang: request.lang.unwrap_or(job.config.report.lang),
         chinese_headers: false,
     };
@@ -311,6 +315,11 @@ pub fn run(
         }
     };
     fetched.exit = exit;
+    let budget_news = report
+        .as_ref()
+        .and_then(|r| r.outlook.as_ref())
+        .map(|outlook| announce(job.lake, outlook))
+        .unwrap_or_default();
     NightlyOutcome {
         days: checked,
         exit,
@@ -318,7 +327,43 @@ pub fn run(
         report,
         elapsed_s: started.elapsed().as_secs_f64(),
         problems,
+        budget_news,
     }
+}
+
+/// The kind of the studio's records of budget notices (`_manifest/budget_notices/`).
+pub const BUDGET_NOTICES: &str = "budget_notices";
+
+/// The budget thresholds the outlook's month has crossed that no run announced before,
+/// remembered in the lake (one record a month) so the next run of the month stays quiet
+/// about them. A record that cannot be read or written is said in the log; the crossings
+/// are then announced (again) rather than kept quiet.
+fn announce(
+    lake: &crate::lake::Lake,
+    outlook: &crate::report::outlook::Outlook,
+) -> Vec<crate::report::budgets::Crossing> {
+    use crate::report::budgets::Notices;
+    let month = crate::china_time::first_of_month(outlook.as_of);
+    let stem = crate::lake::SafeName::sanitize(&month.format("%Y-%m").to_string());
+    let path = lake.studio_record(BUDGET_NOTICES, &stem);
+    let mut notices = match lake.read_manifest::<Notices>(&path) {
+        Ok(Some(notices)) => notices,
+        Ok(None) => Notices::for_month(month),
+        Err(e) => {
+            tracing::warn!("budget notices: {e}: announcing every crossing");
+            Notices::for_month(month)
+        }
+    };
+    let news = notices.take_new(&outlook.budgets);
+    if !news.is_empty() {
+        let written = serde_json::to_vec_pretty(&notices)
+            .map_err(|e| e.to_string())
+            .and_then(|bytes| lake.write_record(&path, &bytes).map_err(|e| e.to_string()));
+        if let Err(e) = written {
+            tracing::warn!("budget notices: {}: {e}", path.display());
+        }
+    }
+    news
 }
 
 /// Checks every lake file the re-checked days come from against what was written, and

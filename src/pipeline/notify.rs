@@ -41,6 +41,21 @@ pub struct Words {
     pub untagged: &'static str,
     pub deviation: &'static str,
     pub rejected_share: &'static str,
+    /// A budget crossed: `{scope}`, `{crossing}`, `{used}`, `{used_pct}`, `{budget}`,
+    /// `{expected}`, `{expected_pct}`.
+    pub budget: &'static str,
+    pub budget_by_used: &'static str,
+    pub budget_by_forecast: &'static str,
+    pub studio: &'static str,
+    pub channel: &'static str,
+    pub drama: &'static str,
+    /// The month-end forecast: `{month}`, `{expected}`, `{low}`, `{high}`, `{method}`.
+    pub forecast: &'static str,
+    pub method_weekday: &'static str,
+    /// `{n}` days.
+    pub method_trailing: &'static str,
+    pub method_none: &'static str,
+    pub method_complete: &'static str,
 }
 
 pub const ZH: Words = Words {
@@ -62,6 +77,17 @@ pub const ZH: Words = Words {
     untagged: "{date} 未标记渠道流量占费用 {share}%",
     deviation: "{date} 对账偏差 {deviation}%",
     rejected_share: "拒收行占 {share}%",
+    budget: "预算 {scope}：{crossing}。已用 {used}（{used_pct}%，预算 {budget}），预计月末 {expected}（{expected_pct}%）",
+    budget_by_used: "已用超过 {threshold}%",
+    budget_by_forecast: "预计将超过 {threshold}%",
+    studio: "全部",
+    channel: "渠道 {name}",
+    drama: "剧目 {name}",
+    forecast: "预计 {month} 月末 {expected}（区间 {low}–{high}，{method}）",
+    method_weekday: "按近 4 周同星期",
+    method_trailing: "按近 {n} 日日均",
+    method_none: "无历史数据",
+    method_complete: "本月已完整",
 };
 
 pub const EN: Words = Words {
@@ -83,6 +109,17 @@ pub const EN: Words = Words {
     untagged: "untagged traffic is {share}% of {date}'s cost",
     deviation: "reconciliation deviation on {date} is {deviation}%",
     rejected_share: "rejected lines are {share}% of lines read",
+    budget: "Budget {scope}: {crossing}. Used {used} ({used_pct}% of {budget}), month-end forecast {expected} ({expected_pct}%)",
+    budget_by_used: "used past {threshold}%",
+    budget_by_forecast: "forecast past {threshold}%",
+    studio: "studio",
+    channel: "channel {name}",
+    drama: "drama {name}",
+    forecast: "Forecast for {month}: {expected} (range {low}–{high}, {method})",
+    method_weekday: "same weekday, last 4 weeks",
+    method_trailing: "mean of the last {n} days",
+    method_none: "no history",
+    method_complete: "month complete",
 };
 
 pub fn words(lang: &str) -> &'static Words {
@@ -146,6 +183,7 @@ pub fn compose(outcome: &NightlyOutcome, alerts: &Alerts, lang: &str) -> Message
     let mut reasons: Vec<String> = outcome.problems.clone();
     let mut anomalies: Vec<String> = Vec::new();
     let mut incomplete: BTreeMap<String, String> = BTreeMap::new();
+    lines.extend(outcome.budget_news.iter().map(|c| budget_line(w, c)));
     match &outcome.report {
         Some(report) => {
             let f = &report.figures;
@@ -160,6 +198,9 @@ pub fn compose(outcome: &NightlyOutcome, alerts: &Alerts, lang: &str) -> Message
                 yuan(report.total_cost_fen),
                 platforms.join(", ")
             ));
+            if let Some(outlook) = &report.outlook {
+                lines.push(forecast_line(w, &outlook.studio));
+            }
             lines.push(trailing_line(w, outcome.days.to(), &f.day_channel_fen));
             let top: Vec<String> = f
                 .channel_fen
@@ -245,12 +286,83 @@ pub fn compose(outcome: &NightlyOutcome, alerts: &Alerts, lang: &str) -> Message
         "rejected_lines": rejected,
         "report": outcome.report.as_ref().map(|r| r.figures.page.display().to_string()),
         "anomalies": anomalies,
+        "budgets": outcome.budget_news.iter().map(|c| serde_json::json!({
+            "scope": c.budget.scope,
+            "threshold_percent": c.threshold,
+            "by": c.by,
+            "budget_cny": crate::report::money::text(c.budget.budget_fen),
+            "used_cny": crate::report::money::text(c.budget.forecast.month_to_date_fen),
+            "forecast_cny": crate::report::money::text(c.budget.forecast.expected_fen),
+        })).collect::<Vec<_>>(),
+        "forecast": outcome.report.as_ref().and_then(|r| r.outlook.as_ref()).map(|o| serde_json::json!({
+            "month": o.studio.month.format("%Y-%m").to_string(),
+            "month_to_date_cny": crate::report::money::text(o.studio.month_to_date_fen),
+            "expected_cny": crate::report::money::text(o.studio.expected_fen),
+            "low_cny": crate::report::money::text(o.studio.low_fen),
+            "high_cny": crate::report::money::text(o.studio.high_fen),
+            "method": o.studio.method.describe(),
+        })),
     });
     Message {
         title,
         text,
         record,
     }
+}
+
+/// One crossed budget, first in the message: whose, which threshold by what, and where
+/// it stands.
+fn budget_line(w: &Words, c: &crate::report::budgets::Crossing) -> String {
+    use crate::report::budgets::{By, Scope};
+    let scope = match &c.budget.scope {
+        Scope::Studio => w.studio.to_string(),
+        Scope::Channel(name) => fill(w.channel, &[("name", chat_safe(name))]),
+        Scope::Drama(name) => fill(w.drama, &[("name", chat_safe(name))]),
+    };
+    let crossing = match c.by {
+        By::MonthToDate => w.budget_by_used,
+        By::Forecast => w.budget_by_forecast,
+    };
+    let f = &c.budget.forecast;
+    fill(
+        w.budget,
+        &[
+            ("scope", scope),
+            (
+                "crossing",
+                fill(crossing, &[("threshold", c.threshold.to_string())]),
+            ),
+            ("used", yuan(f.month_to_date_fen)),
+            ("used_pct", format!("{:.1}", c.budget.used_percent())),
+            ("budget", yuan(c.budget.budget_fen)),
+            ("expected", yuan(f.expected_fen)),
+            (
+                "expected_pct",
+                format!("{:.1}", c.budget.forecast_percent()),
+            ),
+        ],
+    )
+}
+
+/// Where the month will end, with its range and how it was projected.
+fn forecast_line(w: &Words, f: &crate::report::forecast::Forecast) -> String {
+    use crate::report::forecast::Method;
+    let method = match f.method {
+        Method::Weekday => w.method_weekday.to_string(),
+        Method::TrailingMean { days } => fill(w.method_trailing, &[("n", days.to_string())]),
+        Method::NoHistory => w.method_none.to_string(),
+        Method::Complete => w.method_complete.to_string(),
+    };
+    fill(
+        w.forecast,
+        &[
+            ("month", f.month.format("%Y-%m").to_string()),
+            ("expected", yuan(f.expected_fen)),
+            ("low", yuan(f.low_fen)),
+            ("high", yuan(f.high_fen)),
+            ("method", method),
+        ],
+    )
 }
 
 /// The message's language as the report's words know it.
@@ -427,6 +539,7 @@ mod tests {
                 deviation_pct: [(day(19), 7.5)].into_iter().collect(),
                 page: "/srv/out/report.html".into(),
             },
+            outlook: None,
         };
         NightlyOutcome {
             days: DateRange::new(day(18), day(19)).unwrap(),
@@ -439,6 +552,7 @@ mod tests {
             report: Some(report),
             elapsed_s: 1.0,
             problems: Vec::new(),
+            budget_news: Vec::new(),
         }
     }
 

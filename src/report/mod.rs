@@ -6,15 +6,18 @@
 
 pub mod allocation;
 pub mod apportion;
+pub mod budgets;
 pub mod cost;
 pub mod drama;
 pub mod error;
 pub mod exprs;
 pub mod focus;
+pub mod forecast;
 pub mod html;
 pub mod inputs;
 pub mod money;
 mod months;
+pub mod outlook;
 pub mod output;
 pub mod platform;
 pub mod prices;
@@ -59,6 +62,8 @@ pub struct ReportRequest {
     pub account_ids: BTreeMap<&'static str, BTreeMap<String, String>>,
     /// `[allocation] unattributed`: what becomes of billed usage no log explains.
     pub allocation: allocation::Unattributed,
+    /// `[budgets]`: checked against the month-end outlook.
+    pub budgets: budgets::BudgetsConfig,
     /// The page's language.
     pub lang: words::Lang,
     /// CSV headers in Chinese instead of the snake_case names.
@@ -75,6 +80,8 @@ pub struct ReportOutcome {
     pub log_bytes: i64,
     pub gaps: BTreeMap<NaiveDate, DayGaps>,
     pub figures: Figures,
+    /// Where the month of the period's last day will end, and the budgets.
+    pub outlook: Option<outlook::Outlook>,
 }
 
 /// What a summary of the report says (the chat message): exact money in fen.
@@ -178,6 +185,7 @@ pub fn make_with(
         }
         other => other?,
     };
+    built.outlook = outlook_of(lake, prices, request, platforms, &built, &mapping);
     built.focus = focus::build(
         &built,
         &focus::FocusContext {
@@ -230,7 +238,48 @@ pub fn make_with(
         log_bytes,
         gaps: built.gaps,
         figures,
+        outlook: built.outlook,
     })
+}
+
+/// The month-end outlook of the period's last day, from the report's own tables when they
+/// hold the month and the 28 days before, else from the tables of those days. What cannot
+/// be read leaves the outlook out (said in the log), never the report.
+fn outlook_of(
+    lake: &Lake,
+    prices: &Prices,
+    request: &ReportRequest,
+    platforms: &[Box<dyn platform::Platform>],
+    built: &tables::ReportTables,
+    mapping: &drama::Mapping,
+) -> Option<outlook::Outlook> {
+    let (from, to) = (request.days.from(), request.days.to());
+    let start = outlook::history_from(to);
+    let history;
+    let tables = if from <= start {
+        built
+    } else {
+        let options = (mapping, &request.accounts, &request.allocation);
+        match tables::build_with(lake, (start, to), prices, platforms, options) {
+            Ok(read) => {
+                history = read;
+                &history
+            }
+            Err(e) => {
+                tracing::warn!(
+                    "month-end outlook from {from} on only: the days from {start} could not be read: {e}"
+                );
+                built
+            }
+        }
+    };
+    match outlook::outlook(tables, to, &request.budgets) {
+        Ok(outlook) => Some(outlook),
+        Err(e) => {
+            tracing::warn!("no month-end outlook: {e}");
+            None
+        }
+    }
 }
 
 fn figures(built: &tables::ReportTables, page: &std::path::Path) -> Result<Figures, PolarsError> {

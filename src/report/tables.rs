@@ -61,6 +61,8 @@ pub struct ReportTables {
     pub focus_names: BTreeMap<&'static str, super::platform::FocusNames>,
     /// The report in FOCUS ([`super::focus`]): made last, from the tables above.
     pub focus: DataFrame,
+    /// Where the month of the period's last day will end ([`super::outlook`]).
+    pub outlook: Option<super::outlook::Outlook>,
 }
 
 /// The columns of the core table, in order.
@@ -282,6 +284,7 @@ pub fn build_with(
             .map(|p| (p.name(), p.spec().focus))
             .collect(),
         focus: DataFrame::empty(),
+        outlook: None,
     })
 }
 

@@ -50,6 +50,22 @@ pub struct PageWords {
     pub unattributed_proportional: &'static str,
     /// `{channel}` is filled in.
     pub unattributed_to: &'static str,
+    pub forecast_heading: &'static str,
+    pub forecast_note: &'static str,
+    pub forecast_studio: &'static str,
+    pub forecast_channel: &'static str,
+    pub forecast_drama: &'static str,
+    pub forecast_of: &'static str,
+    pub forecast_so_far: &'static str,
+    pub forecast_expected: &'static str,
+    pub forecast_range: &'static str,
+    pub forecast_method: &'static str,
+    pub method_weekday: &'static str,
+    pub method_trailing: &'static str,
+    pub method_none: &'static str,
+    pub method_complete: &'static str,
+    pub budgets_heading: &'static str,
+    pub budget_line: &'static str,
 }
 
 pub const ZH: PageWords = PageWords {
@@ -80,6 +96,22 @@ pub const ZH: PageWords = PageWords {
     unattributed_separate: "单独列为 (unattributed) 行",
     unattributed_proportional: "按各渠道的计费流量比例分摊到当日各渠道（当日无日志时按当月）",
     unattributed_to: "全部计入渠道 {channel}",
+    forecast_heading: "{month} 月末预测",
+    forecast_note: "截至 {date} 的数据。已用：本月至今的费用（按账单规则，精确到分）；其余日期按近 4 周同星期的日均预测（历史不足时按最近 7 日日均），区间为这些日子中最低与最高的一天。",
+    forecast_studio: "全部",
+    forecast_channel: "渠道 {name}",
+    forecast_drama: "剧目 {name}",
+    forecast_of: "对象",
+    forecast_so_far: "本月已用",
+    forecast_expected: "预计月末",
+    forecast_range: "区间",
+    forecast_method: "预测方法",
+    method_weekday: "近 4 周同星期",
+    method_trailing: "近 {n} 日日均",
+    method_none: "无历史数据",
+    method_complete: "本月已完整",
+    budgets_heading: "预算",
+    budget_line: "已用 {used}（{used_pct}%），预算 {budget}，预计月末 {expected}（{expected_pct}%）",
 };
 
 pub const EN: PageWords = PageWords {
@@ -110,6 +142,22 @@ pub const EN: PageWords = PageWords {
     unattributed_separate: "kept apart, as the (unattributed) row",
     unattributed_proportional: "spread over the day's channels by their billed traffic (the month's, on a day without logs)",
     unattributed_to: "all given to channel {channel}",
+    forecast_heading: "Month-end forecast, {month}",
+    forecast_note: "Data up to {date}. Used: the month's cost so far (as billed, to the fen); each day left is projected from the same weekday over the last 4 weeks (with less history, the last 7 days' mean); the range takes the lowest and the highest of those days.",
+    forecast_studio: "studio",
+    forecast_channel: "channel {name}",
+    forecast_drama: "drama {name}",
+    forecast_of: "of",
+    forecast_so_far: "used so far",
+    forecast_expected: "expected",
+    forecast_range: "range",
+    forecast_method: "method",
+    method_weekday: "same weekday, last 4 weeks",
+    method_trailing: "mean of the last {n} days",
+    method_none: "no history",
+    method_complete: "month complete",
+    budgets_heading: "Budgets",
+    budget_line: "used {used} ({used_pct}%) of {budget}, month-end forecast {expected} ({expected_pct}%)",
 };
 
 pub fn page(lang: Lang) -> &'static PageWords {
@@ -159,6 +207,38 @@ const LABELS: &[Label] = &[
     ("media_id", "媒资 ID", "media id"),
 ];
 
+/// The report's own markers where a name goes (a channel, a drama, an account), in
+/// Chinese. They keep the ASCII parentheses no name from data can hold (data's become
+/// fullwidth: `lake::escape_label`), so a channel named `(未标记渠道)` cannot pass for one.
+pub const MARKERS: &[(&str, &str)] = &[
+    ("(untagged)", "(未标记渠道)"),
+    ("(unattributed)", "(无日志可归属)"),
+    ("(unmatched)", "(未匹配剧目)"),
+    ("(total)", "(合计)"),
+    ("(all)", "(全部账号)"),
+];
+
+/// The values of the report's own enumerated columns (booleans, cost and bill bases, the
+/// `all` month), in Chinese.
+pub const VALUES: &[(&str, &str)] = &[
+    ("all", "全部"),
+    ("true", "是"),
+    ("false", "否"),
+    ("usage", "用量"),
+    ("estimate", "估算"),
+    ("reported", "平台上报"),
+    ("mixed", "混合"),
+    ("whole month", "整月"),
+    ("month to date", "月初至今"),
+];
+
+fn translated(lang: Lang, table: &[(&str, &str)], text: &str) -> String {
+    match (lang, table.iter().find(|(v, _)| *v == text)) {
+        (Lang::Zh, Some((_, zh))) => zh.to_string(),
+        _ => text.to_string(),
+    }
+}
+
 /// The words of a report: the common ones and its platforms'.
 #[derive(Debug, Clone)]
 pub struct Labels(Vec<&'static [Label]>);
@@ -183,6 +263,17 @@ impl Labels {
             Lang::Zh => zh,
             Lang::En => en,
         })
+    }
+
+    /// A name (a channel's, a drama's, an account's) as people read it in `lang`: the
+    /// report's markers (`(untagged)`, …) in its words, data's names as they are.
+    pub fn name(&self, lang: Lang, name: &str) -> String {
+        translated(lang, MARKERS, name)
+    }
+
+    /// A value of one of the report's enumerated columns (`true`, `usage`, …) in `lang`.
+    pub fn value(&self, lang: Lang, value: &str) -> String {
+        translated(lang, VALUES, value)
     }
 
     /// The label of `name` if one is known.
@@ -226,6 +317,22 @@ mod tests {
             ZH.legend_billed,
             ZH.line_estimate,
             ZH.line_billed,
+            ZH.forecast_note,
+            ZH.forecast_studio,
+            ZH.forecast_channel,
+            ZH.forecast_drama,
+            ZH.forecast_of,
+            ZH.forecast_so_far,
+            ZH.forecast_expected,
+            ZH.forecast_range,
+            ZH.forecast_method,
+            ZH.method_weekday,
+            ZH.method_trailing,
+            ZH.method_none,
+            ZH.method_complete,
+            ZH.budgets_heading,
+            ZH.budget_line,
+            ZH.forecast_heading,
         ];
         assert!(zh.iter().all(|s| cjk(s)), "{zh:?}");
         let en = [
@@ -251,8 +358,28 @@ mod tests {
             EN.legend_billed,
             EN.line_estimate,
             EN.line_billed,
+            EN.forecast_heading,
+            EN.forecast_note,
+            EN.forecast_studio,
+            EN.forecast_channel,
+            EN.forecast_drama,
+            EN.forecast_of,
+            EN.forecast_so_far,
+            EN.forecast_expected,
+            EN.forecast_range,
+            EN.forecast_method,
+            EN.method_weekday,
+            EN.method_trailing,
+            EN.method_none,
+            EN.method_complete,
+            EN.budgets_heading,
+            EN.budget_line,
         ];
         assert!(en.iter().all(|s| !s.is_empty() && !cjk(s)), "{en:?}");
         assert!(LABELS.iter().all(|(_, zh, en)| cjk(zh) && !en.is_empty()));
+        assert!(VALUES.iter().chain(MARKERS).all(|(_, zh)| cjk(zh)));
+        assert!(MARKERS
+            .iter()
+            .all(|(_, zh)| zh.starts_with('(') && zh.ends_with(')')));
     }
 }

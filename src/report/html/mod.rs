@@ -17,6 +17,7 @@ use super::words::{self, Lang, PageWords};
 
 mod charts;
 mod format;
+mod outlook;
 mod rows;
 mod tables;
 
@@ -36,7 +37,12 @@ pub fn render(
     lang: Lang,
 ) -> PolarsResult<String> {
     let gb = bytes_per_gb;
-    let rows = daily_rows(tables, gb)?;
+    let mut rows = daily_rows(tables, gb)?;
+    // The charts and cards show the report's markers in the page's words.
+    for r in &mut rows {
+        r.channel = tables.labels.name(lang, &r.channel);
+        r.account = tables.labels.name(lang, &r.account);
+    }
     let measure = if rows.iter().any(|r| r.cost_fen != 0) {
         Measure::Cost
     } else {
@@ -73,6 +79,15 @@ pub fn render(
         "<p class=\"note\">{}</p>",
         escape(&unattributed_policy(&tables.allocations.policy, w))
     );
+    if let Some(outlook) = &tables.outlook {
+        outlook::section(
+            &mut page,
+            outlook,
+            (&tables.labels, &tables.platforms),
+            lang,
+            w,
+        );
+    }
     let daily_heading = if measure == Measure::Cost {
         w.daily_cost
     } else {
@@ -83,7 +98,10 @@ pub fn render(
     let _ = writeln!(page, "<h2>{}</h2>", w.top_channels);
     page.push_str(&top_channels(&rows, value, measure));
     // Dramas: the same bars over drama_daily, and each top drama's channels.
-    let dramas = drama_rows(&tables.dramas.daily, gb)?;
+    let mut dramas = drama_rows(&tables.dramas.daily, gb)?;
+    for r in &mut dramas {
+        r.channel = tables.labels.name(lang, &r.channel);
+    }
     let _ = writeln!(page, "<h2>{}</h2>", w.top_dramas);
     page.push_str(&top_channels(&dramas, value, measure));
     let top: Vec<&str> = ranked_channels(&dramas, &value)
@@ -95,7 +113,7 @@ pub fn render(
     page.push_str(&drama_channel_table(
         &tables.dramas.daily,
         &top,
-        gb,
+        w.other,
         (&tables.labels, lang),
     )?);
     let _ = writeln!(page, "<h2>{}</h2>", w.reconciliation);
@@ -145,6 +163,9 @@ h1{font-size:22px;margin-bottom:4px}h2{font-size:17px;margin-top:32px;border-bot
 .card span{color:#666;font-size:12px}.warn{background:#fff4e5;border:1px solid #f0b36a;border-radius:6px;padding:8px 14px;font-size:13px}\
 table{border-collapse:collapse;font-size:12px;width:100%}th,td{padding:3px 6px;border-bottom:1px solid #eee;text-align:right;white-space:nowrap}\
 th{background:#f6f6f6}td.l,th.l{text-align:left}tr.total td{font-weight:bold;border-top:1px solid #999}\
+.scroll{overflow-x:auto}.budget{margin:10px 0;font-size:13px}.bname{margin-bottom:3px}.budget.over .bname b{color:#c0392b}\
+.bar{position:relative;height:14px;background:#eee;border-radius:3px;overflow:hidden}.bar i{position:absolute;top:0;bottom:0;left:0}\
+.bar .fc{background:#f6c59a}.bar .used{background:#e8833a}.bar .full{width:2px;background:#333}\
 svg text{font-size:11px;fill:#333}.legend{font-size:12px}.legend i{display:inline-block;width:10px;height:10px;margin:0 4px 0 12px}";
 
 fn headline(

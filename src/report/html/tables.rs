@@ -15,58 +15,79 @@ use crate::table::thousands;
 /// Dramas whose channels the drama × channel table shows.
 pub(super) const TOP_DRAMAS: usize = 10;
 
-/// The period's drama × channel sums for the `top` dramas, in their order, each drama's
-/// channels by cost.
+/// Channels the drama × channel matrix has a column for (the rest are one "other").
+pub(super) const TOP_MATRIX_CHANNELS: usize = 6;
+
+/// The period's cost of the `top` dramas (down, in their order) by channel (across: the
+/// channels most spent on by those dramas, then the others together, then the total).
 pub(super) fn drama_channel_table(
     daily: &DataFrame,
     top: &[&str],
-    gb: f64,
+    other: &str,
     (labels, lang): (&Labels, Lang),
 ) -> PolarsResult<String> {
-    let order = DataFrame::new(
-        top.len(),
-        vec![
-            Column::new("drama_name".into(), top.to_vec()),
-            Column::new("rank".into(), (0..top.len() as u32).collect::<Vec<_>>()),
-        ],
-    )?;
-    let sums = daily
-        .clone()
-        .lazy()
-        .group_by([col("drama_name"), col("channel")])
-        .agg([
-            col("requests").sum(),
-            col("log_bytes").sum(),
-            col("billed_bytes").sum(),
-            col("cost_cny").sum(),
-        ])
-        .join(
-            order.lazy(),
-            [col("drama_name")],
-            [col("drama_name")],
-            JoinArgs::new(JoinType::Inner),
-        )
-        .sort_by_exprs(
-            [
-                col("rank"),
-                col("cost_cny"),
-                col("billed_bytes"),
-                col("channel"),
-            ],
-            SortMultipleOptions::default()
-                .with_order_descending_multi([false, true, true, false])
-                .with_nulls_last(true),
-        )
-        .collect()?;
-    let columns = [
-        ("drama_name", Cell::Text),
-        ("channel", Cell::Text),
-        ("requests", Cell::Int),
-        ("log_bytes", Cell::Gb),
-        ("billed_bytes", Cell::Gb),
-        ("cost_cny", Cell::Money),
-    ];
-    html_table(&sums, &columns, None, gb, (labels, lang))
+    let dramas = strings(daily, "drama_name")?;
+    let channels = strings(daily, "channel")?;
+    let costs = fen(daily, "cost_cny")?;
+    let mut cells: std::collections::BTreeMap<(usize, String), i64> = Default::default();
+    let mut by_channel: std::collections::BTreeMap<String, i64> = Default::default();
+    for i in 0..daily.height() {
+        // `top` names dramas as the page shows them (markers in its words).
+        let shown_name = labels.name(lang, &dramas[i]);
+        let Some(rank) = top.iter().position(|d| *d == shown_name) else {
+            continue;
+        };
+        let cost = costs[i].unwrap_or(0);
+        *cells.entry((rank, channels[i].clone())).or_default() += cost;
+        *by_channel.entry(channels[i].clone()).or_default() += cost;
+    }
+    let mut ranked: Vec<(String, i64)> = by_channel.into_iter().collect();
+    ranked.sort_by(|a, b| b.1.cmp(&a.1).then(a.0.cmp(&b.0)));
+    let shown: Vec<String> = ranked
+        .iter()
+        .take(TOP_MATRIX_CHANNELS)
+        .map(|(c, _)| c.clone())
+        .collect();
+    let unit = labels.label(lang, "cost_cny");
+    let mut out = format!(
+        "<div class=\"scroll\"><table><tr><th class=\"l\">{}</th>",
+        escape(labels.label(lang, "drama_name"))
+    );
+    for channel in &shown {
+        let _ = write!(out, "<th>{}</th>", escape(&labels.name(lang, channel)));
+    }
+    let _ = writeln!(
+        out,
+        "<th>{}</th><th>{}</th></tr>",
+        escape(other),
+        escape(unit)
+    );
+    for (rank, drama) in top.iter().enumerate() {
+        let row: Vec<(&String, i64)> = cells
+            .iter()
+            .filter(|((r, _), _)| *r == rank)
+            .map(|((_, c), f)| (c, *f))
+            .collect();
+        let of = |channel: &String| {
+            row.iter()
+                .find(|(c, _)| *c == channel)
+                .map_or(0, |(_, f)| *f)
+        };
+        let total: i64 = row.iter().map(|(_, f)| f).sum();
+        let listed: i64 = shown.iter().map(of).sum();
+        let _ = write!(out, "<tr><td class=\"l\">{}</td>", escape(drama));
+        for channel in &shown {
+            let _ = write!(out, "<td>{}</td>", money_fen(of(channel)));
+        }
+        let _ = writeln!(
+            out,
+            "<td>{}</td><td><b>{}</b></td></tr>",
+            money_fen(total - listed),
+            money_fen(total)
+        );
+    }
+    out.push_str("</table></div>\n");
+    Ok(out)
 }
 
 pub(super) fn reconciliation_table(
@@ -124,14 +145,18 @@ pub(super) fn html_table(
     gb: f64,
     (labels, lang): (&Labels, Lang),
 ) -> PolarsResult<String> {
-    let mut out = String::from("<table><tr>");
+    let mut out = String::from("<div class=\"scroll\"><table><tr>");
     for (name, cell) in columns {
         let class = if matches!(cell, Cell::Text) {
             " class=\"l\""
         } else {
             ""
         };
-        let _ = write!(out, "<th{class}>{}</th>", escape(labels.label(lang, name)));
+        let _ = write!(
+            out,
+            "<th{class}>{}</th>",
+            escape(&header(name, *cell, labels, lang))
+        );
     }
     out.push_str("</tr>\n");
     let texts: Vec<Vec<String>> = columns
@@ -163,7 +188,8 @@ pub(super) fn html_table(
         });
         for (c, (_, cell)) in columns.iter().enumerate() {
             let shown = match cell {
-                Cell::Text => texts[c][row].clone(),
+                Cell::Text if NAMES.contains(&columns[c].0) => labels.name(lang, &texts[c][row]),
+                Cell::Text => labels.value(lang, &texts[c][row]),
                 Cell::Money => amounts[c][row].map_or(String::new(), money_fen),
                 _ => numbers[c][row].map_or(String::new(), |v| match cell {
                     Cell::Int => thousands(v as i128),
@@ -186,6 +212,23 @@ pub(super) fn html_table(
         }
         out.push_str("</tr>\n");
     }
-    out.push_str("</table>\n");
+    out.push_str("</table></div>\n");
     Ok(out)
+}
+
+/// The columns whose text cells are names (data's, or the report's markers); every other
+/// text column holds one of the report's own values (booleans, bases).
+const NAMES: &[&str] = &["channel", "drama_name", ACCOUNT];
+
+/// A column's header with its unit: byte columns are shown in GB, and say so.
+fn header(name: &str, cell: Cell, labels: &Labels, lang: Lang) -> String {
+    let label = labels.label(lang, name);
+    match (cell, lang) {
+        (Cell::Gb, Lang::Zh) => match label.strip_suffix("字节") {
+            Some(stem) => format!("{stem}流量（GB）"),
+            None => format!("{label}（GB）"),
+        },
+        (Cell::Gb, Lang::En) if !label.contains("GB") => format!("{label} (GB)"),
+        _ => label.to_string(),
+    }
 }
