@@ -142,6 +142,11 @@ pub fn run(ctx: &Context, args: Args) -> Result<Exit> {
         "wechat_cny_per_gb = 0.20\npolyv_cny_per_gb = 0.12\n[wechat.brand_b]\ncny_per_gb = 0.18\n",
     )
     .expect("the demo's prices parse");
+    // Budgets for the page's bars: the studio's month, a channel and a drama.
+    config.budgets = toml::from_str(
+        "month_cny = 150\n[channels]\nwxad = 20\n[dramas]\n\"闪婚后，傅总每天都在追妻\" = 30\n",
+    )
+    .expect("the demo's budgets parse");
     // The demo's own lake beside its report, unless --lake names a store to try.
     let lake = match ctx.lake.remote() {
         Some(_) => ctx.lake.clone(),

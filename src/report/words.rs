@@ -93,7 +93,7 @@ pub const ZH: PageWords = PageWords {
     line_estimate: "日志 × 系数",
     line_billed: "计费",
     unattributed: "无日志可解释的计费用量：{how}（[allocation] unattributed = \"{policy}\"）。",
-    unattributed_separate: "单独列为 (unattributed) 行",
+    unattributed_separate: "单独列为 (无日志可归属) 行",
     unattributed_proportional: "按各渠道的计费流量比例分摊到当日各渠道（当日无日志时按当月）",
     unattributed_to: "全部计入渠道 {channel}",
     forecast_heading: "{month} 月末预测",
