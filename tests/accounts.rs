@@ -532,8 +532,8 @@ fn one_account_with_a_wrong_secret_leaves_the_other_complete_and_says_which() {
     }
     let page = std::fs::read_to_string(s.w.path("report/report.html")).unwrap();
     assert!(
-        page.contains("beta: log files not listed by the API"),
-        "the page names it"
+        page.contains("账号 beta：日志文件未经 API 列出"),
+        "the page names it, in Chinese"
     );
     let said = robot.received();
     assert_eq!(said.len(), 1);

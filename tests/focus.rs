@@ -204,6 +204,16 @@ fn every_awkward_row_validates_and_adds_up() {
         assert_eq!(r["x_Provisional"], "true", "{r:?}");
         assert!(!r["x_DayGaps"].is_empty());
     }
+    // The page says why in Chinese; the CSVs keep the English reasons (an interface).
+    let page = std::fs::read_to_string(out.join("report.html")).unwrap();
+    assert!(
+        page.contains("日志文件未经 API 列出"),
+        "the incomplete days in Chinese"
+    );
+    assert!(!page.contains("log files not listed by the API"));
+    assert!(daily
+        .iter()
+        .any(|r| r["missing"].contains("log files not listed by the API")));
     let Some(exe) = validator() else { return };
     assert_valid(&exe, &out.join("focus.csv"));
 }

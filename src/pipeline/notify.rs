@@ -217,7 +217,10 @@ pub fn compose(outcome: &NightlyOutcome, alerts: &Alerts, lang: &str) -> Message
                 top.join(", ")
             ));
             for (date, gaps) in report.gaps.iter().filter(|(_, g)| !g.complete()) {
-                incomplete.insert(date.to_string(), gaps.describe());
+                incomplete.insert(
+                    date.to_string(),
+                    gaps.describe_in(words_lang(lang) == crate::report::words::Lang::Zh),
+                );
             }
             anomalies.extend(spikes(w, alerts, outcome.days.to(), &f.day_channel_fen));
             anomalies.extend(untagged(w, alerts, outcome, &f.day_channel_fen));

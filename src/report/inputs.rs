@@ -319,9 +319,9 @@ fn best_series_per_day(usage: LazyFrame) -> LazyFrame {
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct DayGaps {
     /// Inputs absent or failed: a run can fetch them.
-    pub missing: Vec<String>,
+    pub missing: Vec<Reason>,
     /// Inputs present but not final yet: time settles them.
-    pub not_final: Vec<String>,
+    pub not_final: Vec<Reason>,
     /// What each account lacks, when a platform has several ([`gaps_of`]).
     pub accounts: BTreeMap<String, DayGaps>,
 }
@@ -341,17 +341,26 @@ impl DayGaps {
         !self.missing.is_empty() || self.accounts.values().any(|a| !a.missing.is_empty())
     }
 
-    /// Every reason, each account's named, for the day's summary.
+    /// Every reason, each account's named, for the day's summary (in English: the
+    /// CSVs' `missing` column, the log).
     pub fn describe(&self) -> String {
-        let mut all = self.own_lines();
+        self.describe_in(false)
+    }
+
+    /// The same in Chinese (`zh`: the page, the chat message) or English.
+    pub fn describe_in(&self, zh: bool) -> String {
+        let said = |r: &Reason| if zh { r.zh.clone() } else { r.en.clone() };
+        let mut all: Vec<String> = self.own_lines().into_iter().map(said).collect();
         for (account, gaps) in &self.accounts {
-            all.extend(
-                gaps.own_lines()
-                    .into_iter()
-                    .map(|l| format!("{account}: {l}")),
-            );
+            all.extend(gaps.own_lines().into_iter().map(|r| {
+                if zh {
+                    format!("账号 {account}：{}", r.zh)
+                } else {
+                    format!("{account}: {}", r.en)
+                }
+            }));
         }
-        all.join("; ")
+        all.join(if zh { "；" } else { "; " })
     }
 
     /// What one account's rows of the day lack: the day's own reasons and its own.
@@ -368,12 +377,25 @@ impl DayGaps {
         gaps
     }
 
-    fn own_lines(&self) -> Vec<String> {
-        self.missing
-            .iter()
-            .chain(&self.not_final)
-            .cloned()
-            .collect()
+    fn own_lines(&self) -> Vec<&Reason> {
+        self.missing.iter().chain(&self.not_final).collect()
+    }
+}
+
+/// Why a day is incomplete, as its source says it in both languages: English for the
+/// CSVs and the log, Chinese for the page and the chat message.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Reason {
+    pub en: String,
+    pub zh: String,
+}
+
+impl Reason {
+    pub fn new(en: impl Into<String>, zh: impl Into<String>) -> Reason {
+        Reason {
+            en: en.into(),
+            zh: zh.into(),
+        }
     }
 }
 
@@ -391,9 +413,10 @@ pub fn day_record<T: serde::de::DeserializeOwned>(
     match lake.read_manifest(&path) {
         Ok(record) => Ok(Some(record)),
         Err(LakeError::Manifest { source, .. }) => {
-            gaps.missing.push(format!(
-                "manifest {} is damaged ({source}): `run` writes it again",
-                lake.relative(&path)
+            let file = lake.relative(&path);
+            gaps.missing.push(Reason::new(
+                format!("manifest {file} is damaged ({source}): `run` writes it again"),
+                format!("清单 {file} 已损坏（{source}）：`run` 会重写"),
             ));
             Ok(None)
         }

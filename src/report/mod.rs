@@ -185,7 +185,7 @@ pub fn make_with(
         }
         other => other?,
     };
-    built.outlook = outlook_of(lake, prices, request, platforms, &built, &mapping);
+    built.outlook = outlook_of(request, &built);
     built.focus = focus::build(
         &built,
         &focus::FocusContext {
@@ -242,38 +242,16 @@ pub fn make_with(
     })
 }
 
-/// The month-end outlook of the period's last day, from the report's own tables when they
-/// hold the month and the 28 days before, else from the tables of those days. What cannot
-/// be read leaves the outlook out (said in the log), never the report.
-fn outlook_of(
-    lake: &Lake,
-    prices: &Prices,
-    request: &ReportRequest,
-    platforms: &[Box<dyn platform::Platform>],
-    built: &tables::ReportTables,
-    mapping: &drama::Mapping,
-) -> Option<outlook::Outlook> {
-    let (from, to) = (request.days.from(), request.days.to());
-    let start = outlook::history_from(to);
-    let history;
-    let tables = if from <= start {
-        built
-    } else {
-        let options = (mapping, &request.accounts, &request.allocation);
-        match tables::build_with(lake, (start, to), prices, platforms, options) {
-            Ok(read) => {
-                history = read;
-                &history
-            }
-            Err(e) => {
-                tracing::warn!(
-                    "month-end outlook from {from} on only: the days from {start} could not be read: {e}"
-                );
-                built
-            }
-        }
+/// The month-end outlook of the period's last day, from the days the report read for it
+/// (`span_long`, `span_drama_daily`). What cannot be computed leaves the outlook out (said
+/// in the log), never the report.
+fn outlook_of(request: &ReportRequest, built: &tables::ReportTables) -> Option<outlook::Outlook> {
+    let read = outlook::History {
+        long: &built.span_long,
+        drama_daily: &built.span_drama_daily,
+        platforms: built.platforms.iter().map(|(name, _)| *name).collect(),
     };
-    match outlook::outlook(tables, to, &request.budgets) {
+    match outlook::outlook(&read, request.days.to(), &request.budgets) {
         Ok(outlook) => Some(outlook),
         Err(e) => {
             tracing::warn!("no month-end outlook: {e}");

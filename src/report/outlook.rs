@@ -2,9 +2,11 @@
 //! studio, each platform, the top channels and the top dramas ([`super::forecast`]), and
 //! each budget of `[budgets]` against it ([`super::budgets`]).
 //!
-//! It is read from a report's tables over the month and the 28 days before its last day
-//! (`make_with` builds them when the report's own period is shorter): each day's cost is
-//! the cost rule's, so the month to date is exact to the fen.
+//! It is read from the days the report priced ([`History`]): the month of its last day,
+//! and the 28 days before that day as far as the months read go (a report reads whole
+//! months for the bill; the outlook adds only the per-directory rollups of those earlier
+//! days, for the dramas' split). Each day's cost is the
+//! cost rule's, so the month to date is exact to the fen.
 
 use std::collections::BTreeMap;
 
@@ -14,7 +16,6 @@ use polars::prelude::*;
 use super::budgets::{self, Budget, BudgetsConfig, Scope};
 use super::forecast::{month_end, Forecast, WINDOW_DAYS};
 use super::money;
-use super::tables::ReportTables;
 use crate::lake::UNMATCHED;
 
 /// Channels and dramas the outlook names (the most expected first).
@@ -43,17 +44,24 @@ pub fn history_from(to: NaiveDate) -> NaiveDate {
 
 type Series = BTreeMap<NaiveDate, i64>;
 
-/// The outlook as of `as_of` from `tables` (which hold at least
-/// [`history_from`]`(as_of)..=as_of`).
+/// What the outlook reads: a report's core table (`long`), its `drama_daily`, and its
+/// platforms' names in order; holding at least [`history_from`]`(as_of)..=as_of`.
+pub struct History<'a> {
+    pub long: &'a DataFrame,
+    pub drama_daily: &'a DataFrame,
+    pub platforms: Vec<&'static str>,
+}
+
+/// The outlook as of `as_of` from `tables`.
 pub fn outlook(
-    tables: &ReportTables,
+    tables: &History,
     as_of: NaiveDate,
     config: &BudgetsConfig,
 ) -> PolarsResult<Outlook> {
     let mut studio = Series::new();
     let mut by_platform: BTreeMap<String, Series> = BTreeMap::new();
     let mut by_channel: BTreeMap<String, Series> = BTreeMap::new();
-    for (date, platform, channel, fen) in rows(&tables.long, "platform", "channel")? {
+    for (date, platform, channel, fen) in rows(tables.long, "platform", "channel")? {
         *studio.entry(date).or_default() += fen;
         *by_platform
             .entry(platform)
@@ -67,7 +75,7 @@ pub fn outlook(
             .or_default() += fen;
     }
     let mut by_drama: BTreeMap<String, Series> = BTreeMap::new();
-    for (date, drama, _, fen) in rows(&tables.dramas.daily, "drama_name", "channel")? {
+    for (date, drama, _, fen) in rows(tables.drama_daily, "drama_name", "channel")? {
         *by_drama.entry(drama).or_default().entry(date).or_default() += fen;
     }
     let forecast = |series: Option<&Series>| month_end(series.unwrap_or(&Series::new()), as_of);
@@ -92,7 +100,7 @@ pub fn outlook(
         platforms: tables
             .platforms
             .iter()
-            .map(|(name, _)| (*name, forecast(by_platform.get(*name))))
+            .map(|name| (*name, forecast(by_platform.get(*name))))
             .collect(),
         channels: top(&by_channel),
         dramas: top(&by_drama),

@@ -63,6 +63,10 @@ pub struct ReportTables {
     pub focus: DataFrame,
     /// Where the month of the period's last day will end ([`super::outlook`]).
     pub outlook: Option<super::outlook::Outlook>,
+    /// The core table and `drama_daily` over the outlook's days (the month of the
+    /// period's last day, and the 28 days before it within the months read).
+    pub span_long: DataFrame,
+    pub span_drama_daily: DataFrame,
 }
 
 /// The columns of the core table, in order.
@@ -210,14 +214,19 @@ pub fn build_with(
     let daily = daily_with_estimates
         .select(daily_columns(platforms))
         .map_err(query)?;
-    let long = inputs::in_range(long, from, to)
-        .sort(
+    // The outlook's days: the month of `to` (and the 28 days before it, as far as the
+    // months read go) up to `to`; the report's own rows are the period's part of them.
+    let span_from = from.min(month_from.max(super::outlook::history_from(to)));
+    let in_order = |rows: LazyFrame| {
+        rows.sort(
             ["date", ACCOUNT, "channel", "platform"],
             SortMultipleOptions::default(),
         )
         .select(LONG_COLUMNS.iter().map(|c| col(*c)).collect::<Vec<_>>())
         .collect()
-        .map_err(query)?;
+    };
+    let span_long = in_order(inputs::in_range(long, span_from, to)).map_err(query)?;
+    let long = in_order(inputs::in_range(span_long.clone().lazy(), from, to)).map_err(query)?;
     let several_months = first_of_month(from) != first_of_month(to);
     let several_accounts = inputs::accounts_in(&daily_with_estimates)
         .map_err(query)?
@@ -248,7 +257,7 @@ pub fn build_with(
     let drama_inputs = super::drama::DramaInputs {
         lake,
         by_dir: &rollups.by_day,
-        from,
+        from: span_from,
         to,
         prefixes: &drama_mapping.prefixes,
         items: &drama_mapping.items,
@@ -257,12 +266,32 @@ pub fn build_with(
         super::drama::DramaError::Lake(e) => ReportError::from(e),
         super::drama::DramaError::Frame(source) => ReportError::Query { from, to, source },
     };
-    let mut traffic = Vec::with_capacity(platforms.len());
+    let mut span_traffic = Vec::with_capacity(platforms.len());
     for p in platforms {
-        traffic.push((p.name(), p.drama_traffic(&drama_inputs).map_err(drama_err)?));
+        span_traffic.push((p.name(), p.drama_traffic(&drama_inputs).map_err(drama_err)?));
     }
+    // The period's traffic is the span's from `from` on: read once, split twice.
+    let traffic = span_traffic
+        .iter()
+        .map(|(name, rows)| {
+            let rows = rows.iter().filter(|(day, _, _)| day.0 >= from).cloned();
+            (*name, rows.collect())
+        })
+        .collect();
     let dramas = super::drama::build(traffic, &long, prices.billing_factor, &allocations)
         .map_err(drama_err)?;
+    let span_drama_daily = if span_from == from {
+        dramas.daily.clone()
+    } else {
+        super::drama::build(
+            span_traffic,
+            &span_long,
+            prices.billing_factor,
+            &allocations,
+        )
+        .map_err(drama_err)?
+        .daily
+    };
     Ok(ReportTables {
         gaps: day_gaps,
         allocations,
@@ -285,6 +314,8 @@ pub fn build_with(
             .collect(),
         focus: DataFrame::empty(),
         outlook: None,
+        span_long,
+        span_drama_daily,
     })
 }
 
@@ -381,11 +412,17 @@ fn wide(
 }
 
 /// One gap line for a day's damaged lake files: how many, and the first.
-fn damage_gap(damaged: &[Damage]) -> String {
+fn damage_gap(damaged: &[Damage]) -> inputs::Reason {
     let first = &damaged[0];
     match damaged.len() {
-        1 => format!("lake file damaged: {first} (`run` repairs it)"),
-        n => format!("{n} lake files damaged, first: {first} (`run` repairs them)"),
+        1 => inputs::Reason::new(
+            format!("lake file damaged: {first} (`run` repairs it)"),
+            format!("数据湖文件损坏：{first}（`run` 会修复）"),
+        ),
+        n => inputs::Reason::new(
+            format!("{n} lake files damaged, first: {first} (`run` repairs them)"),
+            format!("{n} 个数据湖文件损坏，第一个：{first}（`run` 会修复）"),
+        ),
     }
 }
 

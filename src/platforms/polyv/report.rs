@@ -130,6 +130,7 @@ fn gaps(inputs: &Inputs, date: NaiveDate, gaps: &mut DayGaps) -> Result<(), Lake
             source,
         })
     })?;
+    use crate::report::inputs::Reason;
     for account in &accounts {
         let gaps = crate::report::inputs::gaps_of(gaps, &accounts, account);
         let Some(polyv) = day_record::<VideoDayRecord>(lake, super::DAYS, account, date, gaps)?
@@ -137,11 +138,19 @@ fn gaps(inputs: &Inputs, date: NaiveDate, gaps: &mut DayGaps) -> Result<(), Lake
             continue;
         };
         match polyv {
-            None => gaps.missing.push("no Polyv data".into()),
-            Some(r) if !r.videos_failed.is_empty() => gaps
+            None => gaps
                 .missing
-                .push(format!("Polyv: {} videos failed", r.videos_failed.len())),
-            Some(r) if !r.is_final => gaps.not_final.push("Polyv not final".into()),
+                .push(Reason::new("no Polyv data", "无保利威数据")),
+            Some(r) if !r.videos_failed.is_empty() => {
+                let n = r.videos_failed.len();
+                gaps.missing.push(Reason::new(
+                    format!("Polyv: {n} videos failed"),
+                    format!("保利威：{n} 个视频获取失败"),
+                ))
+            }
+            Some(r) if !r.is_final => gaps
+                .not_final
+                .push(Reason::new("Polyv not final", "保利威数据尚未最终")),
             Some(_) => {}
         }
     }

@@ -20,7 +20,7 @@ use crate::report::apportion::largest_remainder;
 use crate::report::drama::{media_of, DramaError, DramaInputs, Episode, EpisodeTraffic, Traffic};
 use crate::report::error::ReportError;
 use crate::report::exprs::{data_label, round_bytes, share};
-use crate::report::inputs::{self, day_record, in_range, DayGaps, Inputs, BUCKET_SECS};
+use crate::report::inputs::{self, day_record, in_range, DayGaps, Inputs, Reason, BUCKET_SECS};
 use crate::report::platform::{basis_of_sum, FocusNames, Platform, Shown, Spec};
 use crate::report::summary::share_of_account_day;
 
@@ -394,28 +394,39 @@ fn account_gaps(
     };
     let billed = usage.is_some_and(|d| d.billed_bytes > 0);
     match logs {
-        None => gaps.missing.push("log files not listed by the API".into()),
-        Some(r) if r.listed == 0 && billed => gaps
-            .missing
-            .push("no log files listed for a billed day".into()),
-        Some(r) if !r.missing.is_empty() => gaps.missing.push(format!(
-            "{} of {} log files missing",
-            r.missing.len(),
-            r.listed
+        None => gaps.missing.push(Reason::new(
+            "log files not listed by the API",
+            "日志文件未经 API 列出",
         )),
-        Some(r) if r.provisional > 0 => gaps.not_final.push(format!(
-            "{} log files provisional (fetched under {} hours after their hour)",
-            r.provisional, r.complete_after_hours
+        Some(r) if r.listed == 0 && billed => gaps.missing.push(Reason::new(
+            "no log files listed for a billed day",
+            "有计费用量的一天没有列出日志文件",
         )),
+        Some(r) if !r.missing.is_empty() => {
+            let (n, of) = (r.missing.len(), r.listed);
+            gaps.missing.push(Reason::new(
+                format!("{n} of {of} log files missing"),
+                format!("{of} 个日志文件中缺 {n} 个"),
+            ))
+        }
+        Some(r) if r.provisional > 0 => {
+            let (n, hours) = (r.provisional, r.complete_after_hours);
+            gaps.not_final.push(Reason::new(
+                format!("{n} log files provisional (fetched under {hours} hours after their hour)"),
+                format!("{n} 个日志文件为临时数据（在其所属小时后不足 {hours} 小时获取）"),
+            ))
+        }
         Some(_) => {}
     }
     match usage {
-        None => gaps.missing.push("no usage series".into()),
+        None => gaps
+            .missing
+            .push(Reason::new("no usage series", "没有用量序列")),
         Some(d) if d.points < MINUTES_PER_DAY / d.interval_min.max(1) => {
-            gaps.missing.push(format!(
-                "usage series has {} of {} points",
-                d.points,
-                MINUTES_PER_DAY / d.interval_min.max(1)
+            let (n, of) = (d.points, MINUTES_PER_DAY / d.interval_min.max(1));
+            gaps.missing.push(Reason::new(
+                format!("usage series has {n} of {of} points"),
+                format!("用量序列只有 {of} 个点中的 {n} 个"),
             ))
         }
         Some(_) => {}

@@ -70,7 +70,7 @@ pub fn render(
         escape(w.sub)
     );
     headline(&mut page, &rows, tables, measure, gb, lang)?;
-    gaps(&mut page, &tables.gaps, w);
+    gaps(&mut page, &tables.gaps, (w, lang));
     if measure == Measure::Traffic {
         let _ = writeln!(page, "<p class=\"note\">{}</p>", escape(w.no_prices));
     }
@@ -252,7 +252,7 @@ fn headline(
 fn gaps(
     page: &mut String,
     gaps: &std::collections::BTreeMap<NaiveDate, crate::report::inputs::DayGaps>,
-    w: &PageWords,
+    (w, lang): (&PageWords, Lang),
 ) {
     let incomplete: Vec<_> = gaps.iter().filter(|(_, g)| !g.complete()).collect();
     if incomplete.is_empty() {
@@ -268,7 +268,7 @@ fn gaps(
             page,
             "<li>{}: {}</li>",
             escape(&date.to_string()),
-            escape(&gaps.describe())
+            escape(&gaps.describe_in(lang == Lang::Zh))
         );
     }
     page.push_str("</ul></div>\n");
