@@ -258,3 +258,20 @@ fn a_budget_passed_is_announced_first_and_once_a_month() {
         "the forecast is said every night"
     );
 }
+
+/// `on = "problems"` keeps a good night quiet, but not one that passes a budget: that is
+/// said once, so it is never lost to a quiet setting.
+#[test]
+fn a_budget_passed_is_news_even_when_only_problems_are_posted() {
+    let setup = start_with_robot(
+        Kind::Wecom,
+        None,
+        "on = \"problems\"\n[budgets]\nmonth_cny = 1\n",
+    );
+    setup.s.cdncost(RUN).ok();
+    let received = setup.robot.received();
+    assert_eq!(received.len(), 1, "the budget is news");
+    assert!(text_of(&received[0].body).contains("预算 全部"));
+    setup.s.cdncost(RUN).ok();
+    assert_eq!(setup.robot.received().len(), 1, "then quiet again");
+}

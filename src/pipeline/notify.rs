@@ -482,7 +482,8 @@ pub fn send(job: &Job, outcome: &NightlyOutcome) {
     let Some(config) = job.config.notify.as_ref() else {
         return;
     };
-    if config.on == When::Problems && outcome.exit == Exit::Ok {
+    // A budget crossed is news on a good night too: it is announced only once.
+    if config.on == When::Problems && outcome.exit == Exit::Ok && outcome.budget_news.is_empty() {
         return;
     }
     post(config, &compose(outcome, &config.alerts, &config.lang));
