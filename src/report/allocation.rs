@@ -208,8 +208,8 @@ pub fn apply(rows: DataFrame, policy: &Unattributed) -> PolarsResult<(DataFrame,
                 }
             };
             let row = &mut table[target];
-            row.billed = add(row.billed, part_bytes);
-            row.fen = add(row.fen, part_fen);
+            row.billed = money::add_option(row.billed, part_bytes);
+            row.fen = money::add_option(row.fen, part_fen);
             let got = allocations.received.entry(key).or_default();
             got.bytes += part_bytes.unwrap_or(0);
             got.fen += part_fen.unwrap_or(0);
@@ -232,13 +232,6 @@ pub fn apply(rows: DataFrame, policy: &Unattributed) -> PolarsResult<(DataFrame,
         .select(columns.iter().map(|c| col(c.clone())).collect::<Vec<_>>())
         .collect()?;
     Ok((frame, allocations))
-}
-
-fn add(a: Option<i64>, b: Option<i64>) -> Option<i64> {
-    match (a, b) {
-        (None, None) => None,
-        _ => Some(a.unwrap_or(0) + b.unwrap_or(0)),
-    }
 }
 
 /// The channels' billed bytes per (platform, account) day and month, `(unattributed)`

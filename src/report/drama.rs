@@ -347,21 +347,14 @@ struct Sums {
     fen: Option<i64>,
 }
 
-fn add_option(a: Option<i64>, b: Option<i64>) -> Option<i64> {
-    match (a, b) {
-        (None, None) => None,
-        _ => Some(a.unwrap_or(0) + b.unwrap_or(0)),
-    }
-}
-
 fn sum_by<K: Ord>(shares: &[Share], key: impl Fn(&Share) -> K) -> BTreeMap<K, Sums> {
     let mut sums: BTreeMap<K, Sums> = BTreeMap::new();
     for s in shares {
         let sum = sums.entry(key(s)).or_default();
         sum.requests += s.traffic.requests;
         sum.log_bytes += s.traffic.log_bytes;
-        sum.billed_bytes = add_option(sum.billed_bytes, s.billed_bytes);
-        sum.fen = add_option(sum.fen, s.fen);
+        sum.billed_bytes = money::add_option(sum.billed_bytes, s.billed_bytes);
+        sum.fen = money::add_option(sum.fen, s.fen);
     }
     sums
 }

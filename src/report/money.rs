@@ -42,6 +42,15 @@ pub fn fen_of(column: &Column) -> PolarsResult<Vec<Option<i64>>> {
     Ok(values.iter().map(|v| v.map(|v| v as i64)).collect())
 }
 
+/// The sum of two amounts (fen, bytes) either of which may be unknown: unknown only when
+/// both are.
+pub fn add_option(a: Option<i64>, b: Option<i64>) -> Option<i64> {
+    match (a, b) {
+        (None, None) => None,
+        _ => Some(a.unwrap_or(0) + b.unwrap_or(0)),
+    }
+}
+
 /// Whole fen as yuan with two decimals: 40 → "0.40", -105 → "-1.05", 0 → "0.00".
 pub fn text(fen: i64) -> String {
     let sign = if fen < 0 { "-" } else { "" };
