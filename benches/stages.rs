@@ -3,8 +3,9 @@
 //!
 //!   cargo bench --bench stages -- FILE.gz...        (default: bench-data from ingest.sh)
 //!
-//! Stages are cumulative: inflate + split lines; + parse; + build columns; + encode and
-//! write Parquet (the real ingest_file, to a scratch lake). Each is run 3 times; the best
+//! Stages are cumulative: inflate + split lines (with the structural masks); + parse (the
+//! reference scanner alone, then as ingest parses); + build columns; + encode and write
+//! Parquet (the real ingest_file, to a scratch lake). Each is run 3 times; the best
 //! is reported, since noise on a shared machine only ever adds time.
 
 use std::path::PathBuf;
@@ -12,7 +13,7 @@ use std::process::{Command, Stdio};
 use std::time::Instant;
 
 use cdncost::cdnlog::columns::{FileLabels, RequestColumns, Tag};
-use cdncost::cdnlog::line::{parse_line_with, TimeParser};
+use cdncost::cdnlog::line::{parse_line_with, LineParser, TimeParser};
 use cdncost::cdnlog::reader::{LineReader, DEFAULT_MAX_LINE};
 use cdncost::lake::scope::platform;
 use cdncost::lake::{Lake, Scope};
@@ -57,6 +58,12 @@ fn main() {
         best(|| {
             std::hint::black_box(stage_split(&files));
         }),
+        gzip,
+        text,
+    );
+    report(
+        "+ parse (scanner)",
+        best(|| stage_parse_by_scanner(&files)),
         gzip,
         text,
     );
@@ -131,7 +138,8 @@ fn stage_split(files: &[PathBuf]) -> (u64, u64) {
     (lines, text)
 }
 
-fn stage_parse(files: &[PathBuf]) {
+/// The reference tokenizer alone (every line through the scanner), for comparison.
+fn stage_parse_by_scanner(files: &[PathBuf]) {
     let mut ok = 0u64;
     let mut times = TimeParser::default();
     for f in files {
@@ -145,9 +153,22 @@ fn stage_parse(files: &[PathBuf]) {
     std::hint::black_box(ok);
 }
 
-fn stage_columns(files: &[PathBuf]) {
-    let mut times = TimeParser::default();
+/// Parsing as ingest parses: structural masks, the fast tokenizer, the scanner for the rest.
+fn stage_parse(files: &[PathBuf]) {
+    let mut ok = 0u64;
     for f in files {
+        let mut parser = LineParser::default();
+        let mut reader = LineReader::open(f, DEFAULT_MAX_LINE).unwrap();
+        while let Some(line) = reader.next_line().unwrap() {
+            ok += matches!(parser.parse_read(&line), Some(Ok(_))) as u64;
+        }
+    }
+    std::hint::black_box(ok);
+}
+
+fn stage_columns(files: &[PathBuf]) {
+    for f in files {
+        let mut parser = LineParser::default();
         let mut reader = LineReader::open(f, DEFAULT_MAX_LINE).unwrap();
         let mut columns = RequestColumns::new(65_536);
         let scope = Scope::default_of(platform::WECHAT);
@@ -156,10 +177,7 @@ fn stage_columns(files: &[PathBuf]) {
             source_file: "f",
         };
         while let Some(line) = reader.next_line().unwrap() {
-            let Ok(text) = std::str::from_utf8(line.bytes) else {
-                continue;
-            };
-            let Ok(parsed) = parse_line_with(text, &mut times) else {
+            let Some(Ok(parsed)) = parser.parse_read(&line) else {
                 continue;
             };
             columns.push(

@@ -6,5 +6,6 @@ pub mod codes;
 pub mod columns;
 pub mod format;
 pub mod line;
+pub mod masks;
 pub mod reader;
 pub mod rollups;

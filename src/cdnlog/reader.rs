@@ -19,6 +19,8 @@ use std::fs::File;
 use std::io::{self, BufReader, Read};
 use std::path::Path;
 
+use super::masks::{BlockMasks, LineMasks};
+
 /// Whether a file found in a directory is a CDN log by its name: `*.gz`, `*.log`, or a
 /// package named as the platform names them, `YYYYMMDDHH-<domain>-<region>`
 /// (`2024032819-1500020822.vod2.myqcloud.com-mainland`: no extension in `getcdnlogs`
@@ -53,6 +55,8 @@ pub struct Line<'a> {
     /// Full length when the line was longer than the cap (only the first `max_line`
     /// bytes are in `bytes`).
     pub truncated_from: Option<u64>,
+    /// Where its blanks and quotes are ([`BlockMasks`]); `None` for a cut line.
+    pub masks: Option<LineMasks<'a>>,
 }
 
 pub struct LineReader {
@@ -67,6 +71,9 @@ pub struct LineReader {
     /// Whether the first read held a CR not followed by LF: lines then end at CR too.
     lone_cr: bool,
     pub is_gzip: bool,
+    /// The structural bytes of `buf[..end]`, classified a block at a time as lines are
+    /// handed out (every byte once, unless it is rolled to the front).
+    masks: BlockMasks,
 }
 
 impl LineReader {
@@ -95,6 +102,7 @@ impl LineReader {
             text_bytes: 0,
             lone_cr: false,
             is_gzip,
+            masks: BlockMasks::default(),
         }
     }
 
@@ -160,10 +168,18 @@ impl LineReader {
 
     fn emit(&mut self, start: usize, end: usize, truncated_from: Option<u64>) -> Line<'_> {
         self.line_no += 1;
+        let masks = match truncated_from {
+            None => {
+                self.masks.update(&self.buf[..self.end]);
+                Some(self.masks.line(start, end - start))
+            }
+            Some(_) => None,
+        };
         Line {
             number: self.line_no,
             bytes: &self.buf[start..end],
             truncated_from,
+            masks,
         }
     }
 
@@ -174,6 +190,7 @@ impl LineReader {
             self.buf.copy_within(self.start..self.end, 0);
             self.end -= self.start;
             self.start = 0;
+            self.masks.invalidate();
         }
         if self.end == self.buf.len() {
             // Only reached while the line is shorter than the cap, so this grows.
@@ -198,6 +215,7 @@ impl LineReader {
                 let after = prefix_end + pos + 1;
                 self.buf.copy_within(after..self.end, prefix_end);
                 self.end = prefix_end + (self.end - after);
+                self.masks.invalidate();
                 return Ok(self.emit_cut(prefix_end, length));
             }
             discarded += (self.end - prefix_end) as u64;
@@ -221,6 +239,8 @@ impl LineReader {
 
     /// One read into the free tail of the buffer; 0 at the end of the input.
     fn read_more(&mut self) -> io::Result<usize> {
+        // What was classified from here on is about to be overwritten.
+        self.masks.forget_from(self.end);
         loop {
             match self.inner.read(&mut self.buf[self.end..]) {
                 Ok(n) => {

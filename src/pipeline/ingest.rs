@@ -10,7 +10,6 @@
 //! renamed only after the last line was read and every footer written. A corrupt gzip
 //! stops that file (its temporaries are dropped) and leaves the lake as it was.
 
-use std::borrow::Cow;
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Mutex;
@@ -21,7 +20,7 @@ use crate::cdnlog::codes::{isp_name, province_name, UNKNOWN};
 use crate::cdnlog::columns::{FileLabels, RejectColumns, RequestColumns, Tag};
 use crate::cdnlog::format::{LogFormat, TencentCdn};
 use crate::cdnlog::line::{EmptyMarker, LogLine, Reject, TimeFormat};
-use crate::cdnlog::reader::{LineReader, DEFAULT_MAX_LINE};
+use crate::cdnlog::reader::{Line, LineReader, DEFAULT_MAX_LINE};
 use crate::cdnlog::rollups::{RollupLine, RollupSums};
 use crate::china_time::{self, ChinaHour};
 use crate::config::IngestConfig;
@@ -274,7 +273,7 @@ pub fn ingest_file_as<F: LogFormat>(
                 });
             }
         };
-        pass.line(line.number, line.bytes, line.truncated_from)?;
+        pass.line(&line)?;
     }
     let text_bytes = reader.text_bytes();
     let (staged, mut record) = pass.finish()?;
@@ -393,28 +392,27 @@ impl<'a, F: LogFormat> FilePass<'a, F> {
         }
     }
 
-    fn line(
-        &mut self,
-        line_no: u64,
-        bytes: &[u8],
-        truncated_from: Option<u64>,
-    ) -> Result<(), IngestError> {
+    fn line(&mut self, line: &Line<'_>) -> Result<(), IngestError> {
+        let (line_no, bytes) = (line.number, line.bytes);
         self.lines_read += 1;
-        if let Some(length) = truncated_from {
+        if let Some(length) = line.truncated_from {
             return self.reject(line_no, Reject::TooLong, bytes, length);
         }
-        let text = match std::str::from_utf8(bytes) {
-            Ok(text) => Cow::Borrowed(text),
-            Err(_) => Cow::Owned(String::from_utf8_lossy(bytes).into_owned()),
+        // Lines that are not UTF-8 are read with their bad bytes replaced (and counted).
+        let repaired: String;
+        let (parsed, was_repaired) = match self.format.parse_read(line) {
+            Some(parsed) => (parsed, false),
+            None => {
+                repaired = String::from_utf8_lossy(bytes).into_owned();
+                (self.format.parse(&repaired), true)
+            }
         };
-        match self.format.parse(&text) {
+        match parsed {
             Ok(parsed) if parsed.bytes > self.options.max_request_bytes => {
                 self.reject(line_no, Reject::BytesAboveCap, bytes, bytes.len() as u64)
             }
             Ok(parsed) => {
-                if matches!(text, Cow::Owned(_)) {
-                    self.observed.non_utf8_lines_repaired += 1;
-                }
+                self.observed.non_utf8_lines_repaired += was_repaired as u64;
                 self.accept(&parsed, line_no)
             }
             Err(reason) => self.reject(line_no, reason, bytes, bytes.len() as u64),
