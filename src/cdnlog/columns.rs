@@ -267,3 +267,64 @@ table_columns! {
     /// The line exactly as read (bytes, so nothing is lost when it is not UTF-8).
     raw: Bytes = raw,
 }
+
+// A source's part of each rollup table (`crate::lake::rollup`), one China day of it:
+// written through the same builders and writer as the requests (polars' writer hashed
+// every text value of every column for a dictionary trial, a fixed cost of several
+// milliseconds for each of the three parts of every file). The columns and their types
+// are the ones the day build and the readers know.
+
+table_columns! {
+    /// Builders of a source's part of `requests_5min`.
+    pub struct FiveMinutePart;
+    push(bucket_ms: i64, channel: Option<&str>, requests: i64, bytes: i64);
+    platform: Platform,
+    account: Account,
+    bucket_start: Ts = bucket_ms,
+    channel: Dict = channel,
+    requests: I64 = requests,
+    bytes: I64 = bytes,
+}
+
+table_columns! {
+    /// Builders of a source's part of `requests_by_dir`.
+    pub struct DirPart;
+    push(hour: i64, channel: Option<&str>, dir: Option<&str>, requests: i64, bytes: i64);
+    platform: Platform,
+    account: Account,
+    hour: I64 = hour,
+    channel: Dict = channel,
+    dir: Dict = dir,
+    requests: I64 = requests,
+    bytes: I64 = bytes,
+}
+
+/// One row of a `requests_by_place` part.
+pub struct PlaceRow<'a> {
+    pub hour: i64,
+    pub channel: Option<&'a str>,
+    pub domain: Option<&'a str>,
+    pub province: &'a str,
+    pub isp: &'a str,
+    pub status: i32,
+    pub cache: &'a str,
+    pub requests: i64,
+    pub bytes: i64,
+}
+
+table_columns! {
+    /// Builders of a source's part of `requests_by_place`.
+    pub struct PlacePart;
+    push(r: &PlaceRow<'_>);
+    platform: Platform,
+    account: Account,
+    hour: I64 = r.hour,
+    channel: Dict = r.channel,
+    domain: Dict = r.domain,
+    province: Dict = r.province,
+    isp: Dict = r.isp,
+    status: Small32 = r.status,
+    cache: Dict = r.cache,
+    requests: I64 = r.requests,
+    bytes: I64 = r.bytes,
+}

@@ -5,22 +5,25 @@
 //!
 //! Why not group the written rows with polars afterwards (as `cdncost rollup` does for
 //! files ingested before rollups): reading a file's rows back doubled ingest time and
-//! took 0.5 GB a job, for sums the parser holds in its hands. Both give the same rows:
+//! took 0.5 GB a job, for sums the parser holds in its hands. The parts are written by
+//! the lake's own row-group writer through the same column builders as the requests
+//! (`cdnlog::columns`), not by polars' writer, whose dictionary trial on every column
+//! cost more than the sums for a small file. Both give the same rows:
 //! `tests/rollups.rs` checks what ingest writes against `cdn_requests` grouped by polars,
 //! and `tests/lake_scope.rs` the backfilled rollups against ingested ones.
 
 use std::collections::BTreeMap;
 
+use crate::cdnlog::codes::{isp_name, province_name, UNKNOWN};
+use crate::cdnlog::columns::{DirPart, FileLabels, FiveMinutePart, PlacePart, PlaceRow};
+use crate::cdnlog::line::Cache;
+use crate::china_time::ChinaHour;
+use crate::lake::columns::RowGroup;
+use crate::lake::rollup::BUCKET_MS;
+use crate::lake::{Scope, TableSchema};
 use chrono::NaiveDate;
 use foldhash::fast::FixedState;
 use hashbrown::HashMap;
-use polars::prelude::*;
-
-use crate::cdnlog::codes::{isp_name, province_name, UNKNOWN};
-use crate::cdnlog::line::Cache;
-use crate::china_time::{china_tz, ChinaHour};
-use crate::lake::rollup::BUCKET_MS;
-use crate::lake::Scope;
 
 /// "No value" (an untagged request's channel, a path without `/`).
 const NONE: u32 = u32::MAX;
@@ -137,103 +140,79 @@ impl RollupSums {
         id
     }
 
-    /// The parts, per China day: one frame per rollup table (`rollup::ROLLUPS` order), each
-    /// with `scope`'s keys.
-    pub fn into_frames(&self, scope: &Scope) -> PolarsResult<BTreeMap<NaiveDate, [DataFrame; 3]>> {
-        let mut days: BTreeMap<NaiveDate, [Columns<'_>; 3]> = BTreeMap::new();
-        for ((bucket, channel), sums) in &self.five_minutes {
+    /// The parts, per China day: one row group per rollup table (`rollup::ROLLUPS`
+    /// order), each with `scope`'s keys, and the schema to write it with. Rows are in the
+    /// maps' order (the day file sorts): fixed for the same file, and sorting every part
+    /// by its text keys cost more than summing them.
+    pub fn into_parts(&self, scope: &Scope) -> BTreeMap<NaiveDate, [Part; 3]> {
+        let mut days: BTreeMap<NaiveDate, Builders> = BTreeMap::new();
+        for ((bucket, channel), [requests, bytes]) in &self.five_minutes {
             let date = ChinaHour::of_unix_ms(bucket * BUCKET_MS).date();
-            let c = &mut days.entry(date).or_default()[0];
-            c.bucket.push(bucket * BUCKET_MS);
-            c.channel.push(self.channels.get(*channel));
-            c.sums(sums);
+            let channel = self.channels.get(*channel);
+            day(&mut days, date)
+                .five
+                .push(bucket * BUCKET_MS, channel, *requests, *bytes);
         }
-        for ((hour, channel, dir), sums) in &self.by_dir {
-            let c = &mut days.entry(hour.date()).or_default()[1];
-            c.hour.push(i64::from(hour.hour));
-            c.channel.push(self.channels.get(*channel));
-            c.dir.push(self.dirs.get(*dir));
-            c.sums(sums);
+        for ((hour, channel, dir), [requests, bytes]) in &self.by_dir {
+            let (channel, dir) = (self.channels.get(*channel), self.dirs.get(*dir));
+            day(&mut days, hour.date()).dir.push(
+                i64::from(hour.hour),
+                channel,
+                dir,
+                *requests,
+                *bytes,
+            );
         }
-        for (key, sums) in &self.by_place {
-            let c = &mut days.entry(key.hour.date()).or_default()[2];
-            c.hour.push(i64::from(key.hour.hour));
-            c.channel.push(self.channels.get(key.channel));
-            c.domain.push(self.domains.get(key.domain));
-            c.province
-                .push(Some(province_name(key.province).unwrap_or(UNKNOWN)));
-            c.isp.push(Some(isp_name(key.isp).unwrap_or(UNKNOWN)));
-            c.status.push(key.status);
-            c.cache.push(key.cache.as_str());
-            c.sums(sums);
+        for (key, [requests, bytes]) in &self.by_place {
+            day(&mut days, key.hour.date()).place.push(&PlaceRow {
+                hour: i64::from(key.hour.hour),
+                channel: self.channels.get(key.channel),
+                domain: self.domains.get(key.domain),
+                province: province_name(key.province).unwrap_or(UNKNOWN),
+                isp: isp_name(key.isp).unwrap_or(UNKNOWN),
+                status: key.status,
+                cache: key.cache.as_str(),
+                requests: *requests,
+                bytes: *bytes,
+            });
         }
+        let labels = FileLabels {
+            scope,
+            source_file: "",
+        };
         days.into_iter()
-            .map(|(date, [a, b, c])| {
-                Ok((
-                    date,
-                    [a.frame(0, scope)?, b.frame(1, scope)?, c.frame(2, scope)?],
-                ))
+            .map(|(date, mut b)| {
+                let parts = [
+                    (FiveMinutePart::schema(), b.five.take(&labels)),
+                    (DirPart::schema(), b.dir.take(&labels)),
+                    (PlacePart::schema(), b.place.take(&labels)),
+                ];
+                (date, parts)
             })
             .collect()
     }
 }
 
-/// A rollup's rows as they are gathered (only a table's own columns are filled).
-#[derive(Default)]
-struct Columns<'a> {
-    bucket: Vec<i64>,
-    hour: Vec<i64>,
-    channel: Vec<Option<&'a str>>,
-    dir: Vec<Option<&'a str>>,
-    domain: Vec<Option<&'a str>>,
-    province: Vec<Option<&'a str>>,
-    isp: Vec<Option<&'a str>>,
-    status: Vec<i32>,
-    cache: Vec<&'static str>,
-    requests: Vec<i64>,
-    bytes: Vec<i64>,
+/// A rollup part: its table's schema and its rows.
+pub type Part = (&'static TableSchema, RowGroup);
+
+/// One China day's part builders.
+struct Builders {
+    five: FiveMinutePart,
+    dir: DirPart,
+    place: PlacePart,
 }
 
-impl Columns<'_> {
-    fn sums(&mut self, sums: &Sums) {
-        self.requests.push(sums[0]);
-        self.bytes.push(sums[1]);
-    }
-
-    fn frame(self, table: usize, scope: &Scope) -> PolarsResult<DataFrame> {
-        let height = self.requests.len();
-        let text = |name: &str, values: Vec<Option<&str>>| Column::new(name.into(), values);
-        let mut columns = vec![
-            Column::new(crate::lake::PLATFORM.into(), vec![scope.platform(); height]),
-            Column::new(crate::lake::ACCOUNT.into(), vec![scope.account(); height]),
-        ];
-        match table {
-            0 => columns.extend([
-                Column::new("bucket_start".into(), self.bucket).cast(&DataType::Datetime(
-                    TimeUnit::Milliseconds,
-                    Some(china_tz()),
-                ))?,
-                text("channel", self.channel),
-            ]),
-            1 => columns.extend([
-                Column::new("hour".into(), self.hour),
-                text("channel", self.channel),
-                text("dir", self.dir),
-            ]),
-            _ => columns.extend([
-                Column::new("hour".into(), self.hour),
-                text("channel", self.channel),
-                text("domain", self.domain),
-                text("province", self.province),
-                text("isp", self.isp),
-                Column::new("status".into(), self.status),
-                Column::new("cache".into(), self.cache),
-            ]),
+impl Builders {
+    fn new() -> Self {
+        Builders {
+            five: FiveMinutePart::new(256),
+            dir: DirPart::new(1024),
+            place: PlacePart::new(1024),
         }
-        columns.push(Column::new("requests".into(), self.requests));
-        columns.push(Column::new("bytes".into(), self.bytes));
-        // Unsorted (the day file sorts): the maps' order is fixed for the same file, and
-        // sorting every part by its text keys cost more than summing them.
-        DataFrame::new(height, columns)
     }
+}
+
+fn day(days: &mut BTreeMap<NaiveDate, Builders>, date: NaiveDate) -> &mut Builders {
+    days.entry(date).or_insert_with(Builders::new)
 }

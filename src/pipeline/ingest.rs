@@ -30,7 +30,7 @@ use crate::lake::manifest::{FileRecord, Observed};
 use crate::lake::rollup;
 use crate::lake::scope::Scope;
 use crate::lake::{
-    stage_frame, Lake, LakeError, ParquetOptions, RowGroupSink, SafeName, StagedFile, TableSchema,
+    Lake, LakeError, ParquetOptions, RowGroupSink, SafeName, StagedFile, TableSchema,
 };
 
 /// Rows a new hour's column builders make room for before they grow.
@@ -567,19 +567,16 @@ impl<'a, F: LogFormat> FilePass<'a, F> {
             .file_name()
             .map(|n| n.to_string_lossy().into_owned())
             .unwrap_or_default();
-        let days = std::mem::take(&mut self.rollups)
-            .into_frames(&self.options.scope)
-            .map_err(|source| LakeError::Parquet {
-                path: first.final_path().to_path_buf(),
-                source,
-            })?;
+        let days = std::mem::take(&mut self.rollups).into_parts(&self.options.scope);
         let mut staged = Vec::with_capacity(days.len() * rollup::ROLLUPS.len());
-        for (date, frames) in days {
-            for (table, frame) in rollup::ROLLUPS.iter().zip(frames) {
+        for (date, parts) in days {
+            for (table, (schema, rows)) in rollup::ROLLUPS.iter().zip(parts) {
                 let path = self
                     .lake
                     .rollup_part(table, date, &rollup::part_name(&name));
-                staged.push(stage_frame(&path, &frame, self.options.parquet)?);
+                let mut sink = RowGroupSink::create(&path, schema, self.options.parquet)?;
+                sink.write(rows)?;
+                staged.push(sink.finish()?);
             }
         }
         Ok(staged)
