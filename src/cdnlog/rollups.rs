@@ -103,7 +103,8 @@ impl RollupSums {
     #[inline]
     pub fn add(&mut self, line: &RollupLine<'_>) {
         let channel = line.channel.map_or(NONE, |c| self.channels.id(c));
-        let dir = match line.path.rfind('/') {
+        // A byte search (`/` is ASCII): `str::rfind` of a char is a generic searcher.
+        let dir = match memchr::memrchr(b'/', line.path.as_bytes()) {
             Some(end) => self.dirs.id(&line.path[..=end]),
             None => NONE,
         };
