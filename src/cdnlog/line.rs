@@ -382,12 +382,7 @@ fn tokens_by_masks<'a>(line: &'a str, masks: LineMasks<'_>) -> Option<Tokens<'a>
     let mut end = n;
     let mut taken = 0;
     let cache = loop {
-        let blank = masks.prev_blank(end)?;
-        if blank < agent_start || masks.is_blank(blank - 1) {
-            return None;
-        }
-        right[taken] = masked_field(line, &masks, blank + 1, end)?;
-        end = blank;
+        right[taken] = field_before(line, &masks, agent_start, &mut end)?;
         taken += 1;
         if let Some(cache) = Cache::parse(right[taken - 1].text) {
             break cache;
@@ -397,12 +392,7 @@ fn tokens_by_masks<'a>(line: &'a str, masks: LineMasks<'_>) -> Option<Tokens<'a>
         }
     };
     for slot in &mut right[taken..taken + 3] {
-        let blank = masks.prev_blank(end)?;
-        if blank < agent_start || masks.is_blank(blank - 1) {
-            return None;
-        }
-        *slot = masked_field(line, &masks, blank + 1, end)?;
-        end = blank;
+        *slot = field_before(line, &masks, agent_start, &mut end)?;
     }
     let port = (taken == 2).then_some(right[0]);
     let [protocol, method, range] = [right[taken], right[taken + 1], right[taken + 2]];
@@ -436,6 +426,24 @@ fn tokens_by_masks<'a>(line: &'a str, masks: LineMasks<'_>) -> Option<Tokens<'a>
         irregular_separators: false,
         merged,
     })
+}
+
+/// The field that ends at `end`, taken from the right: its blank must lie at or after
+/// `agent_start` and stand alone. `end` moves to that blank.
+#[inline(always)]
+fn field_before<'a>(
+    line: &'a str,
+    masks: &LineMasks<'_>,
+    agent_start: usize,
+    end: &mut usize,
+) -> Option<Field<'a>> {
+    let blank = masks.prev_blank(*end)?;
+    if blank < agent_start || masks.is_blank(blank - 1) {
+        return None;
+    }
+    let field = masked_field(line, masks, blank + 1, *end)?;
+    *end = blank;
+    Some(field)
 }
 
 /// The field at `from..to` as the scanner reads it, when it has no quotes or one pair
